@@ -1,0 +1,91 @@
+"""Activation functions: the one table that the checker, the runtime and the interpreter share.
+
+Each entry has a numpy kernel that works in place on a block of pre-activations
+laid out one neuron per row and one sample per column, and an independent scalar
+reference (plain ``math``) that the tree-walking interpreter uses, so tests can
+compare the two.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Sequence
+
+import numpy as np
+
+
+def _step(z: np.ndarray) -> None:
+    np.greater(z, 0, out=z)
+
+
+def _step_ge(z: np.ndarray) -> None:
+    np.greater_equal(z, 0, out=z)
+
+
+def _sigmoid(z: np.ndarray) -> None:
+    # exp overflows to inf for very negative z, and 1/(1+inf) is the right limit, 0.
+    with np.errstate(over="ignore"):
+        np.negative(z, out=z)
+        np.exp(z, out=z)
+        z += 1.0
+        np.reciprocal(z, out=z)
+
+
+def _relu(z: np.ndarray) -> None:
+    np.maximum(z, 0, out=z)
+
+
+def _tanh(z: np.ndarray) -> None:
+    np.tanh(z, out=z)
+
+
+def _identity(z: np.ndarray) -> None:
+    pass
+
+
+def _softmax(z: np.ndarray) -> None:
+    # Over the neurons of one layer (axis 0), for each sample; shifted by the max for stability.
+    z -= z.max(axis=0, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=0, keepdims=True)
+
+
+def _sigmoid_scalar(z: float) -> float:
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+def _softmax_vector(z: Sequence[float]) -> List[float]:
+    top = max(z)
+    exps = [math.exp(v - top) for v in z]
+    total = math.fsum(exps)
+    return [e / total for e in exps]
+
+
+@dataclass(frozen=True)
+class Activation:
+    name: str
+    kernel: Callable[[np.ndarray], None]
+    reference: Callable  # float -> float, or a list of floats -> list for whole-vector ones
+    summary: str
+    whole_vector: bool = False  # softmax: each output depends on the whole layer
+    public: bool = True  # False for forms only reachable through syntax, e.g. step(a >= b)
+
+
+ACTIVATIONS: Dict[str, Activation] = {
+    a.name: a
+    for a in [
+        Activation("step", _step, lambda z: 1.0 if z > 0 else 0.0, "1 where the input is > 0, else 0"),
+        Activation("sigmoid", _sigmoid, _sigmoid_scalar, "1 / (1 + e^-z)"),
+        Activation("relu", _relu, lambda z: z if z > 0 else 0.0, "max(z, 0)"),
+        Activation("tanh", _tanh, math.tanh, "hyperbolic tangent"),
+        Activation("identity", _identity, lambda z: z, "z unchanged"),
+        Activation("softmax", _softmax, _softmax_vector, "e^z_i / sum_j e^z_j over a layer", whole_vector=True),
+        Activation("step_ge", _step_ge, lambda z: 1.0 if z >= 0 else 0.0, "step(a >= b): 1 where z >= 0", public=False),
+    ]
+}
+
+PUBLIC_NAMES = tuple(name for name, a in ACTIVATIONS.items() if a.public)

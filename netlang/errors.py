@@ -1,0 +1,137 @@
+"""Diagnostics: the errors a user's input can cause, located and explained."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Iterable, List, Optional, Sequence
+
+from .nodes import NO_SPAN, Span
+
+
+class NetlangError(Exception):
+    """An error in a user's input (a .net file, a weight file, a value).
+
+    ``filename``, ``line``, ``column`` (1-based; 0 when the error has no place
+    in a file), ``message`` (what is wrong), ``hint`` (how to fix it, or None)
+    and ``code`` (a stable identifier such as ``unknown-name``).
+
+    One raised error carries every error found in the same file in ``errors``
+    (itself first), so ``except NetlangError`` sees them all.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        span: Optional[Span] = None,
+        *,
+        filename: Optional[str] = None,
+        hint: Optional[str] = None,
+        code: str = "error",
+        source: Optional[str] = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.span = span or NO_SPAN
+        self.filename = filename
+        self.hint = hint
+        self.code = code
+        self.source = source
+        self.errors: List[NetlangError] = [self]
+
+    @property
+    def line(self) -> int:
+        return self.span.line
+
+    @property
+    def column(self) -> int:
+        return self.span.column
+
+    @property
+    def end_line(self) -> int:
+        return self.span.end_line
+
+    @property
+    def end_column(self) -> int:
+        return self.span.end_column
+
+    @property
+    def location(self) -> str:
+        """``file:line:column``, or what of it is known."""
+        where = self.filename or "<input>"
+        if self.span.line:
+            return f"{where}:{self.span.line}:{self.span.column}"
+        return where
+
+    def __str__(self) -> str:
+        text = f"{self.location}: {self.message}"
+        more = len(self.errors) - 1
+        if more:
+            text += f" (and {more} more error{'s' if more > 1 else ''})"
+        return text
+
+    def __repr__(self) -> str:
+        return f"NetlangError({self.code!r}, {self.location!r}, {self.message!r})"
+
+    def format(self, color: bool = False) -> str:
+        """Every error, each with its source line and a caret under the offending span."""
+        return "\n\n".join(error._format_one(color) for error in self.errors)
+
+    def _format_one(self, color: bool) -> str:
+        red, bold, cyan, reset = ("\033[31m", "\033[1m", "\033[36m", "\033[0m") if color else ("",) * 4
+        lines = [f"{bold}{self.location}: {red}error:{reset}{bold} {self.message}{reset}"]
+        excerpt = self._excerpt()
+        if excerpt:
+            number, text, caret = excerpt
+            gutter = " " * len(number)
+            lines.append(f"{cyan}{number} |{reset} {text}")
+            lines.append(f"{cyan}{gutter} |{reset} {red}{caret}{reset}")
+        if self.hint:
+            lines.append(f"{cyan}hint:{reset} {self.hint}")
+        return "\n".join(lines)
+
+    def _excerpt(self) -> Optional[tuple[str, str, str]]:
+        if self.source is None or self.span.line < 1:
+            return None
+        source_lines = self.source.splitlines()
+        if self.span.line > len(source_lines):
+            # An error at the very end of a file that ends with a newline.
+            source_lines.append("")
+            if self.span.line > len(source_lines):
+                return None
+        text = source_lines[self.span.line - 1]
+        start = max(self.span.column - 1, 0)
+        if self.span.end_line == self.span.line:
+            end = max(self.span.end_column - 1, start + 1)
+        else:
+            end = max(len(text), start + 1)
+        # Long lines are cut around the error so the caret stays on screen.
+        width = 100
+        if len(text) > width:
+            left = max(0, min(start - 20, len(text) - width))
+            shown = text[left : left + width]
+            prefix = "..." if left else ""
+            suffix = "..." if left + width < len(text) else ""
+            text = prefix + shown + suffix
+            start, end = start - left + len(prefix), min(end - left, width) + len(prefix)
+        # Tabs keep their width in the caret line so the caret lines up.
+        pad = "".join("\t" if ch == "\t" else " " for ch in text[:start])
+        caret = pad + "^" * max(1, min(end, len(text) + 1) - start)
+        return str(self.span.line), text.rstrip("\r"), caret
+
+
+def combine(errors: Sequence[NetlangError]) -> NetlangError:
+    """One exception carrying all ``errors`` (sorted by place), ready to raise."""
+    ordered = sorted(errors, key=lambda e: (e.span.line, e.span.column))
+    first = ordered[0]
+    first.errors = list(ordered)
+    return first
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> Optional[str]:
+    """``did you mean 'sigmoid'?`` for the closest candidate, if any is close."""
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    if not close:
+        lowered = {c.lower(): c for c in candidates}
+        if word.lower() in lowered:
+            close = [lowered[word.lower()]]
+    return f"did you mean '{close[0]}'?" if close else None

@@ -1,0 +1,162 @@
+"""Affine forms: what a neuron's input is once its expression is checked, ``W s + b``.
+
+A :class:`ScalarForm` is one neuron's weighted sum: a constant plus a coefficient
+per signal it reads, as Python floats in a dict, so netlists of many small neurons
+cost time and memory in proportion to their terms. A :class:`VectorForm` is a
+layer's: a constant vector plus a weight block per signal it reads.
+
+Signals are named by keys: ``"x1"`` for a whole signal (a scalar, or a vector's
+every element), ``("h", 2)`` for one element of a vector signal.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Iterator, Optional, Tuple, Union
+
+import numpy as np
+
+Key = Union[str, Tuple[str, int]]
+
+
+class Diag:
+    """A diagonal weight block, ``diag(d)``: elementwise terms such as ``2*x`` without an n x n matrix."""
+
+    __slots__ = ("d",)
+
+    def __init__(self, d: np.ndarray) -> None:
+        self.d = d
+
+    def dense(self) -> np.ndarray:
+        return np.diag(self.d)
+
+    def __repr__(self) -> str:
+        return f"Diag({self.d!r})"
+
+
+Block = Union[np.ndarray, Diag]
+
+
+def _add_blocks(a: Block, b: Block) -> Block:
+    if isinstance(a, Diag) and isinstance(b, Diag):
+        return Diag(a.d + b.d)
+    if isinstance(a, Diag):
+        a, b = b, a
+    if isinstance(b, Diag):
+        result = np.array(a, dtype=float, copy=True)
+        result[np.arange(len(b.d)), np.arange(len(b.d))] += b.d
+        return result
+    return a + b
+
+
+class ScalarForm:
+    """``const + sum(coeffs[key] * signal[key])`` for one neuron."""
+
+    __slots__ = ("const", "coeffs")
+
+    def __init__(self, const: float = 0.0, coeffs: Optional[Dict[Key, float]] = None) -> None:
+        self.const = const
+        self.coeffs: Dict[Key, float] = coeffs if coeffs is not None else {}
+
+    def __repr__(self) -> str:
+        terms = " + ".join(f"{c!r}*{_key_text(k)}" for k, c in self.coeffs.items())
+        return f"ScalarForm({terms or '0'} + {self.const!r})"
+
+    def scaled(self, factor: float) -> "ScalarForm":
+        return ScalarForm(self.const * factor, {k: c * factor for k, c in self.coeffs.items()})
+
+    def plus(self, other: "ScalarForm", sign: float = 1.0) -> "ScalarForm":
+        # The larger dict is copied once and the smaller merged in, so a long sum
+        # built term by term stays linear in its length.
+        if sign == 1.0 and len(other.coeffs) > len(self.coeffs):
+            big, small, small_sign = other.coeffs, self.coeffs, 1.0
+        else:
+            big, small, small_sign = self.coeffs, other.coeffs, sign
+        coeffs = dict(big)
+        get = coeffs.get
+        for key, c in small.items():
+            coeffs[key] = get(key, 0.0) + small_sign * c
+        return ScalarForm(self.const + sign * other.const, coeffs)
+
+    def add_in_place(self, other: "ScalarForm", sign: float) -> None:
+        coeffs = self.coeffs
+        get = coeffs.get
+        for key, c in other.coeffs.items():
+            coeffs[key] = get(key, 0.0) + sign * c
+        self.const += sign * other.const
+
+    def broadcast(self, size: int) -> "VectorForm":
+        """The same neuron input repeated ``size`` times, as a vector."""
+        terms: Dict[Key, Block] = {k: np.full((size, 1), c) for k, c in self.coeffs.items()}
+        return VectorForm(size, np.full(size, self.const), terms)
+
+
+class VectorForm:
+    """``const + sum(terms[key] @ signal[key])`` for a vector of ``size`` neurons."""
+
+    __slots__ = ("size", "const", "terms")
+
+    def __init__(self, size: int, const: np.ndarray, terms: Optional[Dict[Key, Block]] = None) -> None:
+        self.size = size
+        self.const = const
+        self.terms: Dict[Key, Block] = terms if terms is not None else {}
+
+    def __repr__(self) -> str:
+        return f"VectorForm(size={self.size}, reads={[_key_text(k) for k in self.terms]})"
+
+    def scaled(self, factor: Union[float, np.ndarray]) -> "VectorForm":
+        """Times a scalar, or elementwise times a constant vector of the same size."""
+        if isinstance(factor, np.ndarray):
+            column = factor[:, None]
+            terms = {k: Diag(factor * b.d) if isinstance(b, Diag) else column * b for k, b in self.terms.items()}
+        else:
+            terms = {k: Diag(factor * b.d) if isinstance(b, Diag) else factor * b for k, b in self.terms.items()}
+        return VectorForm(self.size, self.const * factor, terms)
+
+    def plus(self, other: "VectorForm", sign: float = 1.0) -> "VectorForm":
+        terms = dict(self.terms)
+        for key, block in other.terms.items():
+            signed = Diag(sign * block.d) if isinstance(block, Diag) else sign * block
+            terms[key] = _add_blocks(terms[key], signed) if key in terms else signed
+        return VectorForm(self.size, self.const + sign * other.const, terms)
+
+    def left_multiplied(self, matrix: np.ndarray) -> "VectorForm":
+        """``matrix @ self``: a weight matrix applied to this vector."""
+        terms = {k: matrix * b.d[None, :] if isinstance(b, Diag) else matrix @ b for k, b in self.terms.items()}
+        return VectorForm(matrix.shape[0], matrix @ self.const, terms)
+
+    def dot(self, weights: np.ndarray) -> ScalarForm:
+        """``weights @ self`` for a constant vector of weights: one neuron's input."""
+        coeffs: Dict[Key, float] = {}
+        for key, block in self.terms.items():
+            row = weights * block.d if isinstance(block, Diag) else weights @ block
+            if isinstance(key, tuple):
+                coeffs[key] = coeffs.get(key, 0.0) + float(row[0])
+            elif len(row) == 1 and not isinstance(block, Diag) and block.shape[1] == 1:
+                coeffs[key] = coeffs.get(key, 0.0) + float(row[0])
+            else:
+                for j in np.flatnonzero(row):
+                    element = (key, int(j))
+                    coeffs[element] = coeffs.get(element, 0.0) + float(row[j])
+        return ScalarForm(float(weights @ self.const), coeffs)
+
+    def element(self, i: int) -> ScalarForm:
+        """Row ``i`` as a neuron input of its own."""
+        single = np.zeros(self.size)
+        single[i] = 1.0
+        return self.dot(single)
+
+
+def dense_block(block: Block) -> np.ndarray:
+    return block.dense() if isinstance(block, Diag) else block
+
+
+def keys_read(form: Union[ScalarForm, VectorForm]) -> Iterator[Key]:
+    return iter(form.coeffs if isinstance(form, ScalarForm) else form.terms)
+
+
+def signal_of(key: Key) -> str:
+    return key[0] if isinstance(key, tuple) else key
+
+
+def _key_text(key: Key) -> str:
+    return f"{key[0]}[{key[1]}]" if isinstance(key, tuple) else key

@@ -1,0 +1,20 @@
+"""Resource limits: checked before work is done, so no input can exhaust memory or the stack."""
+
+# Brackets nested deeper than this are refused: walkers over the tree recurse
+# once per level, and Python's stack is not deep enough for arbitrary nesting.
+MAX_NESTING = 64
+# A run of unary signs (``- - - x``) nests the same way.
+MAX_SIGNS_IN_A_ROW = 8
+# Elements of one vector (an input, a layer, a constant).
+MAX_VECTOR_SIZE = 10_000_000
+# Entries of one constant matrix or of one dense weight matrix.
+MAX_MATRIX_ENTRIES = 100_000_000
+# Signals (input elements plus neurons) in one network.
+MAX_SIGNALS = 10_000_000
+# Size of a .net file, and of a weight file.
+MAX_SOURCE_BYTES = 256 * 1024 * 1024
+MAX_WEIGHT_FILE_BYTES = 2 * 1024 * 1024 * 1024
+# Errors reported from one file before the rest are left out.
+MAX_ERRORS = 50
+# Digits of a whole number such as a vector size.
+MAX_INT_DIGITS = 12

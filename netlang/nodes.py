@@ -1,0 +1,255 @@
+"""AST stage: the syntax tree of a .net file, as built by the parser.
+
+Every node is a frozen dataclass. Its ``span`` (where it stands in the source)
+does not take part in equality, so two trees parsed from differently laid out
+text compare equal when they mean the same, as with CPython's ``ast``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator, Optional, Tuple, Union
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A source range: 1-based line and column; the end column is one past the last character."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    def __repr__(self) -> str:
+        return f"Span({self.line}:{self.column}-{self.end_line}:{self.end_column})"
+
+    def to(self, other: "Span") -> "Span":
+        """The span from the start of this one to the end of ``other``."""
+        return Span(self.line, self.column, other.end_line, other.end_column)
+
+
+NO_SPAN = Span(0, 0, 0, 0)
+
+
+def _span() -> Span:
+    return field(default=NO_SPAN, compare=False, repr=False)  # type: ignore[return-value]
+
+
+# --- expressions -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Number:
+    """A numeric literal; ``text`` keeps its spelling (exact arithmetic and the formatter need it)."""
+
+    value: float
+    text: str = field(default="", compare=False)
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class String:
+    """A string literal, e.g. a file name in ``load("w.npy")``."""
+
+    value: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """A reference to an input, node, layer, constant or function."""
+
+    id: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    """One element of a vector: ``x[0]``."""
+
+    name: str
+    index: int
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Vector:
+    """A bracketed list: ``[a, b]``; a list of lists is a matrix."""
+
+    items: Tuple["Expr", ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class UnaryOp:
+    """``-a`` or ``+a``."""
+
+    op: str
+    operand: "Expr"
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Sum:
+    """``a + b - c``: ``ops[i]`` stands between ``operands[i]`` and ``operands[i + 1]``.
+
+    Chains are kept flat (left-associative), so long sums never make deep trees.
+    """
+
+    operands: Tuple["Expr", ...]
+    ops: Tuple[str, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """``a * b / c @ d``, left-associative; ``@`` is the matrix product."""
+
+    operands: Tuple["Expr", ...]
+    ops: Tuple[str, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Compare:
+    """``a > b`` (also ``>=``, ``<``, ``<=``): only meaningful as the argument of ``step``."""
+
+    op: str
+    left: "Expr"
+    right: "Expr"
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """``f(args)``: an activation such as ``sigmoid(...)``, or a built-in such as ``load(...)``."""
+
+    func: Name
+    args: Tuple["Expr", ...]
+    span: Span = _span()
+
+
+Expr = Union[Number, String, Name, Index, Vector, UnaryOp, Sum, Product, Compare, Call]
+
+
+# --- statements --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InputVar:
+    """One declared input: a scalar (``size`` None) or a vector ``x[size]``."""
+
+    name: str
+    size: Optional[int] = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """``input x1, x2, v[3]``."""
+
+    vars: Tuple[InputVar, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Let:
+    """``let NAME = EXPR``: a constant, folded at compile time."""
+
+    name: str
+    value: Expr
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """``node NAME = EXPR``: one neuron."""
+
+    name: str
+    value: Expr
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    """``layer NAME[size] = EXPR``: a vector of neurons computed together."""
+
+    name: str
+    size: Optional[int]
+    value: Expr
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """``output a, b``: the network's outputs, in order."""
+
+    names: Tuple[Name, ...]
+    span: Span = _span()
+
+
+Statement = Union[Input, Let, Node, Layer, Output]
+Definition = Union[Let, Node, Layer]
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """A ``# comment``, kept beside the tree (not in it) for tools such as formatters."""
+
+    text: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """A whole .net file."""
+
+    statements: Tuple[Statement, ...]
+    filename: str = field(default="<string>", compare=False)
+    comments: Tuple[Comment, ...] = field(default=(), compare=False, repr=False)
+    source: Optional[str] = field(default=None, compare=False, repr=False)
+
+    def inputs(self) -> Iterator[InputVar]:
+        for statement in self.statements:
+            if isinstance(statement, Input):
+                yield from statement.vars
+
+    def definitions(self) -> Iterator[Definition]:
+        for statement in self.statements:
+            if isinstance(statement, (Let, Node, Layer)):
+                yield statement
+
+
+def children(node: object) -> Tuple[object, ...]:
+    """The sub-nodes of an expression or statement, in source order."""
+    if isinstance(node, (Sum, Product)):
+        return node.operands
+    if isinstance(node, Vector):
+        return node.items
+    if isinstance(node, UnaryOp):
+        return (node.operand,)
+    if isinstance(node, Compare):
+        return (node.left, node.right)
+    if isinstance(node, Call):
+        return (node.func, *node.args)
+    if isinstance(node, (Let, Node, Layer)):
+        return (node.value,)
+    if isinstance(node, Input):
+        return node.vars
+    if isinstance(node, Output):
+        return node.names
+    if isinstance(node, Program):
+        return node.statements
+    return ()
+
+
+def walk(node: object) -> Iterator[object]:
+    """Every node below ``node`` (itself included), depth first, without recursion."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(children(current)))

@@ -1,0 +1,480 @@
+"""Parser stage: .net source text to the AST of netlang.nodes, with located syntax errors.
+
+The grammar (grammar/netlang.lark, shipped in the package) is compiled once, lazily,
+into a Lark LALR(1) parser that builds AST nodes directly while it parses (no parse
+tree: that is the fastest way Lark offers, see docs/design.md).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterator, List, Optional, Tuple
+
+from lark import Lark, Token, Transformer
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
+from . import limits
+from .errors import NetlangError, combine, did_you_mean
+from .nodes import (
+    Call,
+    Comment,
+    Compare,
+    Index,
+    Input,
+    InputVar,
+    Layer,
+    Let,
+    Name,
+    Node,
+    Number,
+    Output,
+    Product,
+    Program,
+    Span,
+    String,
+    Sum,
+    UnaryOp,
+    Vector,
+)
+
+_OPENERS = {"LPAR": "(", "LSQB": "["}
+_CLOSERS = {"RPAR": "LPAR", "RSQB": "LSQB"}
+
+
+def grammar_text() -> str:
+    """The grammar's text: from the installed package, or from the source tree."""
+    packaged = resources.files("netlang") / "grammar" / "netlang.lark"
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    return (Path(__file__).resolve().parent.parent / "grammar" / "netlang.lark").read_text(encoding="utf-8")
+
+
+def _span(token: Token) -> Span:
+    return Span(token.line, token.column, token.end_line, token.end_column)
+
+
+class _LocatedError(Exception):
+    """Raised from inside the parse (post-lexer, tree builder) with a ready NetlangError."""
+
+    def __init__(self, error: NetlangError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+# Per-parse state shared between the post-lexer, the lexer callbacks and the error
+# translation. Thread-local, because the one Lark instance serves every thread.
+_state = threading.local()
+
+
+class _BracketPostLexer:
+    """Drops newlines inside brackets (so statements continue over lines) and limits nesting."""
+
+    always_accept = ("_NL",)
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        open_brackets: List[Token] = []
+        _state.open_brackets = open_brackets
+        signs = 0
+        previous_type = "_NL"
+        for token in stream:
+            kind = token.type
+            if kind == "_NL":
+                if open_brackets:
+                    continue
+            elif kind in _OPENERS:
+                open_brackets.append(token)
+                if len(open_brackets) > limits.MAX_NESTING:
+                    raise _LocatedError(
+                        NetlangError(
+                            f"brackets nested more than {limits.MAX_NESTING} deep",
+                            _span(token),
+                            hint="give parts of the expression names with 'let' or 'node'",
+                            code="too-deep",
+                        )
+                    )
+            elif kind in _CLOSERS:
+                if open_brackets and open_brackets[-1].type == _CLOSERS[kind]:
+                    open_brackets.pop()
+            elif kind == "ADD_OP" and previous_type in _SIGN_CONTEXT:
+                signs += 1
+                if signs > limits.MAX_SIGNS_IN_A_ROW:
+                    raise _LocatedError(
+                        NetlangError(
+                            f"more than {limits.MAX_SIGNS_IN_A_ROW} signs in a row",
+                            _span(token),
+                            hint="each pair of '-' cancels out: write the sign once",
+                            code="too-deep",
+                        )
+                    )
+            if kind != "ADD_OP":
+                signs = 0
+            previous_type = kind
+            yield token
+
+
+# Where a '+' or '-' is a unary sign rather than an operator.
+_SIGN_CONTEXT = frozenset({"ADD_OP", "MUL_OP", "COMPARE", "LPAR", "LSQB", "COMMA", "EQUAL"})
+
+
+class _AstBuilder(Transformer):
+    """Builds netlang.nodes objects as Lark reduces each rule (used as ``transformer=``)."""
+
+    def program(self, children: List[Any]) -> Program:
+        return Program(tuple(children))
+
+    def input(self, children: List[Any]) -> Input:
+        keyword, *vars_ = children
+        return Input(tuple(vars_), _span(keyword).to(vars_[-1].span))
+
+    def input_var(self, children: List[Any]) -> InputVar:
+        name = children[0]
+        if len(children) == 1:
+            return InputVar(str(name), None, _span(name))
+        size = children[1]
+        return InputVar(str(name), _whole_number(size), Span(name.line, name.column, size.end_line, size.end_column + 1))
+
+    def let(self, children: List[Any]) -> Let:
+        keyword, name, value = children
+        return Let(str(name), value, _span(name), _span(keyword).to(value.span))
+
+    def node(self, children: List[Any]) -> Node:
+        keyword, name, value = children
+        return Node(str(name), value, _span(name), _span(keyword).to(value.span))
+
+    def layer(self, children: List[Any]) -> Layer:
+        if len(children) == 4:
+            keyword, name, size, value = children
+            size_value: Optional[int] = _whole_number(size)
+        else:
+            keyword, name, value = children
+            size_value = None
+        return Layer(str(name), size_value, value, _span(name), _span(keyword).to(value.span))
+
+    def output(self, children: List[Any]) -> Output:
+        keyword, *names = children
+        return Output(tuple(names), _span(keyword).to(names[-1].span))
+
+    def compare(self, children: List[Any]) -> Compare:
+        left, op, right = children
+        return Compare(str(op), left, right, left.span.to(right.span))
+
+    def sum(self, children: List[Any]) -> Sum:
+        operands = children[0::2]
+        return Sum(tuple(operands), tuple(str(op) for op in children[1::2]), operands[0].span.to(operands[-1].span))
+
+    def product(self, children: List[Any]) -> Product:
+        operands = children[0::2]
+        return Product(
+            tuple(operands), tuple(str(op) for op in children[1::2]), operands[0].span.to(operands[-1].span)
+        )
+
+    def unary(self, children: List[Any]) -> UnaryOp:
+        op, operand = children
+        return UnaryOp(str(op), operand, _span(op).to(operand.span))
+
+    def number(self, children: List[Any]) -> Number:
+        (token,) = children
+        return Number(float(token), str(token), _span(token))
+
+    def string(self, children: List[Any]) -> String:
+        (token,) = children
+        return String(str(token)[1:-1], _span(token))
+
+    def name(self, children: List[Any]) -> Name:
+        (token,) = children
+        return Name(str(token), _span(token))
+
+    def index(self, children: List[Any]) -> Index:
+        name, position, close = children
+        return Index(str(name), _whole_number(position), _span(name).to(_span(close)))
+
+    def call(self, children: List[Any]) -> Call:
+        func, *args, close = children
+        return Call(func, tuple(arg for arg in args if arg is not None), func.span.to(_span(close)))
+
+    def vector(self, children: List[Any]) -> Vector:
+        open_, *items, close = children
+        return Vector(tuple(item for item in items if item is not None), _span(open_).to(_span(close)))
+
+
+def _whole_number(token: Token) -> int:
+    if len(token) > limits.MAX_INT_DIGITS:
+        raise _LocatedError(
+            NetlangError(
+                f"whole number with {len(token)} digits is too large",
+                _span(token),
+                hint=f"sizes may have at most {limits.MAX_INT_DIGITS} digits",
+                code="number-too-large",
+            )
+        )
+    return int(token)
+
+
+def _collect_comment(token: Token) -> Token:
+    _state.comments.append(token)
+    return token
+
+
+@functools.cache
+def _lark() -> Lark:
+    return Lark(
+        grammar_text(),
+        parser="lalr",
+        lexer="contextual",
+        start="program",
+        transformer=_AstBuilder(),
+        postlex=_BracketPostLexer(),
+        maybe_placeholders=True,
+        lexer_callbacks={"COMMENT": _collect_comment},
+    )
+
+
+def parse(source: str, filename: str = "<string>") -> Program:
+    """Parse netlang source text into a :class:`~netlang.nodes.Program`.
+
+    Raises :class:`~netlang.NetlangError` carrying every syntax error in the text.
+    """
+    if len(source) > limits.MAX_SOURCE_BYTES:
+        raise NetlangError(
+            f"the source is {len(source)} characters long; the limit is {limits.MAX_SOURCE_BYTES}",
+            filename=filename,
+            code="file-too-large",
+        )
+    _state.comments = []
+    try:
+        program = _lark().parse(source)
+    except (UnexpectedInput, _LocatedError) as first:
+        errors = _all_syntax_errors(source) or [_translate(first)]
+        for error in errors:
+            error.filename, error.source = filename, source
+        raise combine(errors) from None
+    comments = tuple(Comment(str(token), _span(token)) for token in _state.comments)
+    return Program(program.statements, filename, comments, source)
+
+
+# --- syntax errors -------------------------------------------------------------
+
+# How a terminal is named in a message.
+_TERMINAL_WORDS = {
+    "NAME": "a name",
+    "NUMBER": "a number",
+    "INT": "a whole number",
+    "STRING": 'a file name in double quotes',
+    "COMPARE": "a comparison (>, >=, <, <=)",
+    "ADD_OP": "'+' or '-'",
+    "MUL_OP": "'*', '/' or '@'",
+    "_NL": "the end of the line",
+    "$END": "the end of the file",
+}
+_EXPRESSION_START = {"NAME", "NUMBER", "LPAR"}
+# The terminals that start a statement: the grammar names each keyword in capitals.
+_STATEMENT_START = frozenset({"INPUT", "LET", "NODE", "LAYER", "OUTPUT"})
+_STATEMENT_FORMS = "input, let, node, layer or output"
+
+
+def _terminal_words(kind: str) -> str:
+    if kind in _TERMINAL_WORDS:
+        return _TERMINAL_WORDS[kind]
+    for terminal in _lark().terminals:
+        if terminal.name == kind and terminal.pattern.type == "str":
+            return f"'{terminal.pattern.value}'"
+    return kind.lower()
+
+
+def _expected_words(expected: set) -> str:
+    expected = set(expected)
+    # LALR merges states, so its expected set can name closers that are not open here.
+    open_brackets = getattr(_state, "open_brackets", [])
+    innermost = open_brackets[-1].type if open_brackets else None
+    if innermost != "LPAR":
+        expected.discard("RPAR")
+    if innermost != "LSQB":
+        expected.discard("RSQB")
+    if innermost is None:
+        expected.discard("COMMA")
+    else:
+        expected.discard("_NL")
+    words = []
+    if {"ADD_OP", "MUL_OP"} <= expected:
+        expected -= {"ADD_OP", "MUL_OP", "COMPARE"}
+        words.append("an operator (+ - * / @ > < ...)")
+    if _EXPRESSION_START <= expected:
+        expected -= _EXPRESSION_START | {"LSQB", "STRING", "ADD_OP"}
+        words.append("an expression")
+    if _STATEMENT_START <= expected:
+        expected -= _STATEMENT_START
+        words.append(f"a statement ({_STATEMENT_FORMS})")
+    words += sorted(_terminal_words(kind) for kind in expected)
+    if len(words) > 1:
+        return ", ".join(words[:-1]) + " or " + words[-1]
+    return words[0] if words else "nothing more"
+
+
+def _found_words(token: Token) -> str:
+    kind = token.type
+    if kind == "_NL":
+        return "end of line"
+    if kind == "$END":
+        return "end of file"
+    if kind == "NAME":
+        return f"name '{token}'"
+    if kind in ("NUMBER", "INT"):
+        return f"number {token}"
+    if kind in _STATEMENT_START:
+        return f"keyword '{token}'"
+    return f"'{token}'"
+
+
+def _translate(error: Exception, line_offset: int = 0) -> NetlangError:
+    """A Lark exception (or one of ours) as a NetlangError in plain words."""
+    if isinstance(error, _LocatedError):
+        result = error.error
+    elif isinstance(error, UnexpectedToken):
+        result = _unexpected_token(error)
+    elif isinstance(error, UnexpectedCharacters):
+        result = _unexpected_character(error)
+    else:  # pragma: no cover - Lark raises only the two above from LALR parsing
+        result = NetlangError(str(error), code="syntax-error")
+    if line_offset:
+        span = result.span
+        result.span = Span(span.line + line_offset, span.column, span.end_line + line_offset, span.end_column)
+    return result
+
+
+def _unexpected_token(error: UnexpectedToken) -> NetlangError:
+    token = error.token
+    expected = set(error.expected)
+    if token.type == "$END":
+        span = Span(token.end_line, token.end_column, token.end_line, token.end_column + 1)
+    else:
+        span = _span(token)
+    open_brackets = getattr(_state, "open_brackets", [])
+    if open_brackets and (token.type in _STATEMENT_START or token.type in ("$END", "_NL")):
+        bracket = open_brackets[-1]
+        closer = ")" if bracket.type == "LPAR" else "]"
+        return NetlangError(
+            f"'{bracket}' is never closed",
+            _span(bracket),
+            hint=f"add '{closer}' where the expression ends",
+            code="syntax-error",
+        )
+    if token.type in _STATEMENT_START and "NAME" in expected:
+        return NetlangError(
+            f"'{token}' is a keyword and cannot be used as a name",
+            span,
+            hint=f"choose another name, such as {token}1",
+            code="syntax-error",
+        )
+    message = f"unexpected {_found_words(token)}; expected {_expected_words(expected)}"
+    hint = None
+    previous = _last_operand(error)
+    if token.type == "NAME" and expected <= _STATEMENT_START | {"_NL", "$END"}:
+        message = f"unexpected {_found_words(token)}: a line starts with {_STATEMENT_FORMS}"
+        suggestion = did_you_mean(str(token), keywords())
+        if suggestion:
+            hint = suggestion
+        else:
+            hint = f"to define a neuron, write: node {token} = ..."
+    elif token.type in ("NAME", "NUMBER") and previous is not None and open_brackets and open_brackets[-1].type == "LSQB":
+        hint = "separate the elements of a vector with ','"
+    elif token.type in ("NAME", "NUMBER") and previous is not None:
+        hint = f"write multiplication with '*', as in {previous}*{token}"
+    elif token.type == "EQUAL" and "COMPARE" in expected:
+        hint = "comparisons are written >, >=, < or <=; '=' only defines a name"
+    elif token.type in ("_NL", "$END") and _EXPRESSION_START <= expected:
+        message = f"the expression is incomplete: expected {_expected_words(expected)} before {_found_words(token)}"
+    return NetlangError(message, span, hint=hint, code="syntax-error")
+
+
+def _last_operand(error: UnexpectedToken) -> Optional[str]:
+    """The text of the number or name just before the error, if that is what came before it."""
+    try:
+        value = error.interactive_parser.parser_state.value_stack[-1]
+    except (AttributeError, IndexError):
+        return None
+    if isinstance(value, Token) and value.type in ("NUMBER", "NAME"):
+        return str(value)
+    if isinstance(value, Number):
+        return value.text
+    if isinstance(value, Name):
+        return value.id
+    return None
+
+
+def _unexpected_character(error: UnexpectedCharacters) -> NetlangError:
+    char = error.char
+    span = Span(error.line, error.column, error.line, error.column + 1)
+    hint = None
+    if char == "'":
+        hint = 'file names are written in double quotes: load("w.npy")'
+    elif char == '"':
+        message = "this string is never closed"
+        return NetlangError(message, span, hint='close it with " on the same line', code="syntax-error")
+    elif char.isalpha() or char.isdigit():
+        hint = "names use the letters A-Z and a-z, digits and '_'"
+    elif char == "=":
+        hint = "comparisons are written >, >=, < or <="
+    elif char in "^*":
+        hint = "there is no power operator; multiply out, or use a layer"
+    expected = _expected_words(set(error.allowed or ()))
+    return NetlangError(
+        f"unexpected character {char!r}; expected {expected}", span, hint=hint, code="syntax-error"
+    )
+
+
+@functools.cache
+def keywords() -> Tuple[str, ...]:
+    """The reserved words, as the grammar defines them."""
+    return tuple(
+        t.pattern.value for t in _lark().terminals if t.pattern.type == "str" and t.pattern.value.isalpha()
+    )
+
+
+@functools.cache
+def _keyword_line() -> "re.Pattern[str]":
+    # Where a new statement starts inside unclosed brackets: a keyword at the start of a
+    # line can only begin a statement, because keywords are reserved.
+    return re.compile(r"[\t \f]*(?:%s)\b" % "|".join(keywords()))
+_LEXICAL = re.compile(r'"[^"\n]*"|#[^\n]*|[()\[\]]|\n')
+
+
+def _statement_chunks(source: str) -> Iterator[Tuple[int, str]]:
+    """(line number - 1, text) of each statement, found by bracket depth, for error recovery."""
+    depth = 0
+    start = 0
+    start_line = 0
+    line = 0
+    for match in _LEXICAL.finditer(source):
+        text = match.group()
+        if text in "([":
+            depth += 1
+        elif text in ")]":
+            depth = max(0, depth - 1)
+        elif text == "\n":
+            line += 1
+            end = match.end()
+            if depth == 0 or _keyword_line().match(source, end):
+                yield start_line, source[start:end]
+                depth, start, start_line = 0, end, line
+    yield start_line, source[start:]
+
+
+def _all_syntax_errors(source: str) -> List[NetlangError]:
+    """Every syntax error, one per statement, by parsing each statement on its own."""
+    errors: List[NetlangError] = []
+    parser = _lark()
+    for line_offset, chunk in _statement_chunks(source):
+        if not chunk.strip():
+            continue
+        _state.comments = []
+        try:
+            parser.parse(chunk)
+        except (UnexpectedInput, _LocatedError) as error:
+            errors.append(_translate(error, line_offset))
+            if len(errors) >= limits.MAX_ERRORS:
+                break
+    return errors

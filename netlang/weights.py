@@ -1,0 +1,150 @@
+"""Weight files: ``load("w.npy")``, ``load("model.npz", "W1")``, ``load("w.csv")``, read safely.
+
+No pickles are ever loaded; shapes are read from the header and checked against
+the limits before any data is read; NaN and infinity are refused.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import IO, Optional
+
+import numpy as np
+
+from . import limits
+
+
+class WeightFileError(Exception):
+    """A weight file that cannot be used; the checker locates it at the load(...) call."""
+
+    def __init__(self, message: str, code: str = "bad-weight-file", hint: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.hint = hint
+
+
+def load_weights(path: Path, key: Optional[str] = None) -> np.ndarray:
+    """A float64 vector or matrix from ``path`` (.npy, .npz with ``key``, or .csv)."""
+    name = path.name
+    suffix = path.suffix.lower()
+    if suffix not in (".npy", ".npz", ".csv"):
+        raise WeightFileError(
+            f"cannot load '{name}': weight files are .npy, .npz or .csv",
+            code="bad-weight-file",
+        )
+    if suffix == ".npz" and key is None:
+        raise WeightFileError(
+            f"'{name}' holds several arrays: name the one to load",
+            code="bad-arguments",
+            hint=f'load("{name}", "W1") loads the array W1' + _listing(path),
+        )
+    if suffix != ".npz" and key is not None:
+        raise WeightFileError(f"'{name}' holds one array; only .npz files take an array name", code="bad-arguments")
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise WeightFileError(
+            f"weight file '{path}' does not exist",
+            code="file-not-found",
+            hint="file names in load(...) are relative to the .net file",
+        ) from None
+    except OSError as error:
+        raise WeightFileError(f"cannot read weight file '{path}': {error.strerror}", code="file-not-found") from None
+    if size > limits.MAX_WEIGHT_FILE_BYTES:
+        raise WeightFileError(
+            f"weight file '{name}' is {size} bytes; the limit is {limits.MAX_WEIGHT_FILE_BYTES}",
+            code="limit-exceeded",
+        )
+    try:
+        if suffix == ".npy":
+            with open(path, "rb") as stream:
+                array = _read_npy(stream, name)
+        elif suffix == ".npz":
+            array = _read_npz_member(path, key)  # type: ignore[arg-type]
+        else:
+            array = _read_csv(path)
+    except WeightFileError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise WeightFileError(f"cannot read weight file '{name}': {error}", code="bad-weight-file") from None
+    if array.ndim not in (1, 2) or array.size == 0:
+        raise WeightFileError(
+            f"'{name}'{_member(key)} has shape {array.shape}; weights must be a non-empty vector or matrix",
+            code="bad-shape",
+        )
+    if not np.all(np.isfinite(array)):
+        bad = np.argwhere(~np.isfinite(array))[0]
+        where = ", ".join(str(i) for i in bad)
+        raise WeightFileError(
+            f"'{name}'{_member(key)} contains {array[tuple(bad)]} at [{where}]; weights must be finite numbers",
+            code="non-finite-weight",
+        )
+    return array
+
+
+def _member(key: Optional[str]) -> str:
+    return f" (array '{key}')" if key else ""
+
+
+def _listing(path: Path) -> str:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [n[:-4] for n in archive.namelist() if n.endswith(".npy")]
+    except (OSError, zipfile.BadZipFile):
+        return ""
+    return f"; it holds {', '.join(names)}" if names else ""
+
+
+def _read_npy(stream: IO[bytes], name: str) -> np.ndarray:
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+    elif version == (2, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+    else:
+        raise WeightFileError(f"'{name}' uses .npy format version {version}, which is not supported")
+    if dtype.hasobject:
+        raise WeightFileError(
+            f"'{name}' holds Python objects (a pickle); netlang never loads pickles",
+            code="pickle-refused",
+            hint="save plain numbers: numpy.save(path, array.astype(float))",
+        )
+    if dtype.kind not in "biuf":
+        raise WeightFileError(f"'{name}' holds {dtype} values; weights must be numbers")
+    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    if count > limits.MAX_MATRIX_ENTRIES:
+        raise WeightFileError(
+            f"'{name}' has {count} entries (shape {shape}); the limit is {limits.MAX_MATRIX_ENTRIES}",
+            code="limit-exceeded",
+        )
+    data = stream.read(count * dtype.itemsize)
+    if len(data) != count * dtype.itemsize:
+        raise WeightFileError(
+            f"'{name}' is truncated: its header promises {count} values of {dtype.itemsize} bytes, "
+            f"but only {len(data)} bytes follow",
+            code="bad-weight-file",
+        )
+    array = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+    return np.array(array, dtype=np.float64)
+
+
+def _read_npz_member(path: Path, key: str) -> np.ndarray:
+    with zipfile.ZipFile(path) as archive:
+        member = f"{key}.npy"
+        if member not in archive.namelist():
+            raise WeightFileError(
+                f"'{path.name}' has no array named '{key}'",
+                code="bad-arguments",
+                hint=_listing(path).lstrip("; ") or None,
+            )
+        with archive.open(member) as stream:
+            return _read_npy(stream, f"{path.name}:{key}")
+
+
+def _read_csv(path: Path) -> np.ndarray:
+    try:
+        array = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=1, comments="#")
+    except ValueError as error:
+        raise WeightFileError(f"'{path.name}' is not a CSV file of numbers: {error}") from None
+    return array

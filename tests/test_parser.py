@@ -1,0 +1,185 @@
+"""Parser stage: text to AST, spans, comments, and syntax errors."""
+
+from __future__ import annotations
+
+import pytest
+
+import netlang
+from netlang.nodes import (
+    Call,
+    Compare,
+    Index,
+    Input,
+    InputVar,
+    Layer,
+    Let,
+    Name,
+    Node,
+    Number,
+    Output,
+    Product,
+    Span,
+    Sum,
+    UnaryOp,
+    Vector,
+    walk,
+)
+
+
+def test_statements_parse_to_ast_classes():
+    program = netlang.parse("input x1, v[3]\nlet t = 0.7\nnode y = step(x1 > t)\nlayer h[2] = v\noutput y, h\n")
+    assert program.statements == (
+        Input((InputVar("x1"), InputVar("v", 3))),
+        Let("t", Number(0.7)),
+        Node("y", Call(Name("step"), (Compare(">", Name("x1"), Name("t")),))),
+        Layer("h", 2, Name("v")),
+        Output((Name("y"), Name("h"))),
+    )
+
+
+def test_equality_ignores_layout_and_spans():
+    a = netlang.parse("node y = 0.5*x1+0.5*x2")
+    b = netlang.parse("\n\n   node  y =  0.5 * x1 +\t0.5*x2   # comment\n")
+    assert a == b
+    assert a.statements[0].span != b.statements[0].span
+
+
+def test_spans_are_one_based_with_exclusive_end():
+    program = netlang.parse("input x1\nnode y = sigmoid(2*x1)\n")
+    node = program.statements[1]
+    assert node.span == Span(2, 1, 2, 23)
+    assert node.name_span == Span(2, 6, 2, 7)
+    call = node.value
+    assert call.span == Span(2, 10, 2, 23)
+    assert call.func.span == Span(2, 10, 2, 17)
+    assert call.args[0].span == Span(2, 18, 2, 22)
+
+
+def test_every_node_has_a_span():
+    program = netlang.parse("input v[2]\nlet W = [[1, 2], [3, 4]]\nlayer h = relu(W @ v - [1, -2])\nnode o = -h[0] + h[1]/2\n")
+    for node in walk(program):
+        if hasattr(node, "span"):
+            assert node.span.line >= 1, node
+
+
+def test_sums_and_products_are_flat_and_left_to_right():
+    value = netlang.parse("node y = a - b + c*d/e @ f").statements[0].value
+    assert isinstance(value, Sum)
+    assert value.ops == ("-", "+")
+    assert value.operands[2] == Product((Name("c"), Name("d"), Name("e"), Name("f")), ("*", "/", "@"))
+
+
+def test_long_sums_do_not_nest():
+    terms = " + ".join(f"{i}*x{i}" for i in range(5000))
+    value = netlang.parse(f"node y = {terms}").statements[0].value
+    assert isinstance(value, Sum) and len(value.operands) == 5000
+
+
+def test_precedence_and_unary_minus():
+    value = netlang.parse("node y = -2*x + 3").statements[0].value
+    assert value == Sum((Product((UnaryOp("-", Number(2.0)), Name("x")), ("*",)), Number(3.0)), ("+",))
+
+
+def test_statement_continues_inside_brackets():
+    program = netlang.parse("let W = [[1, 2],\n         [3, 4]]\nnode y = step(\n  x1 +\n  x2 > 1\n)\n")
+    assert isinstance(program.statements[0].value, Vector)
+    assert len(program.statements) == 2
+
+
+def test_comments_are_kept_beside_the_tree():
+    program = netlang.parse("# head\ninput x1  # the input\n\n# tail")
+    assert [c.text for c in program.comments] == ["# head", "# the input", "# tail"]
+    assert program.comments[1].span.line == 2
+
+
+def test_index_and_number_forms():
+    value = netlang.parse("node y = x[12] + 2e-3 + .5 + 1.").statements[0].value
+    assert value.operands[0] == Index("x", 12)
+    assert [o.value for o in value.operands[1:]] == [0.002, 0.5, 1.0]
+
+
+def test_empty_and_comment_only_files_parse():
+    assert netlang.parse("").statements == ()
+    assert netlang.parse("# nothing\n\n# here\n").statements == ()
+
+
+def test_windows_line_endings():
+    assert len(netlang.parse("input x1\r\nnode y = x1\r\n").statements) == 2
+
+
+@pytest.mark.parametrize("keyword", ["input", "let", "node", "layer", "output"])
+def test_keywords_are_reserved(keyword):
+    with pytest.raises(netlang.NetlangError):
+        netlang.parse(f"node {keyword} = 1")
+
+
+def _error(source: str) -> netlang.NetlangError:
+    with pytest.raises(netlang.NetlangError) as info:
+        netlang.parse(source, "t.net")
+    return info.value
+
+
+def test_syntax_error_is_located_and_in_words():
+    error = _error("input x1\nnode y = 0.5 x1\n")
+    assert (error.filename, error.line, error.column) == ("t.net", 2, 14)
+    assert "name 'x1'" in error.message and "NAME" not in error.message
+    assert error.hint == "write multiplication with '*', as in 0.5*x1"
+
+
+def test_all_syntax_errors_are_reported():
+    error = _error("nod a = 1\nnode b = (1 +\nnode c = 2 3\ninput ok\nnode d = $\n")
+    assert [e.line for e in error.errors] == [1, 2, 3, 5]
+    assert error.errors[0].hint == "did you mean 'node'?"
+    assert "never closed" in error.errors[1].message
+
+
+def test_unclosed_bracket_points_at_the_bracket():
+    error = _error("node y = step(0.5*x1 + 0.3*x2 > 0.7\n")
+    assert (error.line, error.column) == (1, 14)
+    assert error.message == "'(' is never closed"
+
+
+def test_truncated_input():
+    error = _error("node y = 1 +")
+    assert "incomplete" in error.message and error.line == 1
+
+
+def test_deep_nesting_is_a_located_error():
+    error = _error("node y = " + "(" * 3000 + "x" + ")" * 3000)
+    assert error.code == "too-deep" and error.line == 1
+
+
+def test_nesting_within_the_limit_parses():
+    program = netlang.parse("node y = " + "(" * 60 + "x" + ")" * 60)
+    assert program.statements[0].value == Name("x")
+
+
+def test_long_runs_of_signs_are_refused():
+    assert _error("node y = " + "-" * 1000 + "x").code == "too-deep"
+
+
+def test_very_long_line():
+    source = "node y = " + " + ".join(["x"] * 20000)
+    assert len(netlang.parse(source).statements[0].value.operands) == 20000
+
+
+def test_huge_size_is_refused_before_allocation():
+    assert _error("input x[" + "9" * 5000 + "]").code == "number-too-large"
+
+
+def test_format_shows_line_and_caret():
+    text = _error("input x1\nnode y = x1 $ 2\n").format()
+    assert text.splitlines()[1:3] == ["2 | node y = x1 $ 2", "  |             ^"]
+
+
+def test_keyword_as_name_says_so():
+    error = _error("node input = 1")
+    assert error.message == "'input' is a keyword and cannot be used as a name"
+
+
+def test_keywords_come_from_the_grammar():
+    from netlang.parser import grammar_text, keywords
+
+    for word in keywords():
+        assert f'"{word}"' in grammar_text()
+    assert set(keywords()) == {"input", "let", "node", "layer", "output"}
