@@ -191,7 +191,17 @@ class Output:
     span: Span = _span()
 
 
-Statement = Union[Input, Let, Node, Layer, Output]
+@dataclass(frozen=True, slots=True)
+class Expect:
+    """``expect (0, 1) -> 1 within 0.01``: inputs (vectors flattened) and the outputs they should give."""
+
+    inputs: Tuple[Expr, ...]
+    outputs: Tuple[Expr, ...]
+    tolerance: Optional[Expr] = None
+    span: Span = _span()
+
+
+Statement = Union[Input, Let, Node, Layer, Output, Expect]
 Definition = Union[Let, Node, Layer]
 
 
@@ -241,6 +251,8 @@ def children(node: object) -> Tuple[object, ...]:
         return node.vars
     if isinstance(node, Output):
         return node.names
+    if isinstance(node, Expect):
+        return (*node.inputs, *node.outputs, *((node.tolerance,) if node.tolerance is not None else ()))
     if isinstance(node, Program):
         return node.statements
     return ()

@@ -23,6 +23,7 @@ from .nodes import (
     Call,
     Comment,
     Compare,
+    Expect,
     Index,
     Input,
     InputVar,
@@ -158,6 +159,15 @@ class _AstBuilder(Transformer):
         keyword, *names = children
         return Output(tuple(names), _span(keyword).to(names[-1].span))
 
+    def values(self, children: List[Any]) -> Tuple[Any, ...]:
+        return tuple(children)
+
+    def expect(self, children: List[Any]) -> Expect:
+        keyword, inputs, _arrow, outputs, *rest = children
+        tolerance = rest[1] if rest else None
+        last = (tolerance or outputs[-1]).span
+        return Expect(inputs, outputs, tolerance, _span(keyword).to(last))
+
     def compare(self, children: List[Any]) -> Compare:
         left, op, right = children
         return Compare(str(op), left, right, left.span.to(right.span))
@@ -272,8 +282,8 @@ _TERMINAL_WORDS = {
 }
 _EXPRESSION_START = {"NAME", "NUMBER", "LPAR"}
 # The terminals that start a statement: the grammar names each keyword in capitals.
-_STATEMENT_START = frozenset({"INPUT", "LET", "NODE", "LAYER", "OUTPUT"})
-_STATEMENT_FORMS = "input, let, node, layer or output"
+_STATEMENT_START = frozenset({"INPUT", "LET", "NODE", "LAYER", "OUTPUT", "EXPECT"})
+_STATEMENT_FORMS = "input, let, node, layer, output or expect"
 
 
 def _terminal_words(kind: str) -> str:

@@ -182,4 +182,15 @@ def test_keywords_come_from_the_grammar():
 
     for word in keywords():
         assert f'"{word}"' in grammar_text()
-    assert set(keywords()) == {"input", "let", "node", "layer", "output"}
+    assert set(keywords()) == {"input", "let", "node", "layer", "output", "expect", "within"}
+
+
+def test_expect_statements():
+    from netlang.nodes import Expect
+
+    program = netlang.parse("expect (0, 1) -> 1\nexpect (0.9, 0.1, 0.8) -> (0.726, 0.708, 0.778) within 0.001\nexpect (1) -> -1\n")
+    first, second, third = program.statements
+    assert first == Expect((Number(0.0), Number(1.0)), (Number(1.0),))
+    assert len(second.inputs) == 3 and len(second.outputs) == 3 and second.tolerance == Number(0.001)
+    assert third == Expect((Number(1.0),), (UnaryOp("-", Number(1.0)),))
+    assert second.span == Span(2, 1, 2, 61)
