@@ -24,8 +24,9 @@ def _step_ge(z: np.ndarray) -> None:
 
 
 def _sigmoid(z: np.ndarray) -> None:
-    # exp overflows to inf for very negative z, and 1/(1+inf) is the right limit, 0.
-    with np.errstate(over="ignore"):
+    # exp overflows to inf for very negative z (and underflows to 0 for large z): both give
+    # the right limits, 0 and 1.
+    with np.errstate(over="ignore", under="ignore"):
         np.negative(z, out=z)
         np.exp(z, out=z)
         z += 1.0
