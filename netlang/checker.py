@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -301,16 +301,7 @@ class _Checker:
         if name in self.lets:
             return self.constant(name)
         if name in self.signals:
-            if constant_only:
-                raise self.error(
-                    f"a constant cannot depend on '{name}', which is a signal, not a constant",
-                    span,
-                    "signal-in-constant",
-                    hint="use 'node' or 'layer' for values computed from inputs",
-                )
-            if name in self.failed:
-                raise _Failed()
-            size = self.sizes[name]
+            size = self.signal_size(name, span, constant_only)
             if size is None:
                 return ScalarForm(0.0, {name: 1.0})
             return VectorForm(size, np.zeros(size), {name: Diag(np.ones(size))})
@@ -321,6 +312,19 @@ class _Checker:
                 "function-as-value",
             )
         raise self.unknown_name(name, span)
+
+    def signal_size(self, name: str, span: Span, constant_only: bool) -> Optional[int]:
+        """The size of the signal ``name`` (None when scalar), once it is known to be usable here."""
+        if constant_only:
+            raise self.error(
+                f"a constant cannot depend on '{name}', which is a signal, not a constant",
+                span,
+                "signal-in-constant",
+                hint="use 'node' or 'layer' for values computed from inputs",
+            )
+        if name in self.failed:
+            raise _Failed()
+        return self.sizes[name]
 
     def unknown_name(self, name: str, span: Span) -> _Failed:
         known = list(self.definition_span)
@@ -341,8 +345,7 @@ class _Checker:
             element = vector[expr.index]
             return float(element) if np.ndim(element) == 0 else element
         if expr.name in self.signals:
-            self.name_value(expr.name, expr.span, constant_only)
-            size = self.sizes[expr.name]
+            size = self.signal_size(expr.name, expr.span, constant_only)
             if size is None:
                 raise self.error(
                     f"'{expr.name}' is a single value, not a vector: it has no elements to index",
@@ -463,11 +466,11 @@ class _Checker:
     def divide(self, left: Value, right: Value, expr: Product, right_expr: Expr) -> Value:
         if not _is_constant(right):
             if _is_constant(left):
-                return self.error_raise(
+                raise self.error(
                     f"dividing by a signal ({_describe(right_expr, 'the right side')}) is not linear",
                     expr.span,
                     "not-linear",
-                    "a neuron's input must be a weighted sum: divide only by constants",
+                    hint="a neuron's input must be a weighted sum: divide only by constants",
                 )
             raise self.nonlinear("/", expr, right_expr)
         if np.any(np.asarray(right) == 0):
@@ -486,9 +489,6 @@ class _Checker:
         if _is_constant(left):
             return self.multiply(left, reciprocal, expr, right_expr)
         return self.scale_form(left, reciprocal, "/", expr, right_expr)  # type: ignore[arg-type]
-
-    def error_raise(self, message: str, span: Span, code: str, hint: Optional[str] = None) -> Value:
-        raise self.error(message, span, code, hint)
 
     def matmul(self, left: Value, right: Value, expr: Product, right_expr: Expr) -> Value:
         for side, value, sub in (("left", left, expr.operands[0]), ("right", right, right_expr)):
@@ -587,11 +587,11 @@ class _Checker:
                 hint=f"define a separate node for {name}(...) and use its name here",
             )
         hint = did_you_mean(name, PUBLIC_NAMES + BUILTINS)
-        return self.error_raise(
+        raise self.error(
             f"unknown function '{name}'",
             expr.func.span,
             "unknown-function",
-            hint or f"the functions are {', '.join(PUBLIC_NAMES + BUILTINS)}",
+            hint=hint or f"the functions are {', '.join(PUBLIC_NAMES + BUILTINS)}",
         )
 
     def load(self, expr: Call) -> Constant:
@@ -610,7 +610,7 @@ class _Checker:
         try:
             return load_weights(base / path, key)
         except WeightFileError as problem:
-            raise self.error(str(problem), expr.span, problem.code, hint=problem.hint)
+            raise self.error(str(problem), expr.span, problem.code, hint=problem.hint) from None
 
     # -- nodes and layers ------------------------------------------------------
 

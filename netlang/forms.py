@@ -64,19 +64,6 @@ class ScalarForm:
     def scaled(self, factor: float) -> "ScalarForm":
         return ScalarForm(self.const * factor, {k: c * factor for k, c in self.coeffs.items()})
 
-    def plus(self, other: "ScalarForm", sign: float = 1.0) -> "ScalarForm":
-        # The larger dict is copied once and the smaller merged in, so a long sum
-        # built term by term stays linear in its length.
-        if sign == 1.0 and len(other.coeffs) > len(self.coeffs):
-            big, small, small_sign = other.coeffs, self.coeffs, 1.0
-        else:
-            big, small, small_sign = self.coeffs, other.coeffs, sign
-        coeffs = dict(big)
-        get = coeffs.get
-        for key, c in small.items():
-            coeffs[key] = get(key, 0.0) + small_sign * c
-        return ScalarForm(self.const + sign * other.const, coeffs)
-
     def add_in_place(self, other: "ScalarForm", sign: float) -> None:
         coeffs = self.coeffs
         get = coeffs.get

@@ -76,7 +76,8 @@ def _value(expr: Expr, env: Dict[str, Value]) -> Value:
     if isinstance(expr, Name):
         return env[expr.id]
     if isinstance(expr, Index):
-        return float(env[expr.name][expr.index])  # type: ignore[index]
+        element = env[expr.name][expr.index]  # type: ignore[index]
+        return element if np.ndim(element) else float(element)
     if isinstance(expr, UnaryOp):
         operand = _value(expr.operand, env)
         return -operand if expr.op == "-" else operand
