@@ -1,4 +1,4 @@
-"""AST as data: a Program to JSON-ready dicts and back (``netlang/schema/ast.schema.json``).
+"""AST as data: a Program to JSON-ready dicts and back (schema: ``netlang.schema.load("ast")``).
 
 Every node becomes ``{"type": CLASS, FIELD: ..., "span": {...}}``: the class name
 from :mod:`netlang.nodes`, its fields under their own names (tuples as lists,
@@ -13,8 +13,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from functools import cache
-from importlib import resources
 from typing import Any, Dict, List, Optional
 
 from . import nodes
@@ -81,18 +79,6 @@ def from_json(data: JSONDict) -> Program:
     statements = tuple(_build(item) for item in data["statements"])
     comments = tuple(_build(item) for item in data.get("comments", ()))
     return Program(statements, data.get("filename", "<string>"), comments)
-
-
-def schema() -> JSONDict:
-    """The JSON Schema that :func:`to_json`'s output follows."""
-    return dict(_schema_text())
-
-
-@cache
-def _schema_text() -> JSONDict:
-    text = resources.files("netlang").joinpath("schema/ast.schema.json").read_text(encoding="utf-8")
-    loaded: JSONDict = json.loads(text)
-    return loaded
 
 
 def outline(program: Program) -> str:

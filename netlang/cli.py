@@ -183,9 +183,8 @@ def check(file: str, as_json: bool) -> None:
         raise InputError(combine(diagnosis.errors))
     network = diagnosis.network
     assert network is not None
-    stderr = click.get_text_stream("stderr")
     for warning in diagnosis.warnings:
-        click.echo(warning.format(color=stderr.isatty()) + "\n", file=stderr)
+        click.echo(warning.format(color=sys.stderr.isatty()) + "\n", file=sys.stderr)
     count = len(diagnosis.warnings)
     neurons = sum(layer.shape[0] for layer in network.layers)
     click.echo(

@@ -11,13 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import netlang
-from netlang import ast_json, nodes
+from netlang import ast_json, nodes, schema
 from netlang.nodes import Program, walk
 
 from conftest import EXAMPLES
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.net"))
-VALIDATOR = jsonschema.Draft202012Validator(ast_json.schema())
+VALIDATOR = jsonschema.Draft202012Validator(schema.load("ast"))
 
 
 def _assert_round_trip(program: Program) -> dict:
@@ -34,11 +34,11 @@ def _assert_round_trip(program: Program) -> dict:
 
 
 def test_the_schema_is_a_valid_json_schema():
-    jsonschema.Draft202012Validator.check_schema(ast_json.schema())
+    jsonschema.Draft202012Validator.check_schema(schema.load("ast"))
 
 
 def test_the_schema_names_every_ast_class_with_its_fields():
-    defs = ast_json.schema()["$defs"]
+    defs = schema.load("ast")["$defs"]
     for name, cls in ast_json._CLASSES.items():
         expected = {f.name for f in dataclasses.fields(cls)} | {"type"}
         assert set(defs[name]["properties"]) == expected, name
@@ -203,3 +203,9 @@ def test_parse_reports_syntax_errors_with_exit_1(cli, tmp_path):
     assert result.exit_code == 1
     assert "bad.net:1:" in result.stderr and "error:" in result.stderr
     assert result.stdout == ""
+
+
+def test_schema_load_names_the_schemas():
+    assert schema.load("diagnostics")["title"] == "netlang diagnostics"
+    with pytest.raises(ValueError, match="the schemas are ast, diagnostics"):
+        schema.load("nope")
