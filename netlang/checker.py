@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple, TypeGuard, Union
+from typing import Dict, List, Optional, Set, Tuple, TypeGuard, Union
 
 import numpy as np
 

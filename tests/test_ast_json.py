@@ -60,6 +60,19 @@ def test_every_example_validates_and_round_trips(path):
     assert len(data["comments"]) == len(program.comments) > 0
 
 
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.name)
+def test_a_program_read_back_from_json_compiles_to_the_same_network(path):
+    program = netlang.parse(path.read_text(encoding="utf-8"), str(path))
+    original = netlang.compile(program)
+    back = netlang.compile(Program.from_json(json.loads(ast_json.dumps(program))))
+    assert back.input_names == original.input_names and back.output_names == original.output_names
+    assert len(back.layers) == len(original.layers)
+    for mine, theirs in zip(back.layers, original.layers):
+        assert mine.rows == theirs.rows and mine.columns == theirs.columns
+        assert (mine.weights == theirs.weights).all() and (mine.bias == theirs.bias).all()
+        assert mine.activation == theirs.activation
+
+
 def test_every_node_has_its_type_and_span():
     source = 'input x1, v[2]  # in\nlet W = load("w.npy")\nlayer h[2] = relu([[1, 2], [3, 4]] @ v - x1)\nnode y = step(h[0] + -h[1] >= 0.5)\noutput y\nexpect (1, 0, 1) -> 0 within 0.01\n'
     program = netlang.parse(source)

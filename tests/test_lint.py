@@ -117,12 +117,18 @@ def write(tmp_path, text: str, name: str = "m.net"):
     return path
 
 
-def test_check_json_lists_every_error_and_exits_1(cli, tmp_path):
-    path = write(tmp_path, "input x\nnode a = q\nnode b = x*x\nnode c = sigmoidd(x)\n")
+def check_json(cli, path, exit_code: int) -> dict:
+    """``netlang check PATH --json``: its exit status checked, its output validated against the schema."""
     result = cli("check", str(path), "--json")
-    assert result.exit_code == 1
+    assert result.exit_code == exit_code
     data = json.loads(result.stdout)
     VALIDATOR.validate(data)
+    return data
+
+
+def test_check_json_lists_every_error_and_exits_1(cli, tmp_path):
+    path = write(tmp_path, "input x\nnode a = q\nnode b = x*x\nnode c = sigmoidd(x)\n")
+    data = check_json(cli, str(path), 1)
     assert data["errors"] == 3 and data["warnings"] == 0
     assert [(d["line"], d["code"], d["severity"]) for d in data["diagnostics"]] == [
         (2, "unknown-name", "error"),
@@ -135,29 +141,20 @@ def test_check_json_lists_every_error_and_exits_1(cli, tmp_path):
 
 def test_check_json_with_syntax_errors(cli, tmp_path):
     path = write(tmp_path, "node y = (1 +\nnode z = 2 2\n")
-    result = cli("check", str(path), "--json")
-    assert result.exit_code == 1
-    data = json.loads(result.stdout)
-    VALIDATOR.validate(data)
+    data = check_json(cli, str(path), 1)
     assert data["errors"] == len(data["diagnostics"]) >= 2
     assert {d["code"] for d in data["diagnostics"]} == {"syntax-error"}
 
 
 def test_check_json_for_a_missing_file(cli, tmp_path):
-    result = cli("check", str(tmp_path / "nothing.net"), "--json")
-    assert result.exit_code == 1
-    data = json.loads(result.stdout)
-    VALIDATOR.validate(data)
+    data = check_json(cli, str(tmp_path / "nothing.net"), 1)
     (diagnostic,) = data["diagnostics"]
     assert diagnostic["code"] == "file-not-found" and diagnostic["line"] is None
 
 
 def test_check_json_with_only_warnings_exits_0(cli, tmp_path):
     path = write(tmp_path, "input x1, x2\nlet k = 1\nnode y = x1\n")
-    result = cli("check", str(path), "--json")
-    assert result.exit_code == 0
-    data = json.loads(result.stdout)
-    VALIDATOR.validate(data)
+    data = check_json(cli, str(path), 0)
     assert (data["errors"], data["warnings"]) == (0, 2)
     assert [(d["severity"], d["code"], d["line"], d["column"]) for d in data["diagnostics"]] == [
         ("warning", "unused-input", 1, 11),
@@ -167,10 +164,7 @@ def test_check_json_with_only_warnings_exits_0(cli, tmp_path):
 
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.name)
 def test_check_json_on_the_examples(cli, path):
-    result = cli("check", str(path), "--json")
-    assert result.exit_code == 0
-    data = json.loads(result.stdout)
-    VALIDATOR.validate(data)
+    data = check_json(cli, str(path), 0)
     assert data == {"file": str(path), "errors": 0, "warnings": 0, "diagnostics": []}
 
 
