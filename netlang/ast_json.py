@@ -76,8 +76,11 @@ def from_json(data: JSONDict) -> Program:
     """
     if not isinstance(data, dict) or data.get("type") != "Program":
         raise ValueError("not a netlang AST: the top object needs \"type\": \"Program\"")
-    statements = tuple(_build(item) for item in data["statements"])
-    comments = tuple(_build(item) for item in data.get("comments", ()))
+    try:
+        statements = tuple(_build(item) for item in data["statements"])
+        comments = tuple(_build(item) for item in data.get("comments", ()))
+    except (KeyError, TypeError) as problem:
+        raise ValueError(f"not a netlang AST: {problem!r} (see netlang/schema/ast.schema.json)") from None
     return Program(statements, data.get("filename", "<string>"), comments)
 
 

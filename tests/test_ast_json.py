@@ -122,6 +122,8 @@ def test_from_json_refuses_what_is_not_an_ast():
         Program.from_json({"type": "Node"})
     with pytest.raises(ValueError, match="unknown AST node type 'Bogus'"):
         Program.from_json({"type": "Program", "statements": [{"type": "Bogus"}]})
+    with pytest.raises(ValueError, match="not a netlang AST"):
+        Program.from_json({"type": "Program", "statements": [{"type": "Name", "span": {"line": 1}}]})
 
 
 # --- generated programs ------------------------------------------------------------
