@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Set, Tuple, TypeGuard, Union
 
 import numpy as np
 
@@ -117,7 +117,7 @@ def _describe(expr: Expr, fallback: str) -> str:
     return fallback
 
 
-def _is_constant(value: Value) -> bool:
+def _is_constant(value: Value) -> TypeGuard[Constant]:
     return isinstance(value, (float, np.ndarray))
 
 
@@ -239,8 +239,8 @@ class _Checker:
             raise _Failed()  # its error is reported already
         value = self.value(self.lets[name].value, constant_only=True)
         assert _is_constant(value)
-        self.constants[name] = value  # type: ignore[assignment]
-        return value  # type: ignore[return-value]
+        self.constants[name] = value
+        return value
 
     def checked_number(self, value: float, span: Span, what: str) -> float:
         if not math.isfinite(value):
@@ -380,15 +380,20 @@ class _Checker:
                 if np.shape(left) != np.shape(right) and np.ndim(left) and np.ndim(right):
                     raise self.shape_mismatch("+" if sign > 0 else "-", left, right, whole, right_expr)
                 return self.checked_array(np.asarray(left + sign * right, dtype=float), whole.span)
-            return self.checked_number(left + sign * right, whole.span, "this sum")  # type: ignore[operator]
+            assert isinstance(left, float) and isinstance(right, float)
+            return self.checked_number(left + sign * right, whole.span, "this sum")
         left_form, right_form = self.as_forms(left, right, "+" if sign > 0 else "-", whole, right_expr)
         if isinstance(left_form, ScalarForm):
             # Forms are built fresh for each expression, so the running sum may grow in place.
-            left_form.add_in_place(right_form, sign)  # type: ignore[arg-type]
+            assert isinstance(right_form, ScalarForm)
+            left_form.add_in_place(right_form, sign)
             return left_form
-        return left_form.plus(right_form, sign)  # type: ignore[arg-type]
+        assert isinstance(right_form, VectorForm)
+        return left_form.plus(right_form, sign)
 
-    def as_forms(self, left: Value, right: Value, op: str, whole: Expr, right_expr: Expr):
+    def as_forms(
+        self, left: Value, right: Value, op: str, whole: Expr, right_expr: Expr
+    ) -> Tuple[Union[ScalarForm, VectorForm], Union[ScalarForm, VectorForm]]:
         """Both operands as forms of one kind, broadcasting scalars over vectors."""
         left_size = _size(left)
         right_size = _size(right)
@@ -501,25 +506,26 @@ class _Checker:
                 )
         if not _is_constant(left) and not _is_constant(right):
             raise self.nonlinear("@", expr, right_expr)
-        if _is_constant(left) and _is_constant(right):
+        # Single values were refused above: each side is an array or a vector form.
+        if isinstance(left, np.ndarray) and isinstance(right, np.ndarray):
             inner_left = np.shape(left)[-1]
             inner_right = np.shape(right)[0]
             if inner_left != inner_right:
                 raise self.matmul_mismatch(left, right, expr, right_expr)
             return self.checked_array(np.asarray(left @ right, dtype=float), expr.span)
-        if _is_constant(left):
-            matrix, form = left, right
-            if matrix.shape[-1] != form.size:  # type: ignore[union-attr]
+        if isinstance(left, np.ndarray):
+            assert isinstance(right, VectorForm)
+            if left.shape[-1] != right.size:
                 raise self.matmul_mismatch(left, right, expr, right_expr)
-            if matrix.ndim == 1:  # type: ignore[union-attr]
-                return form.dot(matrix)  # type: ignore[union-attr,arg-type]
-            return form.left_multiplied(matrix)  # type: ignore[union-attr,arg-type]
-        form, matrix = left, right
-        if matrix.shape[0] != form.size:  # type: ignore[union-attr]
+            if left.ndim == 1:
+                return right.dot(left)
+            return right.left_multiplied(left)
+        assert isinstance(left, VectorForm) and isinstance(right, np.ndarray)
+        if right.shape[0] != left.size:
             raise self.matmul_mismatch(left, right, expr, right_expr)
-        if matrix.ndim == 1:  # type: ignore[union-attr]
-            return form.dot(matrix)  # type: ignore[union-attr,arg-type]
-        return form.left_multiplied(np.ascontiguousarray(matrix.T))  # type: ignore[union-attr]
+        if right.ndim == 1:
+            return left.dot(right)
+        return left.left_multiplied(np.ascontiguousarray(right.T))
 
     def matmul_mismatch(self, left: Value, right: Value, expr: Product, right_expr: Expr) -> _Failed:
         left_name = _describe(expr.operands[0], "the left side") if expr.operands.index(right_expr) == 1 else "the left side"
@@ -543,8 +549,9 @@ class _Checker:
         if len(expr.items) > limits.MAX_VECTOR_SIZE:
             raise self.error(f"a vector of {len(expr.items)} elements is over the limit", expr.span, "limit-exceeded")
         items = [self.value(item, constant_only) for item in expr.items]
-        if all(_is_constant(item) for item in items):
-            shapes = {np.shape(item) for item in items}
+        constants = [item for item in items if _is_constant(item)]
+        if len(constants) == len(items):
+            shapes = {np.shape(item) for item in constants}
             if len(shapes) > 1:
                 raise self.error(
                     "the rows of this matrix have different lengths",
@@ -552,10 +559,11 @@ class _Checker:
                     "ragged-matrix",
                     hint="every row of a matrix needs the same number of elements",
                 )
-            array = np.array(items, dtype=float)
+            array = np.array(constants, dtype=float)
             if array.ndim > 2:
                 raise self.error("only vectors and matrices are supported, not deeper nesting", expr.span, "bad-shape")
             return array
+        scalars: List[Union[float, ScalarForm]] = []
         for item, item_expr in zip(items, expr.items):
             if not isinstance(item, (float, ScalarForm)):
                 raise self.error(
@@ -563,10 +571,11 @@ class _Checker:
                     item_expr.span,
                     "shape-mismatch",
                 )
-        size = len(items)
-        const = np.array([item if isinstance(item, float) else item.const for item in items])
+            scalars.append(item)
+        size = len(scalars)
+        const = np.array([item if isinstance(item, float) else item.const for item in scalars])
         terms: Dict[Key, Block] = {}
-        for row, item in enumerate(items):
+        for row, item in enumerate(scalars):
             if isinstance(item, ScalarForm):
                 for key, coeff in item.coeffs.items():
                     block = terms.get(key)
@@ -604,8 +613,9 @@ class _Checker:
                 expr.span,
                 "bad-arguments",
             )
-        path = args[0].value  # type: ignore[union-attr]
-        key = args[1].value if len(args) == 2 else None  # type: ignore[union-attr]
+        strings = [arg.value for arg in args if isinstance(arg, String)]
+        path = strings[0]
+        key = strings[1] if len(strings) == 2 else None
         base = self.base_dir if self.base_dir is not None else Path.cwd()
         try:
             return load_weights(base / path, key)
@@ -664,7 +674,7 @@ class _Checker:
                     "misplaced-activation",
                     hint=f"use 'layer {statement.name} = {activation}(...)'",
                 )
-            scalar = form if isinstance(form, ScalarForm) else ScalarForm(float(form))  # type: ignore[arg-type]
+            scalar = form if isinstance(form, ScalarForm) else ScalarForm(float(form))
             return Unit(statement.name, None, activation, scalar, statement)
         size = _size(form)
         if size is None:
@@ -784,7 +794,7 @@ class _Checker:
                 else:
                     outputs.append(name.id)
             return outputs
-        read = set()
+        read: Set[str] = set()
         for unit in units:
             read.update(signal_of(key) for key in keys_read(unit.form))
         defined = [s for s in self.signals.values() if isinstance(s, (Node, Layer))]
@@ -814,7 +824,8 @@ def _as_form(value: Value, size: Optional[int]) -> Union[ScalarForm, VectorForm]
             return value.broadcast(size)
         return value
     if size is None:
-        return ScalarForm(float(value))  # type: ignore[arg-type]
+        assert isinstance(value, float)
+        return ScalarForm(value)
     return VectorForm(size, np.broadcast_to(np.asarray(value, dtype=float), (size,)).copy())
 
 

@@ -158,19 +158,40 @@ def run(file: str, values: Optional[List[float]], as_json: bool) -> None:
 
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-def check(file: str) -> None:
-    """Check FILE and report every error in it (exit status 1 if there is any).
+@click.option("--json", "as_json", is_flag=True, help="Print every error and warning as JSON data.")
+def check(file: str, as_json: bool) -> None:
+    """Check FILE and report every error and warning in it (exit status 1 if there is an error).
+
+    Warnings (unused inputs and constants, nodes that reach no output) do not
+    change the exit status.
 
     \b
-    Example:
+    Examples:
         netlang check model.net
+        netlang check model.net --json
     """
-    network = _load(file)
+    from .errors import combine
+    from .lint import diagnose
+
+    diagnosis = diagnose(file)
+    if as_json:
+        click.echo(json.dumps(diagnosis.to_dict(), indent=2))
+        if diagnosis.errors:
+            sys.exit(EXIT_INPUT_ERROR)
+        return
+    if diagnosis.errors:
+        raise InputError(combine(diagnosis.errors))
+    network = diagnosis.network
+    assert network is not None
+    for warning in diagnosis.warnings:
+        click.echo(warning.format(color=sys.stderr.isatty()) + "\n", file=sys.stderr)
+    count = len(diagnosis.warnings)
     neurons = sum(layer.shape[0] for layer in network.layers)
     click.echo(
         f"{file}: ok: {network.input_width} input value{'s' if network.input_width != 1 else ''}, "
         f"{neurons} neuron{'s' if neurons != 1 else ''} in {len(network.layers)} "
         f"layer{'s' if len(network.layers) != 1 else ''}, outputs {', '.join(network.output_names)}"
+        + (f" ({count} warning{'s' if count != 1 else ''})" if count else "")
     )
 
 
@@ -194,6 +215,34 @@ def compile_command(file: str, as_json: bool) -> None:
         click.echo(json.dumps(network_dict(network), indent=2))
     else:
         click.echo(network_text(network))
+
+
+# --- parse: the syntax tree, for people or (--json) for tools -------------------------
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the tree as JSON (netlang/schema/ast.schema.json).")
+def parse(file: str, as_json: bool) -> None:
+    """Show the syntax tree of FILE, every node with its line and column span.
+
+    Only the syntax is checked: see 'netlang check' for names, shapes and the rest.
+
+    \b
+    Examples:
+        netlang parse xor.net
+        netlang parse xor.net --json
+    """
+    from . import ast_json
+    from .compiler import read_source
+    from .errors import NetlangError
+    from .parser import parse as parse_source
+
+    try:
+        program = parse_source(read_source(file), file)
+    except NetlangError as error:
+        raise InputError(error) from None
+    click.echo(ast_json.dumps(program) if as_json else ast_json.outline(program))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import difflib
-from typing import Iterable, List, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Literal, Optional, Sequence
 
 from .nodes import NO_SPAN, Span
+
+Severity = Literal["error", "warning"]
 
 
 class NetlangError(Exception):
@@ -13,7 +15,9 @@ class NetlangError(Exception):
 
     ``filename``, ``line``, ``column`` (1-based; 0 when the error has no place
     in a file), ``message`` (what is wrong), ``hint`` (how to fix it, or None)
-    and ``code`` (a stable identifier such as ``unknown-name``).
+    and ``code`` (a stable identifier such as ``unknown-name``). ``severity`` is
+    ``"error"``, or ``"warning"`` for the findings of :mod:`netlang.lint`, which
+    are reported the same way but never raised.
 
     One raised error carries every error found in the same file in ``errors``
     (itself first), so ``except NetlangError`` sees them all.
@@ -28,6 +32,7 @@ class NetlangError(Exception):
         hint: Optional[str] = None,
         code: str = "error",
         source: Optional[str] = None,
+        severity: Severity = "error",
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -36,6 +41,7 @@ class NetlangError(Exception):
         self.hint = hint
         self.code = code
         self.source = source
+        self.severity: Severity = severity
         self.errors: List[NetlangError] = [self]
 
     @property
@@ -70,7 +76,26 @@ class NetlangError(Exception):
         return text
 
     def __repr__(self) -> str:
-        return f"NetlangError({self.code!r}, {self.location!r}, {self.message!r})"
+        kind = "" if self.severity == "error" else f", severity={self.severity!r}"
+        return f"NetlangError({self.code!r}, {self.location!r}, {self.message!r}{kind})"
+
+    def to_dict(self) -> Dict[str, Any]:
+        """This diagnostic alone as JSON-ready data (``docs/diagnostics.schema.json``).
+
+        ``line`` and the other positions are None when the error has no place in a file.
+        """
+        located = self.span.line > 0
+        return {
+            "file": self.filename,
+            "line": self.span.line if located else None,
+            "column": self.span.column if located else None,
+            "end_line": self.span.end_line if located else None,
+            "end_column": self.span.end_column if located else None,
+            "severity": self.severity,
+            "message": self.message,
+            "hint": self.hint,
+            "code": self.code,
+        }
 
     def format(self, color: bool = False) -> str:
         """Every error, each with its source line and a caret under the offending span."""
@@ -78,7 +103,9 @@ class NetlangError(Exception):
 
     def _format_one(self, color: bool) -> str:
         red, bold, cyan, reset = ("\033[31m", "\033[1m", "\033[36m", "\033[0m") if color else ("",) * 4
-        lines = [f"{bold}{self.location}: {red}error:{reset}{bold} {self.message}{reset}"]
+        if self.severity == "warning":
+            red = "\033[35m" if color else ""
+        lines = [f"{bold}{self.location}: {red}{self.severity}:{reset}{bold} {self.message}{reset}"]
         excerpt = self._excerpt()
         if excerpt:
             number, text, caret = excerpt

@@ -9,7 +9,7 @@ matrices. Tests compare the compiled Network against it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Union
+from typing import Any, Dict, List, Mapping, Optional, Union, cast
 
 import numpy as np
 
@@ -83,13 +83,13 @@ def _value(expr: Expr, env: Dict[str, Value]) -> Value:
         return -operand if expr.op == "-" else operand
     if isinstance(expr, Sum):
         total = _value(expr.operands[0], env)
-        for op, operand in zip(expr.ops, expr.operands[1:]):
-            total = total + _value(operand, env) if op == "+" else total - _value(operand, env)
+        for op, term in zip(expr.ops, expr.operands[1:]):
+            total = total + _value(term, env) if op == "+" else total - _value(term, env)
         return total
     if isinstance(expr, Product):
         result = _value(expr.operands[0], env)
-        for op, operand in zip(expr.ops, expr.operands[1:]):
-            right = _value(operand, env)
+        for op, factor in zip(expr.ops, expr.operands[1:]):
+            right = _value(factor, env)
             if op == "*":
                 result = result * right
             elif op == "/":
@@ -103,6 +103,6 @@ def _value(expr: Expr, env: Dict[str, Value]) -> Value:
         return np.array([_value(item, env) for item in expr.items], dtype=float)
     if isinstance(expr, Call) and expr.func.id == "load":
         path, *key = [arg.value for arg in expr.args if isinstance(arg, String)]
-        base = env["__base_dir__"]
-        return load_weights(base / path, key[0] if key else None)  # type: ignore[operator]
+        base = cast(Path, env["__base_dir__"])  # interpret() puts it beside the values
+        return load_weights(base / path, key[0] if key else None)
     raise TypeError(f"cannot interpret {expr!r}")

@@ -8,7 +8,7 @@ text compare equal when they mean the same, as with CPython's ``ast``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, Optional, Tuple, Union
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +32,7 @@ NO_SPAN = Span(0, 0, 0, 0)
 
 
 def _span() -> Span:
-    return field(default=NO_SPAN, compare=False, repr=False)  # type: ignore[return-value]
+    return field(default=NO_SPAN, compare=False, repr=False)
 
 
 # --- expressions -----------------------------------------------------------
@@ -231,6 +231,22 @@ class Program:
         for statement in self.statements:
             if isinstance(statement, (Let, Node, Layer)):
                 yield statement
+
+    def to_json(self) -> Dict[str, Any]:
+        """The tree as JSON-ready data (a dict; ``json.dumps`` it), spans and comments included.
+
+        Described by ``netlang/schema/ast.schema.json``; see :mod:`netlang.ast_json`.
+        """
+        from .ast_json import to_json
+
+        return to_json(self)
+
+    @staticmethod
+    def from_json(data: Dict[str, Any]) -> "Program":
+        """The Program that :meth:`to_json` made ``data`` from."""
+        from .ast_json import from_json
+
+        return from_json(data)
 
 
 def children(node: object) -> Tuple[object, ...]:

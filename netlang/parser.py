@@ -12,7 +12,7 @@ import re
 import threading
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, Iterator, List, Optional, Tuple, cast
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
@@ -55,7 +55,8 @@ def grammar_text() -> str:
 
 
 def _span(token: Token) -> Span:
-    return Span(token.line, token.column, token.end_line, token.end_column)
+    # Lark types the positions Optional; the lexer always sets them.
+    return Span(token.line, token.column, token.end_line, token.end_column)  # type: ignore[arg-type]
 
 
 class _LocatedError(Exception):
@@ -256,7 +257,7 @@ def parse(source: str, filename: str = "<string>") -> Program:
         )
     _state.comments = []
     try:
-        program = _lark().parse(source)
+        program = cast(Program, _lark().parse(source))  # the transformer builds the Program
     except (UnexpectedInput, _LocatedError) as first:
         errors = _all_syntax_errors(source) or [_translate(first)]
         for error in errors:

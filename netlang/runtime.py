@@ -125,7 +125,7 @@ class Layer:
 
     @property
     def nonzeros(self) -> int:
-        return len(self.coo[0]) if self.coo is not None else int(np.count_nonzero(self._dense))
+        return len(self.coo[0]) if self.coo is not None else int(np.count_nonzero(self.weights))
 
     def __repr__(self) -> str:
         kinds = sorted({s.activation for s in self.segments})

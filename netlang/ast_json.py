@@ -1,0 +1,160 @@
+"""AST as data: a Program to JSON-ready dicts and back (schema: ``netlang.schema.load("ast")``).
+
+Every node becomes ``{"type": CLASS, FIELD: ..., "span": {...}}``: the class name
+from :mod:`netlang.nodes`, its fields under their own names (tuples as lists,
+sub-nodes as objects, spans as ``{"line", "column", "end_line", "end_column"}``).
+The Program adds its ``filename`` and its ``comments``. A number literal keeps its
+spelling in ``text``; its ``value`` is null when the literal overflows float64
+(the checker reports that), since JSON has no infinity.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from typing import Any, Dict, List, Optional
+
+from . import nodes
+from .nodes import Number, Program, Span
+
+JSONDict = Dict[str, Any]
+
+# The classes a "type" field may name: every AST node, the Program and its comments.
+_CLASSES = {
+    cls.__name__: cls
+    for cls in (
+        nodes.Number,
+        nodes.String,
+        nodes.Name,
+        nodes.Index,
+        nodes.Vector,
+        nodes.UnaryOp,
+        nodes.Sum,
+        nodes.Product,
+        nodes.Compare,
+        nodes.Call,
+        nodes.InputVar,
+        nodes.Input,
+        nodes.Let,
+        nodes.Node,
+        nodes.Layer,
+        nodes.Output,
+        nodes.Expect,
+        nodes.Comment,
+    )
+}
+_SPAN_FIELDS = ("line", "column", "end_line", "end_column")
+
+
+def span_to_json(span: Span) -> JSONDict:
+    return {"line": span.line, "column": span.column, "end_line": span.end_line, "end_column": span.end_column}
+
+
+def to_json(program: Program) -> JSONDict:
+    """``program`` as JSON-ready data: dicts, lists, strings, numbers, None."""
+    statements = [_node(statement) for statement in program.statements]
+    comments = [_node(comment) for comment in program.comments]
+    return {
+        "type": "Program",
+        "filename": program.filename,
+        "statements": statements,
+        "comments": comments,
+        "span": span_to_json(_program_span(program)),
+    }
+
+
+def dumps(program: Program, indent: Optional[int] = 2) -> str:
+    """``program`` as JSON text."""
+    return json.dumps(to_json(program), indent=indent, allow_nan=False)
+
+
+def from_json(data: JSONDict) -> Program:
+    """The Program that :func:`to_json` made ``data`` from (spans and comments included).
+
+    Raises ValueError when ``data`` is not such a document.
+    """
+    if not isinstance(data, dict) or data.get("type") != "Program":
+        raise ValueError("not a netlang AST: the top object needs \"type\": \"Program\"")
+    try:
+        statements = tuple(_build(item) for item in data["statements"])
+        comments = tuple(_build(item) for item in data.get("comments", ()))
+    except (KeyError, TypeError) as problem:
+        raise ValueError(f"not a netlang AST: {problem!r} (see netlang/schema/ast.schema.json)") from None
+    return Program(statements, data.get("filename", "<string>"), comments)
+
+
+def outline(program: Program) -> str:
+    """The tree as indented text, one node a line with its span: a quick look for people."""
+    lines: List[str] = [f"Program {program.filename}"]
+
+    def visit(data: JSONDict, depth: int) -> None:
+        span = data["span"]
+        where = f"{span['line']}:{span['column']}-{span['end_line']}:{span['end_column']}"
+        plain = [
+            f"{key}={value!r}"
+            for key, value in data.items()
+            if key not in ("type", "span", "name_span") and not isinstance(value, (dict, list))
+        ]
+        lines.append(f"{'  ' * depth}{data['type']} {where}{' ' if plain else ''}{' '.join(plain)}")
+        for value in data.values():
+            children = value if isinstance(value, list) else [value]
+            for child in children:
+                if isinstance(child, dict) and "type" in child:
+                    visit(child, depth + 1)
+
+    document = to_json(program)
+    # Comments interleaved with the statements, in file order.
+    top = sorted(document["statements"] + document["comments"], key=lambda item: (item["span"]["line"], item["span"]["column"]))
+    for item in top:
+        visit(item, 1)
+    return "\n".join(lines)
+
+
+# --- the conversions -----------------------------------------------------------
+
+
+def _node(node: Any) -> JSONDict:
+    data: JSONDict = {"type": type(node).__name__}
+    for field in dataclasses.fields(node):
+        data[field.name] = _value(getattr(node, field.name))
+    if isinstance(node, Number) and not math.isfinite(node.value):
+        data["value"] = None
+    return data
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, Span):
+        return span_to_json(value)
+    if isinstance(value, tuple):
+        return [_value(item) for item in value]
+    if dataclasses.is_dataclass(value):
+        return _node(value)
+    return value
+
+
+def _build(data: Any) -> Any:
+    if isinstance(data, list):
+        return tuple(_build(item) for item in data)
+    if not isinstance(data, dict):
+        return data
+    if "type" not in data:
+        return Span(*(int(data[key]) for key in _SPAN_FIELDS))
+    cls = _CLASSES.get(data["type"])
+    if cls is None:
+        raise ValueError(f"unknown AST node type {data['type']!r}")
+    arguments = {field.name: _build(data[field.name]) for field in dataclasses.fields(cls) if field.name in data}
+    if cls is Number and arguments.get("value") is None:
+        arguments["value"] = float(arguments["text"])
+    return cls(**arguments)
+
+
+def _program_span(program: Program) -> Span:
+    """From the start of the file to the end of its last statement or comment."""
+    last = max(
+        (item.span for item in (*program.statements, *program.comments)),
+        key=lambda span: (span.end_line, span.end_column),
+        default=Span(1, 1, 1, 1),
+    )
+    return Span(1, 1, last.end_line, last.end_column)
+

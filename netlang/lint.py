@@ -1,0 +1,144 @@
+"""Lint stage: warnings about a checked program, and every diagnostic of a file as data.
+
+A warning is a :class:`~netlang.errors.NetlangError` with ``severity="warning"``,
+located at the name it is about; it is reported, never raised:
+
+- ``unused-input``: an input that no output depends on;
+- ``unreachable``: a node or layer that no output depends on;
+- ``unused-constant``: a constant that nothing reads.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Set, Union
+
+from .checker import CheckedProgram, check
+from .compiler import lower_to_layers, read_source
+from .errors import NetlangError
+from .nodes import Expect, Index, InputVar, Let, Name, Output, Program, Span, walk
+from .parser import parse
+from .runtime import Network
+
+
+def find_warnings(checked: CheckedProgram) -> List[NetlangError]:
+    """The warnings about ``checked``, in file order."""
+    program = checked.program
+    reads: Dict[str, Set[str]] = {definition.name: _names_read(definition.value) for definition in program.definitions()}
+    readers: Dict[str, List[str]] = {}
+    for name, names in reads.items():
+        for read in names - {name}:
+            readers.setdefault(read, []).append(name)
+    used_elsewhere: Set[str] = set()  # read by statements that define nothing
+    for statement in program.statements:
+        if isinstance(statement, (Output, Expect)):
+            used_elsewhere |= _names_read(statement)
+
+    # The signals each output depends on, followed back through the definitions.
+    reached: Set[str] = set()
+    pending = list(checked.outputs)
+    while pending:
+        name = pending.pop()
+        if name not in reached:
+            reached.add(name)
+            pending.extend(reads.get(name, ()))
+
+    warnings: List[NetlangError] = []
+
+    def warn(message: str, span: Span, code: str, hint: str) -> None:
+        warnings.append(
+            NetlangError(
+                message, span, filename=program.filename, hint=hint, code=code, source=program.source, severity="warning"
+            )
+        )
+
+    for var in checked.inputs:
+        if var.name in reached:
+            continue
+        if var.name in readers:
+            message = f"input '{var.name}' is not used by any output"
+            hint = f"it is read only by {_listing(readers[var.name])}, which no output depends on"
+        else:
+            message = f"input '{var.name}' is never used"
+            hint = "remove it, or use it in a node or layer"
+        warn(message, _name_span(var), "unused-input", hint)
+    for unit in checked.units:
+        if unit.name not in reached:
+            kind = "layer" if unit.size is not None else "node"
+            warn(
+                f"{kind} '{unit.name}' does not reach any output",
+                unit.statement.name_span,
+                "unreachable",
+                "add it to the 'output' statement, or remove it",
+            )
+    for name, let in _lets(program).items():
+        if name not in readers and name not in used_elsewhere:
+            warn(f"constant '{name}' is never used", let.name_span, "unused-constant", "remove it, or use it")
+    warnings.sort(key=lambda warning: (warning.span.line, warning.span.column))
+    return warnings
+
+
+@dataclass
+class Diagnosis:
+    """What ``netlang check`` finds in one file: its errors, or its network and warnings."""
+
+    filename: str
+    diagnostics: List[NetlangError] = field(default_factory=list)
+    network: Optional[Network] = None  # None when the file has errors
+
+    @property
+    def errors(self) -> List[NetlangError]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+    @property
+    def warnings(self) -> List[NetlangError]:
+        return [d for d in self.diagnostics if d.severity == "warning"]
+
+    def to_dict(self) -> Dict[str, Any]:
+        """JSON-ready data, as described by ``netlang/schema/diagnostics.schema.json``."""
+        return {
+            "file": self.filename,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "diagnostics": [d.to_dict() for d in self.diagnostics],
+        }
+
+
+def diagnose(path: Union[str, "os.PathLike[str]"]) -> Diagnosis:
+    """Read, parse, check and compile the .net file at ``path``; every error, or every warning."""
+    filename = os.fspath(path)
+    try:
+        source = read_source(filename)
+        program = parse(source, filename)
+        checked = check(program, source, Path(filename).parent)
+        network = lower_to_layers(checked)
+    except NetlangError as error:
+        return Diagnosis(filename, list(error.errors))
+    return Diagnosis(filename, find_warnings(checked), network)
+
+
+def _names_read(node: object) -> Set[str]:
+    names: Set[str] = set()
+    for sub in walk(node):
+        if isinstance(sub, Name):
+            names.add(sub.id)
+        elif isinstance(sub, Index):
+            names.add(sub.name)
+    return names
+
+
+def _lets(program: Program) -> Dict[str, Let]:
+    return {statement.name: statement for statement in program.statements if isinstance(statement, Let)}
+
+
+def _name_span(var: InputVar) -> Span:
+    """The name alone, without its ``[size]``."""
+    return Span(var.span.line, var.span.column, var.span.line, var.span.column + len(var.name))
+
+
+def _listing(names: List[str]) -> str:
+    quoted = [f"'{name}'" for name in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
