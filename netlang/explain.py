@@ -3,7 +3,10 @@
 Each node reads like the seed's equations, filled in: the weighted sum with the
 values in place of the names (``0.5*1 + 0.5*0 = 0.5``), then the activation
 (``0.5 > 0.7? no -> 0``, the comparison as the user wrote it). The numbers come
-from the interpreter, the reference evaluator of the syntax tree.
+from the interpreter, the reference evaluator of the syntax tree. Single numbers
+are shown in full (``0.30000000000000004``: float rounding is part of what a
+learner should see); the elements of vectors and matrices to 6 significant digits,
+and long vectors by their ends.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import numpy as np
 
 from .activations import ACTIVATIONS
 from .checker import CheckedProgram, Unit
-from .display import format_number
+from .display import format_number, format_short, format_value
 from .interpreter import FLOAT, Arithmetic, Value, evaluate, value_of
 from .nodes import Call, Compare, Expr, Index, Name, Number, Product, Span, String, Sum, UnaryOp, Vector
 
@@ -39,7 +42,7 @@ def explain(checked: CheckedProgram, inputs: Mapping[str, Any], arithmetic: Arit
         for unit in units:
             lines += explainer.unit(unit)
         parts.append("\n".join(lines))
-    parts.append("\n".join(f"{name} = {explainer.value(env[name])}" for name in checked.outputs))
+    parts.append("\n".join(f"{name} = {format_value(env[name])}" for name in checked.outputs))
     return "\n\n".join(parts)
 
 
@@ -107,7 +110,7 @@ class _Explainer:
             if value.ndim == 2:
                 rows = [self.value(row) if row is not None else "..." for row in _elide(list(value), MAX_ROWS)]
                 return "[" + ", ".join(rows) + "]"
-            return "[" + ", ".join("..." if v is None else format_number(v) for v in _elide(list(value), MAX_ELEMENTS)) + "]"
+            return "[" + ", ".join("..." if v is None else format_short(v) for v in _elide(list(value), MAX_ELEMENTS)) + "]"
         return format_number(value)
 
     def render(self, expr: Expr, context: int, substitute: bool = True) -> str:

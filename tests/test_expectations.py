@@ -11,7 +11,14 @@ from netlang.interpreter import inputs_by_name, interpret
 
 from conftest import EXAMPLES
 
-XOR = (EXAMPLES / "xor.net").read_text()
+
+
+def without_expectations(name):
+    return "".join(line for line in (EXAMPLES / name).read_text().splitlines(True) if not line.startswith("expect"))
+
+
+XOR = without_expectations("xor.net")
+XOR_LINES = XOR.count("\n")
 
 
 def write(tmp_path, name, text):
@@ -43,7 +50,7 @@ def test_default_tolerance_is_one_in_a_billion():
 
 def test_outcomes_agree_with_the_interpreter():
     # Differential: each expectation's "got" is what the reference interpreter computes.
-    source = (EXAMPLES / "sigmoid.net").read_text() + "\nexpect (0, 0) -> 0.3\nexpect (1, 1) -> 0.574 within 0.001\n"
+    source = without_expectations("sigmoid.net") + "\nexpect (0, 0) -> 0.3\nexpect (1, 1) -> 0.574 within 0.001\n"
     checked = check_program(source)
     outcomes = run_expectations(checked)
     for outcome in outcomes:
@@ -96,12 +103,12 @@ def test_cli_test_reports_each_line_and_a_summary(cli, tmp_path):
     result = cli("test", good)
     assert result.exit_code == 0
     assert result.output == (
-        f"{good}:12: ok   (0, 1) -> 1, got 1\n{good}:13: ok   (1, 1) -> 0, got 0\n2 passed\n"
+        f"{good}:{XOR_LINES + 1}: ok   (0, 1) -> 1, got 1\n{good}:{XOR_LINES + 2}: ok   (1, 1) -> 0, got 0\n2 passed\n"
     )
     bad = write(tmp_path, "bad.net", XOR + "expect (1, 1) -> 1\n")
     result = cli("test", good, bad)
     assert result.exit_code == 1
-    assert f"{bad}:12: FAIL (1, 1) -> 1, got 0\n" in result.output
+    assert f"{bad}:{XOR_LINES + 1}: FAIL (1, 1) -> 1, got 0\n" in result.output
     assert result.output.endswith("2 passed, 1 failed\n")
 
 
@@ -116,7 +123,7 @@ def test_cli_test_reports_invalid_files_and_carries_on(cli, tmp_path):
 
 
 def test_cli_test_without_expectations_says_so(cli):
-    result = cli("test", str(EXAMPLES / "and.net"))
+    result = cli("test", str(EXAMPLES / "rounding.net"))
     assert result.exit_code == 0
     assert "no expectations" in result.output
 
@@ -137,3 +144,11 @@ def test_exact_expectations(cli, tmp_path):
     result = cli("test", path, "--exact")
     assert result.exit_code == 0
     assert result.output.endswith("1 passed (exact arithmetic)\n")
+
+
+def test_the_examples_pass_their_own_expectations(cli):
+    files = sorted(str(p) for p in EXAMPLES.glob("*.net"))
+    result = cli("test", *files)
+    assert result.exit_code == 0, result.output
+    assert "FAIL" not in result.output
+    assert int(result.output.splitlines()[-1].split()[0]) >= 20

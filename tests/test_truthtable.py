@@ -7,6 +7,7 @@ import io
 import itertools
 import json
 
+import numpy as np
 import pytest
 
 import netlang
@@ -26,7 +27,8 @@ def test_rows_match_the_interpreter(path):
     for row in table.rows:
         inputs = row[: network.input_width]
         expected = interpret(checked, inputs_by_name(checked, inputs))
-        assert list(row[network.input_width :]) == pytest.approx([expected[name] for name in checked.outputs], abs=1e-12)
+        flat = [float(v) for name in checked.outputs for v in np.ravel(expected[name])]
+        assert list(row[network.input_width :]) == pytest.approx(flat, abs=1e-12)
 
 
 def test_rows_count_in_binary_order():
@@ -94,12 +96,17 @@ def test_exact_table_differs_from_float_at_the_threshold(cli, tmp_path):
 
 
 def test_exact_table_agrees_with_float_on_the_examples():
+    # Except at a threshold that float rounding decides: rounding.net exists to show that case.
     for path in sorted(EXAMPLES.glob("*.net")):
         network = netlang.load(path)
-        exact = truth_table(network, load_checked(path), EXACT)
-        floating = truth_table(network)
-        for a, b in zip(exact.rows, floating.rows):
-            assert [float(v) for v in a] == pytest.approx(list(b), abs=1e-12), path.name
+        exact = [[float(v) for v in row] for row in truth_table(network, load_checked(path), EXACT).rows]
+        floating = [list(row) for row in truth_table(network).rows]
+        if path.name == "rounding.net":
+            assert (exact[-1], floating[-1]) == ([1, 1, 0], [1, 1, 1])
+            assert exact[:-1] == floating[:-1]
+            continue
+        for a, b in zip(exact, floating):
+            assert a == pytest.approx(b, abs=1e-12), path.name
 
 
 def test_invalid_file_is_an_input_error(cli, tmp_path):
