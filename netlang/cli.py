@@ -303,11 +303,13 @@ def test_command(files: Tuple[str, ...], exact: bool) -> None:
     Example:
         netlang test examples/*.net
     """
+    from .display import format_number
     from .errors import NetlangError
     from .expectations import run_expectations
     from .interpreter import EXACT, FLOAT
 
     passed = failed = invalid = 0
+    first_failure = ""
     for file in files:
         try:
             checked, network = _load_checked(file)
@@ -326,9 +328,14 @@ def test_command(files: Tuple[str, ...], exact: bool) -> None:
             click.echo(f"{file}:{outcome.expectation.line}: {outcome.report()}")
             passed += outcome.passed
             failed += not outcome.passed
+            if not outcome.passed and not first_failure:
+                values = " ".join(format_number(float(v)) for v in outcome.expectation.inputs)
+                first_failure = f"netlang run {file} --x {values} --explain{' --exact' if exact else ''}"
     parts = [f"{passed} passed"] + [f"{failed} failed"] * bool(failed)
     parts += [f"{invalid} invalid file{'s' if invalid != 1 else ''}"] * bool(invalid)
     click.echo(f"{', '.join(parts)}{' (exact arithmetic)' if exact else ''}")
+    if first_failure:
+        click.echo(f"to see how the network computes a failing case: {first_failure}")
     if failed or invalid:
         sys.exit(EXIT_INPUT_ERROR)
 

@@ -25,6 +25,8 @@ from .nodes import Call, Compare, Expr, Index, Name, Number, Product, Span, Stri
 # Vectors longer than this are shown by their ends; matrices keep this many rows.
 MAX_ELEMENTS = 6
 MAX_ROWS = 4
+# Nodes (or layers) explained per layer: a big netlist is shown by its first ones.
+MAX_NEURONS = 24
 # Sums with more terms are shown by their first terms (a netlist neuron can read thousands of signals).
 MAX_TERMS = 8
 
@@ -38,9 +40,12 @@ def explain(checked: CheckedProgram, inputs: Mapping[str, Any], arithmetic: Arit
     given = ", ".join(f"{var.name} = {explainer.value(env[var.name])}" for var in checked.inputs)
     parts = [f"inputs: {given or '(none)'}" + (" (exact arithmetic)" if arithmetic is not FLOAT else "")]
     for number, (_, units) in enumerate(groupby(checked.units, key=lambda unit: unit.depth)):
+        units = list(units)
         lines = [f"layer {number + 1}"]
-        for unit in units:
+        for unit in units[:MAX_NEURONS]:
             lines += explainer.unit(unit)
+        if len(units) > MAX_NEURONS:
+            lines.append(f"  ... and {len(units) - MAX_NEURONS} more nodes or layers in this layer")
         parts.append("\n".join(lines))
     parts.append("\n".join(f"{name} = {format_value(env[name])}" for name in checked.outputs))
     return "\n\n".join(parts)

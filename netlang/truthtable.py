@@ -24,14 +24,14 @@ class TruthTable:
 
     inputs: Tuple[str, ...]
     outputs: Tuple[str, ...]
-    rows: Tuple[Tuple[Scalar, ...], ...]  # input values, then output values
+    rows: np.ndarray  # one row per combination: input values, then output values (float64, or Fractions)
 
     def __repr__(self) -> str:
         return f"TruthTable({list(self.inputs)} -> {list(self.outputs)}, {len(self.rows)} rows)"
 
     def text(self) -> str:
         """An aligned table, inputs and outputs separated by a bar."""
-        cells = [list(self.inputs) + list(self.outputs)] + [[format_number(v) for v in row] for row in self.rows]
+        cells = [list(self.inputs) + list(self.outputs)] + self._formatted()
         count = len(self.inputs)
         widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
         lines = []
@@ -46,13 +46,21 @@ class TruthTable:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(self.inputs + self.outputs)
-        writer.writerows([format_number(v) for v in row] for row in self.rows)
+        writer.writerows(self._formatted())
         return out.getvalue()
+
+    def _formatted(self) -> List[List[str]]:
+        # A table of 0/1 columns repeats a few values many times: format each distinct value once.
+        if not self.rows.size:
+            return [[] for _ in range(len(self.rows))]
+        distinct, where = np.unique(self.rows, return_inverse=True)
+        texts = np.array([format_number(v) for v in distinct], dtype=object)
+        return texts[where.reshape(self.rows.shape)].tolist()
 
     def records(self) -> List[Dict[str, Any]]:
         """One dict per row, by column name: JSON-ready (whole numbers as ints, others as floats)."""
         names = self.inputs + self.outputs
-        return [{name: json_number(v) for name, v in zip(names, row)} for row in self.rows]
+        return [{name: json_number(v) for name, v in zip(names, row)} for row in self.rows.tolist()]
 
 
 def truth_table(
@@ -72,15 +80,14 @@ def truth_table(
             code="limit-exceeded",
             hint="run the network on chosen inputs instead: netlang run FILE --x ...",
         )
-    combinations = list(itertools.product((0, 1), repeat=width))
+    combinations = np.array(list(itertools.product((0, 1), repeat=width)), dtype=float).reshape(2**width, width)
     if arithmetic is FLOAT:
-        outputs = network(np.array(combinations, dtype=float).reshape(len(combinations), width))
-        results = [[float(v) for v in row] for row in outputs]
+        rows = np.hstack([combinations, network(combinations)])
     else:
         assert checked is not None, "a truth table in exact arithmetic needs the checked program"
-        results = [interpret_row(checked, combination, arithmetic) for combination in combinations]
-    rows = tuple(
-        tuple(arithmetic.scalar(v) for v in combination) + tuple(result)
-        for combination, result in zip(combinations, results)
-    )
+        results = [interpret_row(checked, [int(v) for v in combination], arithmetic) for combination in combinations]
+        rows = np.array(
+            [[arithmetic.scalar(int(v)) for v in combination] + result for combination, result in zip(combinations, results)],
+            dtype=object,
+        ).reshape(len(combinations), width + network.output_width)
     return TruthTable(network.input_columns, network.output_columns, rows)

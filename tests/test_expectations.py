@@ -109,7 +109,9 @@ def test_cli_test_reports_each_line_and_a_summary(cli, tmp_path):
     result = cli("test", good, bad)
     assert result.exit_code == 1
     assert f"{bad}:{XOR_LINES + 1}: FAIL (1, 1) -> 1, got 0\n" in result.output
-    assert result.output.endswith("2 passed, 1 failed\n")
+    assert result.output.endswith(
+        f"2 passed, 1 failed\nto see how the network computes a failing case: netlang run {bad} --x 1 1 --explain\n"
+    )
 
 
 def test_cli_test_reports_invalid_files_and_carries_on(cli, tmp_path):

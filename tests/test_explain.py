@@ -89,3 +89,10 @@ def test_every_arrow_and_output_agrees_with_the_network(path):
 def test_explain_and_json_together_is_a_usage_error(cli):
     result = cli("run", str(EXAMPLES / "and.net"), "--x", "1", "1", "--explain", "--json")
     assert result.exit_code == 2
+
+
+def test_big_netlists_are_shown_by_their_first_nodes():
+    source = "input x\n" + "".join(f"node n{i} = step(x > {i})\n" for i in range(30))
+    text = explain(check_program(source), {"x": 3})
+    assert "  n23 = step(x > 23)" in text and "n24 = step" not in text
+    assert "  ... and 6 more nodes or layers in this layer" in text
