@@ -107,9 +107,8 @@ def run_expectations(
         rows = [interpret_row(checked, e.inputs, arithmetic) for e in found]
     outcomes = []
     for expectation, actual in zip(found, rows):
-        passed = all(
-            abs(got - want) <= expectation.tolerance for got, want in zip(actual, expectation.outputs)
-        )
+        tolerance: Any = expectation.tolerance  # a float, or a Fraction under exact arithmetic
+        passed = all(abs(got - want) <= tolerance for got, want in zip(actual, expectation.outputs))
         outcomes.append(Outcome(expectation, tuple(actual), bool(passed)))
     return outcomes
 

@@ -39,8 +39,8 @@ def explain(checked: CheckedProgram, inputs: Mapping[str, Any], arithmetic: Arit
     explainer = _Explainer(checked, env, arithmetic)
     given = ", ".join(f"{var.name} = {explainer.value(env[var.name])}" for var in checked.inputs)
     parts = [f"inputs: {given or '(none)'}" + (" (exact arithmetic)" if arithmetic is not FLOAT else "")]
-    for number, (_, units) in enumerate(groupby(checked.units, key=lambda unit: unit.depth)):
-        units = list(units)
+    for number, (_, group) in enumerate(groupby(checked.units, key=lambda unit: unit.depth)):
+        units = list(group)
         lines = [f"layer {number + 1}"]
         for unit in units[:MAX_NEURONS]:
             lines += explainer.unit(unit)

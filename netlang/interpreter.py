@@ -28,7 +28,9 @@ from .nodes import Call, Compare, Expr, Index, Let, Name, Number, Product, Strin
 from .weights import load_weights
 
 Scalar = Union[float, Fraction]
-Value = Union[Scalar, np.ndarray]
+# A Scalar or a numpy array (float64, or object holding Fractions): numpy's type stubs know no
+# arrays of Fractions, so values are typed loosely.
+Value = Any
 
 _COMPARISONS = {
     ">": lambda a, b: a > b,
@@ -179,8 +181,8 @@ def value_of(expr: Expr, env: Dict[str, Value], arithmetic: Arithmetic = FLOAT) 
     if isinstance(expr, Index):
         return arithmetic.scalar(env[expr.name][expr.index])  # type: ignore[index]
     if isinstance(expr, UnaryOp):
-        operand = value_of(expr.operand, env, arithmetic)
-        return -operand if expr.op == "-" else operand
+        inner = value_of(expr.operand, env, arithmetic)
+        return -inner if expr.op == "-" else inner
     if isinstance(expr, Sum):
         total = value_of(expr.operands[0], env, arithmetic)
         for op, operand in zip(expr.ops, expr.operands[1:]):
@@ -204,6 +206,6 @@ def value_of(expr: Expr, env: Dict[str, Value], arithmetic: Arithmetic = FLOAT) 
         return arithmetic.array([value_of(item, env, arithmetic) for item in expr.items])
     if isinstance(expr, Call) and expr.func.id == "load":
         path, *key = [arg.value for arg in expr.args if isinstance(arg, String)]
-        base = env["__base_dir__"]
-        return arithmetic.array(load_weights(base / path, key[0] if key else None))  # type: ignore[operator]
+        base: Path = env["__base_dir__"]
+        return arithmetic.array(load_weights(base / path, key[0] if key else None))
     raise TypeError(f"cannot interpret {expr!r}")
