@@ -200,7 +200,7 @@ def check(file: str) -> None:
 
     checked, network = _load_checked(file)
     try:
-        count = len(expectations(checked, network))
+        expectations(checked, network)
     except NetlangError as error:
         raise InputError(error) from None
     neurons = sum(layer.shape[0] for layer in network.layers)
@@ -208,7 +208,6 @@ def check(file: str) -> None:
         f"{file}: ok: {network.input_width} input value{'s' if network.input_width != 1 else ''}, "
         f"{neurons} neuron{'s' if neurons != 1 else ''} in {len(network.layers)} "
         f"layer{'s' if len(network.layers) != 1 else ''}, outputs {', '.join(network.output_names)}"
-        + (f", {count} expectation{'s' if count != 1 else ''}" if count else "")
     )
 
 

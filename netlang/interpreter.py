@@ -179,7 +179,8 @@ def value_of(expr: Expr, env: Dict[str, Value], arithmetic: Arithmetic = FLOAT) 
     if isinstance(expr, Name):
         return env[expr.id]
     if isinstance(expr, Index):
-        return arithmetic.scalar(env[expr.name][expr.index])  # type: ignore[index]
+        element = env[expr.name][expr.index]  # a matrix's row, or one number
+        return element if np.ndim(element) else arithmetic.scalar(element)
     if isinstance(expr, UnaryOp):
         inner = value_of(expr.operand, env, arithmetic)
         return -inner if expr.op == "-" else inner

@@ -59,11 +59,3 @@ def test_every_command_shows_its_real_output(monkeypatch):
     for command, output in pairs:
         assert run(command) == output, command
 
-
-def test_readme_examples_of_table_and_test(monkeypatch):
-    monkeypatch.chdir(ROOT)
-    blocks = BLOCK.findall((ROOT / "README.md").read_text(encoding="utf-8"))
-    pairs = [pair for block in blocks for pair in shown(block) if pair[0].startswith(("netlang table", "netlang test"))]
-    assert len(pairs) >= 2
-    for command, output in pairs:
-        assert run(command) == output, command
