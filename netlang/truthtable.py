@@ -14,7 +14,7 @@ from . import limits
 from .checker import CheckedProgram
 from .display import format_number, json_number
 from .errors import NetlangError
-from .interpreter import FLOAT, Arithmetic, Scalar, interpret_row
+from .interpreter import FLOAT, Arithmetic, interpret_row
 from .runtime import Network
 
 

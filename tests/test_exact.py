@@ -85,3 +85,17 @@ def test_inputs_are_read_as_the_decimals_written():
     checked = check_program("input x\nnode y = step(x*3 > 0.3)\n")
     assert interpret(checked, inputs_by_name(checked, [0.1]), arithmetic=EXACT)["y"] == 0
     assert interpret(checked, inputs_by_name(checked, [0.1]))["y"] == 1.0
+
+
+def test_weight_file_values_are_read_as_their_decimals(cli, tmp_path):
+    np.save(tmp_path / "w.npy", np.array([0.1, 0.2]))
+    path = tmp_path / "f.net"
+    path.write_text('input x[2]\nlet w = load("w.npy")\nnode y = step(w @ x > 0.3)\n')
+    assert cli("run", str(path), "--x", "1", "1").output == "y = 1\n"
+    assert cli("run", str(path), "--x", "1", "1", "--exact").output == "y = 0\n"
+
+
+def test_the_library_entry_point():
+    outcomes = netlang.check_expectations(THRESHOLD + "expect (1, 1) -> 0\n", exact=True)
+    assert [o.passed for o in outcomes] == [True]
+    assert [o.passed for o in netlang.check_expectations(THRESHOLD + "expect (1, 1) -> 0\n")] == [False]
