@@ -112,6 +112,27 @@ def run_expectations(
     return outcomes
 
 
+# Exact arithmetic is slow (Python rationals): a failure is re-checked exactly only in networks this small.
+MAX_WEIGHTS_TO_RECHECK = 100_000
+
+
+def decided_by_rounding(checked: CheckedProgram, network: Network, outcomes: Sequence[Outcome]) -> List[bool]:
+    """For each float64 outcome, whether it failed but passes in exact arithmetic (float rounding decided it)."""
+    if sum(layer.nonzeros for layer in network.layers) > MAX_WEIGHTS_TO_RECHECK:
+        return [False] * len(outcomes)
+    decided = []
+    for outcome in outcomes:
+        if outcome.passed:
+            decided.append(False)
+            continue
+        expectation = outcome.expectation
+        exact = interpret_row(checked, [EXACT.scalar(v) for v in expectation.inputs], EXACT)
+        wanted = [EXACT.scalar(v) for v in expectation.outputs]
+        tolerance = EXACT.scalar(expectation.tolerance)
+        decided.append(all(abs(got - want) <= tolerance for got, want in zip(exact, wanted)))
+    return decided
+
+
 def check_expectations(
     program: Union[Program, str],
     filename: Optional[str] = None,

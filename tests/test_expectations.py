@@ -141,8 +141,12 @@ def test_check_validates_expectations_and_run_ignores_them(cli, tmp_path):
 
 
 def test_exact_expectations(cli, tmp_path):
+    path = write(tmp_path, "t.net", "input x1, x2\nnode y = step(0.1*x1 + 0.2*x2 > 0.3)\nexpect (1, 1) -> 0\nexpect (0, 0) -> 1\n")
+    result = cli("test", path)
+    assert result.exit_code == 1
+    assert f"{path}:3: FAIL (1, 1) -> 0, got 1 (float64 rounding decides this one: it passes with --exact)\n" in result.output
+    assert f"{path}:4: FAIL (0, 0) -> 1, got 0\n" in result.output  # wrong in any arithmetic: no note
     path = write(tmp_path, "t.net", "input x1, x2\nnode y = step(0.1*x1 + 0.2*x2 > 0.3)\nexpect (1, 1) -> 0\n")
-    assert cli("test", path).exit_code == 1
     result = cli("test", path, "--exact")
     assert result.exit_code == 0
     assert result.output.endswith("1 passed (exact arithmetic)\n")
