@@ -8,6 +8,7 @@
 
 from .compiler import compile, load, lower_to_layers, read_source
 from .errors import NetlangError
+from .expectations import check_expectations
 from .nodes import Program, Span
 from .parser import parse
 from .runtime import Layer, Network
@@ -17,6 +18,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Layer",
     "NetlangError",
+    "check_expectations",
     "Network",
     "Program",
     "Span",

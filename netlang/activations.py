@@ -74,18 +74,21 @@ class Activation:
     summary: str
     whole_vector: bool = False  # softmax: each output depends on the whole layer
     public: bool = True  # False for forms only reachable through syntax, e.g. step(a >= b)
+    # Made of comparisons, sums and products only, so exact on rationals (netlang run --exact);
+    # the others have irrational values and are computed in float64 there.
+    piecewise_linear: bool = False
 
 
 ACTIVATIONS: Dict[str, Activation] = {
     a.name: a
     for a in [
-        Activation("step", _step, lambda z: 1.0 if z > 0 else 0.0, "1 where the input is > 0, else 0"),
+        Activation("step", _step, lambda z: 1.0 if z > 0 else 0.0, "1 where the input is > 0, else 0", piecewise_linear=True),
         Activation("sigmoid", _sigmoid, _sigmoid_scalar, "1 / (1 + e^-z)"),
-        Activation("relu", _relu, lambda z: z if z > 0 else 0.0, "max(z, 0)"),
+        Activation("relu", _relu, lambda z: z if z > 0 else 0.0, "max(z, 0)", piecewise_linear=True),
         Activation("tanh", _tanh, math.tanh, "hyperbolic tangent"),
-        Activation("identity", _identity, lambda z: z, "z unchanged"),
+        Activation("identity", _identity, lambda z: z, "z unchanged", piecewise_linear=True),
         Activation("softmax", _softmax, _softmax_vector, "e^z_i / sum_j e^z_j over a layer", whole_vector=True),
-        Activation("step_ge", _step_ge, lambda z: 1.0 if z >= 0 else 0.0, "step(a >= b): 1 where z >= 0", public=False),
+        Activation("step_ge", _step_ge, lambda z: 1.0 if z >= 0 else 0.0, "step(a >= b): 1 where z >= 0", public=False, piecewise_linear=True),
     ]
 }
 

@@ -103,6 +103,12 @@ def _check_arity(network: Any, values: Sequence[float]) -> None:
         )
 
 
+_EXACT_HELP = (
+    "Exact arithmetic: decimal literals and inputs are exact rationals (0.1 is 1/10), so thresholds "
+    "behave as in mathematics; sigmoid, tanh and softmax are still computed in float64."
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="netlang")
 def main() -> None:
@@ -130,24 +136,48 @@ def main() -> None:
     help="The input values, in the order the inputs are declared (vectors flattened).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the outputs as a JSON object.")
-def run(file: str, values: Optional[List[float]], as_json: bool) -> None:
+@click.option("--explain", is_flag=True, help="Write out each neuron's computation with its numbers, layer by layer.")
+@click.option("--exact", is_flag=True, help=_EXACT_HELP)
+def run(file: str, values: Optional[List[float]], as_json: bool, explain: bool, exact: bool) -> None:
     """Run the network in FILE on one set of input values.
 
     \b
     Examples:
         netlang run xor.net --x 1 0
         netlang run neuron.net --x -0.5 2e-3 --json
+        netlang run and.net --x 1 1 --explain
     """
     from .display import format_value
 
-    network = _load(file)
+    if explain and as_json:
+        raise click.UsageError("--explain writes text; leave out --json")
+    if explain or exact:
+        checked, network = _load_checked(file)
+    else:
+        network = _load(file)
     if values is None:
         if network.input_width:
             names = ", ".join(network.input_columns[:8]) + (", ..." if network.input_width > 8 else "")
             raise click.UsageError(f"give the input values with --x: this network takes {names}")
         values = []
     _check_arity(network, values)
-    outputs = network.split_outputs(network(values))
+    if explain or exact:
+        from .interpreter import EXACT, FLOAT, inputs_by_name, interpret
+
+        arithmetic = EXACT if exact else FLOAT
+        if explain:
+            from .explain import explain as explanation
+
+            click.echo(explanation(checked, inputs_by_name(checked, values), arithmetic))
+            return
+        outputs = interpret(checked, inputs_by_name(checked, values), arithmetic=arithmetic)
+        if as_json:
+            from .display import json_number
+
+            click.echo(json.dumps({name: _json_ready(value, json_number) for name, value in outputs.items()}))
+            return
+    else:
+        outputs = network.split_outputs(network(values))
     if as_json:
         data = {name: value.tolist() if hasattr(value, "tolist") else value for name, value in outputs.items()}
         click.echo(json.dumps(data))
@@ -243,6 +273,115 @@ def parse(file: str, as_json: bool) -> None:
     except NetlangError as error:
         raise InputError(error) from None
     click.echo(ast_json.dumps(program) if as_json else ast_json.outline(program))
+
+
+# --- teaching: truth tables, expectations (issue 4) -------------------------------------
+
+
+def _load_checked(path: str) -> Tuple[Any, Any]:
+    """The checked program and the compiled network of a .net file; InputError when it is invalid."""
+    from .compiler import load_checked, lower_to_layers
+    from .errors import NetlangError
+
+    try:
+        checked = load_checked(path)
+        return checked, lower_to_layers(checked)
+    except NetlangError as error:
+        raise InputError(error) from None
+
+
+def _json_ready(value: Any, number: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return [number(v) for v in value]
+    return number(value)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as a JSON list of objects.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print the rows as CSV, with a header line.")
+@click.option("--exact", is_flag=True, help=_EXACT_HELP)
+def table(file: str, as_json: bool, as_csv: bool, exact: bool) -> None:
+    """Show the outputs for every 0/1 combination of the inputs (a truth table).
+
+    Vector inputs count element by element; up to 16 input values (65,536 rows).
+
+    \b
+    Examples:
+        netlang table xor.net
+        netlang table and.net --csv > and.csv
+    """
+    from .errors import NetlangError
+    from .interpreter import EXACT, FLOAT
+    from .truthtable import truth_table
+
+    if as_json and as_csv:
+        raise click.UsageError("choose one of --json and --csv")
+    checked, network = _load_checked(file)
+    try:
+        result = truth_table(network, checked, EXACT if exact else FLOAT)
+    except NetlangError as error:
+        error.filename = file
+        raise InputError(error) from None
+    if as_json:
+        click.echo(json.dumps(result.records()))
+    elif as_csv:
+        click.echo(result.csv(), nl=False)
+    else:
+        click.echo(result.text())
+
+
+@main.command(name="test")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--exact", is_flag=True, help=_EXACT_HELP)
+def test_command(files: Tuple[str, ...], exact: bool) -> None:
+    """Check the 'expect' lines of each FILE: one line per expectation, then a summary.
+
+    An output matches when it is within the tolerance after 'within', or within
+    1e-9 without one. Exit status 1 when an expectation fails or a file is invalid.
+
+    \b
+    Example:
+        netlang test examples/*.net
+    """
+    from .display import format_number
+    from .errors import NetlangError
+    from .expectations import decided_by_rounding, run_expectations
+    from .interpreter import EXACT, FLOAT
+
+    passed = failed = invalid = 0
+    first_failure = ""
+    for file in files:
+        try:
+            checked, network = _load_checked(file)
+            outcomes = run_expectations(checked, network, EXACT if exact else FLOAT)
+        except InputError as error:
+            error.show()
+            invalid += 1
+            continue
+        except NetlangError as error:
+            InputError(error).show()
+            invalid += 1
+            continue
+        if not outcomes:
+            click.echo(f"{file}: no expectations (add lines such as 'expect (0, 1) -> 1')")
+        rounding = [False] * len(outcomes) if exact else decided_by_rounding(checked, network, outcomes)
+        for outcome, by_rounding in zip(outcomes, rounding):
+            note = " (float64 rounding decides this one: it passes with --exact)" if by_rounding else ""
+            click.echo(f"{file}:{outcome.expectation.line}: {outcome.report()}{note}")
+            passed += outcome.passed
+            failed += not outcome.passed
+            if not outcome.passed and not first_failure:
+                values = " ".join(format_number(float(v)) for v in outcome.expectation.inputs)
+                first_failure = f"netlang run {file} --x {values} --explain{' --exact' if exact else ''}"
+    parts = [f"{passed} passed"] + [f"{failed} failed"] * bool(failed)
+    parts += [f"{invalid} invalid file{'s' if invalid != 1 else ''}"] * bool(invalid)
+    click.echo(f"{', '.join(parts)}{' (exact arithmetic)' if exact else ''}")
+    if first_failure:
+        click.echo(f"to see how the network computes a failing case: {first_failure}")
+    if failed or invalid:
+        sys.exit(EXIT_INPUT_ERROR)
+
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -165,14 +165,20 @@ def compile(
     Files named by ``load(...)`` are read relative to ``base_dir``, by default the
     directory of ``filename`` (the current directory for text with no file).
     """
+    return lower_to_layers(check_program(program, filename, base_dir))
+
+
+def check_program(
+    program: Union[Program, str], filename: Optional[str] = None, base_dir: Optional[Union[str, Path]] = None
+) -> CheckedProgram:
+    """Parse (if given text) and check a program, as :func:`compile` does, without lowering it."""
     if isinstance(program, str):
         program = parse(program, filename or "<string>")
     elif filename is not None:
         program = Program(program.statements, filename, program.comments, program.source)
     if base_dir is None and program.filename not in ("<string>", "<stdin>"):
         base_dir = Path(program.filename).parent
-    checked = check(program, program.source, Path(base_dir) if base_dir is not None else None)
-    return lower_to_layers(checked)
+    return check(program, program.source, Path(base_dir) if base_dir is not None else None)
 
 
 def read_source(path: Union[str, Path]) -> str:
@@ -216,3 +222,8 @@ def load(path: Union[str, Path]) -> Network:
     """Read, parse and compile the .net file at ``path``."""
     source = read_source(path)
     return compile(parse(source, os.fspath(path)))
+
+
+def load_checked(path: Union[str, Path]) -> CheckedProgram:
+    """Read, parse and check the .net file at ``path`` (the checked program, before lowering)."""
+    return check_program(parse(read_source(path), os.fspath(path)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any, Dict, List, Sequence, Union
 
 import numpy as np
@@ -16,12 +17,43 @@ _MAX_ROWS = 16
 _MAX_COLUMNS = 10
 
 
-def format_number(value: float) -> str:
-    """A number as short as it can be written exactly: ``1``, ``0.5``, ``0.7310585786300049``."""
+def format_number(value: Union[float, Fraction]) -> str:
+    """A number as short as it can be written exactly: ``1``, ``0.5``, ``0.7310585786300049``.
+
+    An exact rational (``--exact``) is written as a decimal when it has one (``0.3``), else as a
+    fraction (``1/3``).
+    """
+    if isinstance(value, Fraction):
+        return _format_fraction(value)
     value = float(value)
     if math.isfinite(value) and value.is_integer() and abs(value) < 1e16:
         return str(int(value))
     return repr(value)
+
+
+def _format_fraction(value: Fraction) -> str:
+    denominator = value.denominator
+    twos = fives = 0
+    while denominator % 2 == 0:
+        denominator //= 2
+        twos += 1
+    while denominator % 5 == 0:
+        denominator //= 5
+        fives += 1
+    if denominator != 1:
+        return f"{value.numerator}/{value.denominator}"
+    places = max(twos, fives)
+    digits = str(abs(value.numerator) * 10**places // value.denominator).rjust(places + 1, "0")
+    sign = "-" if value < 0 else ""
+    if not places:
+        return sign + digits
+    return f"{sign}{digits[:-places]}.{digits[-places:]}"
+
+
+def json_number(value: Union[float, Fraction]) -> Union[int, float]:
+    """A number for JSON: whole numbers as ints (an exact 1 and a float 1.0 alike), others as floats."""
+    number = float(value)
+    return int(number) if number.is_integer() and abs(number) < 2**53 else number
 
 
 def format_value(value: Union[float, np.ndarray]) -> str:
@@ -30,8 +62,10 @@ def format_value(value: Union[float, np.ndarray]) -> str:
     return format_number(value)
 
 
-def _short(value: float) -> str:
-    """A number for a matrix cell: at most 6 significant digits."""
+def format_short(value: Union[float, Fraction]) -> str:
+    """A number for a matrix cell: at most 6 significant digits (an exact rational stays exact)."""
+    if isinstance(value, Fraction):
+        return _format_fraction(value)
     value = float(value)
     if value == 0:
         return "0"
@@ -68,8 +102,8 @@ def layer_text(layer: Layer, number: int) -> str:
             continue
         cells = [row_names[r]]
         for c in col_index:
-            cells.append("..." if c is None else _short(weights[(r, c)]))
-        cells += ["|", _short(layer.bias[r]), _ACTIVATION_LABELS.get(activations[r], activations[r])]
+            cells.append("..." if c is None else format_short(weights[(r, c)]))
+        cells += ["|", format_short(layer.bias[r]), _ACTIVATION_LABELS.get(activations[r], activations[r])]
         table.append(cells)
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     lines = [heading]

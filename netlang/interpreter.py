@@ -4,21 +4,33 @@ This is the reference semantics of netlang, written to be obviously right rather
 than fast: each node's expression is evaluated as written (``step(a > b)`` compares
 ``a`` with ``b``), with the scalar ``math`` activations, never through the weight
 matrices. Tests compare the compiled Network against it.
+
+It is generic over the kind of number (an :class:`Arithmetic`): ``FLOAT`` is
+float64, as the compiled network computes; ``EXACT`` reads every decimal literal
+as the rational number it spells (``fractions.Fraction("0.1")`` is exactly 1/10),
+so step thresholds behave as mathematics says. Under ``EXACT``, the activations
+that are not piecewise linear (sigmoid, tanh, softmax: their values are
+irrational) are computed in float64 from the exact input and their results read
+back as the shortest decimal that is that float.
 """
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Union, cast
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from .activations import ACTIVATIONS
+from .activations import ACTIVATIONS, Activation
 from .checker import CheckedProgram
 from .nodes import Call, Compare, Expr, Index, Let, Name, Number, Product, String, Sum, UnaryOp, Vector
 from .weights import load_weights
 
-Value = Union[float, np.ndarray]
+Scalar = Union[float, Fraction]
+# A Scalar or a numpy array (float64, or object holding Fractions): numpy's type stubs know no
+# arrays of Fractions, so values are typed loosely.
+Value = Any
 
 _COMPARISONS = {
     ">": lambda a, b: a > b,
@@ -28,68 +40,160 @@ _COMPARISONS = {
 }
 
 
+def _exact(value: Any) -> Fraction:
+    """A number as an exact rational; a float is read as the shortest decimal that is it (0.1 -> 1/10)."""
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, (int, np.integer)):
+        return Fraction(int(value))
+    return Fraction(repr(float(value)))
+
+
+class Arithmetic:
+    """The kind of number the interpreter computes with: how literals, values and activations become numbers."""
+
+    def __init__(self, name: str, scalar: Callable[[Any], Scalar], literal: Callable[[Number], Scalar], dtype: Any) -> None:
+        self.name = name
+        self.scalar = scalar  # any number (a float from a file or the command line) -> this kind
+        self.literal = literal  # a literal in the source -> this kind
+        self.dtype = dtype  # numpy dtype of vectors: float64, or object holding Fractions
+
+    def __repr__(self) -> str:
+        return f"Arithmetic({self.name!r})"
+
+    def array(self, values: Any) -> np.ndarray:
+        """``values`` (nested lists or an array) as a numpy array of this kind of number."""
+        if self.dtype is float:
+            return np.asarray(values, dtype=float)
+        array = np.asarray(values, dtype=object)
+        return np.vectorize(self.scalar, otypes=[object])(array) if array.size else array
+
+    def is_exact(self, activation: Activation) -> bool:
+        """Whether ``activation`` is computed in this arithmetic (not in float64 and converted)."""
+        return self.dtype is float or activation.piecewise_linear
+
+    def activate(self, activation: Activation, z: Value) -> Value:
+        """``activation`` applied to a scalar or, element by element (softmax: as a whole), to a vector."""
+        if activation.whole_vector:
+            return self.array(activation.reference([float(v) for v in np.ravel(z)]))
+        apply = activation.reference if self.dtype is not float and activation.piecewise_linear else None
+        if apply is None:
+            def apply(v: Any) -> Any:
+                return activation.reference(float(v))
+        if np.ndim(z):
+            return self.array([apply(v) for v in np.ravel(z)])
+        return self.scalar(apply(z))
+
+
+FLOAT = Arithmetic("float64", float, lambda number: number.value, float)
+EXACT = Arithmetic("exact", _exact, lambda number: Fraction(number.text) if number.text else _exact(number.value), object)
+
+
 def interpret(
-    checked: CheckedProgram, inputs: Mapping[str, Any], margins: Optional[List[float]] = None
+    checked: CheckedProgram,
+    inputs: Mapping[str, Any],
+    margins: Optional[List[float]] = None,
+    arithmetic: Arithmetic = FLOAT,
 ) -> Dict[str, Value]:
     """The outputs of ``checked`` for one sample, by name.
 
     If ``margins`` is a list, the distance ``|a - b|`` of every ``step`` comparison
     is appended to it: where that is tiny, float rounding may decide the step.
     """
-    env: Dict[str, Any] = {"__base_dir__": checked.base_dir or Path.cwd()}
-    for var in checked.inputs:
-        value = np.asarray(inputs[var.name], dtype=float)
-        env[var.name] = float(value) if var.size is None else value
-    for statement in checked.program.statements:
-        if isinstance(statement, Let):
-            env[statement.name] = checked.constants[statement.name]
-    for unit in checked.units:
-        env[unit.name] = _unit_value(unit.statement.value, env, margins)
+    env = evaluate(checked, inputs, margins, arithmetic)
     return {name: env[name] for name in checked.outputs}
 
 
-def _unit_value(expr: Expr, env: Dict[str, Value], margins: Optional[List[float]]) -> Value:
+def evaluate(
+    checked: CheckedProgram,
+    inputs: Mapping[str, Any],
+    margins: Optional[List[float]] = None,
+    arithmetic: Arithmetic = FLOAT,
+) -> Dict[str, Any]:
+    """The value of every input, constant, node and layer for one sample, by name."""
+    env = constants(checked, arithmetic)
+    for var in checked.inputs:
+        value = arithmetic.array(inputs[var.name])
+        env[var.name] = arithmetic.scalar(value.reshape(-1)[0]) if var.size is None else value
+    for unit in checked.units:
+        env[unit.name] = unit_value(unit.statement.value, env, margins, arithmetic)
+    return env
+
+
+def constants(checked: CheckedProgram, arithmetic: Arithmetic = FLOAT) -> Dict[str, Any]:
+    """The value of every ``let`` constant, by name (and where ``load`` reads files from)."""
+    env: Dict[str, Any] = {"__base_dir__": checked.base_dir or Path.cwd()}
+    lets = {s.name: s for s in checked.program.statements if isinstance(s, Let)}
+    # The checker folded the constants in float64, in dependency order; exact values are folded again.
+    for name, constant in checked.constants.items():
+        env[name] = constant if arithmetic is FLOAT else value_of(lets[name].value, env, arithmetic)
+    return env
+
+
+def inputs_by_name(checked: CheckedProgram, row: Sequence[Any]) -> Dict[str, Any]:
+    """A flat row of input values (vectors flattened, in declaration order) split by input name."""
+    inputs: Dict[str, Any] = {}
+    position = 0
+    for var in checked.inputs:
+        width = 1 if var.size is None else var.size
+        inputs[var.name] = list(row[position : position + width])
+        position += width
+    return inputs
+
+
+def interpret_row(checked: CheckedProgram, row: Sequence[Any], arithmetic: Arithmetic = FLOAT) -> List[Scalar]:
+    """The flat output row for one flat input row (vectors flattened), as the compiled network takes them."""
+    outputs = interpret(checked, inputs_by_name(checked, row), arithmetic=arithmetic)
+    return [
+        arithmetic.scalar(value) for name in checked.outputs for value in np.ravel(np.asarray(outputs[name], dtype=arithmetic.dtype))
+    ]
+
+
+def unit_value(
+    expr: Expr, env: Dict[str, Value], margins: Optional[List[float]] = None, arithmetic: Arithmetic = FLOAT
+) -> Value:
+    """The value of a node's or layer's right-hand side: its activation applied to its argument."""
     if isinstance(expr, Call) and expr.func.id in ACTIVATIONS:
         activation = ACTIVATIONS[expr.func.id]
         argument = expr.args[0]
         if isinstance(argument, Compare):
-            left = _value(argument.left, env)
-            right = _value(argument.right, env)
+            left = value_of(argument.left, env, arithmetic)
+            right = value_of(argument.right, env, arithmetic)
             if margins is not None:
                 margins.extend(np.abs(np.asarray(left - right, dtype=float)).ravel().tolist())
             fired = _COMPARISONS[argument.op](left, right)
-            return np.asarray(fired, dtype=float) if np.ndim(fired) else float(fired)
-        z = _value(argument, env)
+            if np.ndim(fired):
+                return arithmetic.array(np.asarray(fired, dtype=float))
+            return arithmetic.scalar(float(fired))
+        z = value_of(argument, env, arithmetic)
         if margins is not None and activation.name == "step":
             margins.extend(np.abs(np.asarray(z, dtype=float)).ravel().tolist())
-        if activation.whole_vector:
-            return np.array(activation.reference([float(v) for v in np.ravel(z)]))
-        if np.ndim(z):
-            return np.array([activation.reference(float(v)) for v in np.ravel(z)])
-        return activation.reference(float(z))
-    return _value(expr, env)
+        return arithmetic.activate(activation, z)
+    return value_of(expr, env, arithmetic)
 
 
-def _value(expr: Expr, env: Dict[str, Value]) -> Value:
+def value_of(expr: Expr, env: Dict[str, Value], arithmetic: Arithmetic = FLOAT) -> Value:
+    """The value of an affine (or constant) expression, given the values of the names it reads."""
     if isinstance(expr, Number):
-        return expr.value
+        return arithmetic.literal(expr)
     if isinstance(expr, Name):
         return env[expr.id]
     if isinstance(expr, Index):
-        element = env[expr.name][expr.index]  # type: ignore[index]
-        return element if np.ndim(element) else float(element)
+        element = env[expr.name][expr.index]  # a matrix's row, or one number
+        return element if np.ndim(element) else arithmetic.scalar(element)
     if isinstance(expr, UnaryOp):
-        operand = _value(expr.operand, env)
-        return -operand if expr.op == "-" else operand
+        inner = value_of(expr.operand, env, arithmetic)
+        return -inner if expr.op == "-" else inner
     if isinstance(expr, Sum):
-        total = _value(expr.operands[0], env)
-        for op, term in zip(expr.ops, expr.operands[1:]):
-            total = total + _value(term, env) if op == "+" else total - _value(term, env)
+        total = value_of(expr.operands[0], env, arithmetic)
+        for op, operand in zip(expr.ops, expr.operands[1:]):
+            right = value_of(operand, env, arithmetic)
+            total = total + right if op == "+" else total - right
         return total
     if isinstance(expr, Product):
-        result = _value(expr.operands[0], env)
-        for op, factor in zip(expr.ops, expr.operands[1:]):
-            right = _value(factor, env)
+        result = value_of(expr.operands[0], env, arithmetic)
+        for op, operand in zip(expr.ops, expr.operands[1:]):
+            right = value_of(operand, env, arithmetic)
             if op == "*":
                 result = result * right
             elif op == "/":
@@ -97,12 +201,12 @@ def _value(expr: Expr, env: Dict[str, Value]) -> Value:
             else:
                 result = np.matmul(result, right)
                 if np.ndim(result) == 0:
-                    result = float(result)
+                    result = arithmetic.scalar(np.asarray(result).item())
         return result
     if isinstance(expr, Vector):
-        return np.array([_value(item, env) for item in expr.items], dtype=float)
+        return arithmetic.array([value_of(item, env, arithmetic) for item in expr.items])
     if isinstance(expr, Call) and expr.func.id == "load":
         path, *key = [arg.value for arg in expr.args if isinstance(arg, String)]
-        base = cast(Path, env["__base_dir__"])  # interpret() puts it beside the values
-        return load_weights(base / path, key[0] if key else None)
+        base: Path = env["__base_dir__"]
+        return arithmetic.array(load_weights(base / path, key[0] if key else None))
     raise TypeError(f"cannot interpret {expr!r}")

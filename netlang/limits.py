@@ -18,3 +18,5 @@ MAX_WEIGHT_FILE_BYTES = 2 * 1024 * 1024 * 1024
 MAX_ERRORS = 50
 # Digits of a whole number such as a vector size.
 MAX_INT_DIGITS = 12
+# Input values of a network that `netlang table` lists every 0/1 combination of (2**16 rows).
+MAX_TABLE_INPUTS = 16

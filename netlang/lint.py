@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Optional, Set, Union
 from .checker import CheckedProgram, check
 from .compiler import lower_to_layers, read_source
 from .errors import NetlangError
+from .expectations import expectations
 from .nodes import Expect, Index, InputVar, Let, Name, Output, Program, Span, walk
 from .parser import parse
 from .runtime import Network
@@ -114,6 +115,7 @@ def diagnose(path: Union[str, "os.PathLike[str]"]) -> Diagnosis:
         program = parse(source, filename)
         checked = check(program, source, Path(filename).parent)
         network = lower_to_layers(checked)
+        expectations(checked, network)
     except NetlangError as error:
         return Diagnosis(filename, list(error.errors))
     return Diagnosis(filename, find_warnings(checked), network)

@@ -1,0 +1,275 @@
+"""Expectations: the ``expect (0, 1) -> 1`` statements of a checked program, validated and checked.
+
+An expectation gives input values (vectors flattened, in the order the inputs are
+declared) and the output values they should give (outputs flattened likewise).
+Values are constants: numbers, ``let`` constants, or arithmetic on them. An output
+passes when ``|actual - expected| <= tolerance``; the tolerance is the one written
+after ``within``, or :data:`DEFAULT_TOLERANCE` (1e-9: equal up to float rounding,
+so a step network's 0 and 1 must match and a sigmoid's output must be written in
+full or given a ``within``).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .checker import CheckedProgram
+from .compiler import check_program, lower_to_layers
+from .display import format_number
+from .errors import NetlangError, combine, did_you_mean
+from .interpreter import EXACT, FLOAT, Arithmetic, Scalar, constants, interpret_row, value_of
+from .nodes import Call, Compare, Expect, Expr, Index, Name, Program, Span, String, walk
+from .runtime import Network
+
+DEFAULT_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One validated ``expect`` statement: flat input and output values and the tolerance."""
+
+    statement: Expect
+    inputs: Tuple[Scalar, ...]
+    outputs: Tuple[Scalar, ...]
+    tolerance: Scalar
+    explicit_tolerance: bool  # False when the statement has no 'within'
+
+    @property
+    def line(self) -> int:
+        return self.statement.span.line
+
+    def __repr__(self) -> str:
+        return f"Expectation(line {self.line}: {format_values(self.inputs)} -> {format_values(self.outputs)})"
+
+    def describe(self) -> str:
+        """``(0, 1) -> 1``, or ``(1, 1) -> 0.574 within 0.001``: the statement with its values."""
+        text = f"{format_values(self.inputs)} -> {format_values(self.outputs)}"
+        if self.explicit_tolerance:
+            text += f" within {format_number(self.tolerance)}"
+        return text
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """An expectation and what the network gave for its inputs."""
+
+    expectation: Expectation
+    actual: Tuple[Scalar, ...]
+    passed: bool
+
+    def report(self) -> str:
+        """``ok   (0, 1) -> 1, got 1`` or ``FAIL (1, 1) -> 0, got 1``."""
+        return f"{'ok  ' if self.passed else 'FAIL'} {self.expectation.describe()}, got {format_values(self.actual)}"
+
+    def __repr__(self) -> str:
+        return f"Outcome({'pass' if self.passed else 'FAIL'}, {self.expectation!r}, got {format_values(self.actual)})"
+
+
+def format_values(values: Sequence[Scalar]) -> str:
+    """One value as it is, several in parentheses: ``1``, ``(0, 1)``."""
+    if len(values) == 1:
+        return format_number(values[0])
+    return "(" + ", ".join(format_number(v) for v in values) + ")"
+
+
+def expectations(
+    checked: CheckedProgram, network: Optional[Network] = None, arithmetic: Arithmetic = FLOAT
+) -> List[Expectation]:
+    """Every ``expect`` statement of ``checked``, validated; a NetlangError listing every invalid one.
+
+    ``network`` (compiled from ``checked`` if not given) gives the input and output widths.
+    """
+    network = network if network is not None else lower_to_layers(checked)
+    validator = _Validator(checked, network, arithmetic)
+    found = [validator.expectation(s) for s in checked.program.statements if isinstance(s, Expect)]
+    if validator.errors:
+        raise combine(validator.errors)
+    return [e for e in found if e is not None]
+
+
+def run_expectations(
+    checked: CheckedProgram, network: Optional[Network] = None, arithmetic: Arithmetic = FLOAT
+) -> List[Outcome]:
+    """Check every expectation: in float64 through the compiled network, or exactly through the interpreter."""
+    network = network if network is not None else lower_to_layers(checked)
+    found = expectations(checked, network, arithmetic)
+    if not found:
+        return []
+    if arithmetic is FLOAT:
+        batch = np.array([e.inputs for e in found], dtype=float).reshape(len(found), network.input_width)
+        rows: List[Sequence[Scalar]] = [[float(v) for v in row] for row in network(batch)]
+    else:
+        rows = [interpret_row(checked, e.inputs, arithmetic) for e in found]
+    outcomes = []
+    for expectation, actual in zip(found, rows):
+        tolerance: Any = expectation.tolerance  # a float, or a Fraction under exact arithmetic
+        passed = all(abs(got - want) <= tolerance for got, want in zip(actual, expectation.outputs))
+        outcomes.append(Outcome(expectation, tuple(actual), bool(passed)))
+    return outcomes
+
+
+# Exact arithmetic is slow (Python rationals): a failure is re-checked exactly only in networks this small.
+MAX_WEIGHTS_TO_RECHECK = 100_000
+
+
+def decided_by_rounding(checked: CheckedProgram, network: Network, outcomes: Sequence[Outcome]) -> List[bool]:
+    """For each float64 outcome, whether it failed but passes in exact arithmetic (float rounding decided it)."""
+    if sum(layer.nonzeros for layer in network.layers) > MAX_WEIGHTS_TO_RECHECK:
+        return [False] * len(outcomes)
+    decided = []
+    for outcome in outcomes:
+        if outcome.passed:
+            decided.append(False)
+            continue
+        expectation = outcome.expectation
+        exact = interpret_row(checked, [EXACT.scalar(v) for v in expectation.inputs], EXACT)
+        wanted = [EXACT.scalar(v) for v in expectation.outputs]
+        tolerance = EXACT.scalar(expectation.tolerance)
+        # Every exact value (floats from sigmoid and the like included) converts exactly to a Fraction.
+        decided.append(
+            all(abs(Fraction(got) - Fraction(want)) <= Fraction(tolerance) for got, want in zip(exact, wanted))
+        )
+    return decided
+
+
+def check_expectations(
+    program: Union[Program, str],
+    filename: Optional[str] = None,
+    base_dir: Optional[Union[str, Path]] = None,
+    exact: bool = False,
+) -> List[Outcome]:
+    """Check the ``expect`` statements of netlang source text (or a parsed Program), as ``netlang test`` does.
+
+    >>> [o.passed for o in check_expectations("input x1\\nnode y = step(x1 > 0.5)\\nexpect 1 -> 1\\nexpect 0 -> 1")]
+    [True, False]
+    """
+    return run_expectations(check_program(program, filename, base_dir), arithmetic=EXACT if exact else FLOAT)
+
+
+class _Validator:
+    """Turns ``expect`` statements into Expectations, collecting an error for each invalid part."""
+
+    def __init__(self, checked: CheckedProgram, network: Network, arithmetic: Arithmetic) -> None:
+        self.checked = checked
+        self.network = network
+        self.arithmetic = arithmetic
+        self.env: Dict[str, Any] = constants(checked, arithmetic)
+        self.signals = {var.name: "an input" for var in checked.inputs}
+        self.signals.update({unit.name: f"a {type(unit.statement).__name__.lower()}" for unit in checked.units})
+        self.errors: List[NetlangError] = []
+
+    def error(self, message: str, span: Span, code: str, hint: Optional[str] = None) -> None:
+        program = self.checked.program
+        self.errors.append(
+            NetlangError(message, span, filename=program.filename, hint=hint, code=code, source=program.source)
+        )
+
+    def expectation(self, statement: Expect) -> Optional[Expectation]:
+        inputs = self.values(statement.inputs)
+        outputs = self.values(statement.outputs)
+        tolerance: Optional[Scalar] = self.arithmetic.scalar(DEFAULT_TOLERANCE)
+        if statement.tolerance is not None:
+            tolerance = self.tolerance(statement.tolerance)
+        ok = inputs is not None and outputs is not None and tolerance is not None
+        if inputs is not None:
+            ok &= self.arity(inputs, statement.inputs, "input", self.network.input_width, self.network.input_columns)
+        if outputs is not None:
+            ok &= self.arity(outputs, statement.outputs, "output", self.network.output_width, self.network.output_columns)
+        if not ok:
+            return None
+        return Expectation(statement, tuple(inputs), tuple(outputs), tolerance, statement.tolerance is not None)  # type: ignore[arg-type]
+
+    def arity(self, values: List[Scalar], exprs: Sequence[Expr], what: str, width: int, columns: Sequence[str]) -> bool:
+        if len(values) == width:
+            return True
+        names = ", ".join(columns[:8]) + (", ..." if width > 8 else "")
+        verb = "takes" if what == "input" else "gives"
+        self.error(
+            f"this expectation lists {len(values)} {what} value{'s' if len(values) != 1 else ''}, "
+            f"but the network {verb} {width}",
+            exprs[0].span.to(exprs[-1].span),
+            "expect-arity",
+            hint=f"the network's {what}s are {names} (vectors flattened)" if width else f"the network has no {what}s",
+        )
+        return False
+
+    def values(self, exprs: Sequence[Expr]) -> Optional[List[Scalar]]:
+        flat: List[Scalar] = []
+        ok = True
+        for expr in exprs:
+            value = self.constant(expr)
+            if value is None:
+                ok = False
+            elif np.ndim(value) > 1:
+                self.error("a matrix cannot be an expected value", expr.span, "expect-not-constant",
+                           hint="list input and output values as numbers, vectors flattened")
+                ok = False
+            else:
+                flat += [self.arithmetic.scalar(v) for v in np.ravel(np.asarray(value, dtype=self.arithmetic.dtype))]
+        return flat if ok else None
+
+    def tolerance(self, expr: Expr) -> Optional[Scalar]:
+        value = self.constant(expr)
+        if value is None:
+            return None
+        if np.ndim(value) or not value > 0:
+            shown = "a vector" if np.ndim(value) else format_number(value)
+            self.error(
+                f"the tolerance after 'within' must be a positive number, not {shown}",
+                expr.span,
+                "bad-tolerance",
+                hint="for example 'within 0.001'; without 'within', outputs must match to 1e-9",
+            )
+            return None
+        return value
+
+    def constant(self, expr: Expr) -> Optional[Any]:
+        """The value of a constant expression, or None after reporting why it is not one."""
+        for node in walk(expr):
+            if isinstance(node, Name) and node.id not in self.env:
+                self.not_constant(node.id, node.span)
+                return None
+            if isinstance(node, Index) and node.name not in self.env:
+                self.not_constant(node.name, node.span)
+                return None
+            if isinstance(node, (Call, Compare, String)):
+                self.error(
+                    "an expected value must be a number or a constant",
+                    node.span,
+                    "expect-not-constant",
+                    hint="write numbers, 'let' constants or arithmetic on them, e.g. expect (0, 1) -> 1",
+                )
+                return None
+        try:
+            with np.errstate(all="raise"):
+                value = value_of(expr, self.env, self.arithmetic)
+            finite = bool(np.all(np.isfinite(np.asarray(value, dtype=float))))
+        except (ZeroDivisionError, FloatingPointError, OverflowError, ValueError, IndexError):
+            finite = False
+        if not finite:
+            self.error("this value cannot be computed (it divides by zero or overflows)", expr.span, "expect-not-constant")
+            return None
+        return value
+
+    def not_constant(self, name: str, span: Span) -> None:
+        if name in self.signals:
+            self.error(
+                f"an expected value must be a constant, but '{name}' is {self.signals[name]}",
+                span,
+                "expect-not-constant",
+                hint="write the values themselves: the inputs on the left of '->', the outputs on the right",
+            )
+            return
+        constants_ = [n for n in self.env if not n.startswith("__")]
+        hint = did_you_mean(name, constants_)
+        if hint is None:
+            hint = f"the constants defined in this file are {', '.join(constants_)}" if constants_ else (
+                "define it with 'let', or write the number itself"
+            )
+        self.error(f"unknown name '{name}'", span, "unknown-name", hint=hint)

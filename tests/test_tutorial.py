@@ -1,0 +1,61 @@
+"""docs/tutorial.md: every command on the page is run and its output compared with the one shown.
+
+With NETLANG_UPDATE_GOLDEN=1 the page's outputs are rewritten from the real ones (review the diff).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+from click.testing import CliRunner
+
+from netlang.cli import main
+
+from conftest import ROOT, UPDATE_GOLDEN
+
+TUTORIAL = ROOT / "docs" / "tutorial.md"
+BLOCK = re.compile(r"^```console\n(.*?)^```$", re.S | re.M)
+
+
+def run(command: str) -> str:
+    """The output of one command on the page: ``netlang ...`` (in-process) or ``cat FILE``."""
+    program, *args = shlex.split(command)
+    if program == "cat":
+        return "".join((ROOT / name).read_text(encoding="utf-8") for name in args)
+    assert program == "netlang", f"the tutorial may only run netlang and cat, not {program!r}"
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    return result.output
+
+
+def shown(block: str) -> list[tuple[str, str]]:
+    """The (command, output) pairs of a console block."""
+    pairs: list[tuple[str, str]] = []
+    for line in block.splitlines(True):
+        if line.startswith("$ "):
+            pairs.append((line[2:].strip(), ""))
+        else:
+            assert pairs, f"output before any command: {line!r}"
+            pairs[-1] = (pairs[-1][0], pairs[-1][1] + line)
+    return pairs
+
+
+def test_every_command_shows_its_real_output(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    text = TUTORIAL.read_text(encoding="utf-8")
+    blocks = BLOCK.findall(text)
+    assert len(blocks) >= 10
+    pairs = [pair for block in blocks for pair in shown(block)]
+    commands = [command for command, _ in pairs]
+    for needed in ("netlang table", "netlang test", "--explain", "--exact", "netlang compile"):
+        assert any(needed in command for command in commands), needed
+    if UPDATE_GOLDEN:
+        def fill(match: re.Match) -> str:
+            body = "".join(f"$ {command}\n{run(command)}" for command, _ in shown(match.group(1)))
+            return f"```console\n{body}```"
+
+        TUTORIAL.write_text(BLOCK.sub(fill, text), encoding="utf-8")
+        return
+    for command, output in pairs:
+        assert run(command) == output, command
+
