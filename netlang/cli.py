@@ -195,6 +195,63 @@ def compile_command(file: str, as_json: bool) -> None:
     else:
         click.echo(network_text(network))
 
+# -- pictures: graph (Graphviz diagrams) and plot (decision boundaries) ----------------
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    "output_path",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the picture to this file: .svg, .png or .pdf (drawn by Graphviz), or .dot/.gv (the DOT text).",
+)
+def graph(file: str, output_path: Optional[str]) -> None:
+    """Draw the network in FILE: inputs on the left, neurons as circles, weights on the arrows.
+
+    Without -o, prints the diagram as Graphviz DOT text. A step neuron shows its
+    threshold (θ), other neurons their activation and bias; output neurons have a
+    double border; negative weights are red. Vectors of more than 8 neurons, and
+    whole layers of very large networks, are drawn as boxes.
+
+    \b
+    Examples:
+        netlang graph xor.net -o xor.svg
+        netlang graph xor.net | dot -Tpng > xor.png
+    """
+    from pathlib import Path
+
+    from . import diagram
+
+    fmt = None
+    if output_path is not None:
+        try:
+            fmt = diagram.format_for(output_path)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="'-o' / '--output'") from None
+    network = _load(file)
+    dot = diagram.to_dot(network, title=Path(file).name)
+    if output_path is None:
+        click.echo(dot, nl=False)
+        return
+    if fmt is None:
+        data = dot.encode("utf-8")
+    else:
+        try:
+            data = diagram.render(dot, fmt, what=f"writing {output_path}")
+        except (diagram.GraphvizMissing, diagram.GraphvizFailed) as error:
+            raise click.ClickException(str(error)) from None
+    _write_file(output_path, data)
+
+
+def _write_file(path: str, data: bytes) -> None:
+    try:
+        with open(path, "wb") as out:
+            out.write(data)
+    except OSError as error:
+        raise click.ClickException(f"cannot write {path}: {error.strerror or error}") from None
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()

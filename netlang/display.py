@@ -30,8 +30,8 @@ def format_value(value: Union[float, np.ndarray]) -> str:
     return format_number(value)
 
 
-def _short(value: float) -> str:
-    """A number for a matrix cell: at most 6 significant digits."""
+def format_short(value: float) -> str:
+    """A number for a matrix cell or a diagram: at most 6 significant digits, ``0.333333``."""
     value = float(value)
     if value == 0:
         return "0"
@@ -68,8 +68,8 @@ def layer_text(layer: Layer, number: int) -> str:
             continue
         cells = [row_names[r]]
         for c in col_index:
-            cells.append("..." if c is None else _short(weights[(r, c)]))
-        cells += ["|", _short(layer.bias[r]), _ACTIVATION_LABELS.get(activations[r], activations[r])]
+            cells.append("..." if c is None else format_short(weights[(r, c)]))
+        cells += ["|", format_short(layer.bias[r]), _ACTIVATION_LABELS.get(activations[r], activations[r])]
         table.append(cells)
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     lines = [heading]

@@ -154,6 +154,11 @@ class Network:
         self._plans: Dict[Any, List[_LayerPlan]] = {}
 
     @property
+    def signals(self) -> SignalTable:
+        """The names, sizes and positions of every signal: the inputs, then each node and layer."""
+        return self._signals
+
+    @property
     def input_names(self) -> Tuple[str, ...]:
         return tuple(name for name, _ in self.inputs)
 
