@@ -14,19 +14,21 @@ and Graphviz stays fast whatever the size of the network:
 
 Arrows into or out of a box stand for a block of weights and say how many.
 The DOT text is built here (no Graphviz Python package); rendering to SVG or PNG runs
-Graphviz's ``dot`` program, if it is installed.
+Graphviz's ``dot`` program, if it is installed. In a notebook a ``Network`` shows itself
+through ``notebook_bundle``: this diagram above its matrices.
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+from html import escape
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .display import format_short
+from .display import format_short, network_html
 from .runtime import Layer, Network
 
 # A vector with more neurons than this is drawn as one box.
@@ -372,3 +374,41 @@ def _runs(values: np.ndarray) -> List[Tuple[int, int, int]]:
     edges = np.flatnonzero(np.diff(values)) + 1
     bounds = [0, *edges.tolist(), len(values)]
     return [(int(values[a]), a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+# -- notebooks ----------------------------------------------------------------------
+
+
+def notebook_bundle(network: Network) -> Dict[str, str]:
+    """What a notebook shows for ``network``: the diagram (SVG) and the matrices (HTML); never raises."""
+    bundle = {"text/plain": repr(network)}
+    picture = _svg_or_none(network)
+    if picture is not None:
+        bundle["image/svg+xml"] = picture
+    bundle["text/html"] = notebook_html(network, picture)
+    return bundle
+
+
+def notebook_html(network: Network, picture: Optional[str] = None) -> str:
+    """The diagram (when Graphviz is installed) above the matrices as HTML tables; never raises."""
+    # A notebook's display must not fail: anything unexpected falls back to the text form.
+    try:
+        if picture is None:
+            picture = _svg_or_none(network)
+        if picture is None:
+            top = "<p><small>(install Graphviz, the <code>dot</code> program, to see the diagram here)</small></p>"
+        else:
+            top = "<div>" + picture[picture.find("<svg") :] + "</div>"
+        return top + "\n" + network_html(network)
+    except Exception:
+        try:
+            return f"<pre>{escape(repr(network))}</pre>"
+        except Exception:
+            return "<pre>Network</pre>"
+
+
+def _svg_or_none(network: Network) -> Optional[str]:
+    try:
+        return svg(network)
+    except Exception:
+        return None  # no Graphviz, or it failed: the matrices alone still show the network

@@ -185,6 +185,26 @@ class Network:
             f"layers={list(self.layers)})"
         )
 
+    # -- notebooks: the diagram (needs Graphviz) and the matrices ------------------------
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Dict[str, str]:
+        try:
+            from .diagram import notebook_bundle
+
+            return notebook_bundle(self)
+        except Exception:  # a notebook's display must never fail
+            return {"text/plain": repr(self)}
+
+    def _repr_html_(self) -> str:
+        try:
+            from .diagram import notebook_html
+
+            return notebook_html(self)
+        except Exception:
+            import html
+
+            return f"<pre>{html.escape(repr(self))}</pre>"
+
     # -- evaluation ---------------------------------------------------------------
 
     def __call__(self, batch: Any, dtype: Any = np.float64) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 import xml.etree.ElementTree as ElementTree
@@ -234,3 +235,54 @@ def test_cli_cannot_write(cli, tmp_path):
     result = cli("graph", str(EXAMPLES / "and.net"), "-o", str(tmp_path / "missing" / "and.dot"))
     assert result.exit_code == 1
     assert "cannot write" in result.output
+
+
+# -- notebooks ----------------------------------------------------------------------
+
+
+def _html_cells(html: str) -> list:
+    return [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<t[hd][^>]*>.*?</t[hd]>", html)]
+
+
+def test_matrices_as_html_have_the_cells_of_the_text_tables():
+    from netlang.display import layer_table, network_html
+
+    network = netlang.compile(MATRIX)
+    page = network_html(network)
+    _, table = layer_table(network.layers[0], 1)
+    expected = [html.escape(cell) for row in table for cell in row if cell != "|"]
+    assert _html_cells(page) == expected
+    assert "<b>inputs:</b> x[0], x[1], x[2]" in page
+
+
+@needs_dot
+def test_a_network_shows_its_diagram_and_matrices_in_a_notebook():
+    network = netlang.load(EXAMPLES / "xor.net")
+    bundle = network._repr_mimebundle_()
+    assert bundle["text/plain"] == repr(network)
+    assert ElementTree.fromstring(bundle["image/svg+xml"]).tag.endswith("svg")
+    page = bundle["text/html"]
+    assert page.startswith("<div><svg") and "θ=0.7" in page
+    assert "<th" in page and ">-0.5</td>" in page
+    assert network._repr_html_() == page
+
+
+def test_notebook_display_without_graphviz_shows_the_matrices(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    network = netlang.load(EXAMPLES / "and.net")
+    bundle = network._repr_mimebundle_()
+    assert set(bundle) == {"text/plain", "text/html"}
+    assert "install Graphviz" in bundle["text/html"] and ">0.5</td>" in bundle["text/html"]
+
+
+def test_notebook_display_never_raises(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    network = netlang.load(EXAMPLES / "and.net")
+    monkeypatch.setattr(diagram, "network_html", broken)
+    assert network._repr_html_() == f"<pre>{html.escape(repr(network))}</pre>"
+    monkeypatch.setattr(diagram, "notebook_bundle", broken)
+    assert network._repr_mimebundle_() == {"text/plain": repr(network)}
+    monkeypatch.setattr(diagram, "notebook_html", broken)
+    assert network._repr_html_().startswith("<pre>Network(")
