@@ -174,7 +174,9 @@ def dot_text(drawing: Diagram) -> str:
         graph += [f"label={quote(drawing.title)}", "labelloc=t", "fontsize=16"]
     lines.append(f"  graph [{', '.join(graph)}];")
     lines.append('  node [fontname="Helvetica", fontsize=13, penwidth=1.4, style=filled, fillcolor="white"];')
-    lines.append('  edge [fontname="Helvetica", fontsize=12, arrowsize=0.7, penwidth=1.2];')
+    lines.append(
+        f'  edge [fontname="Helvetica", fontsize=12, arrowsize=0.7, penwidth=1.2, color="{_POSITIVE}", fontcolor="{_POSITIVE}"];'
+    )
     by_rank: Dict[int, List[Shape]] = {}
     for shape in drawing.shapes:
         by_rank.setdefault(shape.rank, []).append(shape)
@@ -185,8 +187,9 @@ def dot_text(drawing: Diagram) -> str:
             lines.append(f"    {shape.id} [{_shape_attributes(shape)}];")
         lines.append("  }")
     for arrow in drawing.arrows:
-        color = _NEGATIVE if arrow.is_single and arrow.weight < 0 else _POSITIVE
-        attributes = [f'color="{color}"', f'fontcolor="{color}"']
+        attributes = []
+        if arrow.is_single and arrow.weight < 0:
+            attributes += [f'color="{_NEGATIVE}"', f'fontcolor="{_NEGATIVE}"']
         if arrow.is_single:
             # Beside the arrowhead, a weight stays next to its own arrow where arrows cross (XOR).
             attributes += [f"headlabel={quote(arrow.label)}", "labeldistance=3.5", "labelangle=10"]
@@ -321,7 +324,7 @@ def _shape_attributes(shape: Shape) -> str:
     if shape.kind == "box":
         attributes += ["shape=box", 'style="rounded,filled"', "margin=\"0.2,0.1\""]
     else:
-        attributes += ["shape=doublecircle" if shape.is_output else "shape=circle", "fixedsize=false", 'margin="0.04"']
+        attributes += ["shape=doublecircle" if shape.is_output else "shape=circle", 'margin="0.04"']
     fill = _INPUT_FILL if shape.rank < 0 else (_OUTPUT_FILL if shape.is_output else _NEURON_FILL)
     attributes.append(f'fillcolor="{fill}"')
     return ", ".join(attributes)
