@@ -20,6 +20,7 @@ through ``notebook_bundle``: this diagram above its matrices.
 
 from __future__ import annotations
 
+import bisect
 import shutil
 import subprocess
 from html import escape
@@ -126,7 +127,6 @@ class Diagram:
 def diagram(network: Network, title: Optional[str] = None) -> Diagram:
     """The shapes and arrows that draw ``network``, at the finest level of detail that stays readable."""
     signals = network.signals
-    input_count = len(network.inputs)
     expanded = [size is None or size <= MAX_VECTOR_NEURONS for size in signals.sizes]
     circles = sum((1 if size is None else size) if open_ else 1 for size, open_ in zip(signals.sizes, expanded))
     if circles <= MAX_DRAWN_NEURONS:
@@ -136,28 +136,22 @@ def diagram(network: Network, title: Optional[str] = None) -> Diagram:
     else:
         level = "layers"
     result = Diagram(level, title=title)
-    outputs = set(network.output_names)
-    rank_of = _rank_of_signals(network)
     if level == "layers":
         result.shapes += _input_shapes_coarse(network)
-        for layer in network.layers:
-            result.shapes.append(_layer_box(layer, network))
+        per_box = -(-len(network.layers) // MAX_DRAWN_SIGNALS)  # a very deep network: runs of layers per box
+        for rank, first in enumerate(range(0, len(network.layers), per_box)):
+            result.shapes.append(_layers_box(network, network.layers[first : first + per_box], rank))
     else:
-        for i, (name, size) in enumerate(zip(signals.names, signals.sizes)):
-            start = signals.starts[i]
-            kind = "input" if i < input_count else "neuron"
-            rank = rank_of[i]
-            layer = network.layers[rank] if rank >= 0 else None
-            if size is None or expanded[i]:
-                for k in range(1 if size is None else size):
-                    element = name if size is None else f"{name}[{k}]"
-                    label = element if layer is None else _neuron_label(element, layer, start + k)
-                    result.shapes.append(Shape(f"n{start + k}", start + k, start + k + 1, label, kind, name in outputs, rank))
-            else:
-                what = "inputs" if layer is None else "× " + _activations_text(layer, start, start + size)
-                result.shapes.append(Shape(f"n{start}", start, start + size, f"{name}\n{size} {what}", "box", name in outputs, rank))
+        result.shapes += _signal_shapes(network, expanded)
+    merged: Dict[Tuple[str, str], Arrow] = {}
     for layer in network.layers:
-        result.arrows += _layer_arrows(layer, result.shapes)
+        for arrow in _layer_arrows(layer, result.shapes):
+            key = (arrow.source, arrow.target)
+            if key in merged:  # a box of several layers: their blocks add up
+                merged[key].count += arrow.count
+            elif arrow.source != arrow.target:
+                merged[key] = arrow
+    result.arrows = list(merged.values())
     return result
 
 
@@ -249,6 +243,26 @@ def svg(network: Network, title: Optional[str] = None) -> str:
 # -- shapes -------------------------------------------------------------------------
 
 
+def _signal_shapes(network: Network, expanded: Sequence[bool]) -> List[Shape]:
+    """A circle for each scalar and each element of an ``expanded`` vector; a box for every other vector."""
+    signals = network.signals
+    outputs = set(network.output_names)
+    shapes = []
+    for i, (name, size, rank) in enumerate(zip(signals.names, signals.sizes, _rank_of_signals(network))):
+        start = signals.starts[i]
+        layer = network.layers[rank] if rank >= 0 else None
+        if size is None or expanded[i]:
+            for k in range(1 if size is None else size):
+                element = name if size is None else f"{name}[{k}]"
+                label = element if layer is None else _neuron_label(element, layer, start + k)
+                kind = "input" if layer is None else "neuron"
+                shapes.append(Shape(f"n{start + k}", start + k, start + k + 1, label, kind, name in outputs, rank))
+        else:
+            what = "inputs" if layer is None else "× " + _activations_text(layer, start, start + size)
+            shapes.append(Shape(f"n{start}", start, start + size, f"{name}\n{size} {what}", "box", name in outputs, rank))
+    return shapes
+
+
 def _rank_of_signals(network: Network) -> List[int]:
     """For each signal of the network, the index of the compiled layer that computes it (-1: an input)."""
     signals = network.signals
@@ -307,16 +321,22 @@ def _input_shapes_coarse(network: Network) -> List[Shape]:
     return [Shape("n0", 0, network.input_width, f"inputs\n{network.input_width} values", "box")]
 
 
-def _layer_box(layer: Layer, network: Network) -> Shape:
-    rows = layer.shape[0]
+def _layers_box(network: Network, layers: Sequence[Layer], rank: int) -> Shape:
+    """One box for one compiled layer, or for a run of them in a very deep network."""
     signals = network.signals
-    first, stop = layer.row_start, layer.row_start + rows
-    names = [name for name, start in zip(signals.names, signals.starts) if first <= start < stop]
-    kinds = _activations_text(layer, first, stop)
-    heading = f"layer {layer.index + 1}" + (f": {', '.join(names)}" if len(names) <= 3 else "")
-    label = f"{heading}\n{rows} neuron{'s' if rows != 1 else ''}, {kinds}"
+    first, stop = layers[0].row_start, layers[-1].row_start + layers[-1].shape[0]
+    # The signals computed by these layers: those whose first position lies in first:stop.
+    low, high = bisect.bisect_left(signals.starts, first), bisect.bisect_left(signals.starts, stop)
+    names = signals.names[low:high]
+    count = stop - first
+    kinds = sorted({_activation_name(segment.activation) for layer in layers for segment in layer.segments})
+    if len(layers) == 1:
+        heading = f"layer {layers[0].index + 1}" + (f": {', '.join(names)}" if len(names) <= 3 else "")
+    else:
+        heading = f"layers {layers[0].index + 1}–{layers[-1].index + 1}"
+    label = f"{heading}\n{count} neuron{'s' if count != 1 else ''}, {'/'.join(kinds)}"
     is_output = any(name in network.output_names for name in names)
-    return Shape(f"n{first}", first, stop, label, "box", is_output, rank=layer.index)
+    return Shape(f"n{first}", first, stop, label, "box", is_output, rank)
 
 
 def _shape_attributes(shape: Shape) -> str:

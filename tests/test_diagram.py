@@ -286,3 +286,27 @@ def test_notebook_display_never_raises(monkeypatch):
     assert network._repr_mimebundle_() == {"text/plain": repr(network)}
     monkeypatch.setattr(diagram, "notebook_html", broken)
     assert network._repr_html_().startswith("<pre>Network(")
+
+
+def test_the_matrix_form_example_computes_sigmoid_of_w_x():
+    """The docs draw examples/matrix_form.net neuron by neuron; it is the seed's y = W·x, through a sigmoid."""
+    network = netlang.load(EXAMPLES / "matrix_form.net")
+    W = np.array([[0.9, 0.3, 0.4], [0.2, 0.8, 0.2], [0.1, 0.5, 0.6]])
+    x = np.array([0.9, 0.1, 0.8])
+    assert np.allclose(network.run({"x": x})["y"], 1 / (1 + np.exp(-W @ x)))
+    assert diagram.diagram(network).level == "neurons" and len(diagram.diagram(network).arrows) == 9
+
+
+def test_very_deep_networks_draw_runs_of_layers():
+    source = "input a\nnode n0 = relu(a)\n" + "".join(f"node n{i} = relu(n{i - 1} + a)\n" for i in range(1, 300))
+    network = netlang.compile(source)
+    drawing = diagram.diagram(network)
+    assert len(network.layers) == 300 and drawing.level == "layers"
+    labels = [shape.label for shape in drawing.shapes]
+    assert len(labels) == 1 + 60
+    assert labels[1] == "layers 1–5\n5 neurons, relu" and labels[-1] == "layers 296–300\n5 neurons, relu"
+    # a chain: each box feeds the next; every box reads the input a; arrows inside a box are left out
+    arrows = {(a.source, a.target): a.count for a in drawing.arrows}
+    boxes = [shape.id for shape in drawing.shapes[1:]]
+    assert {(s, t) for s, t in arrows if s != "n0"} == set(zip(boxes, boxes[1:]))
+    assert all(arrows[("n0", box)] == 5 for box in boxes[1:]) and arrows[("n0", boxes[0])] == 5
