@@ -104,13 +104,14 @@ def regions(
     low, high = plane
     if not (np.isfinite(low) and np.isfinite(high) and low < high):
         raise ValueError(f"the range of the plane must be two finite numbers, low < high, not {low}, {high}")
-    line_names = _first_layer_steps(network, exclude=signal)
+    line_names = _first_layer_steps(network, plotted=signal)
     probe = _probe(network, [signal] + line_names)
     axis = np.linspace(low, high, resolution)
     grid_x, grid_y = np.meshgrid(axis, axis)
-    outputs = probe(np.column_stack([grid_x.ravel(), grid_y.ravel()]))
+    with np.errstate(over="ignore", invalid="ignore"):  # a huge --range may overflow: shown as blank
+        outputs = probe(np.column_stack([grid_x.ravel(), grid_y.ravel()]))
+        corner_values = probe(np.array(CORNERS))[:, 0]
     shape = (resolution, resolution)
-    corner_values = probe(np.array(CORNERS))[:, 0]
     return Regions(
         axes=(network.input_columns[0], network.input_columns[1]),
         signal=signal,
@@ -134,7 +135,8 @@ def figure(found: Regions, title: Optional[str] = None) -> Any:
         ax.imshow(found.values, origin="lower", extent=extent, cmap=colors, vmin=0, vmax=1, interpolation="nearest")
         legend += [Patch(color=_ON_COLOR, label=f"{found.signal} = 1"), Patch(color=_OFF_COLOR, label=f"{found.signal} = 0")]
     else:
-        image = ax.imshow(found.values, origin="lower", extent=extent, cmap="coolwarm", interpolation="bilinear")
+        shown = np.ma.masked_invalid(found.values)
+        image = ax.imshow(shown, origin="lower", extent=extent, cmap="coolwarm", interpolation="bilinear")
         fig.colorbar(image, ax=ax, shrink=0.7, label=found.signal)
     if found.values.min() < 0.5 < found.values.max():
         ax.contour(found.xs, found.ys, found.values, levels=[0.5], colors="black", linewidths=2.5)
@@ -201,12 +203,12 @@ def _number(value: float) -> str:
     return f"{value:.3g}"
 
 
-def _first_layer_steps(network: Network, exclude: str) -> List[str]:
-    """The step neurons of the first layer that feed the plotted one (each draws a line), if few enough."""
+def _first_layer_steps(network: Network, plotted: str) -> List[str]:
+    """The step neurons of the first layer (each draws a line), if few enough and ``plotted`` comes after them."""
     if not network.layers:
         return []
     first = network.layers[0]
-    if exclude in first.rows or exclude in network.input_columns:
+    if plotted in first.rows or plotted in network.input_columns:
         return []  # the plotted neuron draws its own line
     names = [name for name, kind in zip(first.rows, first.activation) if kind in ("step", "step_ge")]
     return names if len(names) <= MAX_LINES else []

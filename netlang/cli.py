@@ -195,18 +195,19 @@ def compile_command(file: str, as_json: bool) -> None:
     else:
         click.echo(network_text(network))
 
+
 # -- pictures: graph (Graphviz diagrams) and plot (decision boundaries) ----------------
+
+
+def _picture_option(help: str, required: bool = False) -> Any:
+    return click.option(
+        "-o", "--output", "output_path", required=required, type=click.Path(dir_okay=False, writable=True), help=help
+    )
 
 
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option(
-    "-o",
-    "--output",
-    "output_path",
-    type=click.Path(dir_okay=False, writable=True),
-    help="Write the picture to this file: .svg, .png or .pdf (drawn by Graphviz), or .dot/.gv (the DOT text).",
-)
+@_picture_option("Write the picture to this file: .svg, .png or .pdf (drawn by Graphviz), or .dot/.gv (the DOT text).")
 def graph(file: str, output_path: Optional[str]) -> None:
     """Draw the network in FILE: inputs on the left, neurons as circles, weights on the arrows.
 
@@ -247,14 +248,7 @@ def graph(file: str, output_path: Optional[str]) -> None:
 
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option(
-    "-o",
-    "--output",
-    "output_path",
-    required=True,
-    type=click.Path(dir_okay=False, writable=True),
-    help="The picture to write: .png, .svg or .pdf.",
-)
+@_picture_option("The picture to write: .png, .svg or .pdf.", required=True)
 @click.option(
     "--range",
     "plane",
