@@ -384,5 +384,122 @@ def test_command(files: Tuple[str, ...], exact: bool) -> None:
 
 
 
+# -- pictures: graph (Graphviz diagrams) and plot (decision boundaries) ----------------
+
+
+def _picture_option(help: str, required: bool = False) -> Any:
+    return click.option(
+        "-o", "--output", "output_path", required=required, type=click.Path(dir_okay=False, writable=True), help=help
+    )
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@_picture_option("Write the picture to this file: .svg, .png or .pdf (drawn by Graphviz), or .dot/.gv (the DOT text).")
+def graph(file: str, output_path: Optional[str]) -> None:
+    """Draw the network in FILE: inputs on the left, neurons as circles, weights on the arrows.
+
+    Without -o, prints the diagram as Graphviz DOT text. A step neuron shows its
+    threshold (θ), other neurons their activation and bias; output neurons have a
+    double border; negative weights are red. Vectors of more than 8 neurons, and
+    whole layers of very large networks, are drawn as boxes.
+
+    \b
+    Examples:
+        netlang graph xor.net -o xor.svg
+        netlang graph xor.net | dot -Tpng > xor.png
+    """
+    from pathlib import Path
+
+    from . import diagram
+
+    fmt = None
+    if output_path is not None:
+        try:
+            fmt = diagram.format_for(output_path)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="'-o' / '--output'") from None
+    network = _load(file)
+    dot = diagram.to_dot(network, title=Path(file).name)
+    if output_path is None:
+        click.echo(dot, nl=False)
+        return
+    if fmt is None:
+        data = dot.encode("utf-8")
+    else:
+        try:
+            data = diagram.render(dot, fmt, what=f"writing {output_path}")
+        except (diagram.GraphvizMissing, diagram.GraphvizFailed) as error:
+            raise click.ClickException(str(error)) from None
+    _write_file(output_path, data)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@_picture_option("The picture to write: .png, .svg or .pdf.", required=True)
+@click.option(
+    "--range",
+    "plane",
+    nargs=2,
+    type=float,
+    default=(-0.5, 1.5),
+    show_default=True,
+    metavar="LOW HIGH",
+    help="The stretch of both inputs that the picture covers.",
+)
+@click.option("--show", "signal", metavar="NAME", help="The output (or any neuron) to plot; default: the first output.")
+def plot(file: str, output_path: str, plane: Tuple[float, float], signal: Optional[str]) -> None:
+    """Plot where the network in FILE fires, over the plane of its two input values.
+
+    The regions where the output is 1 and 0 (or its value, for smooth
+    activations), the boundary between them, the four points (0, 0), (0, 1),
+    (1, 0), (1, 1) labelled with the output, and the line that each step neuron
+    of the first layer draws. Needs matplotlib: pip install 'netlang[plot]'.
+
+    \b
+    Examples:
+        netlang plot and.net -o and.png
+        netlang plot xor.net -o xor.png --range -1 2
+        netlang plot xor.net -o s1.png --show s1
+    """
+    from pathlib import Path
+
+    from . import boundary
+    from .errors import NetlangError
+
+    low, high = plane
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise click.BadParameter(f"{low:g} {high:g}: give two finite numbers, LOW < HIGH", param_hint="'--range'")
+    suffix = Path(output_path).suffix.lower()
+    if suffix not in (".png", ".svg", ".pdf"):
+        raise click.BadParameter(
+            f"cannot tell the picture format from {output_path!r}: the file name should end in .png, .svg or .pdf",
+            param_hint="'-o' / '--output'",
+        )
+    network = _load(file)
+    try:
+        boundary.check_two_inputs(network, filename=file)
+    except NetlangError as error:
+        raise InputError(error) from None
+    try:
+        signal = boundary.choose_signal(network, signal)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="'--show'") from None
+    try:
+        boundary.plot(network, output_path, signal, (low, high), title=Path(file).name)
+    except boundary.MatplotlibMissing as error:
+        raise click.ClickException(str(error)) from None
+    except OSError as error:
+        raise click.ClickException(f"cannot write {output_path}: {error.strerror or error}") from None
+
+
+def _write_file(path: str, data: bytes) -> None:
+    try:
+        with open(path, "wb") as out:
+            out.write(data)
+    except OSError as error:
+        raise click.ClickException(f"cannot write {path}: {error.strerror or error}") from None
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

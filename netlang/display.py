@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from typing import Any, Dict, List, Sequence, Union
+from html import escape
+from typing import Any, Dict, List, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -63,7 +64,8 @@ def format_value(value: Union[float, np.ndarray]) -> str:
 
 
 def format_short(value: Union[float, Fraction]) -> str:
-    """A number for a matrix cell: at most 6 significant digits (an exact rational stays exact)."""
+    """A number for a matrix cell or a diagram: at most 6 significant digits, ``0.333333``
+    (an exact rational stays exact)."""
     if isinstance(value, Fraction):
         return _format_fraction(value)
     value = float(value)
@@ -79,7 +81,11 @@ def _elide(items: Sequence[Any], limit: int) -> List[Any]:
     return list(items[:half]) + [None] + list(items[-half:])
 
 
-def layer_text(layer: Layer, number: int) -> str:
+def layer_table(layer: Layer, number: int) -> Tuple[str, List[List[str]]]:
+    """A layer's heading and its cells, header row first; ``|`` separates the weights from the bias.
+
+    Large layers keep their corners, with ``...`` rows and columns between them.
+    """
     rows, cols = layer.shape
     kinds = sorted({_ACTIVATION_LABELS.get(s.activation, s.activation) for s in layer.segments})
     heading = (
@@ -105,7 +111,12 @@ def layer_text(layer: Layer, number: int) -> str:
             cells.append("..." if c is None else format_short(weights[(r, c)]))
         cells += ["|", format_short(layer.bias[r]), _ACTIVATION_LABELS.get(activations[r], activations[r])]
         table.append(cells)
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    return heading, table
+
+
+def layer_text(layer: Layer, number: int) -> str:
+    heading, table = layer_table(layer, number)
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     lines = [heading]
     for row in table:
         cells = [row[0].ljust(widths[0])] + [cell.rjust(width) for cell, width in zip(row[1:-1], widths[1:-1])]
@@ -125,13 +136,42 @@ def _visible_weights(layer: Layer, rows: List[int], cols: List[int]) -> Dict[tup
     return values
 
 
+def _inputs_and_outputs(network: Network) -> Tuple[str, str]:
+    inputs = ", ".join(network.input_columns) if network.input_width <= 12 else f"{network.input_width} values"
+    return inputs or "(none)", ", ".join(network.output_names)
+
+
 def network_text(network: Network) -> str:
     """Every layer as a labelled matrix: rows are neurons, columns the signals they read."""
-    inputs = ", ".join(network.input_columns) if network.input_width <= 12 else f"{network.input_width} values"
-    outputs = ", ".join(network.output_names)
-    parts = [f"inputs: {inputs or '(none)'}\noutputs: {outputs}"]
+    inputs, outputs = _inputs_and_outputs(network)
+    parts = [f"inputs: {inputs}\noutputs: {outputs}"]
     parts += [layer_text(layer, i + 1) for i, layer in enumerate(network.layers)]
     return "\n\n".join(parts)
+
+
+def network_html(network: Network) -> str:
+    """Every layer as an HTML table (for notebooks), with the same cells as ``network_text``."""
+    inputs, outputs = _inputs_and_outputs(network)
+    parts = [f"<p><b>inputs:</b> {escape(inputs)}<br><b>outputs:</b> {escape(outputs)}</p>"]
+    for i, layer in enumerate(network.layers):
+        heading, table = layer_table(layer, i + 1)
+        bar = table[0].index("|")
+        html_rows = []
+        for r, row in enumerate(table):
+            cells = []
+            for c, cell in enumerate(row):
+                if c == bar:
+                    continue
+                tag = "th" if r == 0 or c == 0 else "td"
+                style = "text-align:right;font-family:monospace"
+                if c == bar + 1:
+                    style += ";border-left:1px solid #888"
+                if c == len(row) - 1:
+                    style = "text-align:left"
+                cells.append(f'<{tag} style="{style}">{escape(cell)}</{tag}>')
+            html_rows.append("<tr>" + "".join(cells) + "</tr>")
+        parts.append(f"<p><b>{escape(heading)}</b></p>\n<table>\n" + "\n".join(html_rows) + "\n</table>")
+    return "\n".join(parts)
 
 
 def network_dict(network: Network) -> Dict[str, Any]:

@@ -154,6 +154,11 @@ class Network:
         self._plans: Dict[Any, List[_LayerPlan]] = {}
 
     @property
+    def signals(self) -> SignalTable:
+        """The names, sizes and positions of every signal: the inputs, then each node and layer."""
+        return self._signals
+
+    @property
     def input_names(self) -> Tuple[str, ...]:
         return tuple(name for name, _ in self.inputs)
 
@@ -179,6 +184,26 @@ class Network:
             f"Network(inputs={list(self.input_names)}, outputs={list(self.output_names)}, "
             f"layers={list(self.layers)})"
         )
+
+    # -- notebooks: the diagram (needs Graphviz) and the matrices ------------------------
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Dict[str, str]:
+        try:
+            from .diagram import notebook_bundle
+
+            return notebook_bundle(self)
+        except Exception:  # a notebook's display must never fail
+            return {"text/plain": repr(self)}
+
+    def _repr_html_(self) -> str:
+        try:
+            from .diagram import notebook_html
+
+            return notebook_html(self)
+        except Exception:
+            import html
+
+            return f"<pre>{html.escape(repr(self))}</pre>"
 
     # -- evaluation ---------------------------------------------------------------
 
