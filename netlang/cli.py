@@ -196,5 +196,75 @@ def compile_command(file: str, as_json: bool) -> None:
         click.echo(network_text(network))
 
 
+# --- export (ONNX) ------------------------------------------------------------------
+
+
+def _check_output_path(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    import os
+
+    if value == "-":
+        return value
+    if os.path.isdir(value):
+        raise click.BadParameter(f"'{value}' is a directory; give a file name such as {value.rstrip('/')}/model.onnx", ctx=ctx, param=param)
+    parent = os.path.dirname(value) or "."
+    if not os.path.isdir(parent):
+        raise click.BadParameter(f"cannot write '{value}': the directory '{parent}' does not exist", ctx=ctx, param=param)
+    if not os.access(parent, os.W_OK):
+        raise click.BadParameter(f"cannot write '{value}': the directory '{parent}' is not writable", ctx=ctx, param=param)
+    return value
+
+
+@main.command(name="export")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    metavar="MODEL.onnx",
+    callback=_check_output_path,
+    help="Where to write the ONNX model ('-' for standard output).",
+)
+@click.option(
+    "--dtype",
+    type=click.Choice(["float64", "float32"]),
+    default="float64",
+    show_default=True,
+    help="The model's number type; float64 decides every step exactly as 'netlang run' does.",
+)
+def export_command(file: str, output: str, dtype: str) -> None:
+    """Export the network in FILE as an ONNX model, for onnxruntime, Netron and other tools.
+
+    The model has one input, x [N, inputs], and one output, y [N, outputs], whose
+    columns are the network's inputs and outputs in order (vectors flattened).
+    Needs the onnx extra: pip install 'netlang[onnx]'.
+
+    \b
+    Example:
+        netlang export xor.net -o xor.onnx
+    """
+    from .errors import NetlangError
+    from .onnx_export import export_onnx, to_onnx
+
+    network = _load(file)
+    try:
+        if output == "-":
+            with click.open_file("-", "wb") as stream:
+                stream.write(to_onnx(network, source_name=file, dtype=dtype).SerializeToString())
+        else:
+            export_onnx(network, output, source_name=file, dtype=dtype)
+    except NetlangError as error:
+        raise InputError(error) from None
+    except OSError as error:
+        raise click.BadParameter(f"cannot write '{output}': {error.strerror}", param_hint="'-o'") from None
+    message = (
+        f"{output if output != '-' else 'standard output'}: ONNX model, input x [N, {network.input_width}] "
+        f"({', '.join(network.input_columns[:8])}{', ...' if network.input_width > 8 else ''}), "
+        f"output y [N, {network.output_width}] "
+        f"({', '.join(network.output_columns[:8])}{', ...' if network.output_width > 8 else ''})"
+    )
+    click.echo(message, err=output == "-")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
