@@ -203,15 +203,19 @@ def _check_output_path(ctx: click.Context, param: click.Parameter, value: str) -
     import os
 
     if value == "-":
+        if sys.stdout.isatty():
+            raise click.BadParameter("an ONNX model is binary: redirect standard output to a file", ctx=ctx, param=param)
         return value
-    if os.path.isdir(value):
-        raise click.BadParameter(f"'{value}' is a directory; give a file name such as {value.rstrip('/')}/model.onnx", ctx=ctx, param=param)
     parent = os.path.dirname(value) or "."
-    if not os.path.isdir(parent):
-        raise click.BadParameter(f"cannot write '{value}': the directory '{parent}' does not exist", ctx=ctx, param=param)
-    if not os.access(parent, os.W_OK):
-        raise click.BadParameter(f"cannot write '{value}': the directory '{parent}' is not writable", ctx=ctx, param=param)
-    return value
+    if os.path.isdir(value):
+        problem = f"'{value}' is a directory; give a file name such as {os.path.join(value, 'model.onnx')}"
+    elif not os.path.isdir(parent):
+        problem = f"cannot write '{value}': the directory '{parent}' does not exist"
+    elif not os.access(parent, os.W_OK):
+        problem = f"cannot write '{value}': the directory '{parent}' is not writable"
+    else:
+        return value
+    raise click.BadParameter(problem, ctx=ctx, param=param)
 
 
 @main.command(name="export")

@@ -56,6 +56,7 @@ class _GraphBuilder:
         self.elem_type = onnx.helper.np_dtype_to_tensor_dtype(self.dtype)
         self.nodes: List[Any] = []
         self.initializers: List[Any] = []
+        self._shared: Dict[str, str] = {}
 
     def constant(self, name: str, value: np.ndarray, doc: str = "") -> str:
         tensor = self.onnx.numpy_helper.from_array(np.ascontiguousarray(value), name)
@@ -63,6 +64,12 @@ class _GraphBuilder:
             tensor.doc_string = doc
         self.initializers.append(tensor)
         return name
+
+    def shared(self, name: str, value: np.ndarray) -> str:
+        """A constant that every node needing it reads (zero, axis 1), made once."""
+        if name not in self._shared:
+            self._shared[name] = self.constant(name, value)
+        return self._shared[name]
 
     def node(self, op: str, inputs: Sequence[str], output: str, **attributes: Any) -> str:
         self.nodes.append(self.helper.make_node(op, list(inputs), [output], name=output, **attributes))
@@ -76,7 +83,7 @@ class _GraphBuilder:
         if last - first + 1 == len(local):
             starts = self.constant(f"{name}.start", np.array([first], dtype=np.int64))
             ends = self.constant(f"{name}.end", np.array([last + 1], dtype=np.int64))
-            axes = self.constant(f"{name}.axis", np.array([1], dtype=np.int64))
+            axes = self.shared("axis1", np.array([1], dtype=np.int64))
             return self.node("Slice", [source, starts, ends, axes], name)
         indices = self.constant(f"{name}.indices", local.astype(np.int64))
         return self.node("Gather", [source, indices], name, axis=1)
@@ -88,7 +95,7 @@ class _GraphBuilder:
 
 
 def _step(builder: _GraphBuilder, z: str, name: str, compare: str) -> str:
-    zero = builder.constant(f"{name}.zero", np.zeros((), dtype=builder.dtype))
+    zero = builder.shared("zero", np.zeros((), dtype=builder.dtype))
     fired = builder.node(compare, [z, zero], f"{name}.fired")
     return builder.node("Cast", [fired], name, to=builder.elem_type)
 
@@ -126,6 +133,12 @@ class _Signals:
         return parts
 
 
+def _some(names: Sequence[str], shown: int = 16) -> str:
+    """Names for a doc string: the first few of a long list."""
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f", ... ({more} more)" if more > 0 else "")
+
+
 def _check_size(network: Network, itemsize: int, filename: str) -> None:
     # Gemm takes dense weights, and one ONNX file is one protobuf message, which cannot pass 2 GiB.
     entries = sum(rows * cols for rows, cols in (layer.shape for layer in network.layers))
@@ -147,20 +160,24 @@ def _layer(builder: _GraphBuilder, layer: Layer, signals: _Signals, batch: str) 
     dtype = builder.dtype
     bias = builder.constant(f"{prefix}.b", layer.bias.astype(dtype), "bias, one per row")
     if cols:
-        weights = builder.constant(
-            f"{prefix}.W", layer.weights.astype(dtype), f"rows: {', '.join(layer.rows)}; columns: {', '.join(layer.columns)}"
-        )
+        labels = f"rows: {_some(layer.rows)}; columns: {_some(layer.columns)}"
+        weights = builder.constant(f"{prefix}.W", layer.weights.astype(dtype), labels)
         read = builder.concat(signals.read(builder, layer.column_positions, f"{prefix}.read"), f"{prefix}.s")
         z = builder.node("Gemm", [read, weights, bias], f"{prefix}.z", transB=1)
     else:
         # Neurons that read no signal are constants: the bias, repeated for every sample.
-        shape = builder.node("Concat", [batch, builder.constant(f"{prefix}.rows", np.array([rows], dtype=np.int64))], f"{prefix}.shape", axis=0)
+        row_count = builder.constant(f"{prefix}.rows", np.array([rows], dtype=np.int64))
+        shape = builder.node("Concat", [batch, row_count], f"{prefix}.shape", axis=0)
         z = builder.node("Expand", [bias, shape], f"{prefix}.z")
     outputs = []
     for segment in layer.segments:
         whole = segment.start == 0 and segment.stop == rows
         name = f"{prefix}.h" if whole else f"{prefix}.h{segment.start}_{segment.stop}"
-        part = z if whole else builder.columns(z, np.arange(segment.start, segment.stop), rows, f"{prefix}.z{segment.start}_{segment.stop}")
+        if whole:
+            part = z
+        else:
+            rows_of_segment = np.arange(segment.start, segment.stop)
+            part = builder.columns(z, rows_of_segment, rows, f"{prefix}.z{segment.start}_{segment.stop}")
         if segment.activation not in _ACTIVATION_OPS:  # pragma: no cover - tests check every activation has one
             raise NetlangError(f"activation '{segment.activation}' has no ONNX form", code="export-unsupported")
         outputs.append(_ACTIVATION_OPS[segment.activation](builder, part, name))
@@ -180,7 +197,7 @@ def to_onnx(network: Network, *, source_name: str = "<string>", dtype: str = "fl
     helper = onnx.helper
     builder = _GraphBuilder(onnx, DTYPES[dtype])
     _check_size(network, builder.dtype.itemsize, source_name)
-    name = Path(source_name).stem.strip("<>") or "netlang"
+    name = "netlang" if source_name.startswith("<") else Path(source_name).stem
     doc = f"compiled by netlang {__version__} from {source_name}"
     signals = _Signals()
     signals.add(0, network.input_width, INPUT_NAME)
@@ -201,18 +218,9 @@ def to_onnx(network: Network, *, source_name: str = "<string>", dtype: str = "fl
             parts += signals.read(builder, out_positions[run_start:i], f"y.{run_start}")
             run_start = i
     builder.node("Identity", [builder.concat(parts, "y.concat")], OUTPUT_NAME)
-    graph = helper.make_graph(
-        builder.nodes,
-        name,
-        [
-            _value_info(helper, INPUT_NAME, builder.elem_type, network.input_width, "columns: " + ", ".join(network.input_columns))
-        ],
-        [
-            _value_info(helper, OUTPUT_NAME, builder.elem_type, network.output_width, "columns: " + ", ".join(network.output_columns))
-        ],
-        initializer=builder.initializers,
-        doc_string=doc,
-    )
+    x = _value_info(helper, INPUT_NAME, builder.elem_type, network.input_columns)
+    y = _value_info(helper, OUTPUT_NAME, builder.elem_type, network.output_columns)
+    graph = helper.make_graph(builder.nodes, name, [x], [y], initializer=builder.initializers, doc_string=doc)
     model = helper.make_model(
         graph,
         producer_name="netlang",
@@ -232,9 +240,9 @@ def to_onnx(network: Network, *, source_name: str = "<string>", dtype: str = "fl
     return model
 
 
-def _value_info(helper: Any, name: str, elem_type: int, width: int, doc: str) -> Any:
-    info = helper.make_tensor_value_info(name, elem_type, ["N", width])
-    info.doc_string = doc
+def _value_info(helper: Any, name: str, elem_type: int, columns: Sequence[str]) -> Any:
+    info = helper.make_tensor_value_info(name, elem_type, ["N", len(columns)])
+    info.doc_string = "columns: " + ", ".join(columns)
     return info
 
 

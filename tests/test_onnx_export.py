@@ -171,7 +171,9 @@ def test_float32_models() -> None:
 
 def test_too_large_for_one_onnx_file(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(onnx_export, "_PROTOBUF_BYTES", 100)
-    network = netlang.compile("input v[4]\nlayer h = relu([[1, 2, 3, 4], [1, 2, 3, 4], [5, 6, 7, 8], [0, 0, 0, 1]] @ v)")
+    network = netlang.compile(
+        "input v[4]\nlayer h = relu([[1, 2, 3, 4], [1, 2, 3, 4], [5, 6, 7, 8], [0, 0, 0, 1]] @ v)"
+    )
     with pytest.raises(netlang.NetlangError) as raised:
         to_onnx(network, source_name="big.net")
     assert raised.value.code == "export-too-large"
