@@ -236,16 +236,23 @@ def _check_output_path(ctx: click.Context, param: click.Parameter, value: str) -
     show_default=True,
     help="The model's number type; float64 decides every step exactly as 'netlang run' does.",
 )
-def export_command(file: str, output: str, dtype: str) -> None:
+@click.option(
+    "--per-name",
+    is_flag=True,
+    help="One ONNX input per netlang input and one output per netlang output, named as in FILE.",
+)
+def export_command(file: str, output: str, dtype: str, per_name: bool) -> None:
     """Export the network in FILE as an ONNX model, for onnxruntime, Netron and other tools.
 
     The model has one input, x [N, inputs], and one output, y [N, outputs], whose
-    columns are the network's inputs and outputs in order (vectors flattened).
+    columns are the network's inputs and outputs in order (vectors flattened);
+    with --per-name, one [N, size] tensor per input and per output instead.
     Needs the onnx extra: pip install 'netlang[onnx]'.
 
     \b
-    Example:
+    Examples:
         netlang export xor.net -o xor.onnx
+        netlang export mlp.net -o mlp.onnx --dtype float32 --per-name
     """
     from .errors import NetlangError
     from .onnx_export import export_onnx, to_onnx
@@ -254,20 +261,26 @@ def export_command(file: str, output: str, dtype: str) -> None:
     try:
         if output == "-":
             with click.open_file("-", "wb") as stream:
-                stream.write(to_onnx(network, source_name=file, dtype=dtype).SerializeToString())
+                stream.write(to_onnx(network, source_name=file, dtype=dtype, per_name=per_name).SerializeToString())
         else:
-            export_onnx(network, output, source_name=file, dtype=dtype)
+            export_onnx(network, output, source_name=file, dtype=dtype, per_name=per_name)
     except NetlangError as error:
         raise InputError(error) from None
     except OSError as error:
         raise click.BadParameter(f"cannot write '{output}': {error.strerror}", param_hint="'-o'") from None
-    message = (
-        f"{output if output != '-' else 'standard output'}: ONNX model, input x [N, {network.input_width}] "
-        f"({', '.join(network.input_columns[:8])}{', ...' if network.input_width > 8 else ''}), "
-        f"output y [N, {network.output_width}] "
-        f"({', '.join(network.output_columns[:8])}{', ...' if network.output_width > 8 else ''})"
-    )
-    click.echo(message, err=output == "-")
+    if per_name:
+        shapes = [(n, 1 if size is None else size) for n, size in network.inputs]
+        inputs = "inputs " + ", ".join(f"{n} [N, {width}]" for n, width in shapes)
+        sizes = zip(network.output_names, network.output_sizes)
+        outputs = "outputs " + ", ".join(f"{n} [N, {1 if size is None else size}]" for n, size in sizes)
+    else:
+        inputs = f"input x [N, {network.input_width}] ({_first_names(network.input_columns)})"
+        outputs = f"output y [N, {network.output_width}] ({_first_names(network.output_columns)})"
+    click.echo(f"{output if output != '-' else 'standard output'}: ONNX model, {inputs}, {outputs}", err=output == "-")
+
+
+def _first_names(names: Sequence[str], shown: int = 8) -> str:
+    return ", ".join(names[:shown]) + (", ..." if len(names) > shown else "")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -83,7 +83,7 @@ class _GraphBuilder:
         if last - first + 1 == len(local):
             starts = self.constant(f"{name}.start", np.array([first], dtype=np.int64))
             ends = self.constant(f"{name}.end", np.array([last + 1], dtype=np.int64))
-            axes = self.shared("axis1", np.array([1], dtype=np.int64))
+            axes = self.shared("const.axis1", np.array([1], dtype=np.int64))
             return self.node("Slice", [source, starts, ends, axes], name)
         indices = self.constant(f"{name}.indices", local.astype(np.int64))
         return self.node("Gather", [source, indices], name, axis=1)
@@ -95,7 +95,7 @@ class _GraphBuilder:
 
 
 def _step(builder: _GraphBuilder, z: str, name: str, compare: str) -> str:
-    zero = builder.shared("zero", np.zeros((), dtype=builder.dtype))
+    zero = builder.shared("const.zero", np.zeros((), dtype=builder.dtype))
     fired = builder.node(compare, [z, zero], f"{name}.fired")
     return builder.node("Cast", [fired], name, to=builder.elem_type)
 
@@ -184,12 +184,16 @@ def _layer(builder: _GraphBuilder, layer: Layer, signals: _Signals, batch: str) 
     return builder.concat(outputs, f"{prefix}.h")
 
 
-def to_onnx(network: Network, *, source_name: str = "<string>", dtype: str = "float64") -> Any:
+def to_onnx(
+    network: Network, *, source_name: str = "<string>", dtype: str = "float64", per_name: bool = False
+) -> Any:
     """``network`` as an ``onnx.ModelProto``, checked by ``onnx.checker``.
 
     ``source_name`` (the .net file) names the graph and goes into its doc string;
     ``dtype`` is ``"float64"`` (netlang's own precision: every step decides as in
-    ``netlang run``) or ``"float32"``.
+    ``netlang run``) or ``"float32"``. By default the model has one input ``x`` and one
+    output ``y``; with ``per_name`` it has one input per netlang input and one output per
+    netlang output, named as in the .net file, each of shape [N, 1] or [N, size].
     """
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
@@ -197,30 +201,47 @@ def to_onnx(network: Network, *, source_name: str = "<string>", dtype: str = "fl
     helper = onnx.helper
     builder = _GraphBuilder(onnx, DTYPES[dtype])
     _check_size(network, builder.dtype.itemsize, source_name)
+    if per_name and not network.inputs:
+        raise NetlangError(
+            "a network without inputs has no input to name (the number of samples comes from an input)",
+            filename=source_name,
+            hint="export it with the single input x instead",
+            code="export-unsupported",
+        )
     name = "netlang" if source_name.startswith("<") else Path(source_name).stem
     doc = f"compiled by netlang {__version__} from {source_name}"
+    column_groups = _groups(network.input_columns, network.input_sizes)
+    if per_name:
+        input_groups = list(zip(network.input_names, column_groups))
+    else:
+        input_groups = [(INPUT_NAME, network.input_columns)]
     signals = _Signals()
-    signals.add(0, network.input_width, INPUT_NAME)
+    position = 0
+    for tensor, columns in input_groups:
+        signals.add(position, position + len(columns), tensor)
+        position += len(columns)
     batch = ""
     if any(not layer.shape[1] for layer in network.layers):
-        batch = builder.node("Shape", [INPUT_NAME], "x.samples", start=0, end=1)
+        batch = builder.node("Shape", [input_groups[0][0]], "x.samples", start=0, end=1)
     positions = {column: i for i, column in enumerate(network.input_columns)}
     for layer in network.layers:
         h = _layer(builder, layer, signals, batch)
         signals.add(layer.row_start, layer.row_start + layer.shape[0], h)
         positions.update((row, layer.row_start + i) for i, row in enumerate(layer.rows))
-    out_positions = np.array([positions[column] for column in network.output_columns], dtype=np.int64)
-    # Outputs come in any order (inputs included), so they are read one increasing run at a time.
-    parts = []
-    run_start = 0
-    for i in range(1, len(out_positions) + 1):
-        if i == len(out_positions) or out_positions[i] != out_positions[i - 1] + 1:
-            parts += signals.read(builder, out_positions[run_start:i], f"y.{run_start}")
-            run_start = i
-    builder.node("Identity", [builder.concat(parts, "y.concat")], OUTPUT_NAME)
-    x = _value_info(helper, INPUT_NAME, builder.elem_type, network.input_columns)
-    y = _value_info(helper, OUTPUT_NAME, builder.elem_type, network.output_columns)
-    graph = helper.make_graph(builder.nodes, name, [x], [y], initializer=builder.initializers, doc_string=doc)
+    if per_name:
+        output_groups = list(zip(network.output_names, _groups(network.output_columns, network.output_sizes)))
+    else:
+        output_groups = [(OUTPUT_NAME, network.output_columns)]
+    for tensor, columns in output_groups:
+        _output(builder, signals, np.array([positions[column] for column in columns], dtype=np.int64), tensor)
+    graph = helper.make_graph(
+        builder.nodes,
+        name,
+        [_value_info(helper, tensor, builder.elem_type, columns) for tensor, columns in input_groups],
+        [_value_info(helper, tensor, builder.elem_type, columns) for tensor, columns in output_groups],
+        initializer=builder.initializers,
+        doc_string=doc,
+    )
     model = helper.make_model(
         graph,
         producer_name="netlang",
@@ -240,6 +261,29 @@ def to_onnx(network: Network, *, source_name: str = "<string>", dtype: str = "fl
     return model
 
 
+def _groups(columns: Sequence[str], sizes: Sequence[Any]) -> List[Tuple[str, ...]]:
+    """``columns`` cut into one group per input or output (``sizes``: None for a scalar)."""
+    groups, first = [], 0
+    for size in sizes:
+        width = 1 if size is None else size
+        groups.append(tuple(columns[first : first + width]))
+        first += width
+    return groups
+
+
+def _output(builder: _GraphBuilder, signals: _Signals, positions: np.ndarray, name: str) -> None:
+    # Outputs come in any order (inputs included), so they are read one increasing run at a time.
+    parts = []
+    run_start = 0
+    for i in range(1, len(positions) + 1):
+        if i == len(positions) or positions[i] != positions[i - 1] + 1:
+            parts += signals.read(builder, positions[run_start:i], f"{name}.{run_start}")
+            run_start = i
+    result = builder.concat(parts, f"{name}.concat")
+    if result != name:  # else an input passed through as an output, under its own name
+        builder.node("Identity", [result], name)
+
+
 def _value_info(helper: Any, name: str, elem_type: int, columns: Sequence[str]) -> Any:
     info = helper.make_tensor_value_info(name, elem_type, ["N", len(columns)])
     info.doc_string = "columns: " + ", ".join(columns)
@@ -247,10 +291,18 @@ def _value_info(helper: Any, name: str, elem_type: int, columns: Sequence[str]) 
 
 
 def export_onnx(
-    network: Network, path: Union[str, Path], *, source_name: str = "<string>", dtype: str = "float64"
+    network: Network,
+    path: Union[str, Path],
+    *,
+    source_name: str = "<string>",
+    dtype: str = "float64",
+    per_name: bool = False,
 ) -> None:
-    """Write ``network`` to ``path`` as an ONNX model, atomically (an interrupted export leaves no half file)."""
-    model = to_onnx(network, source_name=source_name, dtype=dtype)
+    """Write ``network`` to ``path`` as an ONNX model, atomically (an interrupted export leaves no half file).
+
+    The keyword arguments are those of :func:`to_onnx`.
+    """
+    model = to_onnx(network, source_name=source_name, dtype=dtype, per_name=per_name)
     path = Path(path)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:

@@ -52,13 +52,27 @@ def clear_of_thresholds(source: str, X: np.ndarray, filename: str = "<string>", 
     return X[np.array(keep, dtype=bool)] if len(X) else X
 
 
-def assert_same(source: str, X: np.ndarray, filename: str = "<string>") -> None:
+def run_per_name(model, network, X: np.ndarray) -> np.ndarray:
+    """Run a per-name model on the columns of X, cut by input, and join its outputs in order."""
+    feeds, first = {}, 0
+    for name, size in network.inputs:
+        width = 1 if size is None else size
+        feeds[name] = X[:, first : first + width]
+        first += width
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return np.hstack(session.run(list(network.output_names), feeds))
+
+
+def assert_same(source: str, X: np.ndarray, filename: str = "<string>", per_name: bool = False) -> None:
     network = netlang.compile(source, filename)
     X = clear_of_thresholds(source, X, filename)
-    got = run_onnx(to_onnx(network, source_name=filename), X)
     want = network(X)
+    got = run_onnx(to_onnx(network, source_name=filename), X)
     assert got.dtype == np.float64 and got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    if per_name:
+        got = run_per_name(to_onnx(network, source_name=filename, per_name=True), network, X)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
 def corners(width: int, varied: int = 10) -> np.ndarray:
@@ -74,7 +88,7 @@ def test_every_example_agrees_with_netlang(path: Path) -> None:
     network = netlang.load(path)
     rng = np.random.default_rng(5)
     X = np.vstack([rng.normal(scale=2.0, size=(200, network.input_width)), corners(network.input_width)])
-    assert_same(source, X, str(path))
+    assert_same(source, X, str(path), per_name=True)
 
 
 def test_step_networks_give_their_truth_tables() -> None:
@@ -112,6 +126,26 @@ def test_layers_reading_scattered_signals() -> None:
     ops = [node.op_type for node in to_onnx(network).graph.node]
     assert "Gather" in ops and "Slice" in ops
     assert_same(source, np.random.default_rng(3).normal(size=(50, 3)))
+
+
+def test_one_input_and_output_per_name() -> None:
+    source = "input a, b\ninput v[2]\nlayer h = tanh([[1, -1], [0.5, 2]] @ v + a)\nnode y = step(b - h[1] > 0)\noutput y, h, a"
+    network = netlang.compile(source)
+    model = to_onnx(network, per_name=True)
+    assert_same(source, np.random.default_rng(4).normal(size=(50, 4)), per_name=True)
+    shapes = {
+        info.name: [d.dim_param or d.dim_value for d in info.type.tensor_type.shape.dim]
+        for info in list(model.graph.input) + list(model.graph.output)
+    }
+    assert [info.name for info in model.graph.input] == ["a", "b", "v"]
+    assert [info.name for info in model.graph.output] == ["y", "h", "a"]
+    assert shapes == {"a": ["N", 1], "b": ["N", 1], "v": ["N", 2], "y": ["N", 1], "h": ["N", 2]}
+
+
+def test_per_name_needs_an_input() -> None:
+    with pytest.raises(netlang.NetlangError) as raised:
+        to_onnx(netlang.compile("node c = tanh(0.5)"), per_name=True)
+    assert raised.value.code == "export-unsupported"
 
 
 def test_constant_neurons_and_networks_without_inputs() -> None:
@@ -214,6 +248,16 @@ def test_cli_export_runs_in_onnxruntime(cli, tmp_path: Path) -> None:
     assert "xor.net" in model.doc_string
     assert run_onnx(model, corners(2))[:, 0].tolist() == [0.0, 1.0, 1.0, 0.0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["xor.onnx"]
+
+
+def test_cli_export_per_name(cli, tmp_path: Path) -> None:
+    target = tmp_path / "xor.onnx"
+    result = cli("export", str(EXAMPLES / "xor.net"), "-o", str(target), "--per-name")
+    assert result.exit_code == 0, result.output
+    assert "inputs x1 [N, 1], x2 [N, 1], outputs y [N, 1]" in result.output
+    session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
+    (y,) = session.run(["y"], {"x1": np.array([[0.0], [1.0]]), "x2": np.array([[1.0], [1.0]])})
+    assert y[:, 0].tolist() == [1.0, 0.0]
 
 
 def test_cli_export_to_standard_output(cli) -> None:
@@ -326,4 +370,4 @@ def test_generated_networks_agree_with_netlang(case: Tuple[str, int]) -> None:
     network = netlang.compile(source)
     rng = np.random.default_rng(seed)
     X = np.vstack([rng.normal(scale=1.5, size=(30, network.input_width)), corners(network.input_width, 4)])
-    assert_same(source, X)
+    assert_same(source, X, per_name=True)
