@@ -29,17 +29,27 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+def run_console(cli, text: str) -> None:
+    command, *expected = text.splitlines()
+    result = cli(*shlex.split(command.removeprefix("$ netlang ")))
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == expected
+
+
+def test_readme_export_example(cli, workdir: Path) -> None:
+    pytest.importorskip("onnx", reason="the onnx extra: pip install '.[onnx]'")
+    readme = FENCE.findall((ROOT / "README.md").read_text(encoding="utf-8"))
+    (text,) = [text for kind, text in readme if kind == "console" and text.startswith("$ netlang export")]
+    run_console(cli, text)
+
+
 def test_commands_and_python_examples(cli, workdir: Path) -> None:
     pytest.importorskip("onnxruntime", reason="the onnx extra: pip install '.[onnx]'")
     found = blocks()
     consoles = [text for kind, text in found if kind == "console"]
-    assert consoles, "the page shows a netlang command"
+    assert len(consoles) == 2
     for text in consoles:
-        command, *expected = text.splitlines()
-        args = shlex.split(command.removeprefix("$ netlang "))
-        result = cli(*args)
-        assert result.exit_code == 0, result.output
-        assert result.output.splitlines() == expected
+        run_console(cli, text)
     examples = [(code, found[i + 1]) for i, (kind, code) in enumerate(found) if kind == "python"]
     assert len(examples) == 2
     for code, (kind, expected) in examples:
