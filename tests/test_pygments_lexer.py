@@ -97,6 +97,14 @@ def test_pygments_finds_the_lexer_by_name_and_by_file_name() -> None:
     assert isinstance(get_lexer_for_filename("model.net"), NetlangLexer)
 
 
+def test_pygments_recognises_netlang_text() -> None:
+    from pygments.lexers import guess_lexer
+
+    for path in sorted(EXAMPLES.glob("*.net")):
+        assert isinstance(guess_lexer(path.read_text(encoding="utf-8")), NetlangLexer), path.name
+    assert not isinstance(guess_lexer("import os\nprint(os.sep)\n"), NetlangLexer)
+
+
 def test_pygmentize_colours_a_file() -> None:
     pygmentize = shutil.which("pygmentize", path=str(Path(sys.executable).parent))
     assert pygmentize, "pygmentize is installed with pygments"
