@@ -2,7 +2,8 @@
 
 The layout (docs/export.md): one input ``x`` of shape [N, input width] whose columns
 are ``Network.input_columns``, one output ``y`` of shape [N, output width] whose
-columns are ``Network.output_columns``. Each layer is one ``Gemm`` whose weight
+columns are ``Network.output_columns`` (or, with ``per_name``, one input and one output
+per netlang name). Each layer is one ``Gemm`` whose weight
 initializer is exactly ``layer.weights`` (rows x columns, as ``netlang compile``
 shows it) and whose input is the concatenation of the signals the layer reads (the
 inputs and earlier layers: skip connections), then its activations, one per segment
@@ -24,7 +25,7 @@ from .activations import ACTIVATIONS
 from .errors import NetlangError
 from .runtime import Layer, Network
 
-# onnxruntime 1.11 and later run opset 17; IR version 8 is the one that goes with it.
+# Opset 17 runs on onnxruntime 1.12 and later; IR version 8 is the one that goes with it.
 OPSET = 17
 IR_VERSION = 8
 INPUT_NAME = "x"
@@ -64,6 +65,9 @@ class _GraphBuilder:
             tensor.doc_string = doc
         self.initializers.append(tensor)
         return name
+
+    def __repr__(self) -> str:
+        return f"_GraphBuilder({self.dtype}, {len(self.nodes)} nodes, {len(self.initializers)} initializers)"
 
     def shared(self, name: str, value: np.ndarray) -> str:
         """A constant that every node needing it reads (zero, axis 1), made once."""
@@ -118,6 +122,9 @@ class _Signals:
 
     def __init__(self) -> None:
         self.blocks: List[Tuple[int, int, str]] = []  # (first position, end, tensor)
+
+    def __repr__(self) -> str:
+        return "_Signals(" + ", ".join(f"{tensor}=[{start}:{stop}]" for start, stop, tensor in self.blocks) + ")"
 
     def add(self, start: int, stop: int, tensor: str) -> None:
         self.blocks.append((start, stop, tensor))
