@@ -148,6 +148,13 @@ def test_per_name_needs_an_input() -> None:
     assert raised.value.code == "export-unsupported"
 
 
+def test_sparse_layers_are_exported_dense() -> None:
+    source = "input x[1100]\nlayer h = step(2 * x - 1)\nnode y = sigmoid(h[3] - h[1000])\noutput y, h"
+    network = netlang.compile(source)
+    assert network.layers[0].is_sparse
+    assert_same(source, np.random.default_rng(6).uniform(0, 1, size=(20, 1100)))
+
+
 def test_constant_neurons_and_networks_without_inputs() -> None:
     assert_same("input x\nnode c = sigmoid(0.5)\noutput c, x", np.array([[1.0], [-2.0]]))
     got = run_onnx(to_onnx(netlang.compile("node c = tanh(0.5)")), np.zeros((3, 0)))

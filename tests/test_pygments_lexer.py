@@ -39,6 +39,11 @@ def test_every_example_lexes_without_errors_and_round_trips(path: Path) -> None:
     assert "".join(value for _, value in lexed) == text
 
 
+def test_windows_line_endings_and_continued_lines() -> None:
+    text = "input x1, x2\r\nnode y = step(0.5*x1 +\r\n    0.5*x2 > 0.7)\r\n"
+    assert not [value for kind, value in NetlangLexer().get_tokens(text) if kind in Error]
+
+
 def test_every_keyword_of_the_grammar_is_a_keyword() -> None:
     assert set(keywords()) >= {"input", "let", "node", "layer", "output", "expect", "within"}
     for word in keywords():
