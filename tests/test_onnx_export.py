@@ -287,6 +287,16 @@ def test_cli_bad_output_paths(cli, tmp_path: Path, output: str, words: str) -> N
     assert "'-o'" in result.output and words in result.output
 
 
+def test_cli_write_failure_names_the_option(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(onnx_export, "export_onnx", full_disk)
+    result = cli("export", str(EXAMPLES / "and.net"), "-o", str(tmp_path / "and.onnx"))
+    assert result.exit_code == 2
+    assert "'-o'" in result.output and "No space left on device" in result.output
+
+
 def test_cli_usage_errors(cli) -> None:
     missing = cli("export", str(EXAMPLES / "and.net"))
     assert missing.exit_code == 2 and "Missing option '-o'" in missing.output
