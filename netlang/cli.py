@@ -255,7 +255,7 @@ def export_command(file: str, output: str, dtype: str, per_name: bool) -> None:
         netlang export mlp.net -o mlp.onnx --dtype float32 --per-name
     """
     from .errors import NetlangError
-    from .onnx_export import export_onnx, to_onnx
+    from .onnx_export import export_onnx, interface, to_onnx
 
     network = _load(file)
     try:
@@ -268,20 +268,8 @@ def export_command(file: str, output: str, dtype: str, per_name: bool) -> None:
         raise InputError(error) from None
     except OSError as error:
         raise click.BadParameter(f"cannot write '{output}': {error.strerror}", param_hint="'-o'") from None
-    if per_name:
-        shapes = [(n, 1 if size is None else size) for n, size in network.inputs]
-        inputs = "inputs " + ", ".join(f"{n} [N, {width}]" for n, width in shapes)
-        sizes = zip(network.output_names, network.output_sizes)
-        outputs = "outputs " + ", ".join(f"{n} [N, {1 if size is None else size}]" for n, size in sizes)
-    else:
-        inputs = f"input x [N, {network.input_width}] ({_first_names(network.input_columns)})"
-        outputs = f"output y [N, {network.output_width}] ({_first_names(network.output_columns)})"
-    click.echo(f"{output if output != '-' else 'standard output'}: ONNX model, {inputs}, {outputs}", err=output == "-")
-
-
-def _first_names(names: Sequence[str], shown: int = 8) -> str:
-    return ", ".join(names[:shown]) + (", ..." if len(names) > shown else "")
-
+    destination = output if output != "-" else "standard output"
+    click.echo(f"{destination}: ONNX model, {interface(network, per_name)}", err=output == "-")
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -291,6 +291,19 @@ def _output(builder: _GraphBuilder, signals: _Signals, positions: np.ndarray, na
         builder.node("Identity", [result], name)
 
 
+def interface(network: Network, per_name: bool = False) -> str:
+    """The exported model's inputs and outputs in words: ``input x [N, 2] (x1, x2), output y [N, 1] (y)``."""
+    if per_name:
+        inputs = ", ".join(f"{name} [N, {1 if size is None else size}]" for name, size in network.inputs)
+        sizes = zip(network.output_names, network.output_sizes)
+        outputs = ", ".join(f"{name} [N, {1 if size is None else size}]" for name, size in sizes)
+        return f"inputs {inputs}, outputs {outputs}"
+    return (
+        f"input {INPUT_NAME} [N, {network.input_width}] ({_some(network.input_columns, 8)}), "
+        f"output {OUTPUT_NAME} [N, {network.output_width}] ({_some(network.output_columns, 8)})"
+    )
+
+
 def _value_info(helper: Any, name: str, elem_type: int, columns: Sequence[str]) -> Any:
     info = helper.make_tensor_value_info(name, elem_type, ["N", len(columns)])
     info.doc_string = "columns: " + ", ".join(columns)

@@ -193,6 +193,15 @@ def test_model_metadata_and_interface() -> None:
     assert props == {"netlang.input_columns": "x1,v[0],v[1]", "netlang.output_columns": "h[0],h[1],x1"}
 
 
+def test_interface_in_words() -> None:
+    network = netlang.compile("input a\ninput v[20]\nlayer h = relu(v + a)")
+    assert onnx_export.interface(network) == (
+        "input x [N, 21] (a, v[0], v[1], v[2], v[3], v[4], v[5], v[6], ... (13 more)), "
+        "output y [N, 20] (h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], ... (12 more))"
+    )
+    assert onnx_export.interface(network, per_name=True) == "inputs a [N, 1], v [N, 20], outputs h [N, 20]"
+
+
 def test_every_activation_has_an_onnx_form() -> None:
     assert set(onnx_export._ACTIVATION_OPS) == set(ACTIVATIONS)
 
