@@ -21,7 +21,6 @@ from typing import Any, Callable, Dict, List, Sequence, Tuple, Union
 import numpy as np
 
 from . import __version__
-from .activations import ACTIVATIONS
 from .errors import NetlangError
 from .runtime import Layer, Network
 

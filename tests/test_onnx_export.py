@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import sys
 from pathlib import Path
 from typing import List, Tuple
 
@@ -230,14 +229,6 @@ def test_too_large_for_one_onnx_file(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "layer 1 alone is 4 x 4" in raised.value.message and "float32" in raised.value.hint
 
 
-def test_missing_onnx_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "onnx", None)  # makes 'import onnx' raise ImportError
-    with pytest.raises(netlang.NetlangError) as raised:
-        to_onnx(netlang.load(EXAMPLES / "and.net"))
-    assert raised.value.code == "missing-extra"
-    assert "pip install 'netlang[onnx]'" in raised.value.hint
-
-
 def test_export_writes_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "model.onnx"
     target.write_bytes(b"old")
@@ -320,14 +311,6 @@ def test_cli_errors_in_the_net_file(cli, tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "bad.net:2:15: error: unknown name 'x3'" in result.output
     assert not (tmp_path / "bad.onnx").exists()
-
-
-def test_cli_without_the_onnx_package(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "onnx", None)
-    result = cli("export", str(EXAMPLES / "and.net"), "-o", str(tmp_path / "and.onnx"))
-    assert result.exit_code == 1
-    assert "pip install 'netlang[onnx]'" in result.output
-    assert "Traceback" not in result.output
 
 
 # --- generated networks -------------------------------------------------------------
