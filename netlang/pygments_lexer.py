@@ -29,6 +29,7 @@ from pygments.token import (
 
 from .activations import PUBLIC_NAMES
 from .checker import BUILTINS
+from .parser import keywords as keywords_of_grammar
 from .parser import terminals
 
 # Terminals that are not keywords, operators or brackets, by the name the grammar gives them.
@@ -57,7 +58,7 @@ def _number_callback(lexer: RegexLexer, match: "re.Match[str]") -> Iterator[Tupl
 
 def _rules() -> List[Tuple[Any, ...]]:
     by_name = {terminal.name: terminal for terminal in terminals()}
-    keywords = [t.pattern.value for t in by_name.values() if t.pattern.type == "str" and t.pattern.value.isalpha()]
+    keywords = keywords_of_grammar()
     rules: List[Tuple[Any, ...]] = [(_pattern(by_name[name]), kind) for name, kind in _SPECIAL.items()]
     rules.append((words(keywords, suffix=_WHOLE_WORD), Keyword))
     rules.append((_pattern(by_name["NAME"]), _name_callback))
