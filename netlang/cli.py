@@ -501,5 +501,80 @@ def _write_file(path: str, data: bytes) -> None:
         raise click.ClickException(f"cannot write {path}: {error.strerror or error}") from None
 
 
+# --- export (ONNX) ------------------------------------------------------------------
+
+
+def _check_output_path(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    import os
+
+    if value == "-":
+        if sys.stdout.isatty():
+            raise click.BadParameter("an ONNX model is binary: redirect standard output to a file", ctx=ctx, param=param)
+        return value
+    parent = os.path.dirname(value) or "."
+    if os.path.isdir(value):
+        problem = f"'{value}' is a directory; give a file name such as {os.path.join(value, 'model.onnx')}"
+    elif not os.path.isdir(parent):
+        problem = f"cannot write '{value}': the directory '{parent}' does not exist"
+    elif not os.access(parent, os.W_OK):
+        problem = f"cannot write '{value}': the directory '{parent}' is not writable"
+    else:
+        return value
+    raise click.BadParameter(problem, ctx=ctx, param=param)
+
+
+@main.command(name="export")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    metavar="MODEL.onnx",
+    callback=_check_output_path,
+    help="Where to write the ONNX model ('-' for standard output).",
+)
+@click.option(
+    "--dtype",
+    type=click.Choice(["float64", "float32"]),
+    default="float64",
+    show_default=True,
+    help="The model's number type; float64 decides every step exactly as 'netlang run' does.",
+)
+@click.option(
+    "--per-name",
+    is_flag=True,
+    help="One ONNX input per netlang input and one output per netlang output, named as in FILE.",
+)
+def export_command(file: str, output: str, dtype: str, per_name: bool) -> None:
+    """Export the network in FILE as an ONNX model, for onnxruntime, Netron and other tools.
+
+    The model has one input, x [N, inputs], and one output, y [N, outputs], whose
+    columns are the network's inputs and outputs in order (vectors flattened);
+    with --per-name, one [N, size] tensor per input and per output instead.
+    Needs the onnx extra: pip install 'netlang[onnx]'.
+
+    \b
+    Examples:
+        netlang export xor.net -o xor.onnx
+        netlang export mlp.net -o mlp.onnx --dtype float32 --per-name
+    """
+    from .errors import NetlangError
+    from .onnx_export import export_onnx, interface, to_onnx
+
+    network = _load(file)
+    try:
+        if output == "-":
+            with click.open_file("-", "wb") as stream:
+                stream.write(to_onnx(network, source_name=file, dtype=dtype, per_name=per_name).SerializeToString())
+        else:
+            export_onnx(network, output, source_name=file, dtype=dtype, per_name=per_name)
+    except NetlangError as error:
+        raise InputError(error) from None
+    except OSError as error:
+        raise click.BadParameter(f"cannot write '{output}': {error.strerror}", param_hint="'-o'") from None
+    destination = output if output != "-" else "standard output"
+    click.echo(f"{destination}: ONNX model, {interface(network, per_name)}", err=output == "-")
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -437,12 +437,15 @@ def _unexpected_character(error: UnexpectedCharacters) -> NetlangError:
     )
 
 
+def terminals() -> Tuple[Any, ...]:
+    """The grammar's terminals as Lark compiles them (``TerminalDef``: ``name``, ``pattern``), in grammar order."""
+    return tuple(_lark().terminals)
+
+
 @functools.cache
 def keywords() -> Tuple[str, ...]:
     """The reserved words, as the grammar defines them."""
-    return tuple(
-        t.pattern.value for t in _lark().terminals if t.pattern.type == "str" and t.pattern.value.isalpha()
-    )
+    return tuple(t.pattern.value for t in terminals() if t.pattern.type == "str" and t.pattern.value.isalpha())
 
 
 @functools.cache
