@@ -129,17 +129,43 @@ def main() -> None:
     metavar="V...",
     help="The input values, in the order the inputs are declared (vectors flattened).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the outputs as a JSON object.")
-def run(file: str, values: Optional[List[float]], as_json: bool) -> None:
-    """Run the network in FILE on one set of input values.
+@click.option("--json", "as_json", is_flag=True, help="Print the outputs as a JSON object (with --input: a JSON array).")
+@click.option(
+    "--input",
+    "data",
+    metavar="DATA",
+    help="Run on every row of DATA: a CSV file (a header naming the inputs, or columns in input order), "
+    "a .npy array (samples x inputs), or - for CSV on stdin.",
+)
+@click.option(
+    "--output",
+    metavar="FILE",
+    help="With --input: write the results to FILE (.csv, .npy or .json) instead of CSV on stdout.",
+)
+@click.option(
+    "--dtype",
+    type=click.Choice(["float32", "float64"]),
+    default="float64",
+    show_default=True,
+    help="The number type the network is evaluated in.",
+)
+def run(
+    file: str, values: Optional[List[float]], as_json: bool, data: Optional[str], output: Optional[str], dtype: str
+) -> None:
+    """Run the network in FILE on one set of input values, or on every row of a data file.
 
     \b
     Examples:
         netlang run xor.net --x 1 0
         netlang run neuron.net --x -0.5 2e-3 --json
+        netlang run xor.net --input pairs.csv
+        netlang run mnist.net --input images.npy --output results.npy --dtype float32
     """
     from .display import format_value
 
+    if data is not None or output is not None:
+        _run_batch(file, values, data, output, dtype, as_json)
+        return
     network = _load(file)
     if values is None:
         if network.input_width:
@@ -147,7 +173,7 @@ def run(file: str, values: Optional[List[float]], as_json: bool) -> None:
             raise click.UsageError(f"give the input values with --x: this network takes {names}")
         values = []
     _check_arity(network, values)
-    outputs = network.split_outputs(network(values))
+    outputs = network.split_outputs(network(values, dtype=dtype))
     if as_json:
         data = {name: value.tolist() if hasattr(value, "tolist") else value for name, value in outputs.items()}
         click.echo(json.dumps(data))
@@ -194,6 +220,60 @@ def compile_command(file: str, as_json: bool) -> None:
         click.echo(json.dumps(network_dict(network), indent=2))
     else:
         click.echo(network_text(network))
+
+
+def _run_batch(
+    file: str, values: Optional[List[float]], data: Optional[str], output: Optional[str], dtype: str, as_json: bool
+) -> None:
+    """``run --input``: stream DATA through the network, block by block, into the output."""
+    import os
+
+    from . import data as batch
+    from .errors import NetlangError
+
+    if data is None:
+        raise click.UsageError("--output needs --input: it names where the results of a batch run go")
+    if values is not None:
+        raise click.UsageError("give either --x (one sample) or --input (a data file), not both")
+    if output is not None and as_json:
+        raise click.UsageError("--json prints to stdout; with --output, name a .json file instead")
+    try:
+        kind = "json" if as_json else batch.output_kind(output or "-")
+    except ValueError as problem:
+        raise click.BadParameter(str(problem), param_hint="'--output'") from None
+    network = _load(file)
+    if not network.input_width:
+        raise click.UsageError("this network has no inputs, so it has nothing to read from --input")
+    number_type = batch.DTYPES[dtype]
+    stdin = click.get_text_stream("stdin")
+    stderr = click.get_text_stream("stderr")
+    stream: Any = None
+    try:
+        source = batch.open_source(data, network, number_type, stdin=stdin)
+        if output is None or output == "-":
+            stream = None
+            target: Any = click.get_text_stream("stdout")
+        else:
+            stream = open(output, "wb" if kind == "npy" else "w", **({} if kind == "npy" else {"encoding": "utf-8", "newline": ""}))
+            target = stream
+        if kind == "npy":
+            sink: Any = batch.NpySink(target, network.output_width, number_type)
+        elif kind == "json":
+            sink = batch.JsonSink(target, network)
+        else:
+            sink = batch.CsvSink(target, network.output_columns)
+        progress = batch.Progress(stderr, source.total) if stderr.isatty() else None
+        batch.run_batch(network, source, sink, number_type, progress)
+    except NetlangError as error:
+        if stream is not None:
+            stream.close()
+            os.remove(output)  # type: ignore[arg-type]  # half a result file would look like a whole one
+        raise InputError(error) from None
+    except OSError as error:
+        raise click.FileError(error.filename or output or data, error.strerror) from None
+    finally:
+        if stream is not None and not stream.closed:
+            stream.close()
 
 
 if __name__ == "__main__":  # pragma: no cover
