@@ -245,14 +245,13 @@ def _run_batch(
     if not network.input_width:
         raise click.UsageError("this network has no inputs, so it has nothing to read from --input")
     number_type = batch.DTYPES[dtype]
-    stdin = click.get_text_stream("stdin")
-    stderr = click.get_text_stream("stderr")
+    stdin, stderr = sys.stdin, sys.stderr  # looked up now: click's test runner replaces them
     stream: Any = None
     try:
         source = batch.open_source(data, network, number_type, stdin=stdin)
         if output is None or output == "-":
             stream = None
-            target: Any = click.get_text_stream("stdout")
+            target: Any = sys.stdout
         else:
             stream = open(output, "wb" if kind == "npy" else "w", **({} if kind == "npy" else {"encoding": "utf-8", "newline": ""}))
             target = stream

@@ -12,6 +12,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator, List, Optional, Sequence, Tuple
 
@@ -102,7 +103,9 @@ class CsvSource:
         header: bool = True,
         total: Optional[int] = None,
         expected: Optional[str] = None,
+        owns_stream: bool = False,
     ) -> None:
+        self.owns_stream = owns_stream  # close() closes the stream: it was opened for this source
         self.stream = stream
         self.expected = expected  # what a line of the wrong width is told, when not the network's inputs
         self.filename = filename
@@ -118,6 +121,10 @@ class CsvSource:
 
     def __repr__(self) -> str:
         return f"CsvSource({self.filename!r}, columns={len(self.columns)}, {self.dtype})"
+
+    def close(self) -> None:
+        if self.owns_stream:
+            self.stream.close()
 
     def _lines(self) -> Iterator[Tuple[int, List[str]]]:
         """(number of the first line, complete lines) as the stream is read."""
@@ -203,7 +210,9 @@ class CsvSource:
     def _parse(self, lines: List[str], first: int) -> Optional[np.ndarray]:
         width = len(self.columns)
         try:
-            block = np.loadtxt(lines, delimiter=",", dtype=self.dtype, ndmin=2, comments="#", quotechar='"')
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # "input contained no data": blank lines are fine
+                block = np.loadtxt(lines, delimiter=",", dtype=self.dtype, ndmin=2, comments="#", quotechar='"')
         except ValueError as problem:
             raise self._locate(lines, first, str(problem)) from None
         if block.size == 0 and block.shape[0] == 0:
@@ -242,7 +251,7 @@ class CsvSource:
                     value = _number(text)
                     if value is None:
                         message = f"'{text}' in column {name} is not a number" if text else f"the value for {name} is missing"
-                    elif not math.isfinite(float(self.dtype.type(value))):
+                    elif not math.isfinite(value) or abs(value) > float(np.finfo(self.dtype).max):
                         message = f"'{text}' in column {name} is not a finite {self.dtype.name} number"
                     else:
                         continue
@@ -312,6 +321,9 @@ class NpySource:
 
     def __repr__(self) -> str:
         return f"NpySource({self.filename!r}, shape={self.array.shape})"
+
+    def close(self) -> None:
+        self.array = self.array[:0]  # lets the memory map go
 
     def __iter__(self) -> Iterator[np.ndarray]:
         samples = self.array.shape[0]
@@ -462,17 +474,20 @@ def open_source(name: str, network: Any, dtype: Any = np.float64, stdin: Optiona
     if path.suffix.lower() == ".npy":
         return NpySource(path, name, network.input_columns, dtype, rows)
     stream = open(path, encoding="utf-8", newline=None)
-    return CsvSource(stream, name, network.input_columns, dtype, rows, total=path.stat().st_size)
+    return CsvSource(stream, name, network.input_columns, dtype, rows, total=path.stat().st_size, owns_stream=True)
 
 
 def run_batch(network: Any, source: Any, sink: Any, dtype: Any = np.float64, progress: Optional[Progress] = None) -> int:
     """Evaluate ``network`` on every block of ``source`` and write the results to ``sink``; the number of rows."""
     count = 0
-    for block in source:
-        sink.write(network(block, dtype=dtype))
-        count += len(block)
-        if progress is not None:
-            progress.update(source.position, count)
+    try:
+        for block in source:
+            sink.write(network(block, dtype=dtype))
+            count += len(block)
+            if progress is not None:
+                progress.update(source.position, count)
+    finally:
+        source.close()
     sink.close()
     if progress is not None:
         progress.finish()
