@@ -345,13 +345,19 @@ class NpySource:
 # -- sinks -----------------------------------------------------------------------------
 
 
-def _format_cells(block: np.ndarray) -> List[List[str]]:
-    from .display import format_number
+def format_rows(block: np.ndarray) -> List[str]:
+    """Each row as comma-separated numbers, as short as they can be written exactly (``1``, ``0.5``).
 
-    if block.dtype == np.float32:
-        # float32's own shortest form (0.7310586), not the float64 expansion of it.
-        return [[format_number(float(str(v))) for v in row] for row in block]
-    return [[format_number(v) for v in row] for row in block.tolist()]
+    ``display.format_number`` per cell, made fast: ``repr`` gives the shortest
+    exact digits, and an integer's ``.0`` is dropped from the joined text.
+    """
+    flat = block.ravel()
+    # float32's own shortest digits (0.7310586), not the float64 expansion of it.
+    cells = map(str, flat) if block.dtype == np.float32 else map(repr, flat.tolist())
+    width = block.shape[1]
+    rows = map(",".join, zip(*[iter(cells)] * width)) if width else ("" for _ in range(len(block)))
+    text = "\n".join(rows) + "\n"
+    return text.replace(".0,", ",").replace(".0\n", "\n").split("\n")[:-1]
 
 
 class CsvSink:
@@ -362,7 +368,8 @@ class CsvSink:
         stream.write(",".join(columns) + "\n")
 
     def write(self, block: np.ndarray) -> None:
-        self.stream.write("".join(",".join(row) + "\n" for row in _format_cells(block)))
+        if len(block):
+            self.stream.write("\n".join(format_rows(block)) + "\n")
 
     def close(self) -> None:
         self.stream.flush()
@@ -379,8 +386,8 @@ class JsonSink:
 
     def write(self, block: np.ndarray) -> None:
         parts = []
-        for row in _format_cells(block):
-            values = iter(row)
+        for row in format_rows(block) if len(block) else []:
+            values = iter(row.split(","))
             fields = []
             for name, size in zip(self.network.output_names, self.network.output_sizes):
                 if size is None:
