@@ -148,6 +148,7 @@ class CsvSource:
                     f"line {number + len(lines)} is longer than {self.max_line} characters",
                     self.filename,
                     number + len(lines),
+                    1,
                     code="limit-exceeded",
                     hint="is this a CSV file with one sample per line?",
                 )

@@ -251,3 +251,13 @@ def test_memory_stays_bounded_whatever_the_input_size(tmp_path, monkeypatch):
     assert count == 300_000
     assert peak < size / 8, (peak, size)
     assert np.load(tmp_path / "out.npy", mmap_mode="r").shape == (300_000, 3)
+
+
+def test_a_line_too_long_to_be_a_row_is_refused_without_buffering_it(cli, net_file):
+    result = cli("run", str(net_file), "--input", "-", input="1,2,3\n" + "1" * 200_000)
+    assert result.exit_code == 1 and "<stdin>:2:1: error: line 2 is longer than 65536 characters" in result.stderr
+
+
+def test_wrong_width_everywhere_is_caught_even_when_numpy_reads_it(cli, net_file):
+    result = cli("run", str(net_file), "--input", "-", input="1,2\n3,4\n")
+    assert result.exit_code == 1 and "line 1 has 2 values, but the network takes 3 (a, v[0], v[1])" in result.stderr
