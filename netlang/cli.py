@@ -132,7 +132,7 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the outputs as a JSON object (with --input: a JSON array).")
 @click.option(
     "--input",
-    "data",
+    "data_file",
     metavar="DATA",
     help="Run on every row of DATA: a CSV file (a header naming the inputs, or columns in input order), "
     "a .npy array (samples x inputs), or - for CSV on stdin.",
@@ -150,7 +150,7 @@ def main() -> None:
     help="The number type the network is evaluated in.",
 )
 def run(
-    file: str, values: Optional[List[float]], as_json: bool, data: Optional[str], output: Optional[str], dtype: str
+    file: str, values: Optional[List[float]], as_json: bool, data_file: Optional[str], output: Optional[str], dtype: str
 ) -> None:
     """Run the network in FILE on one set of input values, or on every row of a data file.
 
@@ -163,8 +163,8 @@ def run(
     """
     from .display import format_value
 
-    if data is not None or output is not None:
-        _run_batch(file, values, data, output, dtype, as_json)
+    if data_file is not None or output is not None:
+        _run_batch(file, values, data_file, output, dtype, as_json)
         return
     network = _load(file)
     if values is None:
@@ -247,14 +247,15 @@ def _run_batch(
     number_type = batch.DTYPES[dtype]
     stdin, stderr = sys.stdin, sys.stderr  # looked up now: click's test runner replaces them
     stream: Any = None
+    source: Any = None
     try:
         source = batch.open_source(data, network, number_type, stdin=stdin)
         if output is None or output == "-":
-            stream = None
             target: Any = sys.stdout
+        elif kind == "npy":
+            target = stream = open(output, "wb")
         else:
-            stream = open(output, "wb" if kind == "npy" else "w", **({} if kind == "npy" else {"encoding": "utf-8", "newline": ""}))
-            target = stream
+            target = stream = open(output, "w", encoding="utf-8", newline="")
         if kind == "npy":
             sink: Any = batch.NpySink(target, network.output_width, number_type)
         elif kind == "json":
@@ -271,6 +272,8 @@ def _run_batch(
     except OSError as error:
         raise click.FileError(error.filename or output or data, error.strerror) from None
     finally:
+        if source is not None:
+            source.close()
         if stream is not None and not stream.closed:
             stream.close()
 

@@ -261,3 +261,8 @@ def test_a_line_too_long_to_be_a_row_is_refused_without_buffering_it(cli, net_fi
 def test_wrong_width_everywhere_is_caught_even_when_numpy_reads_it(cli, net_file):
     result = cli("run", str(net_file), "--input", "-", input="1,2\n3,4\n")
     assert result.exit_code == 1 and "line 1 has 2 values, but the network takes 3 (a, v[0], v[1])" in result.stderr
+
+
+def test_an_output_that_cannot_be_written_is_a_file_error(cli, net_file, tmp_path):
+    result = cli("run", str(net_file), "--input", "-", "--output", str(tmp_path / "no" / "o.csv"), input="1,2,3\n")
+    assert result.exit_code == 1 and "o.csv" in result.stderr and "Traceback" not in result.output
