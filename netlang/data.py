@@ -14,7 +14,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator, List, Optional, Sequence, Tuple
+from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -116,7 +116,6 @@ class CsvSource:
         self.total = total  # characters expected, for progress; None when unknown
         self.position = 0  # characters read so far
         self.order: Optional[np.ndarray] = None  # file column -> input column, when a header reorders them
-        self.width: Optional[int] = len(self.columns) if self.columns else None
         self.max_line = max(MIN_LINE_CHARS, MAX_CHARS_PER_VALUE * max(1, len(self.columns)))
 
     def __repr__(self) -> str:
@@ -181,7 +180,7 @@ class CsvSource:
         if not any(t in known for t in texts) and any(_number(t) is not None for t in texts):
             return False  # numbers with a typo: the cell error will say where
         errors: List[NetlangError] = []
-        seen: dict = {}
+        seen: Dict[str, int] = {}
         for (column, raw), text in zip(fields, texts):
             if text in seen:
                 errors.append(_error(f"column '{text}' appears twice in the header", self.filename, number, column, len(raw), code="bad-header"))

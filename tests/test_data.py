@@ -266,3 +266,9 @@ def test_wrong_width_everywhere_is_caught_even_when_numpy_reads_it(cli, net_file
 def test_an_output_that_cannot_be_written_is_a_file_error(cli, net_file, tmp_path):
     result = cli("run", str(net_file), "--input", "-", "--output", str(tmp_path / "no" / "o.csv"), input="1,2,3\n")
     assert result.exit_code == 1 and "o.csv" in result.stderr and "Traceback" not in result.output
+
+
+def test_a_one_dimensional_npy_feeds_a_one_input_network(cli, tmp_path):
+    (tmp_path / "n.net").write_text("input x\nnode y = step(x > 0.5)\n")
+    np.save(tmp_path / "d.npy", np.array([0.2, 0.7, 0.5, 0.9], dtype=np.float32))
+    assert cli("run", str(tmp_path / "n.net"), "--input", str(tmp_path / "d.npy")).stdout == "y\n0\n1\n0\n1\n"
