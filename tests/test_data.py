@@ -231,14 +231,14 @@ def test_csv_is_read_and_evaluated_in_blocks(tmp_path, monkeypatch):
 
 def test_memory_stays_bounded_whatever_the_input_size(tmp_path, monkeypatch):
     """A CSV 75 times the size of one block streams through with a peak far below the file's size."""
-    monkeypatch.setattr(data, "BLOCK_VALUES", 3 * 4000)
-    monkeypatch.setattr(data, "READ_CHARS", 1 << 16)
+    monkeypatch.setattr(data, "BLOCK_VALUES", 3 * 2000)
+    monkeypatch.setattr(data, "READ_CHARS", 1 << 15)
     network = netlang.compile(SOURCE)
     block = ",".join(["0.123456789"] * 3) + "\n"
     path = tmp_path / "big.csv"
     with open(path, "w") as stream:
-        for _ in range(30):
-            stream.write(block * 10_000)  # 300 000 rows, about 11 MB
+        for _ in range(15):
+            stream.write(block * 10_000)  # 150 000 rows, about 5 MB
     size = path.stat().st_size
     tracemalloc.start()
     try:
@@ -248,9 +248,9 @@ def test_memory_stays_bounded_whatever_the_input_size(tmp_path, monkeypatch):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert count == 300_000
+    assert count == 150_000
     assert peak < size / 8, (peak, size)
-    assert np.load(tmp_path / "out.npy", mmap_mode="r").shape == (300_000, 3)
+    assert np.load(tmp_path / "out.npy", mmap_mode="r").shape == (150_000, 3)
 
 
 def test_a_line_too_long_to_be_a_row_is_refused_without_buffering_it(cli, net_file):
