@@ -213,19 +213,24 @@ class CsvSource:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # "input contained no data": blank lines are fine
                 block = np.loadtxt(lines, delimiter=",", dtype=self.dtype, ndmin=2, comments="#", quotechar='"')
-        except ValueError as problem:
-            raise self._locate(lines, first, str(problem)) from None
-        if block.size == 0 and block.shape[0] == 0:
+        except ValueError:
+            block = self._parse_slowly(lines, first)
+        if block.shape[0] == 0:
             return None
         if block.shape[1] != width or not np.all(np.isfinite(block)):
-            raise self._locate(lines, first, "")
+            block = self._parse_slowly(lines, first)
         if self.order is not None:
             block = block[:, self.order]
         return block
 
-    def _locate(self, lines: List[str], first: int, fallback: str) -> NetlangError:
-        """The errors in ``lines``, found by reading them one by one (numpy's message gives no file line)."""
+    def _parse_slowly(self, lines: List[str], first: int) -> np.ndarray:
+        """``lines`` read cell by cell, for what numpy does not take (``1, "2"``), or every error with its place.
+
+        numpy's own messages give no file line, and its rules for spaces around
+        quotes are stricter than people's CSV files; this is the reference reading.
+        """
         errors: List[NetlangError] = []
+        rows: List[List[float]] = []
         names = self.order_names()
         width = len(self.columns)
         for offset, line in enumerate(lines):
@@ -246,6 +251,8 @@ class CsvSource:
                     )
                 )
             else:
+                row: List[float] = []
+                rows.append(row)
                 for (column, raw), name in zip(fields, names):
                     text = _cell_text(raw)
                     value = _number(text)
@@ -254,13 +261,14 @@ class CsvSource:
                     elif not math.isfinite(value) or abs(value) > float(np.finfo(self.dtype).max):
                         message = f"'{text}' in column {name} is not a finite {self.dtype.name} number"
                     else:
+                        row.append(value)
                         continue
                     errors.append(_error(message, self.filename, number, column, max(1, len(raw)), code="bad-value"))
             if len(errors) >= 20:
                 break
-        if not errors:
-            errors.append(_error(f"cannot read lines {first} to {first + len(lines) - 1}: {fallback}", self.filename, first))
-        return combine(errors)
+        if errors:
+            raise combine(errors)
+        return np.array(rows, dtype=self.dtype).reshape(len(rows), width)
 
     def order_names(self) -> Tuple[str, ...]:
         """The column names in the order the file gives them."""

@@ -272,3 +272,30 @@ def test_a_one_dimensional_npy_feeds_a_one_input_network(cli, tmp_path):
     (tmp_path / "n.net").write_text("input x\nnode y = step(x > 0.5)\n")
     np.save(tmp_path / "d.npy", np.array([0.2, 0.7, 0.5, 0.9], dtype=np.float32))
     assert cli("run", str(tmp_path / "n.net"), "--input", str(tmp_path / "d.npy")).stdout == "y\n0\n1\n0\n1\n"
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    values=st.lists(
+        st.tuples(*[st.floats(allow_nan=False, allow_infinity=False, width=64)] * 3), min_size=0, max_size=30
+    ),
+    order=st.permutations([0, 1, 2]),
+    quoted=st.booleans(),
+    spaces=st.sampled_from(["", " ", "\t"]),
+    rows=st.integers(1, 7),
+)
+def test_csv_round_trip(values, order, quoted, spaces, rows):
+    """Whatever the column order, quoting and spacing, the block reader gives back the exact numbers."""
+    columns = ("a", "v[0]", "v[1]")
+    quote = '"' if quoted else ""
+    header = ",".join(f"{spaces}{quote}{columns[i]}{quote}" for i in order)
+    lines = [",".join(f"{spaces}{quote}{row[i]!r}{quote}{spaces}" for i in order) for row in values]
+    source = data.CsvSource(io.StringIO("\n".join([header, *lines]) + "\n"), "t.csv", columns, rows=rows)
+    blocks = list(source)
+    assert all(len(block) <= rows for block in blocks)
+    got = np.concatenate(blocks) if blocks else np.empty((0, 3))
+    assert got.tolist() == [list(row) for row in values]
