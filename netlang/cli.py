@@ -173,7 +173,10 @@ def run(
             raise click.UsageError(f"give the input values with --x: this network takes {names}")
         values = []
     _check_arity(network, values)
-    outputs = network.split_outputs(network(values, dtype=dtype))
+    row = network(values, dtype=dtype)
+    if dtype == "float32":  # float32's own shortest digits (0.7310586), not their float64 expansion
+        row = [float(str(value)) for value in row]
+    outputs = network.split_outputs(row)
     if as_json:
         data = {name: value.tolist() if hasattr(value, "tolist") else value for name, value in outputs.items()}
         click.echo(json.dumps(data))
