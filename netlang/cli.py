@@ -268,6 +268,7 @@ def _run_batch(
         progress = batch.Progress(stderr, source.total) if stderr.isatty() else None
         batch.run_batch(network, source, sink, number_type, progress)
     except NetlangError as error:
+        sys.stdout.flush()  # the results so far come before the error, on a terminal as in a pipe
         if stream is not None:
             stream.close()
             os.remove(output)  # type: ignore[arg-type]  # half a result file would look like a whole one
