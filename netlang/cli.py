@@ -185,46 +185,6 @@ def run(
             click.echo(f"{name} = {format_value(value)}")
 
 
-@main.command()
-@click.argument("file", type=click.Path(dir_okay=False))
-def check(file: str) -> None:
-    """Check FILE and report every error in it (exit status 1 if there is any).
-
-    \b
-    Example:
-        netlang check model.net
-    """
-    network = _load(file)
-    neurons = sum(layer.shape[0] for layer in network.layers)
-    click.echo(
-        f"{file}: ok: {network.input_width} input value{'s' if network.input_width != 1 else ''}, "
-        f"{neurons} neuron{'s' if neurons != 1 else ''} in {len(network.layers)} "
-        f"layer{'s' if len(network.layers) != 1 else ''}, outputs {', '.join(network.output_names)}"
-    )
-
-
-@main.command(name="compile")
-@click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print the layers as JSON data instead of tables.")
-def compile_command(file: str, as_json: bool) -> None:
-    """Show the weight matrices that FILE compiles to, layer by layer.
-
-    Each layer computes activation(W s + b): its rows are neurons, its columns
-    the signals they read.
-
-    \b
-    Example:
-        netlang compile xor.net
-    """
-    from .display import network_dict, network_text
-
-    network = _load(file)
-    if as_json:
-        click.echo(json.dumps(network_dict(network), indent=2))
-    else:
-        click.echo(network_text(network))
-
-
 def _run_batch(
     file: str, values: Optional[List[float]], data: Optional[str], output: Optional[str], dtype: str, as_json: bool
 ) -> None:
@@ -280,6 +240,46 @@ def _run_batch(
             source.close()
         if stream is not None and not stream.closed:
             stream.close()
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+def check(file: str) -> None:
+    """Check FILE and report every error in it (exit status 1 if there is any).
+
+    \b
+    Example:
+        netlang check model.net
+    """
+    network = _load(file)
+    neurons = sum(layer.shape[0] for layer in network.layers)
+    click.echo(
+        f"{file}: ok: {network.input_width} input value{'s' if network.input_width != 1 else ''}, "
+        f"{neurons} neuron{'s' if neurons != 1 else ''} in {len(network.layers)} "
+        f"layer{'s' if len(network.layers) != 1 else ''}, outputs {', '.join(network.output_names)}"
+    )
+
+
+@main.command(name="compile")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the layers as JSON data instead of tables.")
+def compile_command(file: str, as_json: bool) -> None:
+    """Show the weight matrices that FILE compiles to, layer by layer.
+
+    Each layer computes activation(W s + b): its rows are neurons, its columns
+    the signals they read.
+
+    \b
+    Example:
+        netlang compile xor.net
+    """
+    from .display import network_dict, network_text
+
+    network = _load(file)
+    if as_json:
+        click.echo(json.dumps(network_dict(network), indent=2))
+    else:
+        click.echo(network_text(network))
 
 
 if __name__ == "__main__":  # pragma: no cover
