@@ -22,7 +22,7 @@ DIAGRAMS = [
     ("and-graph.svg", "and.net"),
     ("xor-graph.svg", "xor.net"),
     ("sigmoid-graph.svg", "sigmoid.net"),
-    ("matrix_form-graph.svg", "matrix_form.net"),
+    ("matrix-graph.svg", "matrix.net"),
 ]
 BOUNDARIES = [
     ("and-boundary.png", "and.net", None),

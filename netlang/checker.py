@@ -103,6 +103,10 @@ def _shape_text(value: Value) -> str:
     return "x".join(str(n) for n in value.shape)
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def _is_or_has(value: Value) -> str:
     """'is 2x3' for a matrix, 'has 3 elements' for a vector."""
     text = _shape_text(value)
@@ -531,9 +535,16 @@ class _Checker:
         left_name = _describe(expr.operands[0], "the left side") if expr.operands.index(right_expr) == 1 else "the left side"
         right_name = _describe(right_expr, "the right side")
         if isinstance(left, np.ndarray) and left.ndim == 2:
-            rule = f"{left_name} has {left.shape[1]} columns, so {right_name} needs {left.shape[1]} rows (elements)"
+            rule = (
+                f"{left_name} has {_count(left.shape[1], 'column')}, "
+                f"so {right_name} needs {_count(left.shape[1], 'row')} ({_count(left.shape[1], 'element')})"
+            )
+            if not isinstance(right, np.ndarray) and getattr(right, "size", None) == left.shape[0]:
+                rule += f"; {right_name} @ {left_name} (the row-vector convention) would fit"
         elif isinstance(right, np.ndarray) and right.ndim == 2:
-            rule = f"{right_name} has {right.shape[0]} rows, so {left_name} needs {right.shape[0]} elements"
+            rule = f"{right_name} has {_count(right.shape[0], 'row')}, so {left_name} needs {_count(right.shape[0], 'element')}"
+            if not isinstance(left, np.ndarray) and getattr(left, "size", None) == right.shape[1]:
+                rule += f"; {right_name} @ {left_name} (the column-vector convention) would fit"
         else:
             rule = "both sides need the same number of elements"
         return self.error(

@@ -135,22 +135,59 @@ def main() -> None:
     metavar="V...",
     help="The input values, in the order the inputs are declared (vectors flattened).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the outputs as a JSON object.")
+@click.option("--json", "as_json", is_flag=True, help="Print the outputs as a JSON object (with --input: a JSON array).")
+@click.option(
+    "--input",
+    "data_file",
+    metavar="DATA",
+    help="Run on every row of DATA: a CSV file (a header naming the inputs, or columns in input order), "
+    "a .npy array (samples x inputs), or - for CSV on stdin.",
+)
+@click.option(
+    "--output",
+    metavar="FILE",
+    help="With --input: write the results to FILE (.csv, .npy or .json) instead of CSV on stdout.",
+)
+@click.option(
+    "--dtype",
+    type=click.Choice(["float32", "float64"]),
+    default="float64",
+    show_default=True,
+    help="The number type the network is evaluated in.",
+)
 @click.option("--explain", is_flag=True, help="Write out each neuron's computation with its numbers, layer by layer.")
 @click.option("--exact", is_flag=True, help=_EXACT_HELP)
-def run(file: str, values: Optional[List[float]], as_json: bool, explain: bool, exact: bool) -> None:
-    """Run the network in FILE on one set of input values.
+def run(
+    file: str,
+    values: Optional[List[float]],
+    as_json: bool,
+    data_file: Optional[str],
+    output: Optional[str],
+    dtype: str,
+    explain: bool,
+    exact: bool,
+) -> None:
+    """Run the network in FILE on one set of input values, or on every row of a data file.
 
     \b
     Examples:
         netlang run xor.net --x 1 0
         netlang run neuron.net --x -0.5 2e-3 --json
         netlang run and.net --x 1 1 --explain
+        netlang run xor.net --input pairs.csv
+        netlang run mnist.net --input images.npy --output results.npy --dtype float32
     """
     from .display import format_value
 
+    if data_file is not None or output is not None:
+        if explain or exact:
+            raise click.UsageError("--explain and --exact work on one sample given with --x, not with --input")
+        _run_batch(file, values, data_file, output, dtype, as_json)
+        return
     if explain and as_json:
         raise click.UsageError("--explain writes text; leave out --json")
+    if (explain or exact) and dtype != "float64":
+        raise click.UsageError("--explain and --exact compute in float64 or exactly; leave out --dtype")
     if explain or exact:
         checked, network = _load_checked(file)
     else:
@@ -177,13 +214,73 @@ def run(file: str, values: Optional[List[float]], as_json: bool, explain: bool, 
             click.echo(json.dumps({name: _json_ready(value, json_number) for name, value in outputs.items()}))
             return
     else:
-        outputs = network.split_outputs(network(values))
+        row = network(values, dtype=dtype)
+        if dtype == "float32":  # float32's own shortest digits (0.7310586), not their float64 expansion
+            row = [float(str(value)) for value in row]
+        outputs = network.split_outputs(row)
     if as_json:
         data = {name: value.tolist() if hasattr(value, "tolist") else value for name, value in outputs.items()}
         click.echo(json.dumps(data))
     else:
         for name, value in outputs.items():
             click.echo(f"{name} = {format_value(value)}")
+
+
+def _run_batch(
+    file: str, values: Optional[List[float]], data: Optional[str], output: Optional[str], dtype: str, as_json: bool
+) -> None:
+    """``run --input``: stream DATA through the network, block by block, into the output."""
+    import os
+
+    from . import data as batch
+    from .errors import NetlangError
+
+    if data is None:
+        raise click.UsageError("--output needs --input: it names where the results of a batch run go")
+    if values is not None:
+        raise click.UsageError("give either --x (one sample) or --input (a data file), not both")
+    if output is not None and as_json:
+        raise click.UsageError("--json prints to stdout; with --output, name a .json file instead")
+    try:
+        kind = "json" if as_json else batch.output_kind(output or "-")
+    except ValueError as problem:
+        raise click.BadParameter(str(problem), param_hint="'--output'") from None
+    network = _load(file)
+    if not network.input_width:
+        raise click.UsageError("this network has no inputs, so it has nothing to read from --input")
+    number_type = batch.DTYPES[dtype]
+    stdin, stderr = sys.stdin, sys.stderr  # looked up now: click's test runner replaces them
+    stream: Any = None
+    source: Any = None
+    try:
+        source = batch.open_source(data, network, number_type, stdin=stdin)
+        if output is None or output == "-":
+            target: Any = sys.stdout
+        elif kind == "npy":
+            target = stream = open(output, "wb")
+        else:
+            target = stream = open(output, "w", encoding="utf-8", newline="")
+        if kind == "npy":
+            sink: Any = batch.NpySink(target, network.output_width, number_type)
+        elif kind == "json":
+            sink = batch.JsonSink(target, network)
+        else:
+            sink = batch.CsvSink(target, network.output_columns)
+        progress = batch.Progress(stderr, source.total) if stderr.isatty() else None
+        batch.run_batch(network, source, sink, number_type, progress)
+    except NetlangError as error:
+        sys.stdout.flush()  # the results so far come before the error, on a terminal as in a pipe
+        if stream is not None:
+            stream.close()
+            os.remove(output)  # type: ignore[arg-type]  # half a result file would look like a whole one
+        raise InputError(error) from None
+    except OSError as error:
+        raise click.FileError(error.filename or output or data, error.strerror) from None
+    finally:
+        if source is not None:
+            source.close()
+        if stream is not None and not stream.closed:
+            stream.close()
 
 
 @main.command()

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
-from typing import IO, Optional
+from typing import IO, Optional, Tuple
 
 import numpy as np
 
 from . import limits
+from .errors import NetlangError
 
 
 class WeightFileError(Exception):
@@ -96,7 +97,8 @@ def _listing(path: Path) -> str:
     return f"; it holds {', '.join(names)}" if names else ""
 
 
-def _read_npy(stream: IO[bytes], name: str) -> np.ndarray:
+def read_npy_header(stream: IO[bytes], name: str) -> Tuple[Tuple[int, ...], bool, np.dtype]:
+    """(shape, fortran order, dtype) from a .npy header, refusing pickles and anything but numbers."""
     version = np.lib.format.read_magic(stream)
     if version == (1, 0):
         shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
@@ -111,7 +113,12 @@ def _read_npy(stream: IO[bytes], name: str) -> np.ndarray:
             hint="save plain numbers: numpy.save(path, array.astype(float))",
         )
     if dtype.kind not in "biuf":
-        raise WeightFileError(f"'{name}' holds {dtype} values; weights must be numbers")
+        raise WeightFileError(f"'{name}' holds {dtype} values, not numbers")
+    return shape, fortran, dtype
+
+
+def _read_npy(stream: IO[bytes], name: str) -> np.ndarray:
+    shape, fortran, dtype = read_npy_header(stream, name)
     count = int(np.prod(shape, dtype=np.int64)) if shape else 1
     if count > limits.MAX_MATRIX_ENTRIES:
         raise WeightFileError(
@@ -143,8 +150,22 @@ def _read_npz_member(path: Path, key: str) -> np.ndarray:
 
 
 def _read_csv(path: Path) -> np.ndarray:
-    try:
-        array = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=1, comments="#")
-    except ValueError as error:
-        raise WeightFileError(f"'{path.name}' is not a CSV file of numbers: {error}") from None
-    return array
+    """A CSV of numbers, one matrix row per line (``#`` comments allowed); one row or column is a vector."""
+    from .data import CsvSource, split_fields
+
+    with open(path, encoding="utf-8", newline=None) as stream:
+        width = 0
+        for line in stream:
+            if line.strip() and not line.lstrip().startswith("#"):
+                width = len(split_fields(line))
+                break
+        if not width:
+            raise WeightFileError(f"'{path.name}' holds no numbers", code="bad-shape")
+        stream.seek(0)
+        columns = [f"{i + 1}" for i in range(width)]
+        source = CsvSource(stream, path.name, columns, rows=max(1, (1 << 16) // width), header=False, expected=f"the first row has {width}")
+        try:
+            array = np.concatenate(list(source))
+        except NetlangError as error:
+            raise WeightFileError(f"{error.location}: {error.message}", code=error.code, hint=error.hint) from None
+    return array.reshape(-1) if 1 in array.shape else array

@@ -1,0 +1,519 @@
+"""Data stage: batches of inputs read from CSV or .npy in chunks, results written as CSV, .npy or JSON.
+
+Everything streams: a source yields blocks of at most a few hundred thousand
+values, the network evaluates each block, and a sink writes the results before
+the next block is read, so memory stays bounded whatever the size of the data.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .errors import NetlangError, combine, did_you_mean
+from .nodes import Span
+
+# Values (rows x columns) in one block handed to the network: small enough to keep
+# memory bounded, large enough that numpy's per-call overhead does not matter.
+BLOCK_VALUES = 1 << 18
+# Characters read from a CSV stream at a time.
+READ_CHARS = 1 << 20
+# A CSV line longer than this is refused rather than buffered (one value is rarely over 30 characters).
+MAX_CHARS_PER_VALUE = 256
+MIN_LINE_CHARS = 1 << 16
+DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def _error(message: str, filename: str, line: int = 0, column: int = 0, width: int = 1, *, code: str = "bad-data", hint: Optional[str] = None) -> NetlangError:
+    span = Span(line, column, line, column + width) if line else None
+    return NetlangError(message, span, filename=filename, hint=hint, code=code)
+
+
+def rows_per_block(network: Any) -> int:
+    return max(1, BLOCK_VALUES // max(1, network.input_width, network.output_width))
+
+
+# -- CSV -------------------------------------------------------------------------------
+
+
+def split_fields(line: str) -> List[Tuple[int, str]]:
+    """The fields of one CSV line, each with its 1-based column: ``"a, b"`` -> ``[(1, 'a'), (3, ' b')]``.
+
+    Double quotes group commas into a field, as in RFC 4180; the quotes are kept.
+    """
+    fields: List[Tuple[int, str]] = []
+    start = 0
+    quoted = False
+    for i, char in enumerate(line):
+        if char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            fields.append((start + 1, line[start:i]))
+            start = i + 1
+    fields.append((start + 1, line[start:].rstrip("\r\n")))
+    return fields
+
+
+def _cell_text(field: str) -> str:
+    text = field.strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        text = text[1:-1].strip()
+    return text
+
+
+def _number(text: str) -> Optional[float]:
+    """``text`` as a number, or None; stricter than float(), which also takes ``1_000``."""
+    if "_" in text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _is_blank(line: str) -> bool:
+    stripped = line.strip()
+    return not stripped or stripped.startswith("#")
+
+
+class CsvSource:
+    """Rows of numbers from a CSV stream, in blocks, with an optional header naming the columns.
+
+    The first line that is not blank or a comment is a header when any of its
+    fields is not a number and some field is a column name (``x1``, ``x[0]``);
+    a header may name the columns in any order. Without a header the columns
+    are taken in ``columns`` order. Errors name the file, line and column.
+    """
+
+    def __init__(
+        self,
+        stream: IO[str],
+        filename: str,
+        columns: Sequence[str],
+        dtype: Any = np.float64,
+        rows: int = 4096,
+        header: bool = True,
+        total: Optional[int] = None,
+        expected: Optional[str] = None,
+        owns_stream: bool = False,
+    ) -> None:
+        self.owns_stream = owns_stream  # close() closes the stream: it was opened for this source
+        self.stream = stream
+        self.expected = expected  # what a line of the wrong width is told, when not the network's inputs
+        self.filename = filename
+        self.columns = tuple(columns)
+        self.dtype = np.dtype(dtype)
+        self.rows = rows
+        self.allow_header = header
+        self.total = total  # characters expected, for progress; None when unknown
+        self.position = 0  # characters read so far
+        self.order: Optional[np.ndarray] = None  # file column -> input column, when a header reorders them
+        self.max_line = max(MIN_LINE_CHARS, MAX_CHARS_PER_VALUE * max(1, len(self.columns)))
+
+    def __repr__(self) -> str:
+        return f"CsvSource({self.filename!r}, columns={len(self.columns)}, {self.dtype})"
+
+    def close(self) -> None:
+        if self.owns_stream:
+            self.stream.close()
+
+    def _lines(self) -> Iterator[Tuple[int, List[str]]]:
+        """(number of the first line, complete lines) as the stream is read."""
+        carry = ""
+        number = 1
+        first = True
+        while True:
+            text = self.stream.read(READ_CHARS)
+            self.position += len(text)
+            if first and text.startswith("\ufeff"):
+                text = text[1:]  # a byte-order mark, as spreadsheets write
+            first = False
+            if not text:
+                if carry:
+                    yield number, [carry]
+                return
+            lines = (carry + text).split("\n")
+            carry = lines.pop()
+            if len(carry) > self.max_line:
+                raise _error(
+                    f"line {number + len(lines)} is longer than {self.max_line} characters",
+                    self.filename,
+                    number + len(lines),
+                    1,
+                    code="limit-exceeded",
+                    hint="is this a CSV file with one sample per line?",
+                )
+            if lines:
+                yield number, lines
+                number += len(lines)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        header_done = False
+        for number, lines in self._lines():
+            if not header_done:
+                for i, line in enumerate(lines):
+                    if not _is_blank(line):
+                        header_done = True
+                        if self._read_header(line, number + i):
+                            lines[i] = ""  # already used
+                        break
+            for start in range(0, len(lines), self.rows):
+                block = self._parse(lines[start : start + self.rows], number + start)
+                if block is not None:
+                    yield block
+
+    def _read_header(self, line: str, number: int) -> bool:
+        """Read ``line`` as a header if it is one; True when it was."""
+        fields = split_fields(line)
+        texts = [_cell_text(text) for _, text in fields]
+        known = set(self.columns)
+        if not self.allow_header or all(_number(t) is not None for t in texts):
+            return False
+        if not any(t in known for t in texts) and any(_number(t) is not None for t in texts):
+            return False  # numbers with a typo: the cell error will say where
+        errors: List[NetlangError] = []
+        seen: Dict[str, int] = {}
+        for (column, raw), text in zip(fields, texts):
+            if text in seen:
+                errors.append(_error(f"column '{text}' appears twice in the header", self.filename, number, column, len(raw), code="bad-header"))
+            elif text not in known:
+                hint = did_you_mean(text, self.columns) or f"the network's inputs are {_names(self.columns)}"
+                errors.append(_error(f"the header names '{text}', which is not an input", self.filename, number, column, len(raw), code="bad-header", hint=hint))
+            seen.setdefault(text, column)
+        missing = [name for name in self.columns if name not in seen]
+        if missing and not errors:
+            errors.append(
+                _error(
+                    f"the header has no column for {_names(missing)}",
+                    self.filename,
+                    number,
+                    1,
+                    len(line.rstrip()),
+                    code="bad-header",
+                    hint=f"the network's inputs are {_names(self.columns)}",
+                )
+            )
+        if errors:
+            raise combine(errors)
+        positions = [self.columns.index(t) for t in texts]
+        self.order = None if positions == list(range(len(positions))) else np.argsort(positions)
+        return True
+
+    def _parse(self, lines: List[str], first: int) -> Optional[np.ndarray]:
+        width = len(self.columns)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # "input contained no data": blank lines are fine
+                block = np.loadtxt(lines, delimiter=",", dtype=self.dtype, ndmin=2, comments="#", quotechar='"')
+        except ValueError:
+            block = self._parse_slowly(lines, first)
+        if block.shape[0] == 0:
+            return None
+        if block.shape[1] != width or not np.all(np.isfinite(block)):
+            block = self._parse_slowly(lines, first)
+        if self.order is not None:
+            block = block[:, self.order]
+        return block
+
+    def _parse_slowly(self, lines: List[str], first: int) -> np.ndarray:
+        """``lines`` read cell by cell, for what numpy does not take (``1, "2"``), or every error with its place.
+
+        numpy's own messages give no file line, and its rules for spaces around
+        quotes are stricter than people's CSV files; this is the reference reading.
+        """
+        errors: List[NetlangError] = []
+        rows: List[List[float]] = []
+        names = self.order_names()
+        width = len(self.columns)
+        for offset, line in enumerate(lines):
+            if _is_blank(line):
+                continue
+            number = first + offset
+            fields = split_fields(line)
+            if len(fields) != width:
+                errors.append(
+                    _error(
+                        f"line {number} has {len(fields)} value{'s' if len(fields) != 1 else ''}, "
+                        f"but {self.expected or f'the network takes {width} ({_names(names)})'}",
+                        self.filename,
+                        number,
+                        1,
+                        len(line.rstrip()),
+                        code="wrong-column-count",
+                    )
+                )
+            else:
+                row: List[float] = []
+                rows.append(row)
+                for (column, raw), name in zip(fields, names):
+                    text = _cell_text(raw)
+                    value = _number(text)
+                    if value is None:
+                        message = f"'{text}' in column {name} is not a number" if text else f"the value for {name} is missing"
+                    elif not math.isfinite(value) or abs(value) > float(np.finfo(self.dtype).max):
+                        message = f"'{text}' in column {name} is not a finite {self.dtype.name} number"
+                    else:
+                        row.append(value)
+                        continue
+                    errors.append(_error(message, self.filename, number, column, max(1, len(raw)), code="bad-value"))
+            if len(errors) >= 20:
+                break
+        if errors:
+            raise combine(errors)
+        return np.array(rows, dtype=self.dtype).reshape(len(rows), width)
+
+    def order_names(self) -> Tuple[str, ...]:
+        """The column names in the order the file gives them."""
+        if self.order is None:
+            return self.columns
+        return tuple(self.columns[i] for i in np.argsort(self.order))
+
+
+def _names(names: Sequence[str], limit: int = 8) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
+# -- .npy ------------------------------------------------------------------------------
+
+
+class NpySource:
+    """Rows of a 2-D ``.npy`` array (samples x inputs), memory-mapped and read in blocks.
+
+    The header is checked first (no pickles, numbers only, the right width), so
+    nothing is read from a file that cannot be used.
+    """
+
+    def __init__(self, path: Path, filename: str, columns: Sequence[str], dtype: Any = np.float64, rows: int = 4096) -> None:
+        from .weights import WeightFileError, read_npy_header
+
+        self.filename = filename
+        self.columns = tuple(columns)
+        self.dtype = np.dtype(dtype)
+        self.rows = rows
+        self.position = 0
+        try:
+            with open(path, "rb") as stream:
+                shape, _, _ = read_npy_header(stream, filename)
+                header_bytes = stream.tell()
+            size = path.stat().st_size
+        except WeightFileError as problem:
+            raise _error(str(problem), filename, code=problem.code, hint=problem.hint) from None
+        except (OSError, ValueError) as problem:
+            raise _error(f"cannot read '{filename}' as a .npy file: {problem}", filename) from None
+        width = len(self.columns)
+        if len(shape) == 1 and width == 1:
+            shape = (shape[0], 1)
+        if len(shape) != 2 or shape[1] != width:
+            raise _error(
+                f"'{filename}' holds an array of shape {shape}, but the network takes rows of {width} value{'s' if width != 1 else ''} "
+                f"({_names(self.columns)}): the shape must be (samples, {width})",
+                filename,
+                code="bad-shape",
+            )
+        self.total = size
+        try:
+            array = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError) as problem:
+            raise _error(f"cannot read '{filename}': {problem} (is it truncated?)", filename) from None
+        self.array = array.reshape(shape)
+        self.header_bytes = header_bytes
+
+    def __repr__(self) -> str:
+        return f"NpySource({self.filename!r}, shape={self.array.shape})"
+
+    def close(self) -> None:
+        self.array = self.array[:0]  # lets the memory map go
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        samples = self.array.shape[0]
+        row_bytes = self.array.itemsize * max(1, self.array.shape[1])
+        for begin in range(0, samples, self.rows):
+            block = np.array(self.array[begin : begin + self.rows], dtype=self.dtype)
+            bad = ~np.isfinite(block)
+            if bad.any():
+                row, column = np.argwhere(bad)[0]
+                raise _error(
+                    f"row {begin + row} (from 0), column {self.columns[column]}, is {block[row, column]}; inputs must be finite numbers",
+                    self.filename,
+                    code="bad-value",
+                )
+            self.position = self.header_bytes + (begin + len(block)) * row_bytes
+            yield block
+
+
+# -- sinks -----------------------------------------------------------------------------
+
+
+def format_rows(block: np.ndarray) -> List[str]:
+    """Each row as comma-separated numbers, as short as they can be written exactly (``1``, ``0.5``).
+
+    ``display.format_number`` per cell, made fast: ``repr`` gives the shortest
+    exact digits, and an integer's ``.0`` is dropped from the joined text.
+    """
+    flat = block.ravel()
+    # float32's own shortest digits (0.7310586), not the float64 expansion of it.
+    cells = map(str, flat) if block.dtype == np.float32 else map(repr, flat.tolist())
+    width = block.shape[1]
+    rows = map(",".join, zip(*[iter(cells)] * width)) if width else ("" for _ in range(len(block)))
+    text = "\n".join(rows) + "\n"
+    return text.replace(".0,", ",").replace(".0\n", "\n").split("\n")[:-1]
+
+
+class CsvSink:
+    """Results as CSV: a header of output column names, then one line per sample."""
+
+    def __init__(self, stream: IO[str], columns: Sequence[str]) -> None:
+        self.stream = stream
+        stream.write(",".join(columns) + "\n")
+
+    def write(self, block: np.ndarray) -> None:
+        if len(block):
+            self.stream.write("\n".join(format_rows(block)) + "\n")
+
+    def close(self) -> None:
+        self.stream.flush()
+
+
+class JsonSink:
+    """Results as a JSON array with one object per sample, ``{"y": 1, "h": [0.5, 0.2]}``."""
+
+    def __init__(self, stream: IO[str], network: Any) -> None:
+        self.stream = stream
+        self.network = network
+        self.count = 0
+        stream.write("[")
+
+    def write(self, block: np.ndarray) -> None:
+        parts = []
+        for row in format_rows(block) if len(block) else []:
+            values = iter(row.split(","))
+            fields = []
+            for name, size in zip(self.network.output_names, self.network.output_sizes):
+                if size is None:
+                    fields.append(f"{json.dumps(name)}: {next(values)}")
+                else:
+                    fields.append(f"{json.dumps(name)}: [{', '.join(next(values) for _ in range(size))}]")
+            parts.append(("," if self.count else "") + "\n  {" + ", ".join(fields) + "}")
+            self.count += 1
+        self.stream.write("".join(parts))
+
+    def close(self) -> None:
+        self.stream.write("\n]\n" if self.count else "]\n")
+        self.stream.flush()
+
+
+class NpySink:
+    """Results as a 2-D ``.npy`` array; the header is rewritten with the row count at the end."""
+
+    HEADER_BYTES = 128  # magic, version, length and the padded header dict: fixed, so it can be rewritten
+
+    def __init__(self, stream: IO[bytes], width: int, dtype: Any) -> None:
+        self.stream = stream
+        self.width = width
+        self.dtype = np.dtype(dtype).newbyteorder("<")
+        self.count = 0
+        self._write_header()
+
+    def _write_header(self) -> None:
+        descr = np.lib.format.dtype_to_descr(self.dtype)
+        header = f"{{'descr': {descr!r}, 'fortran_order': False, 'shape': ({self.count}, {self.width}), }}"
+        length = self.HEADER_BYTES - 10
+        self.stream.write(b"\x93NUMPY\x01\x00" + length.to_bytes(2, "little") + header.ljust(length - 1).encode("latin1") + b"\n")
+
+    def write(self, block: np.ndarray) -> None:
+        self.stream.write(np.ascontiguousarray(block, dtype=self.dtype).tobytes())
+        self.count += len(block)
+
+    def close(self) -> None:
+        self.stream.seek(0)
+        self._write_header()
+        self.stream.flush()
+
+
+# -- progress --------------------------------------------------------------------------
+
+
+class Progress:
+    """A one-line progress bar on a terminal, shown only once the work has taken a while."""
+
+    def __init__(self, stream: IO[str], total: Optional[int], delay: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.stream = stream
+        self.total = total
+        self.delay = delay
+        self.clock = clock
+        self.started = clock()
+        self.last = 0.0
+        self.shown = False
+
+    def update(self, position: int, rows: int) -> None:
+        now = self.clock()
+        if now - self.started < self.delay or now - self.last < 0.2:
+            return
+        self.last = now
+        if self.total:
+            fraction = min(1.0, position / self.total)
+            bar = "#" * int(30 * fraction)
+            text = f"[{bar:<30}] {100 * fraction:3.0f}%  {rows} rows"
+        else:
+            text = f"{rows} rows"
+        self.stream.write("\r" + text)
+        self.stream.flush()
+        self.shown = True
+
+    def finish(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+# -- the batch run ----------------------------------------------------------------------
+
+
+def open_source(name: str, network: Any, dtype: Any = np.float64, stdin: Optional[IO[str]] = None) -> Any:
+    """A block source for ``name``: ``-`` (CSV on stdin), a ``.npy`` file, or a CSV file."""
+    rows = rows_per_block(network)
+    if name == "-":
+        return CsvSource(stdin if stdin is not None else sys.stdin, "<stdin>", network.input_columns, dtype, rows)
+    path = Path(name)
+    if not path.is_file():
+        raise _error(f"data file '{name}' does not exist" if not path.exists() else f"'{name}' is not a file", name, code="file-not-found")
+    if path.suffix.lower() == ".npy":
+        return NpySource(path, name, network.input_columns, dtype, rows)
+    stream = open(path, encoding="utf-8", newline=None)
+    return CsvSource(stream, name, network.input_columns, dtype, rows, total=path.stat().st_size, owns_stream=True)
+
+
+def run_batch(network: Any, source: Any, sink: Any, dtype: Any = np.float64, progress: Optional[Progress] = None) -> int:
+    """Evaluate ``network`` on every block of ``source`` and write the results to ``sink``; the number of rows."""
+    count = 0
+    try:
+        for block in source:
+            sink.write(network(block, dtype=dtype))
+            count += len(block)
+            if progress is not None:
+                progress.update(source.position, count)
+    finally:
+        source.close()
+    sink.close()
+    if progress is not None:
+        progress.finish()
+    return count
+
+
+def output_kind(path: str) -> str:
+    """``csv``, ``npy`` or ``json``, from an output file's name (``-`` is CSV on stdout)."""
+    if path == "-":
+        return "csv"
+    suffix = os.path.splitext(path)[1].lower().lstrip(".")
+    if suffix not in ("csv", "npy", "json"):
+        raise ValueError(f"{path!r} does not end in .csv, .npy or .json")
+    return suffix
