@@ -64,7 +64,7 @@ def test_sigmoid_neuron_is_smooth_and_half_at_zero():
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.net")), ids=lambda p: p.name)
 def test_every_example_checks_and_matches_the_interpreter(path):
     from netlang.checker import check
-    from netlang.interpreter import interpret
+    from netlang.interpreter import inputs_by_name, interpret
 
     source = path.read_text()
     program = netlang.parse(source, str(path))
@@ -72,12 +72,7 @@ def test_every_example_checks_and_matches_the_interpreter(path):
     net = netlang.load(path)
     rng = np.random.default_rng(0)
     for _ in range(20):
-        row = rng.uniform(-2, 2, net.input_width)
-        values, position = {}, 0
-        for name, size in net.inputs:
-            width = 1 if size is None else size
-            values[name] = row[position] if size is None else row[position : position + width]
-            position += width
+        values = inputs_by_name(checked, rng.uniform(-2, 2, net.input_width))
         expected = interpret(checked, values)
         got = net.run(values)
         for name in net.output_names:

@@ -9,7 +9,7 @@ import pytest
 
 import netlang
 from netlang.checker import check
-from netlang.interpreter import interpret
+from netlang.interpreter import inputs_by_name, interpret
 
 RNG = np.random.default_rng(7)
 
@@ -29,12 +29,7 @@ def _agrees_with_interpreter(source: str, samples: np.ndarray, base_dir: Path | 
     checked = check(program, source, base_dir)
     out = net(samples)
     for row, result in zip(samples, out):
-        values, position = {}, 0
-        for name, size in net.inputs:
-            width = 1 if size is None else size
-            values[name] = row[position] if size is None else row[position : position + width]
-            position += width
-        expected = interpret(checked, values)
+        expected = interpret(checked, inputs_by_name(checked, row))
         flat = np.concatenate([np.atleast_1d(expected[name]) for name in net.output_names])
         np.testing.assert_allclose(result, flat, rtol=1e-12, atol=1e-12)
     return out
