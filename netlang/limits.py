@@ -1,8 +1,9 @@
 """Resource limits: checked before work is done, so no input can exhaust memory or the stack."""
 
-# Brackets nested deeper than this are refused: walkers over the tree recurse
+# Expressions nested deeper than this (open brackets, plus the unary signs in front of
+# each) are refused: walkers over the tree (the checker, repr, ==) recurse
 # once per level, and Python's stack is not deep enough for arbitrary nesting.
-MAX_NESTING = 64
+MAX_NESTING = 32
 # A run of unary signs (``- - - x``) nests the same way.
 MAX_SIGNS_IN_A_ROW = 8
 # Elements of one vector (an input, a layer, a constant).

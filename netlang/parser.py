@@ -72,13 +72,20 @@ _state = threading.local()
 
 
 class _BracketPostLexer:
-    """Drops newlines inside brackets (so statements continue over lines) and limits nesting."""
+    """Drops newlines inside brackets (so statements continue over lines) and limits nesting.
+
+    Nesting is counted as the syntax tree will be deep: each open bracket, plus each
+    unary sign in front of it, since ``-(-(-(x)))`` nests as deeply as ``(((x)))``.
+    """
 
     always_accept = ("_NL",)
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         open_brackets: List[Token] = []
         _state.open_brackets = open_brackets
+        # The nesting depth at each open bracket, so a closer restores the depth outside it.
+        depths: List[int] = []
+        depth = 0
         signs = 0
         previous_type = "_NL"
         for token in stream:
@@ -88,10 +95,13 @@ class _BracketPostLexer:
                     continue
             elif kind in _OPENERS:
                 open_brackets.append(token)
-                if len(open_brackets) > limits.MAX_NESTING:
+                depths.append(depth)
+                depth += signs + 1
+                if depth > limits.MAX_NESTING:
                     raise _LocatedError(
                         NetlangError(
-                            f"brackets nested more than {limits.MAX_NESTING} deep",
+                            f"the expression is nested {depth} deep here (brackets and signs); "
+                            f"the limit is {limits.MAX_NESTING}",
                             _span(token),
                             hint="give parts of the expression names with 'let' or 'node'",
                             code="too-deep",
@@ -100,6 +110,7 @@ class _BracketPostLexer:
             elif kind in _CLOSERS:
                 if open_brackets and open_brackets[-1].type == _CLOSERS[kind]:
                     open_brackets.pop()
+                    depth = depths.pop()
             elif kind == "ADD_OP" and previous_type in _SIGN_CONTEXT:
                 signs += 1
                 if signs > limits.MAX_SIGNS_IN_A_ROW:

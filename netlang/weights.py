@@ -6,7 +6,10 @@ the limits before any data is read; NaN and infinity are refused.
 
 from __future__ import annotations
 
+import math
+import warnings
 import zipfile
+import zlib
 from pathlib import Path
 from typing import IO, Optional
 
@@ -66,7 +69,9 @@ def load_weights(path: Path, key: Optional[str] = None) -> np.ndarray:
             array = _read_csv(path)
     except WeightFileError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError) as error:
+        # zlib.error: a corrupt compressed member; NotImplementedError: an unknown compression
+        # method; RuntimeError: an encrypted member.
         raise WeightFileError(f"cannot read weight file '{name}': {error}", code="bad-weight-file") from None
     if array.ndim not in (1, 2) or array.size == 0:
         raise WeightFileError(
@@ -96,8 +101,24 @@ def _listing(path: Path) -> str:
     return f"; it holds {', '.join(names)}" if names else ""
 
 
+# How a pickle starts (protocol 2 and later): a .npy file name does not make a file an array.
+_PICKLE_START = b"\x80"
+
+
 def _read_npy(stream: IO[bytes], name: str) -> np.ndarray:
-    version = np.lib.format.read_magic(stream)
+    start = stream.read(len(np.lib.format.MAGIC_PREFIX))
+    if start.startswith(_PICKLE_START):
+        raise WeightFileError(
+            f"'{name}' is a Python pickle, not a .npy array; netlang never loads pickles",
+            code="pickle-refused",
+            hint="save plain numbers: numpy.save(path, array.astype(float))",
+        )
+    if start != np.lib.format.MAGIC_PREFIX:
+        raise WeightFileError(
+            f"'{name}' is not a .npy file (it does not start with the .npy signature)",
+            hint="write weight files with numpy.save, or as .csv",
+        )
+    version = tuple(stream.read(2))
     if version == (1, 0):
         shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
     elif version == (2, 0):
@@ -111,8 +132,10 @@ def _read_npy(stream: IO[bytes], name: str) -> np.ndarray:
             hint="save plain numbers: numpy.save(path, array.astype(float))",
         )
     if dtype.kind not in "biuf":
-        raise WeightFileError(f"'{name}' holds {dtype} values; weights must be numbers")
-    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        raise WeightFileError(f"'{name}' holds {dtype} values; weights must be real numbers")
+    if any(n < 0 for n in shape):
+        raise WeightFileError(f"'{name}' has a corrupt header: its shape {shape} has a negative size")
+    count = math.prod(shape)  # Python integers: a crafted shape cannot overflow into a small count
     if count > limits.MAX_MATRIX_ENTRIES:
         raise WeightFileError(
             f"'{name}' has {count} entries (shape {shape}); the limit is {limits.MAX_MATRIX_ENTRIES}",
@@ -144,7 +167,10 @@ def _read_npz_member(path: Path, key: str) -> np.ndarray:
 
 def _read_csv(path: Path) -> np.ndarray:
     try:
-        array = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=1, comments="#")
+        with warnings.catch_warnings():
+            # An empty file is reported below as an empty array, not as numpy's warning.
+            warnings.simplefilter("ignore", UserWarning)
+            array = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=1, comments="#")
     except ValueError as error:
         raise WeightFileError(f"'{path.name}' is not a CSV file of numbers: {error}") from None
     return array
