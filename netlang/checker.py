@@ -166,13 +166,15 @@ class _Checker:
                     units.append(unit)
                     signals += unit.width
                     if signals > limits.MAX_SIGNALS:
-                        # Stop here: every further unit would only cost more memory.
-                        self.error(
-                            f"with '{name}', the network has {signals} signals (input elements and neurons); "
-                            f"the limit is {limits.MAX_SIGNALS}",
-                            statement.name_span,
-                            "limit-exceeded",
-                        )
+                        # Stop here: every further unit would only cost more memory. Report it
+                        # only if this unit crossed the limit (the inputs alone are reported).
+                        if signals - unit.width <= limits.MAX_SIGNALS:
+                            self.error(
+                                f"with '{name}', the network has {signals} signals (input elements and neurons); "
+                                f"the limit is {limits.MAX_SIGNALS}",
+                                statement.name_span,
+                                "limit-exceeded",
+                            )
                         break
             except _Failed:
                 self.failed.add(name)
@@ -611,7 +613,11 @@ class _Checker:
         if not expr.items:
             raise self.error("an empty vector has no elements", expr.span, "bad-size")
         if len(expr.items) > limits.MAX_VECTOR_SIZE:
-            raise self.error(f"a vector of {len(expr.items)} elements is over the limit", expr.span, "limit-exceeded")
+            raise self.error(
+                f"this vector has {len(expr.items)} elements; the limit is {limits.MAX_VECTOR_SIZE}",
+                expr.span,
+                "limit-exceeded",
+            )
         items = [self.value(item, constant_only) for item in expr.items]
         if all(_is_constant(item) for item in items):
             shapes = {np.shape(item) for item in items}
@@ -866,7 +872,7 @@ class _Checker:
         for unit in units:
             read.update(signal_of(key) for key in keys_read(unit.form))
         defined = [s for s in self.signals.values() if isinstance(s, (Node, Layer))]
-        if not defined:
+        if not any(isinstance(s, (Node, Layer)) for s in self.program.statements):
             span = self.program.statements[0].span if self.program.statements else Span(1, 1, 1, 2)
             self.error(
                 "the network has no nodes or layers, so it has no outputs",

@@ -90,6 +90,8 @@ class _BracketPostLexer:
         previous_type = "_NL"
         for token in stream:
             kind = token.type
+            if previous_type == "_NL" and kind != "_NL":
+                _state.statement_keyword = kind
             if kind == "_NL":
                 if open_brackets:
                     continue
@@ -319,6 +321,9 @@ def _expected_words(expected: set) -> str:
         expected.discard("COMMA")
     else:
         expected.discard("_NL")
+    if getattr(_state, "statement_keyword", None) != "EXPECT" or innermost is not None:
+        # LALR merges states: '->' and 'within' are only possible at the top of an expect.
+        expected -= {"ARROW", "WITHIN"}
     words = []
     if {"ADD_OP", "MUL_OP"} <= expected:
         expected -= {"ADD_OP", "MUL_OP", "COMPARE"}
@@ -381,6 +386,13 @@ def _unexpected_token(error: UnexpectedToken) -> NetlangError:
             f"'{bracket}' is never closed",
             _span(bracket),
             hint=f"add '{closer}' where the expression ends",
+            code="syntax-error",
+        )
+    if token.type in _CLOSERS and not open_brackets:
+        return NetlangError(
+            f"'{token}' closes a bracket that was never opened",
+            span,
+            hint="remove it, or add the opening bracket where the group starts",
             code="syntax-error",
         )
     if token.type in _STATEMENT_START and "NAME" in expected:

@@ -119,12 +119,13 @@ def _read_npy(stream: IO[bytes], name: str) -> np.ndarray:
             hint="write weight files with numpy.save, or as .csv",
         )
     version = tuple(stream.read(2))
-    if version == (1, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
-    elif version == (2, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
-    else:
+    readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    if version not in readers:
         raise WeightFileError(f"'{name}' uses .npy format version {version}, which is not supported")
+    try:
+        shape, fortran, dtype = readers[version](stream)
+    except Exception as error:  # noqa: BLE001 - numpy's header parser raises many kinds on hostile input
+        raise WeightFileError(f"'{name}' has a corrupt header ({type(error).__name__}: {error})") from None
     if dtype.hasobject:
         raise WeightFileError(
             f"'{name}' holds Python objects (a pickle); netlang never loads pickles",
@@ -172,5 +173,5 @@ def _read_csv(path: Path) -> np.ndarray:
             warnings.simplefilter("ignore", UserWarning)
             array = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=1, comments="#")
     except ValueError as error:
-        raise WeightFileError(f"'{path.name}' is not a CSV file of numbers: {error}") from None
+        raise WeightFileError(f"'{path.name}' is not a CSV file of numbers: {str(error).split(';')[0]}") from None
     return array
