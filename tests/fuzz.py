@@ -50,6 +50,8 @@ def fuzz_mutations(deadline: float, rng: random.Random, cli: bool) -> tuple[int,
             if report is None and cli and runs % 10 == 0:
                 report = exercise_cli(data, Path(directory))
             runs += 1
+            if runs % 2000 == 0:
+                print(f"{runs} mutated files, {crashes} crashes", flush=True)
             if report is not None:
                 crashes += 1
                 save(data, report)
@@ -61,7 +63,8 @@ def fuzz_mutations(deadline: float, rng: random.Random, cli: bool) -> tuple[int,
 def fuzz_programs(seconds: float, seed: int) -> int:
     count = 0
 
-    @settings(max_examples=10**9, deadline=None, database=None, derandomize=False,
+    # Rounds of 100 examples, until the time is up (an example past the deadline returns at once).
+    @settings(max_examples=100, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
     @given(source=programs(), sample_seed=st.integers(0, 2**32 - 1))
     def check(source: str, sample_seed: int) -> None:
@@ -98,7 +101,7 @@ def main() -> int:
     rng = random.Random(seed)
     warnings.simplefilter("error", RuntimeWarning)  # a numpy warning on user input is a finding too
     total = args.minutes * 60
-    print(f"fuzzing for {args.minutes} minutes, seed {seed}")
+    print(f"fuzzing for {args.minutes} minutes, seed {seed}", flush=True)
     runs, crashes = fuzz_mutations(time.monotonic() + total * 0.7, rng, args.cli)
     generated = fuzz_programs(total * 0.3, seed)
     print(f"{runs} mutated files, {generated} generated programs; {crashes} crashes")

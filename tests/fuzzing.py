@@ -150,6 +150,8 @@ _VOCABULARY = [
     b"input", b"let", b"node", b"layer", b"output", b"expect", b"within", b"step", b"sigmoid", b"softmax",
     b"load", b"(", b")", b"[", b"]", b",", b"=", b"+", b"-", b"*", b"/", b"@", b">", b">=", b"->", b"#",
     b"1e999", b"1e-400", b"0", b"x1", b"\n", b'"w.npy"', b"99999999999999", b"\t", b"\r",
+    b'load("data/W.npy")', b'load("data/model.npz", "W1")', b"[[1, 2], [3, 4]]", b"x[2]", b"v[0]",
+    b"relu", b"tanh", b"identity", b"1e308", b"5e-324", b"\x0c", b"\xe2\x80\xa8", b"\x00",
 ]
 
 
@@ -191,8 +193,20 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
     return data
 
 
+ERROR_CASES = ROOT / "tests" / "errors"
+
+
 def seeds() -> List[bytes]:
-    return [path.read_bytes() for path in sorted(EXAMPLES.glob("*.net"))]
+    """The examples, and the error catalogue's cases (vectors, layers, weight files, errors)."""
+    paths = sorted(EXAMPLES.glob("*.net")) + sorted(ERROR_CASES.glob("*.net"))
+    return [path.read_bytes() for path in paths]
+
+
+def _with_weight_files(directory: Path) -> None:
+    """Lets mutated cases load the catalogue's (broken) weight files, as data/NAME."""
+    link = directory / "data"
+    if not link.exists():
+        link.symlink_to(ERROR_CASES / "data", target_is_directory=True)
 
 
 def _check_location(error: netlang.NetlangError, data: bytes) -> None:
@@ -213,6 +227,7 @@ def exercise(data: bytes, directory: Path) -> Optional[str]:
 
     The only exception allowed out is a NetlangError with a valid location.
     """
+    _with_weight_files(directory)
     path = directory / "fuzz.net"
     path.write_bytes(data)
     try:

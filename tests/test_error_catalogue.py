@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -21,13 +22,18 @@ sys.path.insert(0, str(ROOT / "docs"))
 import make_errors  # noqa: E402  (docs/make_errors.py, the generator of docs/errors.md)
 
 
+@functools.lru_cache(maxsize=None)
+def _source_codes() -> frozenset:
+    return frozenset(codes_in_source())
+
+
 @pytest.mark.parametrize("path", case_paths(), ids=lambda p: p.stem)
 def test_golden_error(path: Path):
     error = run_case(path)
     golden(path.with_suffix(".err"), formatted(error))
     lines = case_text(path).splitlines()
     for each in error.errors:
-        assert each.code in codes_in_source(), f"{each.code} is not a code in netlang's source"
+        assert each.code in _source_codes(), f"{each.code} is not a code in netlang's source"
         if each.line:  # located: the place is inside the file
             assert 1 <= each.line <= max(len(lines), 1) + 1
             assert each.column >= 1
