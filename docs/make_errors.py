@@ -62,6 +62,12 @@ EXPLANATIONS: Dict[str, str] = {
 }
 
 
+COMMAND_LINE = (
+    "Bad values on the command line are usage errors: netlang names the option and the value, "
+    "and exits with status 2 (errors in a .net file or its data exit with status 1)."
+)
+
+
 def _title(stem: str) -> str:
     return stem.replace("-", " ")
 
@@ -75,6 +81,9 @@ def _directive_note(path: Path) -> str:
             notes.append(f"the file loaded is `{rest}`")
         elif word == "limit":
             notes.append(f"with the limit `{rest}`")
+        elif word == "cli":
+            command, *args = rest.split()
+            notes.append(f"run as `{' '.join(['netlang', command, path.name, *args])}`")
     return "; ".join(notes)
 
 
@@ -105,9 +114,11 @@ def render() -> str:
     ]
     for code, meaning in EXPLANATIONS.items():
         out.append(f"| [`{code}`](#{code}) | {meaning} |")
-    for code, meaning in EXPLANATIONS.items():
-        out += ["", f"## {code}", "", meaning]
-        for path in by_code.get(code, []):
+    sections = [(f"## {code}", meaning, by_code.get(code, [])) for code, meaning in EXPLANATIONS.items()]
+    sections.append(("## Command-line errors", COMMAND_LINE, case_paths(cli=True)))
+    for heading, meaning, paths in sections:
+        out += ["", heading, "", meaning]
+        for path in paths:
             note = _directive_note(path)
             out += [
                 "",

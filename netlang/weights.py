@@ -166,7 +166,22 @@ def _read_npz_member(path: Path, key: str) -> np.ndarray:
             return _read_npy(stream, f"{path.name}:{key}")
 
 
+def _csv_value_bound(path: Path) -> int:
+    """At most how many values a CSV file holds (separators + 1), counted without parsing it."""
+    separators = 0
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            separators += chunk.count(b",") + chunk.count(b"\n")
+    return separators + 1
+
+
 def _read_csv(path: Path) -> np.ndarray:
+    bound = _csv_value_bound(path)
+    if bound > limits.MAX_MATRIX_ENTRIES:
+        raise WeightFileError(
+            f"'{path.name}' has up to {bound} values; the limit is {limits.MAX_MATRIX_ENTRIES}",
+            code="limit-exceeded",
+        )
     try:
         with warnings.catch_warnings():
             # An empty file is reported below as an empty array, not as numpy's warning.

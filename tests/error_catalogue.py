@@ -8,6 +8,8 @@ reads them as comments):
     #! limit MAX_SOURCE_BYTES=64   run with a smaller limit, so the case stays small
     #! run 1 2                     compile, then evaluate the network on these values
     #! load missing.net            load this path instead of the case itself
+    #! cli run --x 1               run the command line (netlang run NAME.net --x 1) instead;
+                                   NAME.err is then what it prints, and its exit status
 
 Used by tests/test_error_catalogue.py and by docs/make_errors.py (docs/errors.md).
 """
@@ -30,8 +32,9 @@ ERRORS_DIR = ROOT / "tests" / "errors"
 PACKAGE_DIR = ROOT / "netlang"
 
 
-def case_paths() -> List[Path]:
-    return sorted(ERRORS_DIR.glob("*.net"))
+def case_paths(cli: bool = False) -> List[Path]:
+    """The cases run through the library (or, with ``cli``, through the command line)."""
+    return [path for path in sorted(ERRORS_DIR.glob("*.net")) if is_cli_case(path) == cli]
 
 
 def case_text(path: Path) -> str:
@@ -69,6 +72,24 @@ def _limits(changes: Dict[str, int]) -> Iterator[None]:
     finally:
         for name, value in saved.items():
             setattr(limits, name, value)
+
+
+def is_cli_case(path: Path) -> bool:
+    return any(word == "cli" for word, _ in directives(path))
+
+
+def run_cli_case(path: Path) -> str:
+    """What ``netlang COMMAND NAME.net ARGS...`` prints (stdout and stderr), and its exit status."""
+    from click.testing import CliRunner
+
+    from netlang.cli import main
+
+    (command, *args) = next(rest for word, rest in directives(path) if word == "cli").split()
+    with _in_directory(path.parent):
+        result = CliRunner().invoke(main, [command, path.name, *args], prog_name="netlang")
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return f"{result.output}(exit status {result.exit_code})\n"
 
 
 def run_case(path: Path) -> netlang.NetlangError:

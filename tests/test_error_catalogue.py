@@ -16,6 +16,7 @@ from error_catalogue import (
     codes_raised,
     formatted,
     run_case,
+    run_cli_case,
 )
 
 sys.path.insert(0, str(ROOT / "docs"))
@@ -38,6 +39,13 @@ def test_golden_error(path: Path):
             assert 1 <= each.line <= max(len(lines), 1) + 1
             assert each.column >= 1
             assert (each.end_line, each.end_column) >= (each.line, each.column)
+
+
+@pytest.mark.parametrize("path", case_paths(cli=True), ids=lambda p: p.stem)
+def test_golden_command_line_error(path: Path):
+    output = run_cli_case(path)
+    golden(path.with_suffix(".err"), output)
+    assert "Traceback" not in output and output.endswith(("(exit status 1)\n", "(exit status 2)\n"))
 
 
 def test_every_error_code_has_a_golden_example():
