@@ -219,7 +219,12 @@ def _check_location(error: netlang.NetlangError, data: bytes) -> None:
         assert 1 <= each.line <= lines, f"{each!r}: line {each.line} is not in a file of {lines} lines"
         assert each.column >= 1, f"{each!r}: column {each.column}"
         assert (each.end_line, each.end_column) >= (each.line, each.column), repr(each)
-        assert each.format()  # formatting a located error must not fail either
+        text = each.format()  # formatting a located error must not fail either
+        if each.source is not None and each.line <= each.source.count("\n") + 1:
+            # The excerpt shows the line the error names (as the parser counts lines).
+            shown = each.source.split("\n")[each.line - 1].rstrip("\r")
+            if len(shown) <= 100:
+                assert f"{each.line} | {shown}" in text, f"{each!r}: wrong excerpt\n{text}"
 
 
 def exercise(data: bytes, directory: Path) -> Optional[str]:
