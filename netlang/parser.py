@@ -321,8 +321,11 @@ def _expected_words(expected: set) -> str:
         expected.discard("COMMA")
     else:
         expected.discard("_NL")
+    if "_NL" in expected:
+        expected.discard("$END")  # the end of the line says it; the file may end there too
     if getattr(_state, "statement_keyword", None) != "EXPECT" or innermost is not None:
-        # LALR merges states: '->' and 'within' are only possible at the top of an expect.
+        # The lexer's allowed set (for an unexpected character) is as wide as the merged
+        # LALR states: '->' and 'within' are only possible at the top of an expect.
         expected -= {"ARROW", "WITHIN"}
     words = []
     if {"ADD_OP", "MUL_OP"} <= expected:
@@ -373,7 +376,9 @@ def _translate(error: Exception, line_offset: int = 0) -> NetlangError:
 
 def _unexpected_token(error: UnexpectedToken) -> NetlangError:
     token = error.token
-    expected = set(error.expected)
+    # `accepts` tries each terminal in the parser's real state; `expected` is the LALR
+    # table's row, which merged states make too wide (it offers '->' inside a node).
+    expected = set(error.accepts or error.expected)
     if token.type == "$END":
         span = Span(token.end_line, token.end_column, token.end_line, token.end_column + 1)
     else:
