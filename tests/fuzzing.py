@@ -155,13 +155,27 @@ _VOCABULARY = [
 ]
 
 
+_NUMBER_TOKENS = [b"0", b"1", b"2", b"3", b"0.5", b"1e308", b"5e-324", b"1e-400", b"1e999", b"0.0", b"100000"]
+# Mutations that keep the syntax come often, so that most files reach the checker and compiler.
+_KINDS = ["rename", "rename", "renumber", "renumber", "drop", "swap", "duplicate", "insert", "repeat", "line",
+          "truncate", "flip", "utf8"]
+
+
 def mutate(data: bytes, rng: random.Random) -> bytes:
     """``data`` with a few random mutations."""
-    for _ in range(rng.randint(1, 4)):
+    for _ in range(rng.choice([1, 1, 1, 2, 3])):
         tokens = _TOKEN.findall(data) or [b""]
-        kind = rng.choice(["drop", "swap", "duplicate", "insert", "flip", "truncate", "utf8", "line", "repeat"])
+        kind = rng.choice(_KINDS)
         i = rng.randrange(len(tokens))
-        if kind == "drop":
+        names = [t for t in tokens if re.fullmatch(rb"[A-Za-z_]\w*", t)]
+        numbers = [j for j, t in enumerate(tokens) if re.fullmatch(rb"[0-9.]+(?:[eE][+-]?[0-9]+)?", t)]
+        if kind == "rename" and names:
+            # Same syntax, other meaning: reaches the checker and the compiler, not just the parser.
+            positions = [j for j, t in enumerate(tokens) if t in names]
+            tokens[rng.choice(positions)] = rng.choice(names)
+        elif kind == "renumber" and numbers:
+            tokens[rng.choice(numbers)] = rng.choice(_NUMBER_TOKENS)
+        elif kind == "drop":
             del tokens[i]
         elif kind == "swap":
             j = rng.randrange(len(tokens))
@@ -172,7 +186,7 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
             tokens.insert(i, rng.choice(_VOCABULARY))
         elif kind == "repeat":
             tokens.insert(i, rng.choice([b"(", b"[", b"-"]) * rng.randint(1, 80))
-        if kind in ("drop", "swap", "duplicate", "insert", "repeat"):
+        if kind in ("drop", "swap", "duplicate", "insert", "repeat", "rename", "renumber"):
             data = b" ".join(tokens).replace(b" \n ", b"\n")
             continue
         if not data:
