@@ -54,11 +54,11 @@ EXPLANATIONS: Dict[str, str] = {
     "shape-mismatch": "The sizes of two operands do not fit together, or a definition computes the wrong kind of value.",
     "number-out-of-range": "A number or a computed weight overflows to infinity, or a non-zero literal underflows to zero.",
     "division-by-zero": "A constant divisor is zero.",
-    "limit-exceeded": "An input is larger than one of netlang's resource limits (see limits.md); nothing is allocated before the check.",
+    "limit-exceeded": "An input is larger than one of netlang's resource limits (see [limits.md](limits.md)); nothing is allocated before the check.",
     "bad-weight-file": "A weight file is corrupt, truncated, of an unknown kind, or does not hold numbers.",
     "pickle-refused": "A weight file holds Python objects (a pickle); netlang never loads pickles, because loading one can run code.",
     "non-finite-weight": "A weight file contains NaN or infinity.",
-    "bad-input": "Values given to a compiled network do not match its inputs (library and command line).",
+    "bad-input": "Values given to a compiled network in a library call do not match its inputs.",
 }
 
 
