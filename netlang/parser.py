@@ -85,6 +85,9 @@ class _BracketPostLexer:
         _state.open_brackets = open_brackets
         # The nesting depth at each open bracket, so a closer restores the depth outside it.
         depths: List[int] = []
+        # Commas so far in each open bracket: a huge literal vector is refused while it is read,
+        # before the syntax tree holds millions of nodes (the checker counts exactly, later).
+        counts: List[int] = []
         depth = 0
         signs = 0
         previous_type = "_NL"
@@ -98,6 +101,7 @@ class _BracketPostLexer:
             elif kind in _OPENERS:
                 open_brackets.append(token)
                 depths.append(depth)
+                counts.append(0)
                 depth += signs + 1
                 if depth > limits.MAX_NESTING:
                     raise _LocatedError(
@@ -113,6 +117,19 @@ class _BracketPostLexer:
                 if open_brackets and open_brackets[-1].type == _CLOSERS[kind]:
                     open_brackets.pop()
                     depth = depths.pop()
+                    counts.pop()
+            elif kind == "COMMA" and counts:
+                counts[-1] += 1
+                if counts[-1] > limits.MAX_VECTOR_SIZE:
+                    raise _LocatedError(
+                        NetlangError(
+                            f"this list has more than {limits.MAX_VECTOR_SIZE} elements; "
+                            f"the limit is {limits.MAX_VECTOR_SIZE}",
+                            _span(open_brackets[-1]),
+                            hint="load large weights from a file: load(\"w.npy\")",
+                            code="limit-exceeded",
+                        )
+                    )
             elif kind == "ADD_OP" and previous_type in _SIGN_CONTEXT:
                 signs += 1
                 if signs > limits.MAX_SIGNS_IN_A_ROW:

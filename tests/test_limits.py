@@ -136,3 +136,12 @@ def test_read_source_reads_no_more_than_the_limit(tmp_path, monkeypatch):
     with pytest.raises(netlang.NetlangError) as info:
         netlang.read_source(path)
     assert info.value.code == "file-too-large" and re.search(r"larger than 100 bytes", info.value.message)
+
+
+def test_huge_literal_lists_are_refused_while_they_are_read(monkeypatch):
+    monkeypatch.setattr(limits, "MAX_VECTOR_SIZE", 3)
+    with pytest.raises(netlang.NetlangError) as info:
+        netlang.parse("let v = [" + ", ".join(["1"] * 1000) + "]")
+    assert info.value.code == "limit-exceeded" and "more than 3 elements" in info.value.message
+    # Exactly at the limit, with a trailing comma, the list is fine.
+    assert netlang.parse("let v = [1, 2, 3,]").statements[0].value.items[2].value == 3.0
