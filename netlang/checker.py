@@ -90,7 +90,10 @@ class _Failed(Exception):
 
 def check(program: Program, source: Optional[str] = None, base_dir: Optional[Path] = None) -> CheckedProgram:
     """Check ``program``; raise one NetlangError carrying every error found."""
-    return _Checker(program, source, base_dir).run()
+    # Constant folding may overflow; every result is checked (checked_number, checked_array,
+    # and the compiler for weights), so numpy's warnings would only repeat the located error.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _Checker(program, source, base_dir).run()
 
 
 def _shape_text(value: Value) -> str:
@@ -153,8 +156,11 @@ class _Checker:
     def run(self) -> CheckedProgram:
         inputs = self.declare()
         units: List[Unit] = []
+        signals = sum(var.size or 1 for var in inputs if var.name not in self.failed)
         for name in self.definition_order():
             statement = self.definitions[name]
+            if name in self.failed:
+                continue  # its error (a bad size, a cycle) is reported already
             try:
                 if isinstance(statement, Let):
                     self.constant(name)
@@ -162,6 +168,18 @@ class _Checker:
                     unit = self.unit(statement)
                     self.sizes[name] = unit.size
                     units.append(unit)
+                    signals += unit.width
+                    if signals > limits.MAX_SIGNALS:
+                        # Stop here: every further unit would only cost more memory. Report it
+                        # only if this unit crossed the limit (the inputs alone are reported).
+                        if signals - unit.width <= limits.MAX_SIGNALS:
+                            self.error(
+                                f"with '{name}', the network has {signals} signals (input elements and neurons); "
+                                f"the limit is {limits.MAX_SIGNALS}",
+                                statement.name_span,
+                                "limit-exceeded",
+                            )
+                        break
             except _Failed:
                 self.failed.add(name)
         units = self.with_depths(units)
@@ -177,11 +195,13 @@ class _Checker:
             if isinstance(statement, Input):
                 for var in statement.vars:
                     if self.define(var.name, var.span):
-                        self.check_size(var.size, var.span, f"input {var.name}")
+                        if self.check_size(var.size, var.span, f"input {var.name}"):
+                            total += var.size or 1
+                        else:
+                            self.failed.add(var.name)  # so nothing allocates a vector of that size
                         self.signals[var.name] = var
                         self.sizes[var.name] = var.size
                         inputs.append(var)
-                        total += var.size or 1
             elif isinstance(statement, Let):
                 if self.define(statement.name, statement.name_span):
                     self.lets[statement.name] = statement
@@ -191,7 +211,8 @@ class _Checker:
                     self.signals[statement.name] = statement
                     self.definitions[statement.name] = statement
                     size = statement.size if isinstance(statement, Layer) else None
-                    self.check_size(size, statement.name_span, f"layer {statement.name}")
+                    if not self.check_size(size, statement.name_span, f"layer {statement.name}"):
+                        self.failed.add(statement.name)
                     self.sizes[statement.name] = size
         if total > limits.MAX_SIGNALS:
             self.error(
@@ -222,17 +243,21 @@ class _Checker:
         self.definition_span[name] = span
         return True
 
-    def check_size(self, size: Optional[int], span: Span, what: str) -> None:
+    def check_size(self, size: Optional[int], span: Span, what: str) -> bool:
+        """Whether a declared vector size is usable (if not, the error is reported)."""
         if size is None:
-            return
+            return True
         if size < 1:
             self.error(f"{what} has {size} elements; a vector needs at least one", span, "bad-size")
-        elif size > limits.MAX_VECTOR_SIZE:
+            return False
+        if size > limits.MAX_VECTOR_SIZE:
             self.error(
                 f"{what} has {size} elements; the limit is {limits.MAX_VECTOR_SIZE}",
                 span,
                 "limit-exceeded",
             )
+            return False
+        return True
 
     # -- constants ---------------------------------------------------------------
 
@@ -256,6 +281,29 @@ class _Checker:
             )
         return value
 
+    def literal(self, number: Number) -> float:
+        value = self.checked_number(number.value, number.span, f"the number {number.text}")
+        mantissa = number.text.lower().partition("e")[0]
+        if value == 0 and any(digit in mantissa for digit in "123456789"):
+            # 1e-400 would silently become 0: a weight the user wrote would vanish.
+            raise self.error(
+                f"the number {number.text} is too small to represent (it underflows to 0)",
+                number.span,
+                "number-out-of-range",
+                hint="numbers other than 0 must lie beyond about ±5e-324; write 0 if you mean zero",
+            )
+        return value
+
+    def within_limit(self, entries: int, span: Span, what: str) -> None:
+        """Refuse, before building it, a weight block larger than MAX_MATRIX_ENTRIES."""
+        if entries > limits.MAX_MATRIX_ENTRIES:
+            raise self.error(
+                f"{what} would have {entries} entries; the limit is {limits.MAX_MATRIX_ENTRIES}",
+                span,
+                "limit-exceeded",
+                hint="split the computation into smaller layers",
+            )
+
     def checked_array(self, value: np.ndarray, span: Span) -> np.ndarray:
         if not np.all(np.isfinite(value)):
             raise self.error(
@@ -270,7 +318,7 @@ class _Checker:
     def value(self, expr: Expr, constant_only: bool = False) -> Value:
         """The value of ``expr``: a constant, or an affine form of the signals it reads."""
         if isinstance(expr, Number):
-            return self.checked_number(expr.value, expr.span, f"the number {expr.text}")
+            return self.literal(expr)
         if isinstance(expr, Name):
             return self.name_value(expr.id, expr.span, constant_only)
         if isinstance(expr, Index):
@@ -404,6 +452,9 @@ class _Checker:
         if left_size is not None and right_size is not None and left_size != right_size:
             raise self.shape_mismatch(op, left, right, whole, right_expr)
         size = left_size if left_size is not None else right_size
+        for value in (left, right):
+            if size is not None and isinstance(value, ScalarForm):
+                self.within_limit(size * len(value.coeffs), whole.span, "repeating this sum over the vector")
         return _as_form(left, size), _as_form(right, size)
 
     def shape_mismatch(self, op: str, left: Value, right: Value, whole: Expr, right_expr: Expr) -> _Failed:
@@ -467,6 +518,7 @@ class _Checker:
                 hint="use '@' to multiply a matrix with a vector",
             )
         if isinstance(form, ScalarForm):
+            self.within_limit(factor.shape[0] * len(form.coeffs), expr.span, "repeating this sum over the vector")
             form = form.broadcast(factor.shape[0])
         if form.size != factor.shape[0]:
             raise self.shape_mismatch(op, form, factor, expr, right_expr)
@@ -516,6 +568,8 @@ class _Checker:
             inner_right = np.shape(right)[0]
             if inner_left != inner_right:
                 raise self.matmul_mismatch(left, right, expr, right_expr)
+            result_shape = np.shape(left)[:-1] + np.shape(right)[1:]
+            self.within_limit(math.prod(result_shape), expr.span, "the product of these matrices")
             return self.checked_array(np.asarray(left @ right, dtype=float), expr.span)
         if isinstance(left, np.ndarray):
             assert isinstance(right, VectorForm)
@@ -523,13 +577,26 @@ class _Checker:
                 raise self.matmul_mismatch(left, right, expr, right_expr)
             if left.ndim == 1:
                 return right.dot(left)
+            self.check_layer_product(left.shape[0], right, expr.span)
             return right.left_multiplied(left)
         assert isinstance(left, VectorForm) and isinstance(right, np.ndarray)
         if right.shape[0] != left.size:
             raise self.matmul_mismatch(left, right, expr, right_expr)
         if right.ndim == 1:
             return left.dot(right)
+        self.check_layer_product(right.shape[1], left, expr.span)
         return left.left_multiplied(np.ascontiguousarray(right.T))
+
+    def check_layer_product(self, rows: int, form: VectorForm, span: Span) -> None:
+        """A matrix with ``rows`` rows applied to ``form``: refuse it before building its blocks."""
+        if rows > limits.MAX_VECTOR_SIZE:
+            raise self.error(
+                f"this product has {rows} elements; the limit for a vector is {limits.MAX_VECTOR_SIZE}",
+                span,
+                "limit-exceeded",
+            )
+        width = sum(len(b.d) if isinstance(b, Diag) else b.shape[1] for b in form.terms.values())
+        self.within_limit(rows * width, span, "the weights of this product")
 
     def matmul_mismatch(self, left: Value, right: Value, expr: Product, right_expr: Expr) -> _Failed:
         left_name = _describe(expr.operands[0], "the left side") if expr.operands.index(right_expr) == 1 else "the left side"
@@ -558,7 +625,11 @@ class _Checker:
         if not expr.items:
             raise self.error("an empty vector has no elements", expr.span, "bad-size")
         if len(expr.items) > limits.MAX_VECTOR_SIZE:
-            raise self.error(f"a vector of {len(expr.items)} elements is over the limit", expr.span, "limit-exceeded")
+            raise self.error(
+                f"this vector has {len(expr.items)} elements; the limit is {limits.MAX_VECTOR_SIZE}",
+                expr.span,
+                "limit-exceeded",
+            )
         items = [self.value(item, constant_only) for item in expr.items]
         constants = [item for item in items if _is_constant(item)]
         if len(constants) == len(items):
@@ -584,6 +655,8 @@ class _Checker:
                 )
             scalars.append(item)
         size = len(scalars)
+        keys = {key for item in scalars if isinstance(item, ScalarForm) for key in item.coeffs}
+        self.within_limit(size * len(keys), expr.span, "the weights of this vector of signals")
         const = np.array([item if isinstance(item, float) else item.const for item in scalars])
         terms: Dict[Key, Block] = {}
         for row, item in enumerate(scalars):
@@ -701,6 +774,12 @@ class _Checker:
                 statement.value.span,
                 "shape-mismatch",
             )
+        if size > limits.MAX_VECTOR_SIZE:
+            raise self.error(
+                f"layer '{statement.name}' computes {size} elements; the limit is {limits.MAX_VECTOR_SIZE}",
+                statement.value.span,
+                "limit-exceeded",
+            )
         if statement.size is not None and statement.size != size:
             raise self.error(
                 f"layer '{statement.name}' is declared with {statement.size} elements but computes {size}",
@@ -809,7 +888,7 @@ class _Checker:
         for unit in units:
             read.update(signal_of(key) for key in keys_read(unit.form))
         defined = [s for s in self.signals.values() if isinstance(s, (Node, Layer))]
-        if not defined:
+        if not any(isinstance(s, (Node, Layer)) for s in self.program.statements):
             span = self.program.statements[0].span if self.program.statements else Span(1, 1, 1, 2)
             self.error(
                 "the network has no nodes or layers, so it has no outputs",

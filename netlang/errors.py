@@ -119,7 +119,11 @@ class NetlangError(Exception):
     def _excerpt(self) -> Optional[tuple[str, str, str]]:
         if self.source is None or self.span.line < 1:
             return None
-        source_lines = self.source.splitlines()
+        # Lines end at "\n" only, as the parser counts them (splitlines would also split at
+        # form feeds and Unicode line separators, and show the wrong line).
+        source_lines = self.source.split("\n")
+        if source_lines and source_lines[-1] == "":
+            source_lines.pop()
         if self.span.line > len(source_lines):
             # An error at the very end of a file that ends with a newline.
             source_lines.append("")

@@ -1,8 +1,9 @@
 """Resource limits: checked before work is done, so no input can exhaust memory or the stack."""
 
-# Brackets nested deeper than this are refused: walkers over the tree recurse
+# Expressions nested deeper than this (open brackets, plus the unary signs in front of
+# each) are refused: walkers over the tree (the checker, repr, ==) recurse
 # once per level, and Python's stack is not deep enough for arbitrary nesting.
-MAX_NESTING = 64
+MAX_NESTING = 32
 # A run of unary signs (``- - - x``) nests the same way.
 MAX_SIGNS_IN_A_ROW = 8
 # Elements of one vector (an input, a layer, a constant).
@@ -11,8 +12,10 @@ MAX_VECTOR_SIZE = 10_000_000
 MAX_MATRIX_ENTRIES = 100_000_000
 # Signals (input elements plus neurons) in one network.
 MAX_SIGNALS = 10_000_000
-# Size of a .net file, and of a weight file.
-MAX_SOURCE_BYTES = 256 * 1024 * 1024
+# Size of a .net file, and of a weight file. Parsing takes about 150 bytes of memory per
+# byte of source (one object per token), so 32 MiB of source may take about 5 GB: enough
+# for netlists of some 700 000 neurons, and no file can exhaust memory.
+MAX_SOURCE_BYTES = 32 * 1024 * 1024
 MAX_WEIGHT_FILE_BYTES = 2 * 1024 * 1024 * 1024
 # Errors reported from one file before the rest are left out.
 MAX_ERRORS = 50

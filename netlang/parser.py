@@ -73,26 +73,42 @@ _state = threading.local()
 
 
 class _BracketPostLexer:
-    """Drops newlines inside brackets (so statements continue over lines) and limits nesting."""
+    """Drops newlines inside brackets (so statements continue over lines) and limits nesting.
+
+    Nesting is counted as the syntax tree will be deep: each open bracket, plus each
+    unary sign in front of it, since ``-(-(-(x)))`` nests as deeply as ``(((x)))``.
+    """
 
     always_accept = ("_NL",)
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         open_brackets: List[Token] = []
         _state.open_brackets = open_brackets
+        # The nesting depth at each open bracket, so a closer restores the depth outside it.
+        depths: List[int] = []
+        # Commas so far in each open bracket: a huge literal vector is refused while it is read,
+        # before the syntax tree holds millions of nodes (the checker counts exactly, later).
+        counts: List[int] = []
+        depth = 0
         signs = 0
         previous_type = "_NL"
         for token in stream:
             kind = token.type
+            if previous_type == "_NL" and kind != "_NL":
+                _state.statement_keyword = kind
             if kind == "_NL":
                 if open_brackets:
                     continue
             elif kind in _OPENERS:
                 open_brackets.append(token)
-                if len(open_brackets) > limits.MAX_NESTING:
+                depths.append(depth)
+                counts.append(0)
+                depth += signs + 1
+                if depth > limits.MAX_NESTING:
                     raise _LocatedError(
                         NetlangError(
-                            f"brackets nested more than {limits.MAX_NESTING} deep",
+                            f"the expression is nested {depth} deep here (brackets and signs); "
+                            f"the limit is {limits.MAX_NESTING}",
                             _span(token),
                             hint="give parts of the expression names with 'let' or 'node'",
                             code="too-deep",
@@ -101,6 +117,20 @@ class _BracketPostLexer:
             elif kind in _CLOSERS:
                 if open_brackets and open_brackets[-1].type == _CLOSERS[kind]:
                     open_brackets.pop()
+                    depth = depths.pop()
+                    counts.pop()
+            elif kind == "COMMA" and counts:
+                counts[-1] += 1
+                if counts[-1] > limits.MAX_VECTOR_SIZE:
+                    raise _LocatedError(
+                        NetlangError(
+                            f"this list has more than {limits.MAX_VECTOR_SIZE} elements; "
+                            f"the limit is {limits.MAX_VECTOR_SIZE}",
+                            _span(open_brackets[-1]),
+                            hint="load large weights from a file: load(\"w.npy\")",
+                            code="limit-exceeded",
+                        )
+                    )
             elif kind == "ADD_OP" and previous_type in _SIGN_CONTEXT:
                 signs += 1
                 if signs > limits.MAX_SIGNS_IN_A_ROW:
@@ -309,6 +339,12 @@ def _expected_words(expected: set) -> str:
         expected.discard("COMMA")
     else:
         expected.discard("_NL")
+    if "_NL" in expected:
+        expected.discard("$END")  # the end of the line says it; the file may end there too
+    if getattr(_state, "statement_keyword", None) != "EXPECT" or innermost is not None:
+        # The lexer's allowed set (for an unexpected character) is as wide as the merged
+        # LALR states: '->' and 'within' are only possible at the top of an expect.
+        expected -= {"ARROW", "WITHIN"}
     words = []
     if {"ADD_OP", "MUL_OP"} <= expected:
         expected -= {"ADD_OP", "MUL_OP", "COMPARE"}
@@ -358,7 +394,9 @@ def _translate(error: Exception, line_offset: int = 0) -> NetlangError:
 
 def _unexpected_token(error: UnexpectedToken) -> NetlangError:
     token = error.token
-    expected = set(error.expected)
+    # `accepts` tries each terminal in the parser's real state; `expected` is the LALR
+    # table's row, which merged states make too wide (it offers '->' inside a node).
+    expected = set(error.accepts or error.expected)
     if token.type == "$END":
         span = Span(token.end_line, token.end_column, token.end_line, token.end_column + 1)
     else:
@@ -371,6 +409,13 @@ def _unexpected_token(error: UnexpectedToken) -> NetlangError:
             f"'{bracket}' is never closed",
             _span(bracket),
             hint=f"add '{closer}' where the expression ends",
+            code="syntax-error",
+        )
+    if token.type in _CLOSERS and not open_brackets:
+        return NetlangError(
+            f"'{token}' closes a bracket that was never opened",
+            span,
+            hint="remove it, or add the opening bracket where the group starts",
             code="syntax-error",
         )
     if token.type in _STATEMENT_START and "NAME" in expected:

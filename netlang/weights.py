@@ -6,7 +6,9 @@ the limits before any data is read; NaN and infinity are refused.
 
 from __future__ import annotations
 
+import math
 import zipfile
+import zlib
 from pathlib import Path
 from typing import IO, Optional, Tuple
 
@@ -67,7 +69,9 @@ def load_weights(path: Path, key: Optional[str] = None) -> np.ndarray:
             array = _read_csv(path)
     except WeightFileError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError) as error:
+        # zlib.error: a corrupt compressed member; NotImplementedError: an unknown compression
+        # method; RuntimeError: an encrypted member.
         raise WeightFileError(f"cannot read weight file '{name}': {error}", code="bad-weight-file") from None
     if array.ndim not in (1, 2) or array.size == 0:
         raise WeightFileError(
@@ -97,15 +101,32 @@ def _listing(path: Path) -> str:
     return f"; it holds {', '.join(names)}" if names else ""
 
 
+# How a pickle starts (protocol 2 and later): a .npy file name does not make a file an array.
+_PICKLE_START = b"\x80"
+
+
 def read_npy_header(stream: IO[bytes], name: str) -> Tuple[Tuple[int, ...], bool, np.dtype]:
     """(shape, fortran order, dtype) from a .npy header, refusing pickles and anything but numbers."""
-    version = np.lib.format.read_magic(stream)
-    if version == (1, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
-    elif version == (2, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
-    else:
+    start = stream.read(len(np.lib.format.MAGIC_PREFIX))
+    if start.startswith(_PICKLE_START):
+        raise WeightFileError(
+            f"'{name}' is a Python pickle, not a .npy array; netlang never loads pickles",
+            code="pickle-refused",
+            hint="save plain numbers: numpy.save(path, array.astype(float))",
+        )
+    if start != np.lib.format.MAGIC_PREFIX:
+        raise WeightFileError(
+            f"'{name}' is not a .npy file (it does not start with the .npy signature)",
+            hint="write weight files with numpy.save, or as .csv",
+        )
+    version = tuple(stream.read(2))
+    readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    if version not in readers:
         raise WeightFileError(f"'{name}' uses .npy format version {version}, which is not supported")
+    try:
+        shape, fortran, dtype = readers[version](stream)
+    except Exception as error:  # noqa: BLE001 - numpy's header parser raises many kinds on hostile input
+        raise WeightFileError(f"'{name}' has a corrupt header ({type(error).__name__}: {error})") from None
     if dtype.hasobject:
         raise WeightFileError(
             f"'{name}' holds Python objects (a pickle); netlang never loads pickles",
@@ -113,13 +134,15 @@ def read_npy_header(stream: IO[bytes], name: str) -> Tuple[Tuple[int, ...], bool
             hint="save plain numbers: numpy.save(path, array.astype(float))",
         )
     if dtype.kind not in "biuf":
-        raise WeightFileError(f"'{name}' holds {dtype} values, not numbers")
+        raise WeightFileError(f"'{name}' holds {dtype} values; weights must be real numbers")
+    if any(n < 0 for n in shape):
+        raise WeightFileError(f"'{name}' has a corrupt header: its shape {shape} has a negative size")
     return shape, fortran, dtype
 
 
 def _read_npy(stream: IO[bytes], name: str) -> np.ndarray:
     shape, fortran, dtype = read_npy_header(stream, name)
-    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    count = math.prod(shape)  # Python integers: a crafted shape cannot overflow into a small count
     if count > limits.MAX_MATRIX_ENTRIES:
         raise WeightFileError(
             f"'{name}' has {count} entries (shape {shape}); the limit is {limits.MAX_MATRIX_ENTRIES}",
@@ -149,10 +172,25 @@ def _read_npz_member(path: Path, key: str) -> np.ndarray:
             return _read_npy(stream, f"{path.name}:{key}")
 
 
+def _csv_value_bound(path: Path) -> int:
+    """At most how many values a CSV file holds (separators + 1), counted without parsing it."""
+    separators = 0
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            separators += chunk.count(b",") + chunk.count(b"\n")
+    return separators + 1
+
+
 def _read_csv(path: Path) -> np.ndarray:
     """A CSV of numbers, one matrix row per line (``#`` comments allowed); one row or column is a vector."""
     from .data import CsvSource, split_fields
 
+    bound = _csv_value_bound(path)
+    if bound > limits.MAX_MATRIX_ENTRIES:
+        raise WeightFileError(
+            f"'{path.name}' has up to {bound} values; the limit is {limits.MAX_MATRIX_ENTRIES}",
+            code="limit-exceeded",
+        )
     with open(path, encoding="utf-8", newline=None) as stream:
         width = 0
         for line in stream:
@@ -167,5 +205,7 @@ def _read_csv(path: Path) -> np.ndarray:
         try:
             array = np.concatenate(list(source))
         except NetlangError as error:
-            raise WeightFileError(f"{error.location}: {error.message}", code=error.code, hint=error.hint) from None
+            # The data reader calls NaN and infinity bad values; in a weight file they are what .npy calls them.
+            code = "non-finite-weight" if error.code == "bad-value" and "finite" in error.message else error.code
+            raise WeightFileError(f"{error.location}: {error.message}", code=code, hint=error.hint) from None
     return array.reshape(-1) if 1 in array.shape else array

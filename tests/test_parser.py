@@ -150,7 +150,10 @@ def test_deep_nesting_is_a_located_error():
 
 
 def test_nesting_within_the_limit_parses():
-    program = netlang.parse("node y = " + "(" * 60 + "x" + ")" * 60)
+    from netlang import limits
+
+    depth = limits.MAX_NESTING
+    program = netlang.parse("node y = " + "(" * depth + "x" + ")" * depth)
     assert program.statements[0].value == Name("x")
 
 

@@ -80,7 +80,7 @@ def test_shapes_other_than_vector_or_matrix(tmp_path, shape):
 def test_strings_and_complex_numbers_are_not_weights(tmp_path):
     np.save(tmp_path / "s.npy", np.array(["a", "b"]))
     np.save(tmp_path / "c.npy", np.array([1j]))
-    assert "not numbers" in _load_error(tmp_path, '"s.npy"').message
+    assert "weights must be real numbers" in _load_error(tmp_path, '"s.npy"').message
     assert "complex" in _load_error(tmp_path, '"c.npy"').message
 
 

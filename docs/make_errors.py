@@ -1,0 +1,151 @@
+"""Writes docs/errors.md, the catalogue of every error netlang reports, from the golden files.
+
+    python docs/make_errors.py          # rewrite docs/errors.md
+    python docs/make_errors.py --check  # exit 1 if docs/errors.md is out of date
+
+The examples and the messages come from tests/errors/ (NAME.net and the NAME.err that
+the tests compare with netlang's output), so this page cannot drift from the code;
+tests/test_error_catalogue.py checks that the committed page is this script's output.
+The one-line explanation of each error code is kept here, in EXPLANATIONS.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Dict, List
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
+
+from error_catalogue import case_paths, case_text, codes_raised, directives, run_case  # noqa: E402
+
+OUTPUT = ROOT / "docs" / "errors.md"
+
+# Every error code, in the order the page shows them: what it means, in one line.
+EXPLANATIONS: Dict[str, str] = {
+    "syntax-error": "The text does not follow the grammar: a missing operator, an unclosed bracket, a misspelt keyword, a character that has no meaning.",
+    "too-deep": "An expression is nested too deeply (brackets, plus unary signs in front of them) for netlang to process safely.",
+    "number-too-large": "A whole number, such as a vector size, has too many digits to be a size.",
+    "file-not-found": "A .net file or a weight file does not exist or cannot be read.",
+    "file-too-large": "A .net file is larger than the limit on source files.",
+    "bad-encoding": "A .net file is not UTF-8 text.",
+    "unknown-name": "A name is used that no input, constant, node or layer defines.",
+    "unknown-function": "A call names a function that is neither an activation nor load.",
+    "duplicate-definition": "Two inputs, constants, nodes or layers have the same name.",
+    "reserved-name": "A definition uses the name of a built-in function.",
+    "function-as-value": "A function's name is used as a value, without calling it.",
+    "signal-in-constant": "A constant (let) reads a signal; constants are folded before any input is known.",
+    "misplaced-string": "A string appears somewhere other than as a file name in load(...).",
+    "cycle": "Definitions depend on each other in a circle, so none of them can be computed first.",
+    "bad-output": "An output statement names something that is not a signal.",
+    "duplicate-output": "Outputs are listed twice, or in two output statements.",
+    "no-outputs": "The file defines no node or layer, so the network computes nothing.",
+    "not-linear": "A neuron's input multiplies or divides two signals; it must be a weighted sum.",
+    "misplaced-comparison": "A comparison appears somewhere other than directly inside step(...).",
+    "misplaced-activation": "An activation is used inside an expression, or on the wrong kind of definition.",
+    "bad-arguments": "A function gets the wrong number or kind of arguments.",
+    "not-a-vector": "A single value is indexed as if it were a vector.",
+    "index-out-of-range": "An index is past the end of a vector.",
+    "bad-size": "A vector is declared or written with no elements.",
+    "ragged-matrix": "The rows of a matrix have different lengths.",
+    "bad-shape": "A constant or a weight file has a shape netlang cannot use: it must be a non-empty vector or matrix.",
+    "shape-mismatch": "The sizes of two operands do not fit together, or a definition computes the wrong kind of value.",
+    "number-out-of-range": "A number or a computed weight overflows to infinity, or a non-zero literal underflows to zero.",
+    "division-by-zero": "A constant divisor is zero.",
+    "limit-exceeded": "An input is larger than one of netlang's resource limits (see [limits.md](limits.md)); nothing is allocated before the check.",
+    "bad-weight-file": "A weight file is corrupt, truncated, of an unknown kind, or does not hold numbers.",
+    "pickle-refused": "A weight file holds Python objects (a pickle); netlang never loads pickles, because loading one can run code.",
+    "non-finite-weight": "A weight file contains NaN or infinity.",
+    "bad-input": "Values given to a compiled network in a library call do not match its inputs.",
+}
+
+
+COMMAND_LINE = (
+    "Bad values on the command line are usage errors: netlang names the option and the value, "
+    "and exits with status 2 (errors in a .net file or its data exit with status 1)."
+)
+
+
+def _title(stem: str) -> str:
+    return stem.replace("-", " ")
+
+
+def _directive_note(path: Path) -> str:
+    notes = []
+    for word, rest in directives(path):
+        if word == "run":
+            notes.append(f"evaluated on the values `{rest}`")
+        elif word == "load":
+            notes.append(f"the file loaded is `{rest}`")
+        elif word == "limit":
+            notes.append(f"with the limit `{rest}`")
+        elif word == "cli":
+            command, *args = rest.split()
+            notes.append(f"run as `{' '.join(['netlang', command, path.name, *args])}`")
+    return "; ".join(notes)
+
+
+def render() -> str:
+    by_code: Dict[str, List[Path]] = {}
+    for path in case_paths():
+        for code in codes_raised(run_case(path)):
+            by_code.setdefault(code, []).append(path)
+    unexplained = sorted(set(by_code) - set(EXPLANATIONS))
+    if unexplained:
+        raise SystemExit(f"add an explanation to EXPLANATIONS in {Path(__file__).name} for: {', '.join(unexplained)}")
+    out = [
+        "# Errors",
+        "",
+        "<!-- Generated by docs/make_errors.py from tests/errors/: do not edit by hand. -->",
+        "",
+        "Every error netlang reports, grouped by its code (`NetlangError.code`, stable across",
+        "versions), each with a file that triggers it and exactly what netlang prints for it",
+        "(`netlang check FILE` prints the same, followed by the number of errors when there are",
+        "several). The examples are the golden files of the tests (`tests/errors/`), so this",
+        "page always shows what the code really does. Lines starting with `#!` are directives",
+        "for the test runner (netlang reads them as comments): a lowered limit, or values to",
+        "run the network on. Every message names `file:line:column` when the error has a",
+        "place, shows the line with a caret under it, and, where it can, a hint.",
+        "",
+        "| code | meaning |",
+        "|---|---|",
+    ]
+    for code, meaning in EXPLANATIONS.items():
+        out.append(f"| [`{code}`](#{code}) | {meaning} |")
+    sections = [(f"## {code}", meaning, by_code.get(code, [])) for code, meaning in EXPLANATIONS.items()]
+    sections.append(("## Command-line errors", COMMAND_LINE, case_paths(cli=True)))
+    for heading, meaning, paths in sections:
+        out += ["", heading, "", meaning]
+        for path in paths:
+            note = _directive_note(path)
+            out += [
+                "",
+                f"**{_title(path.stem)}** (`tests/errors/{path.name}`{'; ' + note if note else ''})",
+                "",
+                "```",
+                case_text(path).rstrip("\n"),
+                "```",
+                "",
+                "```text",
+                path.with_suffix(".err").read_text(encoding="utf-8").rstrip("\n"),
+                "```",
+            ]
+    return "\n".join(out) + "\n"
+
+
+def main(argv: List[str]) -> int:
+    text = render()
+    if "--check" in argv:
+        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
+        if current != text:
+            print(f"{OUTPUT} is out of date: run python docs/make_errors.py", file=sys.stderr)
+            return 1
+        return 0
+    OUTPUT.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,279 @@
+"""Fuzzing helpers shared by tests/test_fuzz.py and the long-running tests/fuzz.py.
+
+Two kinds: valid programs generated from the grammar (hypothesis), evaluated both by
+the compiled network and by the tree-walking interpreter; and mutations of the
+examples (tokens dropped, swapped, duplicated; bytes flipped; lines truncated;
+invalid UTF-8), which must only ever raise a located NetlangError.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import traceback
+from pathlib import Path
+from typing import List, Optional
+
+import numpy as np
+from hypothesis import strategies as st
+
+import netlang
+from netlang.checker import check
+from netlang.interpreter import interpret
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+REGRESSIONS = ROOT / "tests" / "fuzz_regressions"
+
+# Below this distance from a step's threshold, float rounding may legitimately decide the step
+# differently in a matrix product than in the interpreter's sum as written.
+STEP_MARGIN = 1e-9
+
+
+# --- valid programs ----------------------------------------------------------------
+
+_ACTIVATIONS = ["sigmoid", "relu", "tanh", "identity", ""]
+_NUMBERS = st.one_of(
+    st.integers(-5, 5).map(str),
+    st.floats(-4, 4, allow_nan=False, allow_infinity=False).map(lambda v: repr(round(v, 3))),
+    st.sampled_from(["0.5", "2e-3", ".25", "1.", "1e2"]),
+)
+
+
+@st.composite
+def _affine(draw, signals: List[str], constants: List[str], depth: int = 0) -> str:
+    """An affine expression of scalar signals: sums, scaled terms, brackets, signs, division."""
+    terms = []
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["scaled", "scaled", "plain", "constant", "bracket", "divided"]))
+        signal = draw(st.sampled_from(signals))
+        weight = draw(st.one_of(_NUMBERS, st.sampled_from(constants))) if constants else draw(_NUMBERS)
+        if kind == "scaled":
+            term = draw(st.sampled_from([f"{weight}*{signal}", f"{signal}*{weight}"]))
+        elif kind == "plain":
+            term = signal
+        elif kind == "constant":
+            term = weight
+        elif kind == "bracket" and depth < 3:
+            term = f"{weight}*({draw(_affine(signals, constants, depth + 1))})"
+        else:
+            term = f"{signal}/{draw(st.sampled_from(['2', '4', '0.5', '-8']))}"
+        terms.append(term)
+    ops = [draw(st.sampled_from([" + ", " - "])) for _ in terms[1:]]
+    text = terms[0]
+    for op, term in zip(ops, terms[1:]):
+        text += op + term
+    if draw(st.booleans()) and depth == 0:
+        text = "-(" + text + ")"
+    return text
+
+
+@st.composite
+def programs(draw) -> str:
+    """A valid netlist: scalar and vector inputs, constants, nodes and layers, in any order."""
+    n_inputs = draw(st.integers(1, 3))
+    scalars = [f"x{i}" for i in range(n_inputs)]
+    width = draw(st.integers(1, 3))
+    lines = [f"input {', '.join(scalars)}, v[{width}]"]
+    constants = []
+    for i in range(draw(st.integers(0, 2))):
+        name = f"c{i}"
+        lines.append(f"let {name} = {draw(_NUMBERS)} {draw(st.sampled_from(['+', '*', '-']))} {draw(_NUMBERS)}")
+        constants.append(name)
+    readable = scalars + [f"v[{i}]" for i in range(width)]
+    definitions = []
+    for i in range(draw(st.integers(1, 5))):
+        name = f"n{i}"
+        if draw(st.integers(0, 4)) == 0:
+            rows = draw(st.integers(1, 3))
+            matrix = [[draw(_NUMBERS) for _ in range(width)] for _ in range(rows)]
+            text = "[" + ", ".join("[" + ", ".join(row) + "]" for row in matrix) + "]"
+            activation = draw(st.sampled_from(["relu", "sigmoid", "tanh", "softmax", "identity"]))
+            bias = "[" + ", ".join(draw(_NUMBERS) for _ in range(rows)) + "]"
+            definitions.append(f"layer {name} = {activation}({text} @ v + {bias})")
+            readable += [f"{name}[{r}]" for r in range(rows)]
+            continue
+        form = draw(_affine(readable, constants))
+        choice = draw(st.sampled_from(_ACTIVATIONS + ["step", "step_cmp"]))
+        if choice == "step_cmp":
+            op = draw(st.sampled_from([">", ">=", "<", "<="]))
+            right = draw(_affine(readable, constants))
+            text = f"step({form} {op} {right})"
+        elif choice:
+            text = f"{choice}({form})"
+        else:
+            text = form
+        definitions.append(f"node {name} = {text}")
+        readable.append(name)
+    # A netlist: definitions may come in any order.
+    lines += draw(st.permutations(definitions))
+    if draw(st.booleans()):
+        names = [d.split()[1] for d in definitions]
+        lines.append("output " + ", ".join(draw(st.lists(st.sampled_from(names), min_size=1, unique=True))))
+    return "\n".join(lines) + "\n"
+
+
+def compare_with_interpreter(source: str, samples: np.ndarray) -> int:
+    """Assert the compiled network agrees with the interpreter; returns how many samples were compared."""
+    program = netlang.parse(source)
+    checked = check(program, source)
+    network = netlang.compile(program)
+    outputs = network(samples)
+    compared = 0
+    for row, got in zip(samples, np.atleast_2d(outputs)):
+        inputs = dict(zip(network.input_names, _split(row, network)))
+        margins: List[float] = []
+        expected = interpret(checked, inputs, margins)
+        if margins and min(margins) < STEP_MARGIN:
+            continue  # rounding may decide a step here: not a disagreement
+        want = np.concatenate([np.ravel(expected[name]) for name in network.output_names])
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9, err_msg=source)
+        compared += 1
+    return compared
+
+
+def _split(row: np.ndarray, network: netlang.Network) -> List[object]:
+    values = []
+    start = 0
+    for _, size in network.inputs:
+        width = 1 if size is None else size
+        part = row[start : start + width]
+        values.append(float(part[0]) if size is None else part)
+        start += width
+    return values
+
+
+# --- mutations ---------------------------------------------------------------------
+
+_TOKEN = re.compile(rb"[A-Za-z_][A-Za-z_0-9]*|[0-9.]+(?:[eE][+-]?[0-9]+)?|\"[^\"\n]*\"|->|[<>]=?|\S|\n")
+_VOCABULARY = [
+    b"input", b"let", b"node", b"layer", b"output", b"expect", b"within", b"step", b"sigmoid", b"softmax",
+    b"load", b"(", b")", b"[", b"]", b",", b"=", b"+", b"-", b"*", b"/", b"@", b">", b">=", b"->", b"#",
+    b"1e999", b"1e-400", b"0", b"x1", b"\n", b'"w.npy"', b"99999999999999", b"\t", b"\r",
+    b'load("data/W.npy")', b'load("data/model.npz", "W1")', b"[[1, 2], [3, 4]]", b"x[2]", b"v[0]",
+    b"relu", b"tanh", b"identity", b"1e308", b"5e-324", b"\x0c", b"\xe2\x80\xa8", b"\x00",
+]
+
+
+_NUMBER_TOKENS = [b"0", b"1", b"2", b"3", b"0.5", b"1e308", b"5e-324", b"1e-400", b"1e999", b"0.0", b"100000"]
+# Mutations that keep the syntax come often, so that most files reach the checker and compiler.
+_KINDS = ["rename", "rename", "renumber", "renumber", "drop", "swap", "duplicate", "insert", "repeat", "line",
+          "truncate", "flip", "utf8"]
+
+
+def mutate(data: bytes, rng: random.Random) -> bytes:
+    """``data`` with a few random mutations."""
+    for _ in range(rng.choice([1, 1, 1, 2, 3])):
+        tokens = _TOKEN.findall(data) or [b""]
+        kind = rng.choice(_KINDS)
+        i = rng.randrange(len(tokens))
+        names = [t for t in tokens if re.fullmatch(rb"[A-Za-z_]\w*", t)]
+        numbers = [j for j, t in enumerate(tokens) if re.fullmatch(rb"[0-9.]+(?:[eE][+-]?[0-9]+)?", t)]
+        if kind == "rename" and names:
+            # Same syntax, other meaning: reaches the checker and the compiler, not just the parser.
+            positions = [j for j, t in enumerate(tokens) if t in names]
+            tokens[rng.choice(positions)] = rng.choice(names)
+        elif kind == "renumber" and numbers:
+            tokens[rng.choice(numbers)] = rng.choice(_NUMBER_TOKENS)
+        elif kind == "drop":
+            del tokens[i]
+        elif kind == "swap":
+            j = rng.randrange(len(tokens))
+            tokens[i], tokens[j] = tokens[j], tokens[i]
+        elif kind == "duplicate":
+            tokens.insert(i, tokens[i])
+        elif kind == "insert":
+            tokens.insert(i, rng.choice(_VOCABULARY))
+        elif kind == "repeat":
+            tokens.insert(i, rng.choice([b"(", b"[", b"-"]) * rng.randint(1, 80))
+        if kind in ("drop", "swap", "duplicate", "insert", "repeat", "rename", "renumber"):
+            data = b" ".join(tokens).replace(b" \n ", b"\n")
+            continue
+        if not data:
+            data = b"x"
+        position = rng.randrange(len(data))
+        if kind == "flip":
+            data = data[:position] + bytes([data[position] ^ (1 << rng.randrange(8))]) + data[position + 1 :]
+        elif kind == "truncate":
+            end = data.find(b"\n", position)
+            data = data[:position] + (data[end:] if end >= 0 else b"")
+        elif kind == "utf8":
+            data = data[:position] + rng.choice([b"\xff", b"\xc3", b"\xe2\x82", b"\xed\xa0\x80"]) + data[position:]
+        else:
+            lines = data.split(b"\n")
+            j = rng.randrange(len(lines))
+            lines.insert(j, lines[rng.randrange(len(lines))])
+            data = b"\n".join(lines)
+    return data
+
+
+ERROR_CASES = ROOT / "tests" / "errors"
+
+
+def seeds() -> List[bytes]:
+    """The examples, and the error catalogue's cases (vectors, layers, weight files, errors)."""
+    paths = sorted(EXAMPLES.glob("*.net")) + sorted(ERROR_CASES.glob("*.net"))
+    return [path.read_bytes() for path in paths]
+
+
+def _with_weight_files(directory: Path) -> None:
+    """Lets mutated cases load the catalogue's (broken) weight files, as data/NAME."""
+    link = directory / "data"
+    if not link.exists():
+        link.symlink_to(ERROR_CASES / "data", target_is_directory=True)
+
+
+def _check_location(error: netlang.NetlangError, data: bytes) -> None:
+    lines = data.count(b"\n") + 1
+    for each in error.errors:
+        assert isinstance(each, netlang.NetlangError)
+        if each.line == 0:
+            assert each.column == 0, f"{each!r}: a column without a line"
+            continue
+        assert 1 <= each.line <= lines, f"{each!r}: line {each.line} is not in a file of {lines} lines"
+        assert each.column >= 1, f"{each!r}: column {each.column}"
+        assert (each.end_line, each.end_column) >= (each.line, each.column), repr(each)
+        text = each.format()  # formatting a located error must not fail either
+        if each.source is not None and each.line <= each.source.count("\n") + 1:
+            # The excerpt shows the line the error names (as the parser counts lines).
+            shown = each.source.split("\n")[each.line - 1].rstrip("\r")
+            if len(shown) <= 100:
+                assert f"{each.line} | {shown}" in text, f"{each!r}: wrong excerpt\n{text}"
+
+
+def exercise(data: bytes, directory: Path) -> Optional[str]:
+    """Read, parse, check, compile and run ``data`` as a .net file; a description of any crash.
+
+    The only exception allowed out is a NetlangError with a valid location.
+    """
+    _with_weight_files(directory)
+    path = directory / "fuzz.net"
+    path.write_bytes(data)
+    try:
+        try:
+            source = netlang.read_source(path)
+            network = netlang.compile(netlang.parse(source, str(path)))
+            network(np.zeros(network.input_width))
+        except netlang.NetlangError as error:
+            _check_location(error, data)
+    except Exception:  # noqa: BLE001 - a crash is what the fuzzer looks for
+        return traceback.format_exc()
+    return None
+
+
+def exercise_cli(data: bytes, directory: Path) -> Optional[str]:
+    """The same through the command line: exit status 0, 1 or 2, and never a traceback."""
+    from click.testing import CliRunner
+
+    from netlang.cli import main
+
+    path = directory / "fuzz.net"
+    path.write_bytes(data)
+    runner = CliRunner()
+    for args in (["check", str(path)], ["compile", str(path)], ["run", str(path), "--x", "1", "0"]):
+        result = runner.invoke(main, args)
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            return "".join(traceback.format_exception(result.exception))
+        if result.exit_code not in (0, 1, 2) or "Traceback" in result.output:
+            return f"netlang {' '.join(args)}: exit status {result.exit_code}\n{result.output}"
+    return None
