@@ -59,6 +59,20 @@ EXPLANATIONS: Dict[str, str] = {
     "pickle-refused": "A weight file holds Python objects (a pickle); netlang never loads pickles, because loading one can run code.",
     "non-finite-weight": "A weight file contains NaN or infinity.",
     "bad-input": "Values given to a compiled network in a library call do not match its inputs.",
+    "bad-header": "The header of a data file (`netlang run --input`) names a column that is not an input, names one twice, or leaves an input out.",
+    "wrong-column-count": "A row of a CSV file (data or weights) has more or fewer values than expected.",
+    "bad-value": "A cell of a CSV file, or a value of a .npy data file, is not a finite number.",
+    "bad-data": "A .npy data file cannot be read: it is truncated or unreadable.",
+    "expect-arity": "An `expect` statement lists more or fewer input or output values than the network has.",
+    "bad-tolerance": "The tolerance after `within` in an `expect` statement is zero, negative or a vector.",
+    "expect-not-constant": "A value in an `expect` statement is not a number: it names an input, node or unknown constant, calls a function, is a matrix, or cannot be computed.",
+    "unused-input": "Warning: an input that no output depends on (`netlang check` reports it; the file still runs).",
+    "unreachable": "Warning: a node or layer that no output depends on, so computing it is wasted work.",
+    "unused-constant": "Warning: a constant (`let`) that nothing reads.",
+    "not-two-inputs": "`netlang plot` draws a decision boundary over a plane, so the network must take exactly two input values.",
+    "export-too-large": "The network's dense weights would not fit in one ONNX file (`MAX_ONNX_BYTES`, see [limits.md](limits.md)).",
+    "export-unsupported": "The network cannot be exported in the form asked for, such as one ONNX input per name for a network without inputs.",
+    "missing-extra": "A feature needs an optional package that is not installed; the message names the extra to install.",
 }
 
 
@@ -81,6 +95,16 @@ def _directive_note(path: Path) -> str:
             notes.append(f"the file loaded is `{rest}`")
         elif word == "limit":
             notes.append(f"with the limit `{rest}`")
+        elif word == "check":
+            notes.append("checked as by `netlang check`")
+        elif word == "input":
+            notes.append(f"run on the data file `{rest}`, as by `netlang run --input`")
+        elif word == "plot":
+            notes.append("plotted, as by `netlang plot`")
+        elif word == "export":
+            notes.append("exported to ONNX" + (f" with `{rest}`" if rest else "") + ", as by `netlang export`")
+        elif word == "without":
+            notes.append(f"as if `{rest}` were not installed")
         elif word == "cli":
             command, *args = rest.split()
             notes.append(f"run as `{' '.join(['netlang', command, path.name, *args])}`")

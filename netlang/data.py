@@ -183,7 +183,17 @@ class CsvSource:
         seen: Dict[str, int] = {}
         for (column, raw), text in zip(fields, texts):
             if text in seen:
-                errors.append(_error(f"column '{text}' appears twice in the header", self.filename, number, column, len(raw), code="bad-header"))
+                errors.append(
+                    _error(
+                        f"column '{text}' appears twice in the header",
+                        self.filename,
+                        number,
+                        column,
+                        len(raw),
+                        code="bad-header",
+                        hint=f"name each input once; the network's inputs are {_names(self.columns)}",
+                    )
+                )
             elif text not in known:
                 hint = did_you_mean(text, self.columns) or f"the network's inputs are {_names(self.columns)}"
                 errors.append(_error(f"the header names '{text}', which is not an input", self.filename, number, column, len(raw), code="bad-header", hint=hint))
@@ -302,7 +312,7 @@ class NpySource:
         self.position = 0
         try:
             with open(path, "rb") as stream:
-                shape, _, _ = read_npy_header(stream, filename)
+                shape, _, stored = read_npy_header(stream, filename)
                 header_bytes = stream.tell()
             size = path.stat().st_size
         except WeightFileError as problem:
@@ -320,6 +330,15 @@ class NpySource:
                 code="bad-shape",
             )
         self.total = size
+        expected = math.prod(shape) * stored.itemsize
+        if size - header_bytes < expected:
+            raise _error(
+                f"'{filename}' is truncated: its header promises {shape[0]} row{'s' if shape[0] != 1 else ''} "
+                f"of {width} {stored} value{'s' if width != 1 else ''} ({expected} bytes), "
+                f"but only {size - header_bytes} bytes follow",
+                filename,
+                hint="was the file still being written, or copied in part?",
+            )
         try:
             array = np.load(path, mmap_mode="r", allow_pickle=False)
         except (OSError, ValueError) as problem:

@@ -17,6 +17,9 @@ MAX_SIGNALS = 10_000_000
 # for netlists of some 700 000 neurons, and no file can exhaust memory.
 MAX_SOURCE_BYTES = 32 * 1024 * 1024
 MAX_WEIGHT_FILE_BYTES = 2 * 1024 * 1024 * 1024
+# Weights in one exported ONNX file: a model is one protobuf message, which cannot pass
+# 2 GiB; 16 MiB less leaves room for the graph itself.
+MAX_ONNX_BYTES = 2**31 - 2**24
 # Errors reported from one file before the rest are left out.
 MAX_ERRORS = 50
 # Digits of a whole number such as a vector size.

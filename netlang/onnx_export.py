@@ -20,7 +20,7 @@ from typing import Any, Callable, Dict, List, Sequence, Tuple, Union
 
 import numpy as np
 
-from . import __version__
+from . import __version__, limits
 from .errors import NetlangError
 from .runtime import Layer, Network
 
@@ -30,16 +30,15 @@ IR_VERSION = 8
 INPUT_NAME = "x"
 OUTPUT_NAME = "y"
 DTYPES = {"float64": np.float64, "float32": np.float32}
-# Less than protobuf's 2 GiB limit on one message, leaving room for the graph itself.
-_PROTOBUF_BYTES = 2**31 - 2**24
 
 
-def _onnx() -> Any:
+def _onnx(filename: str) -> Any:
     try:
         import onnx
     except ImportError:
         raise NetlangError(
             "exporting to ONNX needs the 'onnx' package, which is not installed",
+            filename=filename,
             hint="install it with: pip install 'netlang[onnx]'",
             code="missing-extra",
         ) from None
@@ -148,16 +147,31 @@ def _some(names: Sequence[str], shown: int = 16) -> str:
 def _check_size(network: Network, itemsize: int, filename: str) -> None:
     # Gemm takes dense weights, and one ONNX file is one protobuf message, which cannot pass 2 GiB.
     entries = sum(rows * cols for rows, cols in (layer.shape for layer in network.layers))
-    if entries * itemsize > _PROTOBUF_BYTES:
+    if entries * itemsize > limits.MAX_ONNX_BYTES:
         largest = max(network.layers, key=lambda layer: layer.shape[0] * layer.shape[1])
+        hint = "split the network's largest layers"
+        if itemsize > 4:
+            hint = "export with --dtype float32 (dtype='float32') to halve the size, or " + hint
         raise NetlangError(
-            f"the exported weights would take {entries * itemsize / 2**30:.1f} GiB as dense matrices "
+            f"the exported weights would take {_bytes(entries * itemsize)} as dense matrices "
             f"(layer {largest.index + 1} alone is {largest.shape[0]} x {largest.shape[1]}); "
-            f"an ONNX file holds at most 2 GiB",
+            f"an ONNX file holds at most {_bytes(limits.MAX_ONNX_BYTES)} of weights (MAX_ONNX_BYTES)",
             filename=filename,
-            hint="export with --dtype float32 to halve the size, or split the network's largest layers",
+            hint=hint,
             code="export-too-large",
         )
+
+
+def _bytes(count: int) -> str:
+    """``count`` bytes for a reader: ``96 bytes``, ``1.5 KiB``, ``2.0 GiB``."""
+    if count < 1024:
+        return f"{count} bytes"
+    size = float(count)
+    for unit in ("KiB", "MiB", "GiB"):
+        size /= 1024
+        if size < 1024 or unit == "GiB":
+            break
+    return f"{size:.1f} {unit}"
 
 
 def _layer(builder: _GraphBuilder, layer: Layer, signals: _Signals, batch: str) -> str:
@@ -203,7 +217,7 @@ def to_onnx(
     """
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
-    onnx = _onnx()
+    onnx = _onnx(source_name)
     helper = onnx.helper
     builder = _GraphBuilder(onnx, DTYPES[dtype])
     _check_size(network, builder.dtype.itemsize, source_name)
@@ -211,7 +225,7 @@ def to_onnx(
         raise NetlangError(
             "a network without inputs has no input to name (the number of samples comes from an input)",
             filename=source_name,
-            hint="export it with the single input x instead",
+            hint="export it without --per-name (per_name=False): the single input x then takes the number of samples",
             code="export-unsupported",
         )
     name = "netlang" if source_name.startswith("<") else Path(source_name).stem

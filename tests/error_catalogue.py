@@ -8,6 +8,12 @@ reads them as comments):
     #! limit MAX_SOURCE_BYTES=64   run with a smaller limit, so the case stays small
     #! run 1 2                     compile, then evaluate the network on these values
     #! load missing.net            load this path instead of the case itself
+    #! check                       diagnose the file as `netlang check` does (lint.diagnose):
+                                   its errors, or, when it has none, its warnings
+    #! input data/rows.csv         run the network on a data file, as `netlang run --input` does
+    #! plot                        check the network can be plotted (two input values)
+    #! export per_name             export the network to ONNX (options: per_name, float32)
+    #! without onnx                run as if the package onnx were not installed
     #! cli run --x 1               run the command line (netlang run NAME.net --x 1) instead;
                                    NAME.err is then what it prints, and its exit status
 
@@ -18,14 +24,17 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import io
 import os
+import sys
 from pathlib import Path
 from typing import Dict, Iterator, List, Set, Tuple
 
 import numpy as np
 
 import netlang
-from netlang import limits
+from netlang import boundary, data, limits, lint
+from netlang.errors import combine
 
 ROOT = Path(__file__).resolve().parent.parent
 ERRORS_DIR = ROOT / "tests" / "errors"
@@ -92,11 +101,32 @@ def run_cli_case(path: Path) -> str:
     return f"{result.output}(exit status {result.exit_code})\n"
 
 
+@contextlib.contextmanager
+def _without(packages: List[str]) -> Iterator[None]:
+    """Imports of ``packages`` fail inside, as if they were not installed."""
+    saved = {name: sys.modules.get(name, _ABSENT) for name in packages}
+    sys.modules.update({name: None for name in packages})  # type: ignore[misc]  # None makes `import` raise ImportError
+    try:
+        yield
+    finally:
+        for name, module in saved.items():
+            if module is _ABSENT:
+                del sys.modules[name]
+            else:
+                sys.modules[name] = module  # type: ignore[assignment]
+
+
+_ABSENT = object()
+EXPORT_OPTIONS = {"per_name", "float32"}
+
+
 def run_case(path: Path) -> netlang.NetlangError:
-    """The NetlangError that the case raises (AssertionError if it raises none)."""
+    """The NetlangError that the case raises, or (``#! check``) reports (AssertionError if none)."""
     changes: Dict[str, int] = {}
     target = path.name
     values = None
+    actions: List[Tuple[str, str]] = []  # what is done with the loaded network
+    missing: List[str] = []
     for word, rest in directives(path):
         if word == "limit":
             name, _, value = rest.partition("=")
@@ -106,16 +136,53 @@ def run_case(path: Path) -> netlang.NetlangError:
             values = [float(v) for v in rest.split()]
         elif word == "load":
             target = rest
+        elif word in ("check", "input", "plot", "export"):
+            actions.append((word, rest))
+        elif word == "without":
+            missing += rest.split()
         else:
             raise AssertionError(f"{path.name}: unknown directive #! {word}")
-    with _in_directory(path.parent), _limits(changes):
+    with _in_directory(path.parent), _limits(changes), _without(missing):
         try:
+            if any(word == "check" for word, _ in actions):
+                return _diagnosed(path, target)
             network = netlang.load(target)
             if values is not None:
                 network(np.array(values))
+            for word, rest in actions:
+                _act(network, word, rest, target, path)
         except netlang.NetlangError as error:
             return error
     raise AssertionError(f"{path.name} raised no error")
+
+
+def _diagnosed(path: Path, target: str) -> netlang.NetlangError:
+    """``netlang check``'s errors, else its warnings, as one NetlangError to format."""
+    diagnosis = lint.diagnose(target)
+    found = diagnosis.errors or diagnosis.warnings
+    assert found, f"{path.name}: netlang check finds neither errors nor warnings"
+    return combine(found)
+
+
+def _act(network: netlang.Network, word: str, rest: str, target: str, path: Path) -> None:
+    if word == "input":
+        source = data.open_source(rest, network)
+        data.run_batch(network, source, data.CsvSink(io.StringIO(), network.output_columns))
+    elif word == "plot":
+        boundary.check_two_inputs(network, filename=target)
+    elif word == "export":
+        from netlang.onnx_export import to_onnx
+
+        options = set(rest.split())
+        assert options <= EXPORT_OPTIONS, f"{path.name}: unknown export options {options - EXPORT_OPTIONS}"
+        to_onnx(
+            network,
+            source_name=target,
+            dtype="float32" if "float32" in options else "float64",
+            per_name="per_name" in options,
+        )
+    else:
+        raise AssertionError(f"{path.name}: #! {word} takes no value here")
 
 
 def formatted(error: netlang.NetlangError) -> str:

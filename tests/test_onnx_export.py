@@ -15,7 +15,7 @@ onnx = pytest.importorskip("onnx", reason="the onnx extra: pip install '.[onnx]'
 ort = pytest.importorskip("onnxruntime", reason="the onnx extra: pip install '.[onnx]'")
 
 import netlang  # noqa: E402
-from netlang import onnx_export  # noqa: E402
+from netlang import limits, onnx_export  # noqa: E402
 from netlang.activations import ACTIVATIONS  # noqa: E402
 from netlang.checker import check  # noqa: E402
 from netlang.interpreter import interpret  # noqa: E402
@@ -219,7 +219,7 @@ def test_float32_models() -> None:
 
 
 def test_too_large_for_one_onnx_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(onnx_export, "_PROTOBUF_BYTES", 100)
+    monkeypatch.setattr(limits, "MAX_ONNX_BYTES", 100)
     network = netlang.compile(
         "input v[4]\nlayer h = relu([[1, 2, 3, 4], [1, 2, 3, 4], [5, 6, 7, 8], [0, 0, 0, 1]] @ v)"
     )

@@ -1,4 +1,4 @@
-"""Writes the broken and adversarial weight files that tests/errors/*.net load.
+"""Writes the broken and adversarial weight and data files that tests/errors/*.net load.
 
 Run it from anywhere (``python tests/errors/data/make_weight_files.py``); the files are
 committed, so this only needs running to change them.
@@ -35,6 +35,9 @@ def main() -> None:
         "W.npy": npy_bytes(np.array([[1.0, 2.0], [3.0, 4.0]])),
         "column.npy": npy_bytes(np.ones((4, 1))),
         "vector.npy": npy_bytes(np.arange(4.0)),
+        # Data (samples x inputs) for a network of two inputs, with a column too many.
+        "and.npy": npy_bytes(np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 1.0], [1.0, 0.0, 1.0], [1.0, 1.0, 1.0]])),
+        "and-truncated.npy": npy_bytes(np.zeros((100, 2)))[:-40],
         "pickle.npy": pickle.dumps({"weights": [1.0, 2.0]}, protocol=4),
         "objects.npy": npy_bytes(np.array([1.0, "two"], dtype=object)),
         "truncated.npy": npy_bytes(np.arange(100.0))[:-40],
