@@ -213,6 +213,23 @@ def read_source(path: Union[str, Path]) -> str:
 
 
 def load(path: Union[str, Path]) -> Network:
-    """Read, parse and compile the .net file at ``path``."""
+    """Read, parse and compile the .net file at ``path``, or take it from the compiled-network cache.
+
+    An unchanged file (and unchanged weight files) is loaded from the cache (netlang.cache)
+    without parsing; a file with errors is never cached, so its errors are reported as always.
+    """
+    from . import cache
+    from .weights import recording
+
+    entry_key = cache.key(path)
+    if entry_key is not None:
+        network = cache.read(entry_key)
+        if network is not None:
+            return network
     source = read_source(path)
-    return compile(parse(source, os.fspath(path)))
+    with recording() as weight_files:
+        network = compile(parse(source, os.fspath(path)))
+    # Store only if the file did not change while it was being compiled.
+    if entry_key is not None and cache.key(path) == entry_key:
+        cache.write(entry_key, network, weight_files)
+    return network
