@@ -1,0 +1,91 @@
+"""The runtime's evaluation plans (dense, one sample per row; sparse, one neuron per row) against references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import netlang
+from netlang import runtime
+from netlang.checker import check
+from netlang.interpreter import interpret
+from netlang.parser import parse
+
+MIXED = """
+input x1, x2
+input v[3]
+let W = [[0.5, -1, 2], [1, 0.25, -0.5]]
+layer h = sigmoid(W @ v + [0.1, -0.2])
+layer s = softmax(W @ v)
+node a = relu(0.5*x1 - x2 + h[0])
+node b = tanh(x1 + 2*h[1] - s[0])
+node c = step(a + b > 0.5)
+node d = step(a - b >= 0)
+node e = a - 3*x2
+output c, d, e, s, h, x1
+"""
+
+
+def _reference(source: str, batch: np.ndarray, names, sizes) -> np.ndarray:
+    checked = check(parse(source))
+    rows = []
+    for sample in batch:
+        values, position = {}, 0
+        for name, size in zip(names, sizes):
+            width = 1 if size is None else size
+            values[name] = sample[position] if size is None else sample[position : position + width]
+            position += width
+        result = interpret(checked, values)
+        rows.append(np.concatenate([np.atleast_1d(np.asarray(v, dtype=float)) for v in result.values()]))
+    return np.array(rows)
+
+
+def test_dense_plan_matches_the_interpreter_across_chunks(monkeypatch):
+    # A tiny chunk makes one batch run in many chunks, the last one partial.
+    monkeypatch.setattr(runtime, "_CHUNK_BYTES", 16 * 8 * 20)
+    net = netlang.compile(MIXED)
+    assert not any(layer.is_sparse for layer in net.layers)
+    batch = np.random.default_rng(1).normal(size=(37, net.input_width))
+    expected = _reference(MIXED, batch, net.input_names, net.input_sizes)
+    assert np.allclose(net(batch), expected, rtol=1e-12, atol=1e-12)
+    assert isinstance(net._plans[np.dtype(np.float64)], runtime._RowPlan)
+    assert np.allclose(net(batch[5]), expected[5], rtol=1e-12, atol=1e-12)
+
+
+def test_sparse_plan_matches_the_dense_plan(monkeypatch):
+    net = netlang.compile(MIXED)
+    batch = np.random.default_rng(2).normal(size=(50, net.input_width))
+    dense = net(batch)
+    # The same network with its first layer stored sparse takes the other plan.
+    sparse_layers = []
+    for layer in net.layers:
+        rows, cols = np.nonzero(layer.weights)
+        coo = (rows, cols, layer.weights[rows, cols])
+        sparse_layers.append(
+            runtime.Layer(layer.index, layer.row_start, layer.bias, layer.segments, layer.column_positions,
+                          net._signals, coo=coo)
+        )
+    sparse = runtime.Network(net.inputs, net.output_names, sparse_layers, net._signals)
+    monkeypatch.setattr(runtime, "_CHUNK_BYTES", 8 * 8 * 30)
+    assert np.allclose(sparse(batch), dense, rtol=1e-12, atol=1e-12)
+    assert isinstance(sparse._plans[np.dtype(np.float64)], runtime._ColumnPlan)
+
+
+def test_sigmoid_with_bias_is_exact_at_the_extremes():
+    net = netlang.compile("input x\nnode y = sigmoid(1000*x + 5)")
+    out = net(np.array([[-10.0], [0.0], [10.0]]))
+    assert out[0, 0] == 0.0 and out[2, 0] == 1.0
+    assert out[1, 0] == pytest.approx(1 / (1 + np.exp(-5)), rel=1e-15)
+
+
+def test_float32_batches_stay_float32():
+    net = netlang.compile(MIXED)
+    batch = np.random.default_rng(3).normal(size=(9, net.input_width))
+    out32 = net(batch.astype(np.float32), dtype=np.float32)
+    assert out32.dtype == np.float32
+    assert np.allclose(out32, net(batch), atol=1e-5)
+
+
+def test_layer_with_no_weights_is_its_bias():
+    net = netlang.compile("input x\nnode y = 0*x + 2\nnode z = sigmoid(0*x)")
+    assert np.array_equal(net(np.zeros((3, 1))), np.array([[2.0, 0.5]] * 3))
