@@ -15,7 +15,7 @@ from .checker import CheckedProgram, Unit, check
 from .errors import NetlangError, combine
 from .forms import Diag, ScalarForm, VectorForm
 from .nodes import Program, Span
-from .parser import parse
+from .parser import gc_paused, parse
 from .runtime import Layer, Network, Segment, SignalTable, _SMALL_DENSE
 
 
@@ -171,8 +171,9 @@ def compile(
         program = Program(program.statements, filename, program.comments, program.source)
     if base_dir is None and program.filename not in ("<string>", "<stdin>"):
         base_dir = Path(program.filename).parent
-    checked = check(program, program.source, Path(base_dir) if base_dir is not None else None)
-    return lower_to_layers(checked)
+    with gc_paused():
+        checked = check(program, program.source, Path(base_dir) if base_dir is not None else None)
+        return lower_to_layers(checked)
 
 
 def read_source(path: Union[str, Path]) -> str:
