@@ -16,8 +16,10 @@ import numpy as np
 
 from .activations import ACTIVATIONS
 
-# Dense weight matrices up to this many entries are always kept dense.
-_SMALL_DENSE = 1 << 20
+# Weight matrices up to this many entries are always kept dense; larger ones only when at
+# least a quarter of their entries are used (compiler.py). A layer of a big netlist reads a few
+# of thousands of earlier signals: kept dense, its matrix product would do mostly zeros.
+_SMALL_DENSE = 1 << 12
 # Bytes of intermediate state per chunk of samples: small enough to stay in cache.
 _CHUNK_BYTES = 4 << 20
 
@@ -403,93 +405,109 @@ class _RowPlan:
 
 
 class _ColumnPlan:
-    """Some layer is sparse: the state is one block, one neuron per row and one sample per column."""
+    """Some layer is sparse: the state is one block, one signal per row (the inputs first, copied
+    in per chunk, and one last row of zeros) and one sample per column, so a sparse layer
+    gathers whole rows."""
 
     def __init__(self, network: "Network", dtype: Any) -> None:
         self.dtype = dtype
         self.input_width = network.input_width
-        self.state_rows = network._signals.total - network.input_width
-        self.layers = [_ColumnLayer(layer, network.input_width, dtype) for layer in network.layers]
+        self.total = network._signals.total
+        self.layers = [_ColumnLayer(layer, dtype, zero_row=self.total) for layer in network.layers]
+        self.scratch_rows = max([layer.scratch_rows for layer in self.layers] + [1])
         self.output_spans = [network._signals.span_of(name) for name in network.output_names]
         self.output_width = network.output_width
 
     def evaluate(self, X: np.ndarray) -> np.ndarray:
         samples = X.shape[0]
         dtype = self.dtype
-        chunk = _chunk_size(samples, (self.state_rows + self.input_width) * dtype.itemsize)
+        chunk = _chunk_size(samples, (self.total + self.scratch_rows) * dtype.itemsize)
         out = np.empty((samples, self.output_width), dtype=dtype)
-        state = np.empty((self.state_rows, chunk), dtype=dtype)
+        full_state = np.empty((self.total + 1, chunk), dtype=dtype)
+        full_state[self.total] = 0
+        full_scratch = np.empty((self.scratch_rows, chunk), dtype=dtype)
         for begin in range(0, samples, chunk):
             end = min(begin + chunk, samples)
-            XT = X[begin:end].T
-            S = state if end - begin == chunk else state[:, : end - begin]
+            count = end - begin
+            state = full_state if count == chunk else full_state[:, :count]
+            scratch = full_scratch if count == chunk else full_scratch[:, :count]
+            state[: self.input_width] = X[begin:end].T
             for layer in self.layers:
-                layer.run(XT, S)
+                layer.run(state, scratch)
             column = 0
             for start, stop in self.output_spans:
-                width = stop - start
-                if start < self.input_width:
-                    out[begin:end, column : column + width] = XT[start:stop].T
-                else:
-                    out[begin:end, column : column + width] = S[start - self.input_width : stop - self.input_width].T
-                column += width
+                out[begin:end, column : column + stop - start] = state[start:stop].T
+                column += stop - start
         return out
 
 
 class _ColumnLayer:
-    """One layer of a _ColumnPlan: weights split by source (inputs / earlier neurons)."""
+    """One layer of a _ColumnPlan: a dense product, or a sparse gather-multiply-sum by rows."""
 
-    def __init__(self, layer: Layer, input_width: int, dtype: Any) -> None:
-        self.first = layer.row_start - input_width
-        self.stop = self.first + len(layer.bias)
+    def __init__(self, layer: Layer, dtype: Any, zero_row: int) -> None:
+        self.first = layer.row_start
+        self.stop = layer.row_start + len(layer.bias)
         self.activations = _activations(layer, dtype)
         positions = layer.column_positions
-        split = int(np.searchsorted(positions, input_width))
-        self.parts: List[Tuple[bool, Any, Any]] = []  # (reads inputs, selector, weights or coo)
+        self.scratch_rows = 0
+        self.sparse = layer.is_sparse
+        self.empty = False
         if layer.is_sparse:
             rows, cols, values = layer.coo  # type: ignore[misc]
-            global_cols = positions[cols]
-            for reads_inputs in (True, False):
-                mask = global_cols < input_width if reads_inputs else global_cols >= input_width
-                if not np.any(mask):
-                    continue
-                part_rows = rows[mask]
-                part_cols = global_cols[mask] - (0 if reads_inputs else input_width)
-                part_values = values[mask].astype(dtype)[:, None]
-                unique_rows, starts = np.unique(part_rows, return_index=True)
-                self.parts.append((reads_inputs, part_cols, (part_values, unique_rows, starts)))
-            self.sparse = True
+            self.empty = len(rows) == 0
+            self.columns = positions[cols].astype(np.intp)
+            self.values = values.astype(dtype)[:, None]
+            unique_rows, self.starts = np.unique(rows, return_index=True)
+            # Every row reads something (the usual case): the sums go straight into the output.
+            self.all_rows = len(unique_rows) == len(layer.bias)
+            self.unique_rows = unique_rows
+            self.scratch_rows = len(rows)
+            # Few terms in every row (a netlist): K gathers of one row per neuron, multiplied and
+            # added (SIMD loops), beat one gather of every term and a reduceat. Missing terms
+            # read the zero row with weight 0, so they add exactly 0.
+            counts = np.diff(np.append(self.starts, len(rows)))
+            terms = int(counts.max()) if len(counts) else 0
+            self.ell: Optional[Tuple[np.ndarray, np.ndarray]] = None
+            if self.all_rows and terms * len(counts) <= 2 * len(rows):
+                ell_columns = np.full((terms, len(counts)), zero_row, dtype=np.intp)
+                ell_values = np.zeros((terms, len(counts), 1), dtype=dtype)
+                slot = np.arange(len(rows)) - np.repeat(self.starts, counts)
+                ell_columns[slot, rows] = self.columns
+                ell_values[slot, rows, 0] = values
+                self.ell = (ell_columns, ell_values)
+                self.scratch_rows = len(counts)
         else:
-            weights = layer.weights
-            for reads_inputs, lo, hi in ((True, 0, split), (False, split, len(positions))):
-                if lo == hi:
-                    continue
-                selected = positions[lo:hi] - (0 if reads_inputs else input_width)
-                if selected[-1] - selected[0] + 1 == len(selected):
-                    selector: Any = slice(int(selected[0]), int(selected[-1]) + 1)
-                else:
-                    selector = selected
-                self.parts.append((reads_inputs, selector, np.ascontiguousarray(weights[:, lo:hi], dtype=dtype)))
-            self.sparse = False
+            self.empty = len(positions) == 0
+            if not self.empty and positions[-1] - positions[0] + 1 == len(positions):
+                self.selector: Any = slice(int(positions[0]), int(positions[-1]) + 1)
+            else:
+                self.selector = positions.astype(np.intp)
+            self.weights = np.ascontiguousarray(layer.weights, dtype=dtype)
 
-    def run(self, XT: np.ndarray, S: np.ndarray) -> None:
-        out = S[self.first : self.stop]
-        if self.sparse:
+    def run(self, state: np.ndarray, scratch: np.ndarray) -> None:
+        out = state[self.first : self.stop]
+        if self.empty:
             out[...] = 0
-            for reads_inputs, cols, (values, unique_rows, starts) in self.parts:
-                source = XT if reads_inputs else S
-                gathered = source[cols]
-                gathered *= values
-                out[unique_rows] += np.add.reduceat(gathered, starts, axis=0)
-        elif not self.parts:
-            out[...] = 0
+        elif self.sparse and self.ell is not None:
+            columns, values = self.ell
+            np.take(state, columns[0], axis=0, out=out)
+            out *= values[0]
+            term = scratch[: self.scratch_rows]
+            for k in range(1, len(columns)):
+                np.take(state, columns[k], axis=0, out=term)
+                term *= values[k]
+                out += term
+        elif self.sparse:
+            gathered = scratch[: self.scratch_rows]
+            np.take(state, self.columns, axis=0, out=gathered)
+            gathered *= self.values
+            if self.all_rows:
+                np.add.reduceat(gathered, self.starts, axis=0, out=out)
+            else:
+                out[...] = 0
+                out[self.unique_rows] = np.add.reduceat(gathered, self.starts, axis=0)
         else:
-            for i, (reads_inputs, selector, weights) in enumerate(self.parts):
-                source = XT if reads_inputs else S
-                if i == 0:
-                    np.matmul(weights, source[selector], out=out)
-                else:
-                    out += weights @ source[selector]
+            np.matmul(self.weights, state[self.selector], out=out)
         outT = out.T  # the activations take one sample per row
         for activation in self.activations:
-            activation.apply(outT[:, activation.start : activation.stop])
+            activation.apply(outT if activation.whole else outT[:, activation.start : activation.stop])
