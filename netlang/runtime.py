@@ -20,8 +20,14 @@ from .activations import ACTIVATIONS
 # least a quarter of their entries are used (compiler.py). A layer of a big netlist reads a few
 # of thousands of earlier signals: kept dense, its matrix product would do mostly zeros.
 _SMALL_DENSE = 1 << 12
-# Bytes of intermediate state per chunk of samples: small enough to stay in cache.
+# Bytes of state per chunk of samples in a network with sparse layers (gathers run fastest
+# when the state of a chunk stays in the last-level cache).
 _CHUNK_BYTES = 4 << 20
+# Dense networks: bytes of state per chunk of samples. Large, because a matrix product over few
+# samples runs far below BLAS's speed (2 threads to wake per call); it only bounds memory.
+_BATCH_BYTES = 64 << 20
+# ... while bias and activation run over blocks of a layer's output this size, which stay in L2.
+_BLOCK_BYTES = 256 << 10
 
 
 # NamedTuples rather than dataclasses here and in activations: the cached `netlang run` path
@@ -376,7 +382,7 @@ class _RowPlan:
 
     def evaluate(self, X: np.ndarray) -> np.ndarray:
         samples = X.shape[0]
-        chunk = _chunk_size(samples, self.row_bytes)
+        chunk = max(16, min(samples, _BATCH_BYTES // self.row_bytes))
         dtype = self.dtype
         full = [np.empty((chunk, width), dtype=dtype) for width in self.widths]
         out = np.empty((samples, self.output_width), dtype=dtype)
@@ -394,8 +400,11 @@ class _RowPlan:
                         np.matmul(buffers[source][:, selector], weights, out=result)
                     else:
                         result += buffers[source][:, selector] @ weights
-                for activation in activations:
-                    activation.apply(result if activation.whole else result[:, activation.start : activation.stop])
+                block = max(16, _BLOCK_BYTES // result.strides[0])
+                for first in range(0, count, block):
+                    rows = result if count <= block else result[first : first + block]
+                    for activation in activations:
+                        activation.apply(rows if activation.whole else rows[:, activation.start : activation.stop])
             column = 0
             for source, first, last in self.outputs:
                 width = last - first
