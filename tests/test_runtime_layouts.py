@@ -89,3 +89,44 @@ def test_float32_batches_stay_float32():
 def test_layer_with_no_weights_is_its_bias():
     net = netlang.compile("input x\nnode y = 0*x + 2\nnode z = sigmoid(0*x)")
     assert np.array_equal(net(np.zeros((3, 1))), np.array([[2.0, 0.5]] * 3))
+
+
+def _as_sparse(net, keep=lambda layer_index, row, col: True):
+    layers = []
+    for layer in net.layers:
+        rows, cols = np.nonzero(layer.weights)
+        chosen = np.array([keep(layer.index, r, c) for r, c in zip(rows, cols)], dtype=bool)
+        rows, cols = rows[chosen], cols[chosen]
+        layers.append(
+            runtime.Layer(layer.index, layer.row_start, layer.bias, layer.segments, layer.column_positions,
+                          net._signals, coo=(rows, cols, layer.weights[rows, cols]))
+        )
+    return runtime.Network(net.inputs, net.output_names, layers, net._signals)
+
+
+@pytest.mark.parametrize("uneven", [False, True])
+def test_sparse_rows_with_no_terms_or_uneven_terms(uneven):
+    # One row reads 12 signals and the others 1 (reduceat path) or 2 rows read nothing (bias only).
+    source = "input x[12]\nlayer h = tanh([[1,2,3,4,5,6,7,8,9,10,11,12], [1,0,0,0,0,0,0,0,0,0,0,0], " \
+             "[0,1,0,0,0,0,0,0,0,0,0,0], [0,0,1,0,0,0,0,0,0,0,0,0]] @ x + [0.5, -1, 2, 0.25])"
+    net = netlang.compile(source)
+    if uneven:
+        sparse = _as_sparse(net)
+        expected = net.layers[0].weights
+    else:
+        sparse = _as_sparse(net, keep=lambda k, r, c: r not in (1, 3))
+        expected = net.layers[0].weights.copy()
+        expected[[1, 3]] = 0
+    X = np.random.default_rng(4).normal(size=(11, 12))
+    reference = np.tanh(X @ expected.T + net.layers[0].bias)
+    assert np.allclose(sparse(X), reference, rtol=1e-12, atol=1e-12)
+    plan_layer = sparse._plans[np.dtype(np.float64)].layers[0]
+    assert plan_layer.ell is None
+
+
+def test_sparse_missing_terms_add_exactly_zero_even_next_to_infinity():
+    # Padded terms read a row of zeros with weight 0: an infinite input elsewhere stays out of them.
+    net = netlang.compile("input a, b\nnode y = 2*a + b\nnode z = 3*a")
+    sparse = _as_sparse(net)
+    assert sparse._plans == {} and sparse(np.array([[1.0, np.inf]]))[0, 1] == 3.0
+    assert sparse._plans[np.dtype(np.float64)].layers[0].ell is not None
