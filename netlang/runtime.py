@@ -366,8 +366,11 @@ class _RowPlan:
                 while j < len(located) and located[j][0] == buffer:
                     j += 1
                 columns = [column for _, column in located[i:j]]
-                if columns[-1] - columns[0] + 1 == len(columns):
-                    selector: Any = slice(columns[0], columns[-1] + 1)
+                width = input_width if buffer == 0 else self.widths[buffer - 1]
+                if columns == list(range(width)):
+                    selector: Any = None  # the whole buffer
+                elif columns[-1] - columns[0] + 1 == len(columns):
+                    selector = slice(columns[0], columns[-1] + 1)
                 else:
                     selector = np.asarray(columns, dtype=np.intp)
                 parts.append((buffer, selector, np.ascontiguousarray(weights[:, i:j].T, dtype=dtype)))
@@ -379,38 +382,59 @@ class _RowPlan:
             buffer, column = locate(start)
             self.outputs.append((buffer, column, column + stop - start))
         self.output_width = network.output_width
+        # The one buffer that is the whole output, if there is one (never the caller's input).
+        self.whole_output: Optional[int] = None
+        if len(self.outputs) == 1:
+            buffer, first, last = self.outputs[0]
+            if buffer > 0 and first == 0 and last == self.widths[buffer - 1]:
+                self.whole_output = buffer
 
     def evaluate(self, X: np.ndarray) -> np.ndarray:
         samples = X.shape[0]
         chunk = max(16, min(samples, _BATCH_BYTES // self.row_bytes))
         dtype = self.dtype
+        if samples <= chunk:
+            # One chunk (every small batch): fresh buffers, and the output buffer itself returned
+            # when one output is a whole layer, so a batch of 1 makes no copy and no loop.
+            buffers = [X] + [np.empty((samples, width), dtype=dtype) for width in self.widths]
+            self._forward(buffers, samples)
+            if self.whole_output is not None:
+                return buffers[self.whole_output]
+            out = np.empty((samples, self.output_width), dtype=dtype)
+            self._gather_outputs(buffers, out)
+            return out
         full = [np.empty((chunk, width), dtype=dtype) for width in self.widths]
         out = np.empty((samples, self.output_width), dtype=dtype)
         for begin in range(0, samples, chunk):
             end = min(begin + chunk, samples)
             count = end - begin
-            buffers = [X[begin:end]]
-            buffers += full if count == chunk else [b[:count] for b in full]
-            for k, (parts, activations) in enumerate(self.layers):
-                result = buffers[k + 1]
-                if not parts:
-                    result[...] = 0
-                for i, (source, selector, weights) in enumerate(parts):
-                    if i == 0:
-                        np.matmul(buffers[source][:, selector], weights, out=result)
-                    else:
-                        result += buffers[source][:, selector] @ weights
-                block = max(16, _BLOCK_BYTES // result.strides[0])
-                for first in range(0, count, block):
-                    rows = result if count <= block else result[first : first + block]
-                    for activation in activations:
-                        activation.apply(rows if activation.whole else rows[:, activation.start : activation.stop])
-            column = 0
-            for source, first, last in self.outputs:
-                width = last - first
-                out[begin:end, column : column + width] = buffers[source][:, first:last]
-                column += width
+            buffers = [X[begin:end]] + (full if count == chunk else [b[:count] for b in full])
+            self._forward(buffers, count)
+            self._gather_outputs(buffers, out[begin:end])
         return out
+
+    def _forward(self, buffers: List[np.ndarray], count: int) -> None:
+        for k, (parts, activations) in enumerate(self.layers):
+            result = buffers[k + 1]
+            if not parts:
+                result[...] = 0
+            for i, (source, selector, weights) in enumerate(parts):
+                signals = buffers[source] if selector is None else buffers[source][:, selector]
+                if i == 0:
+                    np.matmul(signals, weights, out=result)
+                else:
+                    result += signals @ weights
+            block = max(16, _BLOCK_BYTES // result.strides[0])
+            for first in range(0, count, block):
+                rows = result if count <= block else result[first : first + block]
+                for activation in activations:
+                    activation.apply(rows if activation.whole else rows[:, activation.start : activation.stop])
+
+    def _gather_outputs(self, buffers: List[np.ndarray], out: np.ndarray) -> None:
+        column = 0
+        for source, first, last in self.outputs:
+            out[:, column : column + last - first] = buffers[source][:, first:last]
+            column += last - first
 
 
 class _ColumnPlan:
