@@ -367,20 +367,30 @@ class _RowPlan:
                     j += 1
                 columns = [column for _, column in located[i:j]]
                 width = input_width if buffer == 0 else self.widths[buffer - 1]
+                block = np.ascontiguousarray(weights[:, i:j].T, dtype=dtype)
                 if columns == list(range(width)):
                     selector: Any = None  # the whole buffer
                 elif columns[-1] - columns[0] + 1 == len(columns):
                     selector = slice(columns[0], columns[-1] + 1)
+                elif 2 * len(columns) >= width:
+                    # Most of the buffer: zero rows for the columns not read beat a gather.
+                    selector = None
+                    padded = np.zeros((width, block.shape[1]), dtype=dtype)
+                    padded[columns] = block
+                    block = padded
                 else:
                     selector = np.asarray(columns, dtype=np.intp)
-                parts.append((buffer, selector, np.ascontiguousarray(weights[:, i:j].T, dtype=dtype)))
+                parts.append((buffer, selector, block))
                 i = j
             self.layers.append((parts, _activations(layer, dtype)))
         self.outputs = []  # (buffer, first column, last column + 1) per output
         for name in network.output_names:
             start, stop = network._signals.span_of(name)
             buffer, column = locate(start)
-            self.outputs.append((buffer, column, column + stop - start))
+            if self.outputs and self.outputs[-1][0] == buffer and self.outputs[-1][2] == column:
+                self.outputs[-1] = (buffer, self.outputs[-1][1], column + stop - start)  # one copy for both
+            else:
+                self.outputs.append((buffer, column, column + stop - start))
         self.output_width = network.output_width
         # The one buffer that is the whole output, if there is one (never the caller's input).
         self.whole_output: Optional[int] = None

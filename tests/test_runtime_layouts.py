@@ -130,3 +130,18 @@ def test_sparse_missing_terms_add_exactly_zero_even_next_to_infinity():
     sparse = _as_sparse(net)
     assert sparse._plans == {} and sparse(np.array([[1.0, np.inf]]))[0, 1] == 3.0
     assert sparse._plans[np.dtype(np.float64)].layers[0].ell is not None
+
+
+def test_reading_most_of_a_layer_and_returning_a_whole_layer():
+    # y reads 3 of h's 4 neurons (zero-padded weights), z 1 of them (a gather); out is one layer.
+    source = (
+        "input x[2]\nlayer h = relu([[1, -1], [2, 1], [-1, 3], [0.5, 0.5]] @ x)\n"
+        "node y = 2*h[0] - h[2] + 0.5*h[3]\nnode z = sigmoid(h[1] - 1)\noutput y, z"
+    )
+    net = netlang.compile(source)
+    X = np.random.default_rng(5).normal(size=(6, 2))
+    expected = _reference(source, X, net.input_names, net.input_sizes)
+    first, second = net(X), net(X[:3])
+    assert np.allclose(first, expected, rtol=1e-12, atol=1e-12)
+    assert np.allclose(second, expected[:3], rtol=1e-12, atol=1e-12)
+    assert not np.shares_memory(first, net(X))  # each call returns a fresh array
