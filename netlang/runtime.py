@@ -343,7 +343,7 @@ class _RowPlan:
         input_width = network.input_width
         starts = [layer.row_start for layer in network.layers]
         self.widths = [len(layer.bias) for layer in network.layers]
-        self.row_bytes = (input_width + sum(self.widths)) * np.dtype(dtype).itemsize
+        self.row_bytes = max(1, sum(self.widths)) * np.dtype(dtype).itemsize  # the buffers made per sample
 
         def locate(position: int) -> Tuple[int, int]:
             """(buffer, column) of a global signal position."""
@@ -402,6 +402,7 @@ class _RowPlan:
     def evaluate(self, X: np.ndarray) -> np.ndarray:
         samples = X.shape[0]
         chunk = max(16, min(samples, _BATCH_BYTES // self.row_bytes))
+        chunk = -(-samples // -(-samples // chunk))  # chunks of equal size: no small last one
         dtype = self.dtype
         if samples <= chunk:
             # One chunk (every small batch): fresh buffers, and the output buffer itself returned

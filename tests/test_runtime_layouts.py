@@ -40,9 +40,12 @@ def _reference(source: str, batch: np.ndarray, names, sizes) -> np.ndarray:
     return np.array(rows)
 
 
-def test_dense_plan_matches_the_interpreter_across_chunks(monkeypatch):
-    # A tiny chunk makes one batch run in many chunks, the last one partial.
-    monkeypatch.setattr(runtime, "_CHUNK_BYTES", 16 * 8 * 20)
+@pytest.mark.parametrize("batch_bytes, block_bytes", [(1, 1 << 20), (1 << 30, 1)])
+def test_dense_plan_matches_the_interpreter_across_chunks(monkeypatch, batch_bytes, block_bytes):
+    # Tiny sizes make one batch run in many chunks (the last one shorter), or its activations
+    # in many blocks.
+    monkeypatch.setattr(runtime, "_BATCH_BYTES", batch_bytes)
+    monkeypatch.setattr(runtime, "_BLOCK_BYTES", block_bytes)
     net = netlang.compile(MIXED)
     assert not any(layer.is_sparse for layer in net.layers)
     batch = np.random.default_rng(1).normal(size=(37, net.input_width))
