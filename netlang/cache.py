@@ -49,13 +49,15 @@ def key(path: Union[str, Path]) -> Optional[str]:
     """The cache key of the .net file at ``path`` as it is now, or None when the cache is off or the file unreadable."""
     if not enabled():
         return None
-    from . import __version__
+    from . import __version__, limits
 
     try:
         with open(path, "rb") as stream:
-            source = stream.read()
+            source = stream.read(limits.MAX_SOURCE_BYTES + 1)
     except OSError:
         return None
+    if len(source) > limits.MAX_SOURCE_BYTES:
+        return None  # too large to compile: the compiler reports it
     digest = hashlib.sha256()
     base = os.path.abspath(os.path.dirname(os.fspath(path)))
     for part in (f"netlang-cache {FORMAT} {__version__}".encode(), os.fsencode(base), source):

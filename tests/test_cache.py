@@ -178,3 +178,14 @@ def test_an_unwritable_cache_is_not_an_error(model, monkeypatch, tmp_path):
     blocker.write_text("")
     monkeypatch.setenv("NETLANG_CACHE_DIR", str(blocker / "sub"))
     assert netlang.load(model).output_names == ("y",)
+
+
+def test_a_file_over_the_size_limit_is_read_no_further(model, monkeypatch):
+    from netlang import limits
+
+    assert cache.key(model) is not None
+    monkeypatch.setattr(limits, "MAX_SOURCE_BYTES", 10)
+    assert cache.key(model) is None
+    with pytest.raises(netlang.NetlangError) as error:
+        netlang.load(model)
+    assert error.value.code == "file-too-large"
