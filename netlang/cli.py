@@ -138,7 +138,7 @@ def run(file: str, values: Optional[List[float]], as_json: bool) -> None:
         netlang run xor.net --x 1 0
         netlang run neuron.net --x -0.5 2e-3 --json
     """
-    from .display import outputs_text
+    from .display import format_value
 
     network = _load(file)
     if values is None:
@@ -147,7 +147,13 @@ def run(file: str, values: Optional[List[float]], as_json: bool) -> None:
             raise click.UsageError(f"give the input values with --x: this network takes {names}")
         values = []
     _check_arity(network, values)
-    click.echo(outputs_text(network.split_outputs(network(values)), as_json))
+    outputs = network.split_outputs(network(values))
+    if as_json:
+        data = {name: value.tolist() if hasattr(value, "tolist") else value for name, value in outputs.items()}
+        click.echo(json.dumps(data))
+    else:
+        for name, value in outputs.items():
+            click.echo(f"{name} = {format_value(value)}")
 
 
 @main.command()

@@ -158,7 +158,7 @@ class Network:
         self.input_width = sum(1 if size is None else size for _, size in self.inputs)
         self.output_sizes = tuple(signals.sizes[signals.index[name]] for name in outputs)
         self.output_width = sum(1 if size is None else size for size in self.output_sizes)
-        self._plans: Dict[Any, List[_LayerPlan]] = {}
+        self._plans: Dict[Any, Any] = {}  # evaluation plans by dtype
 
     @property
     def input_names(self) -> Tuple[str, ...]:
@@ -255,8 +255,9 @@ class Network:
         plan = self._plans.get(dtype)
         if plan is None:
             plan = self._plans[dtype] = _plan(self, dtype)
-        # exp overflows to inf in sigmoid for very negative inputs, and 1/(1+inf) = 0 is right.
-        with np.errstate(over="ignore"):
+        # exp overflows to inf in sigmoid for very negative inputs (and underflows to 0 for large
+        # ones): 1/(1+inf) = 0 and 1/(1+0) = 1 are the right limits.
+        with np.errstate(over="ignore", under="ignore"):
             return plan.evaluate(X)
 
 
