@@ -107,8 +107,8 @@ def read(entry_key: str) -> Optional[Network]:
         return None
 
 
-def _need(condition: bool) -> None:
-    if not condition:
+def _need(condition: Any) -> None:
+    if not bool(condition):
         raise _Invalid()
 
 

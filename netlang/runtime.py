@@ -384,7 +384,7 @@ class _RowPlan:
                 parts.append((buffer, selector, block))
                 i = j
             self.layers.append((parts, _activations(layer, dtype)))
-        self.outputs = []  # (buffer, first column, last column + 1) per output
+        self.outputs: List[Tuple[int, int, int]] = []  # (buffer, first column, last column + 1) per output
         for name in network.output_names:
             start, stop = network._signals.span_of(name)
             buffer, column = locate(start)
@@ -402,9 +402,11 @@ class _RowPlan:
 
     def evaluate(self, X: np.ndarray) -> np.ndarray:
         samples = X.shape[0]
+        dtype = self.dtype
+        if samples == 0:
+            return np.empty((0, self.output_width), dtype=dtype)
         chunk = max(16, min(samples, _BATCH_BYTES // self.row_bytes))
         chunk = -(-samples // -(-samples // chunk))  # chunks of equal size: no small last one
-        dtype = self.dtype
         if samples <= chunk:
             # One chunk (every small batch): fresh buffers, and the output buffer itself returned
             # when one output is a whole layer, so a batch of 1 makes no copy and no loop.

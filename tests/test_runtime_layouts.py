@@ -148,3 +148,10 @@ def test_reading_most_of_a_layer_and_returning_a_whole_layer():
     assert np.allclose(first, expected, rtol=1e-12, atol=1e-12)
     assert np.allclose(second, expected[:3], rtol=1e-12, atol=1e-12)
     assert not np.shares_memory(first, net(X))  # each call returns a fresh array
+
+
+def test_an_empty_batch_gives_no_rows():
+    for source in (MIXED, "input x\nnode y = step(0*x > 0)"):
+        net = netlang.compile(source)
+        out = net(np.zeros((0, net.input_width)))
+        assert out.shape == (0, net.output_width)
