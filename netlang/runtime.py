@@ -276,10 +276,9 @@ class Network:
 
 def _sigmoid_with_bias(z: np.ndarray, negated_bias: Optional[np.ndarray]) -> None:
     # 1 / (1 + exp(-(z + b))): four in-place passes over z, the bias folded into the first.
-    if negated_bias is None:
-        np.negative(z, out=z)
-    else:
-        np.subtract(negated_bias, z, out=z)
+    # Not np.negative: numpy 2.4's in-place negative misreads a one-column strided view
+    # (z[:, 7:8] of a wider block), which is what a one-neuron segment here is.
+    np.subtract(0.0 if negated_bias is None else negated_bias, z, out=z)
     np.exp(z, out=z)
     z += 1.0
     np.reciprocal(z, out=z)

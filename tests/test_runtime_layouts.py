@@ -155,3 +155,16 @@ def test_an_empty_batch_gives_no_rows():
         net = netlang.compile(source)
         out = net(np.zeros((0, net.input_width)))
         assert out.shape == (0, net.output_width)
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3, 40])
+def test_one_neuron_segments_beside_others(batch):
+    # A one-column segment of a wider layer is a strided view: every kernel must handle it.
+    lines = ["input x1, x2"]
+    for i, activation in enumerate(["step", "sigmoid", "relu", "tanh", "sigmoid", "identity", "sigmoid"]):
+        lines.append(f"node n{i} = {activation}(0.5*x1 - {i / 4}*x2 + {i / 10})")
+    source = "\n".join(lines) + "\nnode m = step(n0 + n1 >= 1)\n"
+    net = netlang.compile(source)
+    X = np.random.default_rng(6).normal(size=(batch, 2))
+    expected = _reference(source, X, net.input_names, net.input_sizes)
+    assert np.allclose(net(X), expected, rtol=1e-12, atol=1e-12)
