@@ -160,9 +160,11 @@ def test_an_empty_batch_gives_no_rows():
 @pytest.mark.parametrize("batch", [1, 2, 3, 40])
 def test_one_neuron_segments_beside_others(batch):
     # A one-column segment of a wider layer is a strided view: every kernel must handle it.
+    # Eight neurons: numpy 2.4's in-place negative misread such a view of an 8-wide block.
     lines = ["input x1, x2"]
-    for i, activation in enumerate(["step", "sigmoid", "relu", "tanh", "sigmoid", "identity", "sigmoid"]):
-        lines.append(f"node n{i} = {activation}(0.5*x1 - {i / 4}*x2 + {i / 10})")
+    for i, activation in enumerate(["step", "sigmoid", "relu", "tanh", "sigmoid", "identity", "sigmoid", "relu"]):
+        bias = f" + {i / 10}" if i % 2 else ""  # with and without a bias: two sigmoid paths
+        lines.append(f"node n{i} = {activation}(0.5*x1 - {i / 4}*x2{bias})")
     source = "\n".join(lines) + "\nnode m = step(n0 + n1 >= 1)\n"
     net = netlang.compile(source)
     X = np.random.default_rng(6).normal(size=(batch, 2))
