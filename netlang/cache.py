@@ -213,7 +213,7 @@ def write(entry_key: str, network: Network, weight_files: Sequence[Path]) -> Non
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
         try:
             with os.fdopen(handle, "wb") as stream:
-                np.savez(stream, **arrays)
+                np.savez(stream, **arrays)  # type: ignore[arg-type]  # (numpy types the keywords as allow_pickle)
             os.replace(temporary, target)
         except BaseException:
             os.unlink(temporary)

@@ -367,19 +367,22 @@ class _RowPlan:
                     j += 1
                 columns = [column for _, column in located[i:j]]
                 width = input_width if buffer == 0 else self.widths[buffer - 1]
-                block = np.ascontiguousarray(weights[:, i:j].T, dtype=dtype)
+                # W stays row-major and is used as W.T (a view), the very call of hand-written
+                # numpy `x @ W.T`: the same BLAS routine, so the same sums to the last bit.
+                block = np.ascontiguousarray(weights[:, i:j], dtype=dtype)
                 if columns == list(range(width)):
                     selector: Any = None  # the whole buffer
                 elif columns[-1] - columns[0] + 1 == len(columns):
                     selector = slice(columns[0], columns[-1] + 1)
                 elif 2 * len(columns) >= width:
-                    # Most of the buffer: zero rows for the columns not read beat a gather.
+                    # Most of the buffer: zero columns for the signals not read beat a gather.
                     selector = None
-                    padded = np.zeros((width, block.shape[1]), dtype=dtype)
-                    padded[columns] = block
+                    padded = np.zeros((block.shape[0], width), dtype=dtype)
+                    padded[:, columns] = block
                     block = padded
                 else:
                     selector = np.asarray(columns, dtype=np.intp)
+                block = block.T
                 parts.append((buffer, selector, block))
                 i = j
             self.layers.append((parts, _activations(layer, dtype)))
