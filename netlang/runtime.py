@@ -274,16 +274,6 @@ class Network:
 # the activation in place (sigmoid with the bias fused in), and make no other temporaries.
 
 
-def _sigmoid_with_bias(z: np.ndarray, negated_bias: Optional[np.ndarray]) -> None:
-    # 1 / (1 + exp(-(z + b))): four in-place passes over z, the bias folded into the first.
-    # Not np.negative: numpy 2.4's in-place negative misreads a one-column strided view
-    # (z[:, 7:8] of a wider block), which is what a one-neuron segment here is.
-    np.subtract(0.0 if negated_bias is None else negated_bias, z, out=z)
-    np.exp(z, out=z)
-    z += 1.0
-    np.reciprocal(z, out=z)
-
-
 class _Activation:
     """One segment's activation on columns ``start:stop`` of a layer's output, bias included."""
 
@@ -293,14 +283,21 @@ class _Activation:
         self.start, self.stop = start, stop
         self.whole = False
         self.kernel = None if name == "identity" else ACTIVATIONS[name].kernel
+        # sigmoid is 1 / (1 + exp(-(z + b))): four in-place passes, the bias folded into the
+        # first, (-b) - z. (Not np.negative for a missing bias: numpy 2.4's in-place negative
+        # misreads a one-column strided view such as z[:, 7:8] of an 8-wide block.)
         self.fused = name == "sigmoid"
         self.bias = bias
-        self.negated_bias = None if bias is None else -bias
+        self.negated_bias: Any = 0.0 if bias is None else -bias
 
     def apply(self, z: np.ndarray) -> None:
         """``z``: one sample per row, this segment's neurons along the columns."""
         if self.fused:
-            _sigmoid_with_bias(z, self.negated_bias)
+            # 1 / (1 + exp((-b) - z)), in place (see __init__).
+            np.subtract(self.negated_bias, z, out=z)
+            np.exp(z, out=z)
+            z += 1.0
+            np.reciprocal(z, out=z)
             return
         if self.bias is not None:
             z += self.bias
@@ -440,9 +437,13 @@ class _RowPlan:
                     np.matmul(signals, weights, out=result)
                 else:
                     result += signals @ weights
+            if count * result.strides[0] <= _BLOCK_BYTES:  # the whole chunk at once (small batches)
+                for activation in activations:
+                    activation.apply(result if activation.whole else result[:, activation.start : activation.stop])
+                continue
             block = max(16, _BLOCK_BYTES // result.strides[0])
             for first in range(0, count, block):
-                rows = result if count <= block else result[first : first + block]
+                rows = result[first : first + block]
                 for activation in activations:
                     activation.apply(rows if activation.whole else rows[:, activation.start : activation.stop])
 
