@@ -6,14 +6,50 @@
     {'y': 1.0}
 """
 
-from .compiler import compile, load, lower_to_layers, read_source
-from .errors import NetlangError
-from .expectations import check_expectations
-from .nodes import Program, Span
-from .parser import parse
-from .runtime import Layer, Network
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# The public names, imported on first use: `import netlang` stays cheap, and the parser
+# (Lark) is loaded only when something is parsed (see the cold-start notes in README.md).
+_LAZY = {
+    "Layer": "runtime",
+    "NetlangError": "errors",
+    "Network": "runtime",
+    "Program": "nodes",
+    "Span": "nodes",
+    "check_expectations": "expectations",
+    "compile": "compiler",
+    "load": "compiler",
+    "lower_to_layers": "compiler",
+    "parse": "parser",
+    "read_source": "compiler",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .compiler import compile, load, lower_to_layers, read_source
+    from .errors import NetlangError
+    from .expectations import check_expectations
+    from .nodes import Program, Span
+    from .parser import parse
+    from .runtime import Layer, Network
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'netlang' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list:
+    return sorted(list(globals()) + list(_LAZY))
+
 
 __all__ = [
     "Layer",

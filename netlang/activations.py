@@ -1,7 +1,8 @@
 """Activation functions: the one table that the checker, the runtime and the interpreter share.
 
 Each entry has a numpy kernel that works in place on a block of pre-activations
-laid out one neuron per row and one sample per column, and an independent scalar
+laid out one sample per row and one neuron per column (the runtime passes a transposed
+view when it keeps its state the other way round), and an independent scalar
 reference (plain ``math``) that the tree-walking interpreter uses, so tests can
 compare the two.
 """
@@ -9,8 +10,7 @@ compare the two.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Callable, Dict, List, Sequence
+from typing import Callable, Dict, List, NamedTuple, Sequence
 
 import numpy as np
 
@@ -46,10 +46,10 @@ def _identity(z: np.ndarray) -> None:
 
 
 def _softmax(z: np.ndarray) -> None:
-    # Over the neurons of one layer (axis 0), for each sample; shifted by the max for stability.
-    z -= z.max(axis=0, keepdims=True)
+    # Over the neurons of one layer (the last axis), for each sample; shifted by the max for stability.
+    z -= z.max(axis=-1, keepdims=True)
     np.exp(z, out=z)
-    z /= z.sum(axis=0, keepdims=True)
+    z /= z.sum(axis=-1, keepdims=True)
 
 
 def _sigmoid_scalar(z: float) -> float:
@@ -66,8 +66,7 @@ def _softmax_vector(z: Sequence[float]) -> List[float]:
     return [e / total for e in exps]
 
 
-@dataclass(frozen=True)
-class Activation:
+class Activation(NamedTuple):
     name: str
     kernel: Callable[[np.ndarray], None]
     reference: Callable  # float -> float, or a list of floats -> list for whole-vector ones

@@ -15,7 +15,7 @@ from .checker import CheckedProgram, Unit, check
 from .errors import NetlangError, combine
 from .forms import Diag, ScalarForm, VectorForm
 from .nodes import Program, Span
-from .parser import parse
+from .parser import gc_paused, parse
 from .runtime import Layer, Network, Segment, SignalTable, _SMALL_DENSE
 
 
@@ -165,7 +165,9 @@ def compile(
     Files named by ``load(...)`` are read relative to ``base_dir``, by default the
     directory of ``filename`` (the current directory for text with no file).
     """
-    return lower_to_layers(check_program(program, filename, base_dir))
+    checked = check_program(program, filename, base_dir)
+    with gc_paused():
+        return lower_to_layers(checked)
 
 
 def check_program(
@@ -178,7 +180,8 @@ def check_program(
         program = Program(program.statements, filename, program.comments, program.source)
     if base_dir is None and program.filename not in ("<string>", "<stdin>"):
         base_dir = Path(program.filename).parent
-    return check(program, program.source, Path(base_dir) if base_dir is not None else None)
+    with gc_paused():
+        return check(program, program.source, Path(base_dir) if base_dir is not None else None)
 
 
 def read_source(path: Union[str, Path]) -> str:
@@ -219,9 +222,26 @@ def read_source(path: Union[str, Path]) -> str:
 
 
 def load(path: Union[str, Path]) -> Network:
-    """Read, parse and compile the .net file at ``path``."""
+    """Read, parse and compile the .net file at ``path``, or take it from the compiled-network cache.
+
+    An unchanged file (and unchanged weight files) is loaded from the cache (netlang.cache)
+    without parsing; a file with errors is never cached, so its errors are reported as always.
+    """
+    from . import cache
+    from .weights import recording
+
+    entry_key = cache.key(path)
+    if entry_key is not None:
+        network = cache.read(entry_key)
+        if network is not None:
+            return network
     source = read_source(path)
-    return compile(parse(source, os.fspath(path)))
+    with recording() as weight_files:
+        network = compile(parse(source, os.fspath(path)))
+    # Store only if the file did not change while it was being compiled.
+    if entry_key is not None and cache.key(path) == entry_key:
+        cache.write(entry_key, network, weight_files)
+    return network
 
 
 def load_checked(path: Union[str, Path]) -> CheckedProgram:

@@ -195,3 +195,14 @@ def network_dict(network: Network) -> Dict[str, Any]:
         "outputs": [{"name": name, "size": size} for name, size in zip(network.output_names, network.output_sizes)],
         "layers": layers,
     }
+
+
+def outputs_text(outputs: Dict[str, Union[float, np.ndarray]], as_json: bool = False) -> str:
+    """What ``netlang run --x ...`` prints for one sample: ``name = value`` lines, or one JSON object
+    (the launcher's fast path prints it; tests/test_launcher.py checks it against the CLI's output)."""
+    if as_json:
+        import json
+
+        data = {name: value.tolist() if hasattr(value, "tolist") else value for name, value in outputs.items()}
+        return json.dumps(data)
+    return "\n".join(f"{name} = {format_value(value)}" for name, value in outputs.items())

@@ -251,6 +251,8 @@ class Program:
 
 def children(node: object) -> Tuple[object, ...]:
     """The sub-nodes of an expression or statement, in source order."""
+    if isinstance(node, _LEAVES):  # most nodes of a big netlist: answered with one check
+        return ()
     if isinstance(node, (Sum, Product)):
         return node.operands
     if isinstance(node, Vector):
@@ -272,6 +274,9 @@ def children(node: object) -> Tuple[object, ...]:
     if isinstance(node, Program):
         return node.statements
     return ()
+
+
+_LEAVES = (Name, Number, Index, String, InputVar, Comment)
 
 
 def walk(node: object) -> Iterator[object]:

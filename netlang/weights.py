@@ -6,11 +6,13 @@ the limits before any data is read; NaN and infinity are refused.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import zipfile
 import zlib
+from contextvars import ContextVar
 from pathlib import Path
-from typing import IO, Optional, Tuple
+from typing import IO, Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -27,8 +29,26 @@ class WeightFileError(Exception):
         self.hint = hint
 
 
+# The weight files read by the compile in progress, for the compiled-network cache (netlang.cache).
+_read_files: ContextVar[Optional[List[Path]]] = ContextVar("netlang_read_weight_files", default=None)
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[List[Path]]:
+    """Collect the path of every weight file that load_weights reads inside the ``with`` block."""
+    files: List[Path] = []
+    token = _read_files.set(files)
+    try:
+        yield files
+    finally:
+        _read_files.reset(token)
+
+
 def load_weights(path: Path, key: Optional[str] = None) -> np.ndarray:
     """A float64 vector or matrix from ``path`` (.npy, .npz with ``key``, or .csv)."""
+    files = _read_files.get()
+    if files is not None:
+        files.append(path)
     name = path.name
     suffix = path.suffix.lower()
     if suffix not in (".npy", ".npz", ".csv"):

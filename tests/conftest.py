@@ -14,6 +14,13 @@ EXAMPLES = ROOT / "examples"
 UPDATE_GOLDEN = os.environ.get("NETLANG_UPDATE_GOLDEN") == "1"
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(monkeypatch, tmp_path_factory):
+    """Each test gets an empty compiled-network cache of its own, never the user's (netlang.cache)."""
+    monkeypatch.setenv("NETLANG_CACHE_DIR", str(tmp_path_factory.mktemp("netlang-cache")))
+    monkeypatch.delenv("NETLANG_NO_CACHE", raising=False)
+
+
 @pytest.fixture
 def cli():
     """Run the netlang command line in-process: cli("run", "x.net", "--x", "1") -> click Result."""

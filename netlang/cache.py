@@ -1,0 +1,222 @@
+"""Cache stage: compiled networks kept on disk, as Python keeps .pyc files, so an unchanged file skips the parser.
+
+An entry is one ``.npz`` file (never a pickle: read with ``allow_pickle=False``) holding the
+layers' arrays and a JSON description. Its name is a hash of the cache format, the netlang
+version, the directory of the .net file (``load(...)`` paths are relative to it) and the
+source bytes; inside, it lists every weight file the compile read with a hash of its contents,
+and an entry is used only if those files are unchanged. Entries are written atomically (a
+temporary file renamed into place). An entry that cannot be read, describes a network of
+inconsistent shapes, or belongs to another key is ignored and rebuilt: the cache is never
+trusted blindly. Only networks that compiled without error are stored.
+
+Where: ``$NETLANG_CACHE_DIR``, else ``$XDG_CACHE_HOME/netlang``, else ``~/.cache/netlang``.
+``NETLANG_NO_CACHE=1`` turns the cache off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .activations import ACTIVATIONS
+from .runtime import Layer, Network, Segment, SignalTable
+
+# Bump when the layout of an entry changes: old entries then simply stop matching.
+FORMAT = 1
+# Networks whose arrays are larger than this are not cached (writing them would cost more than it saves).
+_MAX_ENTRY_BYTES = 256 << 20
+
+
+def enabled() -> bool:
+    return os.environ.get("NETLANG_NO_CACHE", "") not in ("1", "true", "yes")
+
+
+def directory() -> Path:
+    """The cache directory (it may not exist yet)."""
+    override = os.environ.get("NETLANG_CACHE_DIR")
+    if override:
+        return Path(override)
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base and os.path.isabs(base) else Path.home() / ".cache") / "netlang"
+
+
+def key(path: Union[str, Path]) -> Optional[str]:
+    """The cache key of the .net file at ``path`` as it is now, or None when the cache is off or the file unreadable."""
+    if not enabled():
+        return None
+    from . import __version__, limits
+
+    try:
+        with open(path, "rb") as stream:
+            source = stream.read(limits.MAX_SOURCE_BYTES + 1)
+    except OSError:
+        return None
+    if len(source) > limits.MAX_SOURCE_BYTES:
+        return None  # too large to compile: the compiler reports it
+    digest = hashlib.sha256()
+    base = os.path.abspath(os.path.dirname(os.fspath(path)))
+    for part in (f"netlang-cache {FORMAT} {__version__}".encode(), os.fsencode(base), source):
+        digest.update(len(part).to_bytes(8, "little"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def _file_hash(path: str) -> Optional[str]:
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def _entry_path(entry_key: str) -> Path:
+    return directory() / f"{entry_key}.npz"
+
+
+# --- reading -------------------------------------------------------------------------
+
+
+class _Invalid(Exception):
+    """An entry that does not describe a consistent network."""
+
+
+def read(entry_key: str) -> Optional[Network]:
+    """The network stored under ``entry_key``, or None if there is none, it is stale, or it is invalid."""
+    try:
+        with np.load(_entry_path(entry_key), allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except Exception:  # a missing, truncated or foreign file: a miss, never an error
+        return None
+    try:
+        meta = json.loads(bytes(arrays.pop("meta")).decode("utf-8"))
+        if not isinstance(meta, dict) or meta.get("key") != entry_key or meta.get("format") != FORMAT:
+            return None
+        for dependency, digest in meta["weights"]:
+            if _file_hash(dependency) != digest:
+                return None
+        return _network(meta, arrays)
+    except (_Invalid, KeyError, TypeError, ValueError, IndexError):
+        return None
+
+
+def _need(condition: Any) -> None:
+    if not bool(condition):
+        raise _Invalid()
+
+
+def _array(arrays: Dict[str, np.ndarray], name: str, ndim: int, kind: str) -> np.ndarray:
+    array = arrays[name]
+    _need(array.ndim == ndim and array.dtype.kind == kind and (kind != "f" or array.dtype == np.float64))
+    return array
+
+
+def _network(meta: Dict[str, Any], arrays: Dict[str, np.ndarray]) -> Network:
+    names, sizes = meta["signals"]
+    _need(isinstance(names, list) and isinstance(sizes, list) and len(names) == len(sizes))
+    _need(all(isinstance(n, str) for n in names) and len(set(names)) == len(names))
+    _need(all(s is None or (isinstance(s, int) and s > 0) for s in sizes))
+    signals = SignalTable(names, sizes)
+    inputs = [(name, size) for name, size in meta["inputs"]]
+    _need([list(pair) for pair in inputs] == [[n, s] for n, s in zip(names, sizes)][: len(inputs)])
+    outputs = meta["outputs"]
+    _need(isinstance(outputs, list) and all(name in signals.index for name in outputs))
+    input_width = sum(1 if size is None else size for _, size in inputs)
+    layers: List[Layer] = []
+    next_row = input_width
+    for index, description in enumerate(meta["layers"]):
+        row_start, segments, sparse = description["row_start"], description["segments"], description["sparse"]
+        _need(row_start == next_row)
+        bias = _array(arrays, f"b{index}", 1, "f")
+        rows = len(bias)
+        _need(rows > 0 and row_start + rows <= signals.total)
+        columns = _array(arrays, f"c{index}", 1, "i").astype(np.int64)
+        _need(np.all(columns >= 0) and np.all(columns < row_start) and np.all(np.diff(columns) > 0))
+        parsed_segments = []
+        position = 0
+        for start, stop, activation in segments:
+            _need(start == position and stop > start and activation in ACTIVATIONS)
+            parsed_segments.append(Segment(int(start), int(stop), str(activation)))
+            position = stop
+        _need(position == rows)
+        if sparse:
+            coo_rows = _array(arrays, f"r{index}", 1, "i").astype(np.int64)
+            coo_cols = _array(arrays, f"l{index}", 1, "i").astype(np.int64)
+            values = _array(arrays, f"v{index}", 1, "f")
+            _need(len(coo_rows) == len(coo_cols) == len(values))
+            _need(np.all((coo_rows >= 0) & (coo_rows < rows)) and np.all((coo_cols >= 0) & (coo_cols < len(columns))))
+            _need(np.all(np.diff(coo_rows) >= 0))
+            layer = Layer(index, row_start, bias, parsed_segments, columns, signals, coo=(coo_rows, coo_cols, values))
+        else:
+            weights = _array(arrays, f"w{index}", 2, "f")
+            _need(weights.shape == (rows, len(columns)))
+            layer = Layer(index, row_start, bias, parsed_segments, columns, signals, dense=weights)
+        layers.append(layer)
+        next_row = row_start + rows
+    _need(next_row == signals.total)
+    return Network(inputs, outputs, layers, signals)
+
+
+# --- writing -------------------------------------------------------------------------
+
+
+def write(entry_key: str, network: Network, weight_files: Sequence[Path]) -> None:
+    """Store ``network`` under ``entry_key``; quietly does nothing if the cache cannot be written."""
+    arrays: Dict[str, np.ndarray] = {}
+    layers = []
+    for index, layer in enumerate(network.layers):
+        arrays[f"b{index}"] = layer.bias
+        arrays[f"c{index}"] = layer.column_positions
+        if layer.is_sparse:
+            rows, cols, values = layer.coo  # type: ignore[misc]
+            arrays[f"r{index}"], arrays[f"l{index}"], arrays[f"v{index}"] = rows, cols, values
+        else:
+            arrays[f"w{index}"] = layer.weights
+        layers.append(
+            {
+                "row_start": layer.row_start,
+                "segments": [[s.start, s.stop, s.activation] for s in layer.segments],
+                "sparse": layer.is_sparse,
+            }
+        )
+    if sum(array.nbytes for array in arrays.values()) > _MAX_ENTRY_BYTES:
+        return
+    dependencies: List[Tuple[str, str]] = []
+    for path in dict.fromkeys(os.path.abspath(p) for p in weight_files):
+        digest = _file_hash(path)
+        if digest is None:
+            return
+        dependencies.append((path, digest))
+    signals = network._signals
+    meta = {
+        "format": FORMAT,
+        "key": entry_key,
+        "weights": dependencies,
+        "signals": [signals.names, signals.sizes],
+        "inputs": [list(pair) for pair in network.inputs],
+        "outputs": list(network.output_names),
+        "layers": layers,
+    }
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    import tempfile
+
+    target = _entry_path(entry_key)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                np.savez(stream, **arrays)  # type: ignore[arg-type]  # (numpy types the keywords as allow_pickle)
+            os.replace(temporary, target)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError:
+        pass
