@@ -1,0 +1,546 @@
+"""Formatter stage: a parsed program back to text in netlang's one canonical layout, every comment kept.
+
+The layout is described in docs/fmt.md. The formatter works on the AST and on the
+comments the parser collects beside it (``Program.comments``, each with a span): it
+never re-reads the text, so it cannot disagree with the grammar about what the text means.
+
+Comments are placed by position. A comment before a statement stays on its own line before
+it; one after the end of a statement stays at the end of its line. A comment inside a
+bracketed list (a vector, a matrix, a call's arguments, an ``expect`` tuple) breaks that
+list one element per line and stays between the same elements. A comment anywhere else
+inside a statement (inside a sum, say) has no line of its own to stay on once the statement
+is laid out, so it moves to the line above that statement, or above that list element.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+from dataclasses import dataclass, field
+from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
+
+from . import limits
+from .display import format_number
+from .nodes import (
+    Call,
+    Comment,
+    Compare,
+    Expect,
+    Expr,
+    Index,
+    Input,
+    Layer,
+    Let,
+    Name,
+    Node,
+    Number,
+    Output,
+    Product,
+    Program,
+    Span,
+    Statement,
+    String,
+    Sum,
+    UnaryOp,
+    Vector,
+    children,
+)
+from .parser import parse
+
+WIDTH = 88  # a statement longer than this breaks its bracketed lists, outermost first
+INDENT = 4  # the elements of a broken list, relative to the line that opens it
+COMMENT_GAP = 2  # spaces between code and a trailing comment, at the least
+
+# Binding strength, loosest first: an operand is parenthesized when it binds more loosely
+# than its place needs (the grammar's expr > sum > product > unary > atom).
+_COMPARE, _SUM, _PRODUCT, _UNARY, _ATOM = range(5)
+
+Position = Tuple[int, int]
+
+
+def format_source(text: str, filename: str = "<string>") -> str:
+    """``text`` in the canonical layout. Raises :class:`~netlang.NetlangError` for syntax errors."""
+    return format_program(parse(text, filename))
+
+
+def format_program(program: Program) -> str:
+    """A parsed program in the canonical layout, with the comments collected by the parser."""
+    return _Formatter(program).text()
+
+
+# --- comments: where each one goes ---------------------------------------------------
+
+
+def _start(span: Span) -> Position:
+    return (span.line, span.column)
+
+
+def _end(span: Span) -> Position:
+    return (span.end_line, span.end_column)
+
+
+@dataclass(eq=False)
+class _List:
+    """A bracketed, comma-separated list: a vector, a call's arguments, an expect tuple."""
+
+    key: object  # identifies the list within one statement
+    items: Tuple[Expr, ...]
+    opener: str  # what comes before the elements, e.g. "sigmoid(" or "["
+    closer: str
+    inside: Tuple[Position, Position]  # comments strictly between these are inside the list
+    opener_line: int
+    is_matrix: bool = False
+
+    def __repr__(self) -> str:
+        return f"_List({self.opener}...{self.closer}, {len(self.items)} items)"
+
+
+def _as_list(expr: Expr) -> Optional[_List]:
+    if isinstance(expr, Vector):
+        matrix = len(expr.items) >= 2 and all(isinstance(item, Vector) for item in expr.items)
+        return _List(id(expr), expr.items, "[", "]", (_start(expr.span), _end(expr.span)), expr.span.line, matrix)
+    if isinstance(expr, Call):
+        span = expr.span
+        return _List(id(expr), expr.args, expr.func.id + "(", ")", (_end(expr.func.span), _end(span)), span.line)
+    return None
+
+
+def _tuple_list(key: object, items: Tuple[Expr, ...]) -> _List:
+    """An expect tuple ``(a, b)``; the parser keeps no span for its parentheses, so only
+    comments between its elements count as inside it."""
+    first, last = items[0].span, items[-1].span
+    return _List(key, items, "(", ")", (_start(first), _end(last)), first.line)
+
+
+def _outer_lists(expr: Optional[Expr]) -> Iterator[_List]:
+    """The lists in ``expr`` that are not inside another list, in source order."""
+    stack = [expr] if expr is not None else []
+    while stack:
+        node = stack.pop()
+        found = _as_list(node)
+        if found is not None:
+            yield found
+            continue
+        if isinstance(node, (Sum, Product)):
+            stack.extend(reversed(node.operands))
+        elif isinstance(node, UnaryOp):
+            stack.append(node.operand)
+        elif isinstance(node, Compare):
+            stack.extend((node.right, node.left))
+
+
+def _statement_lists(statement: Statement) -> List[_List]:
+    if isinstance(statement, (Let, Node, Layer)):
+        return list(_outer_lists(statement.value))
+    if isinstance(statement, Expect):
+        found: List[_List] = []
+        for side, values in (("in", statement.inputs), ("out", statement.outputs)):
+            if len(values) > 1:
+                found.append(_tuple_list((side, id(statement)), values))
+            else:
+                found.extend(_outer_lists(values[0]))
+        found.extend(_outer_lists(statement.tolerance))
+        return found
+    return []
+
+
+@dataclass
+class _Plan:
+    """Where the comments inside one statement go, and which of its lists are broken."""
+
+    hoisted: List[Comment] = field(default_factory=list)  # own lines, above the statement
+    after_opener: Dict[object, Comment] = field(default_factory=dict)
+    before_item: Dict[Tuple[object, int], List[Comment]] = field(default_factory=dict)
+    after_item: Dict[Tuple[object, int], Comment] = field(default_factory=dict)
+    before_closer: Dict[object, List[Comment]] = field(default_factory=dict)
+    broken: Set[object] = field(default_factory=set)
+    matrix_rows: Set[object] = field(default_factory=set)  # rows of a matrix never break for width
+
+
+def _inside(position: Position, region: Tuple[Position, Position]) -> bool:
+    return region[0] < position < region[1]
+
+
+def _distribute(lists: Sequence[_List], comments: List[Comment], plan: _Plan) -> bool:
+    """Give each comment to the list it is inside; False (and nothing given) if one is in none."""
+    groups: Dict[int, List[Comment]] = {index: [] for index in range(len(lists))}
+    for comment in comments:
+        where = _start(comment.span)
+        for index, candidate in enumerate(lists):
+            if _inside(where, candidate.inside):
+                groups[index].append(comment)
+                break
+        else:
+            return False
+    for index, found in enumerate(lists):
+        if groups[index]:
+            _attach(found, groups[index], plan)
+    return True
+
+
+def _attach(found: _List, comments: List[Comment], plan: _Plan) -> None:
+    """Place the comments inside one list, which they break."""
+    plan.broken.add(found.key)
+    in_items: Dict[int, List[Comment]] = {}
+    for comment in comments:
+        where = _start(comment.span)
+        gap = 0  # the comment is before item ``gap``, or inside it
+        while gap < len(found.items) and _end(found.items[gap].span) <= where:
+            gap += 1
+        if gap < len(found.items) and _start(found.items[gap].span) <= where:
+            in_items.setdefault(gap, []).append(comment)
+            continue
+        previous_line = found.items[gap - 1].span.end_line if gap else found.opener_line
+        if comment.span.line == previous_line:
+            if gap:
+                plan.after_item[(found.key, gap - 1)] = comment
+            else:
+                plan.after_opener[found.key] = comment
+        elif gap < len(found.items):
+            plan.before_item.setdefault((found.key, gap), []).append(comment)
+        else:
+            plan.before_closer.setdefault(found.key, []).append(comment)
+    for index, inner in in_items.items():
+        # Inside an element but in none of its lists (say, inside a sum): the element's comments
+        # all go above it, so that they keep their order.
+        if not _distribute(list(_outer_lists(found.items[index])), inner, plan):
+            plan.before_item.setdefault((found.key, index), []).extend(inner)
+
+
+# --- layout ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Line:
+    """One output line: code, an optional trailing comment, and the unbroken lists that start
+    on it (key, start column, end column), for breaking the line when it is too long."""
+
+    code: str
+    comment: Optional[str] = None
+    lists: List[Tuple[object, int, int]] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return f"_Line({self.code!r}, {self.comment!r})"
+
+
+Lines = List[_Line]
+
+
+def _text(code: str) -> Lines:
+    return [_Line(code)]
+
+
+def _concat(*parts: Lines) -> Lines:
+    """Parts written one after the other: each part's first line continues the line before."""
+    result = [_Line("")]
+    for part in parts:
+        first, *rest = part
+        last = result[-1]
+        offset = len(last.code)
+        last.code += first.code
+        last.lists += [(key, start + offset, end + offset) for key, start, end in first.lists]
+        last.comment = first.comment
+        result.extend(rest)
+    return result
+
+
+def _indented(lines: Lines, indent: int) -> Lines:
+    first = lines[0]
+    first.code = " " * indent + first.code
+    first.lists = [(key, start + indent, end + indent) for key, start, end in first.lists]
+    return lines
+
+
+class _Renderer:
+    """Lays out one statement's expressions as lines, following a plan."""
+
+    def __init__(self, plan: _Plan) -> None:
+        self.plan = plan
+
+    def expr(self, expr: Expr, indent: int) -> Lines:
+        if isinstance(expr, Number):
+            return _text(expr.text or format_number(expr.value))
+        if isinstance(expr, String):
+            return _text(f'"{expr.value}"')
+        if isinstance(expr, Name):
+            return _text(expr.id)
+        if isinstance(expr, Index):
+            return _text(f"{expr.name}[{expr.index}]")
+        if isinstance(expr, UnaryOp):
+            return self.unary(expr, indent, 1)
+        if isinstance(expr, Sum):
+            parts = [self.operand(expr.operands[0], _SUM, indent)]
+            for op, operand in zip(expr.ops, expr.operands[1:]):
+                parts += [_text(f" {op} "), self.operand(operand, _SUM + 1, indent)]
+            return _concat(*parts)
+        if isinstance(expr, Product):
+            # '*' and '/' bind tightly and are written so; '@' takes spaces, and so does every
+            # operator of a chain that has one, so that no operator looks tighter than it is.
+            spaced = "@" in expr.ops
+            parts = [self.operand(expr.operands[0], _PRODUCT, indent)]
+            for op, operand in zip(expr.ops, expr.operands[1:]):
+                parts += [_text(f" {op} " if spaced else op), self.operand(operand, _PRODUCT + 1, indent)]
+            return _concat(*parts)
+        if isinstance(expr, Compare):
+            return _concat(
+                self.operand(expr.left, _COMPARE + 1, indent),
+                _text(f" {expr.op} "),
+                self.operand(expr.right, _COMPARE + 1, indent),
+            )
+        found = _as_list(expr)
+        assert found is not None, f"unknown expression {expr!r}"
+        return self.list(found, indent)
+
+    def unary(self, expr: UnaryOp, indent: int, signs: int) -> Lines:
+        operand = expr.operand
+        if isinstance(operand, UnaryOp) and signs < limits.MAX_SIGNS_IN_A_ROW:
+            return _concat(_text(expr.op), self.unary(operand, indent, signs + 1))
+        return _concat(_text(expr.op), self.operand(operand, _UNARY, indent, parenthesize_signs=True))
+
+    def operand(self, expr: Expr, needed: int, indent: int, parenthesize_signs: bool = False) -> Lines:
+        """``expr`` where it must bind at least as tightly as ``needed``, in parentheses if not."""
+        lines = self.expr(expr, indent)
+        if _strength(expr) < needed or (parenthesize_signs and isinstance(expr, UnaryOp)):
+            return _concat(_text("("), lines, _text(")"))
+        return lines
+
+    def list(self, found: _List, indent: int) -> Lines:
+        plan = self.plan
+        if found.key not in plan.broken:
+            lines = _concat(_text(found.opener), *self.joined(found.items, indent), _text(found.closer))
+            if len(lines) == 1 and not _is_matrix_row(found, plan):
+                lines[0].lists.insert(0, (found.key, 0, len(lines[0].code)))
+            return lines
+        inner = indent + INDENT
+        lines = [_Line(found.opener, _comment(plan.after_opener.get(found.key)))]
+        rows = self.aligned_rows(found, inner) if found.is_matrix else None
+        for index, item in enumerate(found.items):
+            for comment in plan.before_item.get((found.key, index), ()):
+                lines.append(_Line(" " * inner, _comment(comment)))
+            item_lines = rows[index] if rows and rows[index] else self.expr(item, inner)
+            item_lines = _indented(item_lines, inner)
+            if index < len(found.items) - 1:
+                item_lines[-1].code += ","
+            item_lines[-1].comment = _comment(plan.after_item.get((found.key, index)))
+            lines += item_lines
+        for comment in plan.before_closer.get(found.key, ()):
+            lines.append(_Line(" " * inner, _comment(comment)))
+        lines.append(_Line(" " * indent + found.closer))
+        return lines
+
+    def joined(self, items: Sequence[Expr], indent: int) -> List[Lines]:
+        parts: List[Lines] = []
+        for index, item in enumerate(items):
+            if index:
+                parts.append(_text(", "))
+            parts.append(self.expr(item, indent))
+        return parts
+
+    def aligned_rows(self, matrix: _List, indent: int) -> List[Optional[Lines]]:
+        """The rows of a broken matrix that fit on one line, with their columns right-aligned."""
+        cells: List[Optional[List[str]]] = []
+        for row in matrix.items:
+            assert isinstance(row, Vector)
+            rendered = [self.expr(item, indent) for item in row.items]
+            if id(row) in self.plan.broken or any(len(lines) > 1 for lines in rendered):
+                cells.append(None)
+            else:
+                cells.append([lines[0].code for lines in rendered])
+        widths: Dict[int, int] = {}
+        for row_cells in cells:
+            for column, cell in enumerate(row_cells or ()):
+                widths[column] = max(widths.get(column, 0), len(cell))
+        return [
+            None
+            if row_cells is None
+            else _text("[" + ", ".join(cell.rjust(widths[column]) for column, cell in enumerate(row_cells)) + "]")
+            for row_cells in cells
+        ]
+
+
+def _is_matrix_row(found: _List, plan: _Plan) -> bool:
+    # A row of a matrix keeps one line, however long: it is one neuron's weights.
+    return found.key in plan.matrix_rows
+
+
+def _comment(comment: Optional[Comment]) -> Optional[str]:
+    return comment.text.rstrip() if comment is not None else None
+
+
+def _strength(expr: Expr) -> int:
+    if isinstance(expr, Compare):
+        return _COMPARE
+    if isinstance(expr, Sum):
+        return _SUM
+    if isinstance(expr, Product):
+        return _PRODUCT
+    if isinstance(expr, UnaryOp):
+        return _UNARY
+    return _ATOM
+
+
+def _statement_lines(statement: Statement, renderer: _Renderer) -> Lines:
+    if isinstance(statement, Input):
+        names = (var.name if var.size is None else f"{var.name}[{var.size}]" for var in statement.vars)
+        return _text("input " + ", ".join(names))
+    if isinstance(statement, Output):
+        return _text("output " + ", ".join(name.id for name in statement.names))
+    if isinstance(statement, Let):
+        return _concat(_text(f"let {statement.name} = "), renderer.expr(statement.value, 0))
+    if isinstance(statement, Node):
+        return _concat(_text(f"node {statement.name} = "), renderer.expr(statement.value, 0))
+    if isinstance(statement, Layer):
+        size = "" if statement.size is None else f"[{statement.size}]"
+        return _concat(_text(f"layer {statement.name}{size} = "), renderer.expr(statement.value, 0))
+    assert isinstance(statement, Expect), f"unknown statement {statement!r}"
+    parts = [_text("expect "), _values(statement, "in", statement.inputs, renderer), _text(" -> ")]
+    parts.append(_values(statement, "out", statement.outputs, renderer))
+    if statement.tolerance is not None:
+        parts += [_text(" within "), renderer.expr(statement.tolerance, 0)]
+    return _concat(*parts)
+
+
+def _values(statement: Expect, side: str, values: Tuple[Expr, ...], renderer: _Renderer) -> Lines:
+    if len(values) == 1:
+        return renderer.expr(values[0], 0)
+    return renderer.list(_tuple_list((side, id(statement)), values), 0)
+
+
+def _matrix_rows(statement: Statement) -> Set[object]:
+    rows: Set[object] = set()
+    stack: List[object] = [statement]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Vector) and len(node.items) >= 2 and all(isinstance(i, Vector) for i in node.items):
+            rows.update(id(item) for item in node.items)
+        stack.extend(children(node))
+    return rows
+
+
+def _layout(statement: Statement, plan: _Plan) -> Lines:
+    """The statement's lines; lists that reach past the width are broken, outermost first."""
+    renderer = _Renderer(plan)
+    plan.matrix_rows = _matrix_rows(statement)
+    for found in _statement_lists(statement):
+        _break_matrices(found, plan)
+    while True:
+        lines = _statement_lines(statement, renderer)
+        too_long = []
+        for line in lines:
+            if len(line.code) > WIDTH:
+                too_long += [key for key, _, end in line.lists if end > WIDTH][:1]
+        if not too_long:
+            return lines
+        plan.broken.update(too_long)
+
+
+def _break_matrices(found: _List, plan: _Plan) -> None:
+    """Matrices are always broken, one row per line."""
+    stack = [found]
+    while stack:
+        current = stack.pop()
+        if current.is_matrix:
+            plan.broken.add(current.key)
+        for item in current.items:
+            stack.extend(_outer_lists(item))
+
+
+# --- the whole file ----------------------------------------------------------------
+
+
+class _Formatter:
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self.source_lines = (program.source or "").splitlines()
+        self.lines: Lines = []
+        self.last_line = 0  # the source line where the last thing written ended
+
+    def text(self) -> str:
+        comments = list(self.program.comments)
+        position = 0
+        for statement in self.program.statements:
+            span = statement.span
+            leading: List[Comment] = []
+            inside: List[Comment] = []
+            while position < len(comments) and _start(comments[position].span) < _end(span):
+                (leading if _start(comments[position].span) < _start(span) else inside).append(comments[position])
+                position += 1
+            trailing = None
+            if position < len(comments) and comments[position].span.line == span.end_line:
+                trailing = comments[position]
+                position += 1
+            for comment in leading:
+                self.separate(comment.span.line)
+                self.lines.append(_Line("", _comment(comment)))
+                self.last_line = comment.span.end_line
+            plan = _Plan()
+            if inside and not _distribute(_statement_lists(statement), inside, plan):
+                plan = _Plan(hoisted=inside)
+            self.separate(span.line)
+            self.lines += [_Line("", _comment(comment)) for comment in plan.hoisted]
+            statement_lines = _layout(statement, plan)
+            statement_lines[-1].comment = _comment(trailing)
+            self.lines += statement_lines
+            self.last_line = span.end_line
+        for comment in comments[position:]:
+            self.separate(comment.span.line)
+            self.lines.append(_Line("", _comment(comment)))
+            self.last_line = comment.span.end_line
+        return _render(self.lines)
+
+    def separate(self, next_line: int) -> None:
+        """One blank line if the source has at least one between what was written and ``next_line``."""
+        if self.lines and any(not line.strip() for line in self.source_lines[self.last_line : next_line - 1]):
+            self.lines.append(_Line(""))
+
+
+def _render(lines: Lines) -> str:
+    """The lines as text, trailing comments aligned within each run of lines that have one."""
+    output: List[str] = []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        if line.comment is None or not line.code.strip():
+            output.append((line.code + line.comment if line.comment else line.code).rstrip())
+            index += 1
+            continue
+        run_end = index
+        while run_end < len(lines) and lines[run_end].comment is not None and lines[run_end].code.strip():
+            run_end += 1
+        column = max(len(lines[i].code.rstrip()) for i in range(index, run_end)) + COMMENT_GAP
+        for i in range(index, run_end):
+            output.append(lines[i].code.rstrip().ljust(column) + (lines[i].comment or ""))
+        index = run_end
+    return "".join(line + "\n" for line in output)
+
+
+# --- files ------------------------------------------------------------------------------
+
+
+def write_atomically(path: Union[str, "os.PathLike[str]"], text: str) -> None:
+    """Replace the file at ``path`` with ``text`` so that an interrupted write leaves either
+    the old file or the new one, never a mix: a temporary file in the same directory (same
+    file system), flushed to disk, then renamed over the original, whose mode it keeps."""
+    target = os.fspath(path)
+    mode = stat.S_IMODE(os.stat(target).st_mode)
+    directory = os.path.dirname(os.path.abspath(target))
+    handle, temporary = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    with contextlib.suppress(OSError):  # the rename itself reaches the disk with the directory
+        directory_handle = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(directory_handle)
+        finally:
+            os.close(directory_handle)
