@@ -8,6 +8,7 @@
 
 from .compiler import compile, load, lower_to_layers, read_source
 from .errors import NetlangError
+from .formatter import format_program, format_source
 from .nodes import Program, Span
 from .parser import parse
 from .runtime import Layer, Network
@@ -21,6 +22,8 @@ __all__ = [
     "Program",
     "Span",
     "compile",
+    "format_program",
+    "format_source",
     "load",
     "lower_to_layers",
     "parse",

@@ -91,7 +91,9 @@ class _List:
     closer: str
     inside: Tuple[Position, Position]  # comments strictly between these are inside the list
     opener_line: int
+    span_end: Span  # where the list ends (its closing bracket, for vectors and calls)
     is_matrix: bool = False
+    is_filled: bool = False  # a vector of plain values: packed several to a line when broken
 
     def __repr__(self) -> str:
         return f"_List({self.opener}...{self.closer}, {len(self.items)} items)"
@@ -100,18 +102,26 @@ class _List:
 def _as_list(expr: Expr) -> Optional[_List]:
     if isinstance(expr, Vector):
         matrix = len(expr.items) >= 2 and all(isinstance(item, Vector) for item in expr.items)
-        return _List(id(expr), expr.items, "[", "]", (_start(expr.span), _end(expr.span)), expr.span.line, matrix)
+        filled = not matrix and all(_is_plain(item) for item in expr.items)
+        return _List(id(expr), expr.items, "[", "]", (_start(expr.span), _end(expr.span)), expr.span.line, expr.span, matrix, filled)
     if isinstance(expr, Call):
         span = expr.span
-        return _List(id(expr), expr.args, expr.func.id + "(", ")", (_end(expr.func.span), _end(span)), span.line)
+        return _List(id(expr), expr.args, expr.func.id + "(", ")", (_end(expr.func.span), _end(span)), span.line, span)
     return None
+
+
+def _is_plain(expr: Expr) -> bool:
+    """A number, a name or a string, signed or not: one short word."""
+    while isinstance(expr, UnaryOp):
+        expr = expr.operand
+    return isinstance(expr, (Number, Name, Index, String))
 
 
 def _tuple_list(key: object, items: Tuple[Expr, ...]) -> _List:
     """An expect tuple ``(a, b)``; the parser keeps no span for its parentheses, so only
     comments between its elements count as inside it."""
     first, last = items[0].span, items[-1].span
-    return _List(key, items, "(", ")", (_start(first), _end(last)), first.line)
+    return _List(key, items, "(", ")", (_start(first), _end(last)), first.line, last)
 
 
 def _outer_lists(expr: Optional[Expr]) -> Iterator[_List]:
@@ -181,8 +191,7 @@ def _distribute(lists: Sequence[_List], comments: List[Comment], plan: _Plan) ->
 
 
 def _attach(found: _List, comments: List[Comment], plan: _Plan) -> None:
-    """Place the comments inside one list, which they break."""
-    plan.broken.add(found.key)
+    """Place the comments inside one list; those between its elements break it."""
     in_items: Dict[int, List[Comment]] = {}
     for comment in comments:
         where = _start(comment.span)
@@ -192,6 +201,7 @@ def _attach(found: _List, comments: List[Comment], plan: _Plan) -> None:
         if gap < len(found.items) and _start(found.items[gap].span) <= where:
             in_items.setdefault(gap, []).append(comment)
             continue
+        plan.broken.add(found.key)
         previous_line = found.items[gap - 1].span.end_line if gap else found.opener_line
         if comment.span.line == previous_line:
             if gap:
@@ -206,7 +216,24 @@ def _attach(found: _List, comments: List[Comment], plan: _Plan) -> None:
         # Inside an element but in none of its lists (say, inside a sum): the element's comments
         # all go above it, so that they keep their order.
         if not _distribute(list(_outer_lists(found.items[index])), inner, plan):
+            plan.broken.add(found.key)
             plan.before_item.setdefault((found.key, index), []).extend(inner)
+
+
+def _last_row_comment(statement: Statement, comment: Comment, plan: _Plan) -> bool:
+    """A comment after a statement that ends with a broken list, on the line of that list's
+    last element (``[-1, -1]]  # NAND``), stays with that element; True if it was placed."""
+    lists = _statement_lists(statement)
+    if not lists or not lists[-1].items or _end(lists[-1].span_end) != _end(statement.span):
+        return False
+    last = lists[-1]
+    index = len(last.items) - 1
+    if not (last.is_matrix or last.key in plan.broken) or (last.key, index) in plan.after_item:
+        return False
+    if last.opener_line == comment.span.line or last.items[index].span.end_line != comment.span.line:
+        return False
+    plan.after_item[(last.key, index)] = comment
+    return True
 
 
 # --- layout ---------------------------------------------------------------------------
@@ -315,11 +342,18 @@ class _Renderer:
             return lines
         inner = indent + INDENT
         lines = [_Line(found.opener, _comment(plan.after_opener.get(found.key)))]
+        if found.is_filled and not _has_comments_between(found, plan):
+            items = [self.expr(item, inner)[0].code for item in found.items]
+            pieces = [item + ("," if index < len(items) - 1 else "") for index, item in enumerate(items)]
+            lines += [_Line(" " * inner + line) for line in _fill(pieces, " ", WIDTH - inner)]
+            return lines + [_Line(" " * indent + found.closer)]
         rows = self.aligned_rows(found, inner) if found.is_matrix else None
         for index, item in enumerate(found.items):
             for comment in plan.before_item.get((found.key, index), ()):
                 lines.append(_Line(" " * inner, _comment(comment)))
             item_lines = rows[index] if rows and rows[index] else self.expr(item, inner)
+            if len(item_lines) == 1 and inner + len(item_lines[0].code) > WIDTH:
+                item_lines = self.wrapped(item, inner) or item_lines
             item_lines = _indented(item_lines, inner)
             if index < len(found.items) - 1:
                 item_lines[-1].code += ","
@@ -329,6 +363,38 @@ class _Renderer:
             lines.append(_Line(" " * inner, _comment(comment)))
         lines.append(_Line(" " * indent + found.closer))
         return lines
+
+    def wrapped(self, expr: Expr, indent: int) -> Optional[Lines]:
+        """A long sum or comparison over several lines, each continuation line starting with
+        its operator; None if it has no such operators or an operand takes several lines."""
+        pieces = self.pieces(expr, indent)
+        if pieces is None or len(pieces) < 2:
+            return None
+        first, *rest = _fill(pieces, "", WIDTH - indent)
+        return [_Line(first)] + [_Line(" " * indent + line) for line in rest]
+
+    def pieces(self, expr: Expr, indent: int) -> Optional[List[str]]:
+        if isinstance(expr, Compare):
+            left = self.pieces(expr.left, indent) if isinstance(expr.left, Sum) else None
+            right = self.pieces(expr.right, indent) if isinstance(expr.right, Sum) else None
+            left = left or self.single(self.operand(expr.left, _COMPARE + 1, indent))
+            right = right or self.single(self.operand(expr.right, _COMPARE + 1, indent))
+            if left is None or right is None:
+                return None
+            return left + [f" {expr.op} {right[0]}"] + right[1:]
+        if isinstance(expr, Sum):
+            pieces = self.single(self.operand(expr.operands[0], _SUM, indent))
+            for op, operand in zip(expr.ops, expr.operands[1:]):
+                text = self.single(self.operand(operand, _SUM + 1, indent))
+                if pieces is None or text is None:
+                    return None
+                pieces.append(f" {op} {text[0]}")
+            return pieces
+        return None
+
+    @staticmethod
+    def single(lines: Lines) -> Optional[List[str]]:
+        return [lines[0].code] if len(lines) == 1 else None
 
     def joined(self, items: Sequence[Expr], indent: int) -> List[Lines]:
         parts: List[Lines] = []
@@ -363,6 +429,25 @@ class _Renderer:
 def _is_matrix_row(found: _List, plan: _Plan) -> bool:
     # A row of a matrix keeps one line, however long: it is one neuron's weights.
     return found.key in plan.matrix_rows
+
+
+def _has_comments_between(found: _List, plan: _Plan) -> bool:
+    return (
+        found.key in plan.before_closer
+        or any((found.key, index) in plan.before_item or (found.key, index) in plan.after_item for index in range(len(found.items)))
+    )
+
+
+def _fill(pieces: Sequence[str], separator: str, width: int) -> List[str]:
+    """Pieces packed into as few lines of ``width`` as they go (a piece longer stands alone);
+    the separator goes between pieces on one line, and no line starts with a space."""
+    lines = [pieces[0]]
+    for piece in pieces[1:]:
+        if len(lines[-1]) + len(separator) + len(piece) <= width:
+            lines[-1] += separator + piece
+        else:
+            lines.append(piece.lstrip())
+    return lines
 
 
 def _comment(comment: Optional[Comment]) -> Optional[str]:
@@ -480,6 +565,8 @@ class _Formatter:
                 plan = _Plan(hoisted=inside)
             self.separate(span.line)
             self.lines += [_Line("", _comment(comment)) for comment in plan.hoisted]
+            if trailing is not None and _last_row_comment(statement, trailing, plan):
+                trailing = None
             statement_lines = _layout(statement, plan)
             statement_lines[-1].comment = _comment(trailing)
             self.lines += statement_lines

@@ -140,6 +140,8 @@ def programs(draw: st.DrawFn, with_expect: bool = False) -> str:
         name = f"c{index}"
         statements.append(f"let {name}{s()}={s()}{draw(constant(scope))}")
         scope.constants.append(name)
+    if draw(st.integers(0, 3)) == 0:  # a long constant vector, too long for one line
+        statements.append(f"let many{s()}={s()}{draw(vector_literal(draw(st.integers(20, 40))))}")
     defined: List[str] = []
     if vector_size:
         rows = draw(st.integers(1, 3))
