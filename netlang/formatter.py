@@ -101,13 +101,18 @@ class _List:
 
 def _as_list(expr: Expr) -> Optional[_List]:
     if isinstance(expr, Vector):
-        matrix = len(expr.items) >= 2 and all(isinstance(item, Vector) for item in expr.items)
+        matrix = _is_matrix(expr)
         filled = not matrix and all(_is_plain(item) for item in expr.items)
         return _List(id(expr), expr.items, "[", "]", (_start(expr.span), _end(expr.span)), expr.span.line, expr.span, matrix, filled)
     if isinstance(expr, Call):
         span = expr.span
         return _List(id(expr), expr.args, expr.func.id + "(", ")", (_end(expr.func.span), _end(span)), span.line, span)
     return None
+
+
+def _is_matrix(expr: object) -> bool:
+    """A vector of two or more vectors: laid out one row per line."""
+    return isinstance(expr, Vector) and len(expr.items) >= 2 and all(isinstance(item, Vector) for item in expr.items)
 
 
 def _is_plain(expr: Expr) -> bool:
@@ -261,15 +266,23 @@ def _text(code: str) -> Lines:
 
 def _concat(*parts: Lines) -> Lines:
     """Parts written one after the other: each part's first line continues the line before."""
-    result = [_Line("")]
+    result: Lines = []
+    code: List[str] = []  # the pieces of the line being built, joined once (long rows stay linear)
+    lists: List[Tuple[object, int, int]] = []
+    comment: Optional[str] = None
+    width = 0
     for part in parts:
-        first, *rest = part
-        last = result[-1]
-        offset = len(last.code)
-        last.code += first.code
-        last.lists += [(key, start + offset, end + offset) for key, start, end in first.lists]
-        last.comment = first.comment
-        result.extend(rest)
+        first = part[0]
+        code.append(first.code)
+        lists += [(key, start + width, end + width) for key, start, end in first.lists]
+        width += len(first.code)
+        comment = first.comment
+        if len(part) > 1:
+            result.append(_Line("".join(code), comment, lists))
+            result += part[1:-1]
+            last = part[-1]
+            code, lists, comment, width = [last.code], list(last.lists), last.comment, len(last.code)
+    result.append(_Line("".join(code), comment, lists))
     return result
 
 
@@ -498,7 +511,7 @@ def _matrix_rows(statement: Statement) -> Set[object]:
     stack: List[object] = [statement]
     while stack:
         node = stack.pop()
-        if isinstance(node, Vector) and len(node.items) >= 2 and all(isinstance(i, Vector) for i in node.items):
+        if isinstance(node, Vector) and _is_matrix(node):
             rows.update(id(item) for item in node.items)
         stack.extend(children(node))
     return rows

@@ -26,7 +26,7 @@ def comment_texts(text: str) -> List[str]:
     return [comment.text.rstrip() for comment in netlang.parse(text).comments]
 
 
-def assert_same_network(before: str, after: str) -> None:
+def assert_same_network(before: netlang.Program, after: netlang.Program) -> None:
     first, second = netlang.compile(before), netlang.compile(after)
     assert (first.input_names, first.output_names) == (second.input_names, second.output_names)
     assert len(first.layers) == len(second.layers)
@@ -40,12 +40,13 @@ def assert_properties(source: str, compiles: bool = True) -> str:
     """The three promises of docs/fmt.md, and no trailing spaces."""
     formatted = format_source(source)
     assert format_source(formatted) == formatted, "not idempotent"
-    assert netlang.parse(formatted) == netlang.parse(source), "the syntax tree changed"
-    assert comment_texts(formatted) == comment_texts(source), "a comment was lost or moved out of order"
+    before, after = netlang.parse(source), netlang.parse(formatted)
+    assert after == before, "the syntax tree changed"
+    assert [c.text for c in after.comments] == [c.text.rstrip() for c in before.comments], "a comment was lost or moved"
     assert all(line == line.rstrip() for line in formatted.split("\n"))
     assert formatted == "" or (formatted.endswith("\n") and not formatted.endswith("\n\n"))
     if compiles:
-        assert_same_network(source, formatted)
+        assert_same_network(before, after)
     return formatted
 
 
