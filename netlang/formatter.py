@@ -15,6 +15,7 @@ is laid out, so it moves to the line above that statement, or above that list el
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import stat
 import tempfile
@@ -179,7 +180,8 @@ def _inside(position: Position, region: Tuple[Position, Position]) -> bool:
 
 
 def _distribute(lists: Sequence[_List], comments: List[Comment], plan: _Plan) -> bool:
-    """Give each comment to the list it is inside; False (and nothing given) if one is in none."""
+    """Give each comment to the list it is inside; False (and the plan unchanged) if one cannot
+    be placed there."""
     groups: Dict[int, List[Comment]] = {index: [] for index in range(len(lists))}
     for comment in comments:
         where = _start(comment.span)
@@ -189,14 +191,18 @@ def _distribute(lists: Sequence[_List], comments: List[Comment], plan: _Plan) ->
                 break
         else:
             return False
+    before = copy.deepcopy(plan)
     for index, found in enumerate(lists):
-        if groups[index]:
-            _attach(found, groups[index], plan)
+        if groups[index] and not _attach(found, groups[index], plan):
+            plan.__dict__.update(before.__dict__)
+            return False
     return True
 
 
-def _attach(found: _List, comments: List[Comment], plan: _Plan) -> None:
-    """Place the comments inside one list; those between its elements break it."""
+def _attach(found: _List, comments: List[Comment], plan: _Plan) -> bool:
+    """Place the comments inside one list; those between its elements break it. False if a
+    comment would go above the first element of a list that starts there (an expect tuple,
+    whose opening parenthesis has no position)."""
     in_items: Dict[int, List[Comment]] = {}
     for comment in comments:
         where = _start(comment.span)
@@ -221,8 +227,11 @@ def _attach(found: _List, comments: List[Comment], plan: _Plan) -> None:
         # Inside an element but in none of its lists (say, inside a sum): the element's comments
         # all go above it, so that they keep their order.
         if not _distribute(list(_outer_lists(found.items[index])), inner, plan):
+            if index == 0 and found.inside[0] == _start(found.items[0].span):
+                return False
             plan.broken.add(found.key)
             plan.before_item.setdefault((found.key, index), []).extend(inner)
+    return True
 
 
 def _last_row_comment(statement: Statement, comment: Comment, plan: _Plan) -> bool:
@@ -355,7 +364,7 @@ class _Renderer:
             return lines
         inner = indent + INDENT
         lines = [_Line(found.opener, _comment(plan.after_opener.get(found.key)))]
-        if found.is_filled and not _has_comments_between(found, plan):
+        if found.is_filled and found.items and not _has_comments_between(found, plan):
             items = [self.expr(item, inner)[0].code for item in found.items]
             pieces = [item + ("," if index < len(items) - 1 else "") for index, item in enumerate(items)]
             lines += [_Line(" " * inner + line) for line in _fill(pieces, " ", WIDTH - inner)]
@@ -364,7 +373,8 @@ class _Renderer:
         for index, item in enumerate(found.items):
             for comment in plan.before_item.get((found.key, index), ()):
                 lines.append(_Line(" " * inner, _comment(comment)))
-            item_lines = rows[index] if rows and rows[index] else self.expr(item, inner)
+            row = rows[index] if rows else None
+            item_lines = row if row is not None else self.expr(item, inner)
             if len(item_lines) == 1 and inner + len(item_lines[0].code) > WIDTH:
                 item_lines = self.wrapped(item, inner) or item_lines
             item_lines = _indented(item_lines, inner)

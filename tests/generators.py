@@ -198,3 +198,109 @@ def _lay_out(draw: st.DrawFn, statements: List[str]) -> str:
         parts.append(draw(comment()))
     newline = draw(st.sampled_from(["\n", "\n", "\r\n"]))
     return newline.join(parts) + draw(st.sampled_from(["", newline, newline * 3]))
+
+
+# --- any syntax: programs that parse, whatever they mean -------------------------------
+
+NAMES = ["a", "b", "x1", "W", "theta", "h"]
+FUNCTIONS = ["step", "sigmoid", "relu", "load", "f"]
+
+
+@st.composite
+def expressions(draw: st.DrawFn, in_brackets: bool = False, depth: int = 0) -> str:
+    """Any expression the grammar takes (comparisons too), following its rules level by level:
+    expr > sum > product > unary > atom. Not necessarily meaningful: for syntax-only checks."""
+    s = lambda: draw(space(in_brackets))  # noqa: E731
+    text = draw(_sums(in_brackets, depth))
+    if draw(st.integers(0, 4)) == 0:
+        text += s() + draw(st.sampled_from([">", ">=", "<", "<="])) + s() + draw(_sums(in_brackets, depth))
+    return text
+
+
+@st.composite
+def _sums(draw: st.DrawFn, in_brackets: bool, depth: int) -> str:
+    s = lambda: draw(space(in_brackets))  # noqa: E731
+    text = draw(_products(in_brackets, depth))
+    for _ in range(draw(st.sampled_from([0, 0, 1, 2]))):
+        text += s() + draw(st.sampled_from(["+", "-"])) + s() + draw(_products(in_brackets, depth))
+    return text
+
+
+@st.composite
+def _products(draw: st.DrawFn, in_brackets: bool, depth: int) -> str:
+    s = lambda: draw(space(in_brackets))  # noqa: E731
+    text = draw(_unaries(in_brackets, depth))
+    for _ in range(draw(st.sampled_from([0, 0, 1]))):
+        text += s() + draw(st.sampled_from(["*", "/", "@"])) + s() + draw(_unaries(in_brackets, depth))
+    return text
+
+
+@st.composite
+def _unaries(draw: st.DrawFn, in_brackets: bool, depth: int) -> str:
+    signs = "".join(
+        draw(st.sampled_from(["-", "+"])) + draw(space(in_brackets)) for _ in range(draw(st.sampled_from([0, 0, 0, 1, 2])))
+    )
+    return signs + draw(_atoms(in_brackets, depth))
+
+
+@st.composite
+def _atoms(draw: st.DrawFn, in_brackets: bool, depth: int) -> str:
+    t = lambda: draw(space(True))  # noqa: E731 - inside the brackets this atom opens
+    # Mostly plain atoms, so that the size stays small: each bracket opens a whole expression.
+    kind = draw(st.sampled_from([0, 0, 1, 1, 1, 2, 3, 4, 6, 8] if depth < 2 else [0, 1, 2, 3]))
+    if kind == 0:
+        return draw(st.sampled_from(NUMBERS))
+    if kind == 1:
+        return draw(st.sampled_from(NAMES))
+    if kind == 2:
+        return f"{draw(st.sampled_from(NAMES))}[{t()}{draw(st.integers(0, 3))}{t()}]"
+    if kind == 3:
+        return '"w.npy"'
+    inner = lambda: draw(expressions(True, depth + 1))  # noqa: E731
+    if kind == 4:
+        return f"({t()}{inner()}{t()})"
+    if kind == 6:
+        args = [inner() for _ in range(draw(st.integers(0, 3)))]
+        return f"{draw(st.sampled_from(FUNCTIONS))}({t()}" + f"{t()},{t()}".join(args) + f"{t()})"
+    items = [inner() for _ in range(draw(st.integers(0, 3)))]
+    trailing = draw(st.sampled_from(["", ","])) if items else ""
+    return f"[{t()}" + f"{t()},{t()}".join(items) + f"{trailing}{t()}]"
+
+
+@st.composite
+def syntax_programs(draw: st.DrawFn) -> str:
+    """The text of a random program that parses (every statement form, any expressions),
+    laid out badly and commented as ``programs()`` does; it need not compile."""
+    s = lambda: draw(space(False))  # noqa: E731
+    statements: List[str] = []
+    for _ in range(draw(st.integers(1, 6))):
+        kind = draw(st.integers(0, 5))
+        name = draw(st.sampled_from(NAMES))
+        if kind == 0:
+            names = [draw(st.sampled_from(["x1", "x2", "v[3]", "a"])) for _ in range(draw(st.integers(1, 3)))]
+            statements.append("input " + f"{s()},{s()}".join(names))
+        elif kind == 1:
+            statements.append(f"let {name}{s()}={s()}{draw(expressions())}")
+        elif kind == 2:
+            statements.append(f"node {name}{s()}={s()}{draw(expressions())}")
+        elif kind == 3:
+            size = draw(st.sampled_from(["", "[2]"]))
+            statements.append(f"layer {name}{size}{s()}={s()}{draw(expressions())}")
+        elif kind == 4:
+            names = [draw(st.sampled_from(NAMES)) for _ in range(draw(st.integers(1, 3)))]
+            statements.append("output " + f"{s()},{s()}".join(names))
+        else:
+            statements.append(f"expect {draw(_values())}{s()}->{s()}{draw(_values())}" + draw(
+                st.sampled_from(["", f" within{s()} 0.01", " within 1e-3"])
+            ))
+    return _lay_out(draw, statements)
+
+
+@st.composite
+def _values(draw: st.DrawFn) -> str:
+    count = draw(st.integers(1, 3))
+    if count == 1:
+        return draw(expressions())
+    t = lambda: draw(space(True))  # noqa: E731
+    items = [draw(expressions(True)) for _ in range(count)]
+    return f"({t()}" + f"{t()},{t()}".join(items) + draw(st.sampled_from(["", ","])) + f"{t()})"
