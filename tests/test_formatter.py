@@ -17,7 +17,7 @@ from netlang import formatter, limits
 from netlang.formatter import format_source
 
 from conftest import EXAMPLES, ROOT
-from generators import programs
+from generators import programs, syntax_programs
 
 DOC = ROOT / "docs" / "fmt.md"
 
@@ -57,6 +57,12 @@ def assert_properties(source: str, compiles: bool = True) -> str:
 @given(programs(with_expect=True))
 def test_generated_programs_keep_their_meaning_and_comments(source: str) -> None:
     assert_properties(source)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(syntax_programs())
+def test_any_syntax_keeps_its_tree_and_comments(source: str) -> None:
+    assert_properties(source, compiles=False)
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("**/*.net")), ids=lambda path: path.name)
@@ -186,6 +192,16 @@ def test_comment_order_is_kept_when_comments_move_up() -> None:
     source = "node y = f([1, # a\n 2] + (  3 # b\n ), 4)\n"
     formatted = assert_properties(source, compiles=False)
     assert comment_texts(formatted) == ["# a", "# b"]
+
+
+def test_an_empty_vector_with_a_comment() -> None:
+    assert format_source("let v = [  # nothing yet\n]") == "let v = [  # nothing yet\n]\n"
+
+
+def test_a_comment_above_the_first_value_of_an_expect_tuple_goes_above_the_statement() -> None:
+    # The tuple's '(' has no position in the tree, so the comment cannot stay inside it.
+    source = "expect (0 + # why\n 1, 2) -> 1"
+    assert format_source(source) == "# why\nexpect (0 + 1, 2) -> 1\n"
 
 
 def test_the_matrix_of_a_layer_is_one_row_per_line_inside_the_call() -> None:
