@@ -555,6 +555,17 @@ def _break_matrices(found: _List, plan: _Plan) -> None:
             stack.extend(_outer_lists(item))
 
 
+def _ends_with_tuple_closer(statement: Statement, lines: Lines) -> bool:
+    return (
+        isinstance(statement, Expect)
+        and statement.tolerance is None
+        and len(statement.outputs) > 1
+        and len(lines) > 1
+        and lines[-1].code.strip() == ")"
+        and lines[-2].comment is None
+    )
+
+
 # --- the whole file ----------------------------------------------------------------
 
 
@@ -591,7 +602,12 @@ class _Formatter:
             if trailing is not None and _last_row_comment(statement, trailing, plan):
                 trailing = None
             statement_lines = _layout(statement, plan)
-            statement_lines[-1].comment = _comment(trailing)
+            if trailing is not None and _ends_with_tuple_closer(statement, statement_lines):
+                # The statement's span ends at the tuple's last value, not at its ')': the
+                # comment stays on the line of that value, where it is found again.
+                statement_lines[-2].comment = _comment(trailing)
+            else:
+                statement_lines[-1].comment = _comment(trailing)
             self.lines += statement_lines
             self.last_line = span.end_line
         for comment in comments[position:]:

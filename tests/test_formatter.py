@@ -204,6 +204,13 @@ def test_a_comment_above_the_first_value_of_an_expect_tuple_goes_above_the_state
     assert format_source(source) == "# why\nexpect (0 + 1, 2) -> 1\n"
 
 
+def test_a_comment_after_a_broken_expect_tuple_stays_on_its_last_value() -> None:
+    # The tree's span of an expect ends at the last value, not at the tuple's ')'.
+    values = ", ".join(["0.125"] * 20)
+    formatted = assert_properties(f"expect 1 -> ({values})  # long", compiles=False)
+    assert formatted.endswith("    0.125  # long\n)\n")
+
+
 def test_the_matrix_of_a_layer_is_one_row_per_line_inside_the_call() -> None:
     source = "input v[2]\nlayer h = relu([[1,2],[3,40]] @ v)\n"
     assert format_source(source) == "input v[2]\nlayer h = relu([\n    [1,  2],\n    [3, 40]\n] @ v)\n"
