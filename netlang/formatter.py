@@ -269,8 +269,8 @@ class _Line:
 Lines = List[_Line]
 
 
-def _text(code: str) -> Lines:
-    return [_Line(code)]
+def _text(text: str) -> Lines:
+    return [_Line(text)]
 
 
 def _concat(*parts: Lines) -> Lines:
