@@ -23,6 +23,8 @@ _LAZY = {
     "Span": "nodes",
     "check_expectations": "expectations",
     "compile": "compiler",
+    "format_program": "formatter",
+    "format_source": "formatter",
     "load": "compiler",
     "lower_to_layers": "compiler",
     "parse": "parser",
@@ -33,6 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .compiler import compile, load, lower_to_layers, read_source
     from .errors import NetlangError
     from .expectations import check_expectations
+    from .formatter import format_program, format_source
     from .nodes import Program, Span
     from .parser import parse
     from .runtime import Layer, Network
@@ -59,6 +62,8 @@ __all__ = [
     "Program",
     "Span",
     "compile",
+    "format_program",
+    "format_source",
     "load",
     "lower_to_layers",
     "parse",

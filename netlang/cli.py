@@ -673,5 +673,58 @@ def export_command(file: str, output: str, dtype: str, per_name: bool) -> None:
     destination = output if output != "-" else "standard output"
     click.echo(f"{destination}: ONNX model, {interface(network, per_name)}", err=output == "-")
 
+# --- fmt: the canonical layout (netlang/formatter.py, docs/fmt.md) ----------------------------
+
+
+@main.command(name="fmt")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--check", is_flag=True, help="Change nothing; list the files that are not formatted (exit status 1 if any).")
+@click.option("--write", is_flag=True, help="Rewrite the files in place (atomically) instead of printing them.")
+def fmt(files: Tuple[str, ...], check: bool, write: bool) -> None:
+    """Lay out FILES in netlang's one canonical layout, keeping every comment.
+
+    Prints the formatted text unless --check or --write is given. A file with
+    syntax errors is reported (exit status 1) and never rewritten.
+
+    \b
+    Examples:
+        netlang fmt model.net
+        netlang fmt --check examples/*.net
+        netlang fmt --write model.net
+    """
+    from .compiler import read_source
+    from .errors import NetlangError
+    from .formatter import format_source, write_atomically
+
+    if check and write:
+        raise click.UsageError("give --check or --write, not both")
+    failed = False
+    for path in files:
+        try:
+            source = read_source(path)
+            formatted = format_source(source, filename=path)
+        except NetlangError as error:
+            InputError(error).show()
+            failed = True
+            continue
+        if check:
+            if formatted != source:
+                click.echo(f"would reformat {path}")
+                failed = True
+        elif write:
+            if formatted != source:
+                try:
+                    write_atomically(path, formatted)
+                except OSError as error:
+                    click.echo(f"error: cannot write {path}: {error.strerror}", err=True)
+                    failed = True
+                    continue
+                click.echo(f"reformatted {path}", err=True)
+        else:
+            click.echo(formatted, nl=False)
+    if failed:
+        sys.exit(EXIT_INPUT_ERROR)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

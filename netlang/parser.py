@@ -206,14 +206,12 @@ class _AstBuilder(Transformer):
         return Compare(str(op), left, right, left.span.to(right.span))
 
     def sum(self, children: List[Any]) -> Sum:
-        operands = children[0::2]
-        return Sum(tuple(operands), tuple(str(op) for op in children[1::2]), operands[0].span.to(operands[-1].span))
+        operands, ops = _flat_chain(Sum, children)
+        return Sum(operands, ops, children[0].span.to(children[-1].span))
 
     def product(self, children: List[Any]) -> Product:
-        operands = children[0::2]
-        return Product(
-            tuple(operands), tuple(str(op) for op in children[1::2]), operands[0].span.to(operands[-1].span)
-        )
+        operands, ops = _flat_chain(Product, children)
+        return Product(operands, ops, children[0].span.to(children[-1].span))
 
     def unary(self, children: List[Any]) -> UnaryOp:
         op, operand = children
@@ -242,6 +240,18 @@ class _AstBuilder(Transformer):
     def vector(self, children: List[Any]) -> Vector:
         open_, *items, close = children
         return Vector(tuple(item for item in items if item is not None), _span(open_).to(_span(close)))
+
+
+def _flat_chain(kind: type, children: List[Any]) -> Tuple[Tuple[Any, ...], Tuple[str, ...]]:
+    """Operands and operators of a chain; a parenthesized chain of the same kind in first place
+    joins it, because the chains are left-associative: ``(a + b) + c`` is ``a + b + c``."""
+    operands = list(children[0::2])
+    ops = [str(op) for op in children[1::2]]
+    first = operands[0]
+    if isinstance(first, kind):
+        operands[:1] = first.operands  # type: ignore[attr-defined]
+        ops[:0] = first.ops  # type: ignore[attr-defined]
+    return tuple(operands), tuple(ops)
 
 
 def _whole_number(token: Token) -> int:

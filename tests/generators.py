@@ -1,0 +1,306 @@
+"""Hypothesis strategies for random valid netlang programs, written the way people write them.
+
+``programs()`` draws the text of a program that parses and compiles: scalar and vector
+inputs, constants (numbers, constant arithmetic, vectors, matrices), neurons with affine
+arguments (weights on either side, unary signs, parentheses, nested sums, divisions by
+constants), layers (``W @ v + b``), outputs and, optionally, ``expect`` lines. The text is
+laid out badly on purpose: odd or missing spaces, tabs, blank lines, ``\\r\\n`` line ends,
+statements broken over lines inside brackets, and comments everywhere a comment may stand
+(own lines, line ends, inside brackets). Self-contained: uses only hypothesis.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import List, Sequence
+
+from hypothesis import strategies as st
+
+NUMBERS = ["0", "1", "2", "0.5", ".25", "2.", "1e-1", "3.0E+0", "0.7", "10", "0.125"]
+ACTIVATIONS = ["sigmoid", "relu", "tanh", "identity"]
+COMMENT_TEXT = st.text(alphabet=string.ascii_letters + string.digits + " ,.()#-*=[]", max_size=16)
+
+
+@st.composite
+def comment(draw: st.DrawFn) -> str:
+    return "#" + draw(COMMENT_TEXT)
+
+
+@st.composite
+def space(draw: st.DrawFn, in_brackets: bool = False) -> str:
+    """What may stand between two tokens: inside brackets, also line breaks and comments."""
+    choices = ["", " ", " ", "  ", "\t"]
+    if not in_brackets:
+        return draw(st.sampled_from(choices))
+    kind = draw(st.sampled_from(choices + ["newline", "trailing", "own"]))
+    if kind == "newline":
+        return "\n" + draw(st.sampled_from(["", "  ", "\t"]))
+    if kind == "trailing":
+        return " " + draw(comment()) + "\n  "
+    if kind == "own":
+        return "\n" + draw(comment()) + "\n   "
+    return kind
+
+
+class _Scope:
+    """The names a statement may read."""
+
+    def __init__(self, signals: List[str], constants: List[str]) -> None:
+        self.signals = signals
+        self.constants = constants
+
+
+@st.composite
+def weight(draw: st.DrawFn, scope: _Scope, in_brackets: bool) -> str:
+    choices = NUMBERS + scope.constants
+    text = draw(st.sampled_from(choices))
+    if draw(st.integers(0, 4)) == 0:
+        text = "-" + draw(space(in_brackets)) + text
+    return text
+
+
+@st.composite
+def affine(draw: st.DrawFn, scope: _Scope, in_brackets: bool, depth: int = 0) -> str:
+    """An affine expression over ``scope.signals``: a weighted sum plus a constant."""
+    s = lambda: draw(space(in_brackets))  # noqa: E731 - a short local helper
+    terms = []
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.integers(0, 7 if depth < 2 else 4))
+        signal = draw(st.sampled_from(scope.signals))
+        w = draw(weight(scope, in_brackets))
+        if kind == 0:
+            term = signal
+        elif kind == 1:
+            term = f"{w}{s()}*{s()}{signal}"
+        elif kind == 2:
+            term = f"{signal}{s()}*{s()}{w}"
+        elif kind == 3:
+            term = f"-{s()}{signal}"
+        elif kind == 4:
+            term = draw(st.sampled_from(NUMBERS + scope.constants))
+        elif kind == 5:
+            inner = draw(affine(scope, True, depth + 1))
+            term = f"({s()}{inner}{s()}){s()}/{s()}{draw(st.sampled_from(['2', '4', '0.5']))}"
+        elif kind == 6:
+            inner = draw(affine(scope, True, depth + 1))
+            term = f"{w}{s()}*{s()}({s()}{inner}{s()})"
+        else:
+            inner = draw(affine(scope, True, depth + 1))
+            term = f"({s()}{inner}{s()})"
+        terms.append(term)
+    text = terms[0]
+    for term in terms[1:]:
+        text += f"{s()}{draw(st.sampled_from(['+', '-']))}{s()}{term}"
+    return text
+
+
+@st.composite
+def constant(draw: st.DrawFn, scope: _Scope) -> str:
+    """A scalar constant expression: a number, or arithmetic on numbers and constants."""
+    s = lambda: draw(space(False))  # noqa: E731
+    a = draw(st.sampled_from(NUMBERS + scope.constants))
+    kind = draw(st.integers(0, 3))
+    if kind == 0:
+        return a
+    b = draw(st.sampled_from(NUMBERS[1:] + scope.constants))
+    if kind == 1:
+        return f"{a}{s()}*{s()}{b}"
+    if kind == 2:
+        return f"({s()}{a}{s()}+{s()}{b}{s()}){s()}/{s()}2"
+    return f"-{s()}{a}{s()}-{s()}{b}"
+
+
+@st.composite
+def vector_literal(draw: st.DrawFn, size: int, in_brackets: bool = True) -> str:
+    s = lambda: draw(space(in_brackets))  # noqa: E731
+    items = [draw(st.sampled_from(NUMBERS + ["-0.5", "-2"])) for _ in range(size)]
+    trailing = draw(st.sampled_from(["", ","])) if size else ""
+    return "[" + s() + f"{s()},{s()}".join(items) + trailing + s() + "]"
+
+
+@st.composite
+def matrix_literal(draw: st.DrawFn, rows: int, columns: int) -> str:
+    s = lambda: draw(space(True))  # noqa: E731
+    lines = [draw(vector_literal(columns)) for _ in range(rows)]
+    return "[" + s() + f"{s()},{s()}".join(lines) + s() + "]"
+
+
+@st.composite
+def programs(draw: st.DrawFn, with_expect: bool = False) -> str:
+    """The text of a random program that parses and compiles (see the module's docstring)."""
+    s = lambda: draw(space(False))  # noqa: E731
+    statements: List[str] = []
+    scalar_count = draw(st.integers(1, 3))
+    inputs = [f"x{i + 1}" for i in range(scalar_count)]
+    vector_size = draw(st.integers(0, 3))
+    declared = list(inputs) + ([f"v[{vector_size}]"] if vector_size else [])
+    statements.append("input " + f"{s()},{s()}".join(declared))
+    scope = _Scope(list(inputs), [])
+    for index in range(draw(st.integers(0, 2))):
+        name = f"c{index}"
+        statements.append(f"let {name}{s()}={s()}{draw(constant(scope))}")
+        scope.constants.append(name)
+    if draw(st.integers(0, 3)) == 0:  # a long constant vector, too long for one line
+        statements.append(f"let many{s()}={s()}{draw(vector_literal(draw(st.integers(20, 40))))}")
+    defined: List[str] = []
+    if vector_size:
+        rows = draw(st.integers(1, 3))
+        statements.append(f"let W{s()}={s()}{draw(matrix_literal(rows, vector_size))}")
+        statements.append(f"let b{s()}={s()}{draw(vector_literal(rows))}")
+        act = draw(st.sampled_from(ACTIVATIONS + ["softmax"]))
+        size = draw(st.sampled_from(["", f"[{rows}]"]))
+        statements.append(f"layer h{size}{s()}={s()}{act}({draw(space(True))}W{s()}@{s()}v{s()}+{s()}b)")
+        defined.append("h")
+    for index in range(draw(st.integers(1, 4))):
+        name = f"n{index}"
+        kind = draw(st.integers(0, 3))
+        t = lambda: draw(space(True))  # noqa: E731
+        if kind == 0:
+            left, right = draw(affine(scope, True)), draw(affine(scope, True))
+            op = draw(st.sampled_from([">", ">=", "<", "<="]))
+            value = f"step({t()}{left}{t()}{op}{t()}{right}{t()})"
+        elif kind == 1:
+            value = f"{draw(st.sampled_from(ACTIVATIONS))}({t()}{draw(affine(scope, True))}{t()})"
+        elif kind == 2:
+            value = draw(affine(scope, False))
+        else:  # a long weighted sum, so that the statement is too long for one line
+            terms = [f"{draw(st.sampled_from(NUMBERS))}*{draw(st.sampled_from(scope.signals))}" for _ in range(14)]
+            value = f"step({' + '.join(terms)} > 0.5)"
+        statements.append(f"node {name}{s()}={s()}{value}")
+        scope.signals.append(name)
+        defined.append(name)
+    outputs: Sequence[str] = ()
+    if draw(st.booleans()):
+        outputs = draw(st.lists(st.sampled_from(defined), min_size=1, max_size=3, unique=True))
+        statements.append("output " + f"{s()},{s()}".join(outputs))
+    if with_expect and outputs and "h" not in outputs:
+        width = scalar_count + vector_size
+        values = [draw(st.sampled_from(["0", "1"])) for _ in range(width)]
+        left = values[0] if width == 1 else "(" + ", ".join(values) + ")"
+        results = ["1"] * len(outputs)
+        right = results[0] if len(results) == 1 else "(" + f"{s()},{s()}".join(results) + ")"
+        tolerance = draw(st.sampled_from(["", " within 0.01"]))
+        statements.append(f"expect {left}{s()}->{s()}{right}{tolerance}")
+    return _lay_out(draw, statements)
+
+
+def _lay_out(draw: st.DrawFn, statements: List[str]) -> str:
+    """Statements joined with blank lines, own-line and trailing comments, odd indentation."""
+    parts: List[str] = []
+    for statement in statements:
+        for _ in range(draw(st.integers(0, 2))):
+            parts.append(draw(st.sampled_from(["", "   ", draw(comment()), "  " + draw(comment())])))
+        line = draw(st.sampled_from(["", " ", "\t"])) + statement + draw(st.sampled_from(["", " ", "  "]))
+        if draw(st.integers(0, 2)) == 0:
+            line += draw(st.sampled_from([" ", "   ", ""])) + draw(comment())
+        parts.append(line)
+    if draw(st.booleans()):
+        parts.append(draw(comment()))
+    newline = draw(st.sampled_from(["\n", "\n", "\r\n"]))
+    return newline.join(parts) + draw(st.sampled_from(["", newline, newline * 3]))
+
+
+# --- any syntax: programs that parse, whatever they mean -------------------------------
+
+NAMES = ["a", "b", "x1", "W", "theta", "h"]
+FUNCTIONS = ["step", "sigmoid", "relu", "load", "f"]
+
+
+@st.composite
+def expressions(draw: st.DrawFn, in_brackets: bool = False, depth: int = 0) -> str:
+    """Any expression the grammar takes (comparisons too), following its rules level by level:
+    expr > sum > product > unary > atom. Not necessarily meaningful: for syntax-only checks."""
+    s = lambda: draw(space(in_brackets))  # noqa: E731
+    text = draw(_sums(in_brackets, depth))
+    if draw(st.integers(0, 4)) == 0:
+        text += s() + draw(st.sampled_from([">", ">=", "<", "<="])) + s() + draw(_sums(in_brackets, depth))
+    return text
+
+
+@st.composite
+def _sums(draw: st.DrawFn, in_brackets: bool, depth: int) -> str:
+    s = lambda: draw(space(in_brackets))  # noqa: E731
+    text = draw(_products(in_brackets, depth))
+    for _ in range(draw(st.sampled_from([0, 0, 1, 2]))):
+        text += s() + draw(st.sampled_from(["+", "-"])) + s() + draw(_products(in_brackets, depth))
+    return text
+
+
+@st.composite
+def _products(draw: st.DrawFn, in_brackets: bool, depth: int) -> str:
+    s = lambda: draw(space(in_brackets))  # noqa: E731
+    text = draw(_unaries(in_brackets, depth))
+    for _ in range(draw(st.sampled_from([0, 0, 1]))):
+        text += s() + draw(st.sampled_from(["*", "/", "@"])) + s() + draw(_unaries(in_brackets, depth))
+    return text
+
+
+@st.composite
+def _unaries(draw: st.DrawFn, in_brackets: bool, depth: int) -> str:
+    signs = "".join(
+        draw(st.sampled_from(["-", "+"])) + draw(space(in_brackets)) for _ in range(draw(st.sampled_from([0, 0, 0, 1, 2])))
+    )
+    return signs + draw(_atoms(in_brackets, depth))
+
+
+@st.composite
+def _atoms(draw: st.DrawFn, in_brackets: bool, depth: int) -> str:
+    t = lambda: draw(space(True))  # noqa: E731 - inside the brackets this atom opens
+    # Mostly plain atoms, so that the size stays small: each bracket opens a whole expression.
+    kind = draw(st.sampled_from([0, 0, 1, 1, 1, 2, 3, 4, 6, 8] if depth < 2 else [0, 1, 2, 3]))
+    if kind == 0:
+        return draw(st.sampled_from(NUMBERS))
+    if kind == 1:
+        return draw(st.sampled_from(NAMES))
+    if kind == 2:
+        return f"{draw(st.sampled_from(NAMES))}[{t()}{draw(st.integers(0, 3))}{t()}]"
+    if kind == 3:
+        return '"w.npy"'
+    inner = lambda: draw(expressions(True, depth + 1))  # noqa: E731
+    if kind == 4:
+        return f"({t()}{inner()}{t()})"
+    if kind == 6:
+        args = [inner() for _ in range(draw(st.integers(0, 3)))]
+        return f"{draw(st.sampled_from(FUNCTIONS))}({t()}" + f"{t()},{t()}".join(args) + f"{t()})"
+    items = [inner() for _ in range(draw(st.integers(0, 3)))]
+    trailing = draw(st.sampled_from(["", ","])) if items else ""
+    return f"[{t()}" + f"{t()},{t()}".join(items) + f"{trailing}{t()}]"
+
+
+@st.composite
+def syntax_programs(draw: st.DrawFn) -> str:
+    """The text of a random program that parses (every statement form, any expressions),
+    laid out badly and commented as ``programs()`` does; it need not compile."""
+    s = lambda: draw(space(False))  # noqa: E731
+    statements: List[str] = []
+    for _ in range(draw(st.integers(1, 6))):
+        kind = draw(st.integers(0, 5))
+        name = draw(st.sampled_from(NAMES))
+        if kind == 0:
+            names = [draw(st.sampled_from(["x1", "x2", "v[3]", "a"])) for _ in range(draw(st.integers(1, 3)))]
+            statements.append("input " + f"{s()},{s()}".join(names))
+        elif kind == 1:
+            statements.append(f"let {name}{s()}={s()}{draw(expressions())}")
+        elif kind == 2:
+            statements.append(f"node {name}{s()}={s()}{draw(expressions())}")
+        elif kind == 3:
+            size = draw(st.sampled_from(["", "[2]"]))
+            statements.append(f"layer {name}{size}{s()}={s()}{draw(expressions())}")
+        elif kind == 4:
+            names = [draw(st.sampled_from(NAMES)) for _ in range(draw(st.integers(1, 3)))]
+            statements.append("output " + f"{s()},{s()}".join(names))
+        else:
+            statements.append(f"expect {draw(_values())}{s()}->{s()}{draw(_values())}" + draw(
+                st.sampled_from(["", f" within{s()} 0.01", " within 1e-3"])
+            ))
+    return _lay_out(draw, statements)
+
+
+@st.composite
+def _values(draw: st.DrawFn) -> str:
+    count = draw(st.integers(1, 3))
+    if count == 1:
+        return draw(expressions())
+    t = lambda: draw(space(True))  # noqa: E731
+    items = [draw(expressions(True)) for _ in range(count)]
+    return f"({t()}" + f"{t()},{t()}".join(items) + draw(st.sampled_from(["", ","])) + f"{t()})"
