@@ -353,3 +353,14 @@ def test_the_readme_example(cli, tmp_path: Path) -> None:
     path = write(tmp_path / "messy.net", found.group(1))
     result = cli("fmt", str(path))
     assert (result.exit_code, result.output) == (0, found.group(2))
+
+
+def test_the_examples_are_in_the_canonical_layout():
+    """netlang's own examples are written the way `netlang fmt` lays them out."""
+    from conftest import EXAMPLES
+
+    for path in sorted(EXAMPLES.rglob("*.net")):
+        if path.parent.name == "mistakes":
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert netlang.format_source(text, str(path)) == text, f"run: netlang fmt --write {path}"
