@@ -109,6 +109,13 @@ _EXACT_HELP = (
 )
 
 
+def _dtype_option(help: str) -> Any:
+    """--dtype float64|float32 (float64 by default), for commands that evaluate or export a network."""
+    return click.option(
+        "--dtype", type=click.Choice(["float64", "float32"]), default="float64", show_default=True, help=help
+    )
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="netlang")
 def main() -> None:
@@ -148,13 +155,7 @@ def main() -> None:
     metavar="FILE",
     help="With --input: write the results to FILE (.csv, .npy or .json) instead of CSV on stdout.",
 )
-@click.option(
-    "--dtype",
-    type=click.Choice(["float32", "float64"]),
-    default="float64",
-    show_default=True,
-    help="The number type the network is evaluated in.",
-)
+@_dtype_option("The number type the network is evaluated in.")
 @click.option("--explain", is_flag=True, help="Write out each neuron's computation with its numbers, layer by layer.")
 @click.option("--exact", is_flag=True, help=_EXACT_HELP)
 def run(
@@ -631,13 +632,7 @@ def _check_output_path(ctx: click.Context, param: click.Parameter, value: str) -
     callback=_check_output_path,
     help="Where to write the ONNX model ('-' for standard output).",
 )
-@click.option(
-    "--dtype",
-    type=click.Choice(["float64", "float32"]),
-    default="float64",
-    show_default=True,
-    help="The model's number type; float64 decides every step exactly as 'netlang run' does.",
-)
+@_dtype_option("The model's number type; float64 decides every step exactly as 'netlang run' does.")
 @click.option(
     "--per-name",
     is_flag=True,
