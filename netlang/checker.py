@@ -161,6 +161,9 @@ class _Checker:
             statement = self.definitions[name]
             if name in self.failed:
                 continue  # its error (a bad size, a cycle) is reported already
+            if self.report_unknown_names(statement):
+                self.failed.add(name)
+                continue
             try:
                 if isinstance(statement, Let):
                     self.constant(name)
@@ -378,7 +381,43 @@ class _Checker:
             raise _Failed()
         return self.sizes[name]
 
-    def unknown_name(self, name: str, span: Span) -> _Failed:
+    def report_unknown_names(self, statement: Union[Let, Node, Layer]) -> bool:
+        """Report every name in ``statement`` that nothing defines, once each; True if there was one.
+
+        All of them at once (not only the first the checker would meet), with one hint for
+        the ones that look like undeclared inputs.
+        """
+        functions = {id(node.func) for node in walk(statement.value) if isinstance(node, Call)}
+        unknown: Dict[str, Span] = {}
+        for node in walk(statement.value):
+            if isinstance(node, Name) and id(node) not in functions:
+                name, span = node.id, node.span
+            elif isinstance(node, Index):
+                name, span = node.name, node.span
+            else:
+                continue
+            if name not in self.definition_span and name not in ACTIVATIONS and name not in BUILTINS:
+                unknown.setdefault(name, span)
+        known = list(self.definition_span)
+        undeclared = [name for name in unknown if did_you_mean(name, known) is None]
+        names = " and ".join(undeclared) if len(undeclared) <= 3 else ", ".join(undeclared)
+        inputs = [var.name if var.size is None else f"{var.name}[{var.size}]" for var in self.program.inputs()]
+        if inputs:
+            new = "is a new input, add it" if len(undeclared) == 1 else "are new inputs, add them"
+            as_input = f"the inputs are {', '.join(inputs)}; if {names} {new}: input {', '.join(inputs + undeclared)}"
+        else:
+            new = "is an input, declare it" if len(undeclared) == 1 else "are inputs, declare them"
+            as_input = f"if {names} {new}: input {', '.join(undeclared)}"
+        for name, span in unknown.items():
+            if name in undeclared and not isinstance(statement, Let):
+                self.unknown_name(name, span, hint=as_input)
+            else:
+                self.unknown_name(name, span)
+        return bool(unknown)
+
+    def unknown_name(self, name: str, span: Span, hint: Optional[str] = None) -> _Failed:
+        if hint is not None:
+            return self.error(f"unknown name '{name}'", span, "unknown-name", hint=hint)
         known = list(self.definition_span)
         hint = did_you_mean(name, known)
         if hint is None and 0 < len(known) <= 8:

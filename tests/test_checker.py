@@ -162,3 +162,19 @@ def test_elementwise_and_broadcast_forms():
     net = netlang.compile("input v[3], s\nlayer y = 2*v + [1, 2, 3]*v - s + 1\n")
     assert net.run({"v": [1, 2, 3], "s": 10})["y"].tolist() == [-6.0, -1.0, 6.0]
     assert not np.any(net.layers[0].weights[:, :3] - np.diag([3.0, 4.0, 5.0]))
+
+
+def test_every_unknown_name_in_a_definition_is_reported():
+    errors = _errors("node y1 = step(0.5*x1 + 0.3*x2 > 0.7)\n")
+    assert [(e.code, e.column) for e in errors] == [("unknown-name", 20), ("unknown-name", 29)]
+    assert errors[0].hint == "if x1 and x2 are inputs, declare them: input x1, x2"
+
+
+def test_unknown_name_hint_adds_to_the_declared_inputs():
+    error = _one("input x1, v[3]\nnode y = x1 + x3\n")
+    assert error.hint == "the inputs are x1, v[3]; if x3 is a new input, add it: input x1, v[3], x3"
+
+
+def test_close_names_still_get_did_you_mean():
+    error = _one("input alpha\nnode y = alpah + 1\n")
+    assert error.hint == "did you mean 'alpha'?"
