@@ -38,6 +38,7 @@ from .nodes import (
     UnaryOp,
     Vector,
     children,
+    walk,
 )
 
 Constant = Union[float, np.ndarray]
