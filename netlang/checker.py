@@ -37,6 +37,7 @@ from .nodes import (
     Sum,
     UnaryOp,
     Vector,
+    children,
     walk,
 )
 
@@ -458,12 +459,50 @@ class _Checker:
         )
 
     def sum_value(self, expr: Sum, constant_only: bool) -> Value:
-        total = self.value(expr.operands[0], constant_only)
+        weighted = self.weighted_signal
+        first = expr.operands[0]
+        term = None if constant_only else weighted(first)
+        if term is not None:
+            total: Value = ScalarForm(0.0 * term[1], {term[0]: 1.0 * term[1]})
+        else:
+            total = self.value(first, constant_only)
         for op, operand_expr in zip(expr.ops, expr.operands[1:]):
-            operand = self.value(operand_expr, constant_only)
             sign = 1.0 if op == "+" else -1.0
+            if isinstance(total, ScalarForm) and not constant_only:
+                term = weighted(operand_expr)
+                if term is not None:
+                    # The general path's arithmetic, step for step (so results are bit for bit the
+                    # same), without making a form per term: most of a big netlist is such terms.
+                    key, weight = term
+                    coeffs = total.coeffs
+                    coeffs[key] = coeffs.get(key, 0.0) + sign * (1.0 * weight)
+                    total.const += sign * (0.0 * weight)
+                    continue
+            operand = self.value(operand_expr, constant_only)
             total = self.add(total, operand, sign, expr, operand_expr)
         return total
+
+    def weighted_signal(self, expr: Expr) -> Optional[Tuple[str, float]]:
+        """(signal, weight) when ``expr`` is ``number * name`` of a usable scalar signal, else None.
+
+        Anything else (or anything that may be an error) is left to :meth:`value`.
+        """
+        if type(expr) is not Product or len(expr.ops) != 1 or expr.ops[0] != "*":
+            return None
+        number, name_expr = expr.operands
+        negated = False
+        if type(number) is UnaryOp and type(number.operand) is Number:  # a signed weight: -0.5*x
+            negated = number.op == "-"
+            number = number.operand
+        if type(number) is not Number or type(name_expr) is not Name:
+            return None
+        name = name_expr.id
+        if name in self.lets or name not in self.signals or name in self.failed:
+            return None
+        if self.sizes.get(name, 0) is not None:
+            return None
+        weight = self.literal(number)
+        return name, weight * -1.0 if negated else weight
 
     def add(self, left: Value, right: Value, sign: float, whole: Sum, right_expr: Expr) -> Value:
         if _is_constant(left) and _is_constant(right):
@@ -838,9 +877,7 @@ class _Checker:
         reads: Dict[str, List[str]] = {}
         for name, statement in definitions.items():
             # In order of first use, so that messages about cycles do not vary from run to run.
-            referenced = dict.fromkeys(
-                n.id if isinstance(n, Name) else n.name for n in walk(statement.value) if isinstance(n, (Name, Index))
-            )
+            referenced = _names_read(statement.value)
             reads[name] = [r for r in referenced if r in definitions]
         order: List[str] = []
         state: Dict[str, int] = {}  # 1: on the path being searched, 2: done
@@ -937,6 +974,22 @@ class _Checker:
             )
             return []
         return [s.name for s in defined if s.name not in read]
+
+
+def _names_read(expr: Expr) -> Dict[str, None]:
+    """The names ``expr`` reads, in order of first use (the order of ``walk``)."""
+    names: Dict[str, None] = {}
+    stack: List[object] = [expr]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is Name:
+            names[node.id] = None  # type: ignore[attr-defined]
+        elif kind is Index:
+            names[node.name] = None  # type: ignore[attr-defined]
+        elif kind is not Number:  # a big netlist is mostly names and numbers: no walk below them
+            stack.extend(reversed(children(node)))
+    return names
 
 
 def _size(value: Value) -> Optional[int]:

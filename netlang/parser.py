@@ -56,9 +56,48 @@ def grammar_text() -> str:
     return (Path(__file__).resolve().parent.parent / "grammar" / "netlang.lark").read_text(encoding="utf-8")
 
 
+# The parse makes a Span for nearly every token, and a node for most: the frozen dataclasses'
+# __init__ (one object.__setattr__ per field) was a tenth of the time of a large parse. These
+# make the same objects by setting their slots directly (frozen only guards __setattr__).
+_new = object.__new__
+_SPAN_SLOTS = tuple(Span.__dict__[field].__set__ for field in ("line", "column", "end_line", "end_column"))
+
+
+def _make_span(line: int, column: int, end_line: int, end_column: int) -> Span:
+    """``Span(line, column, end_line, end_column)``, built faster."""
+    set_line, set_column, set_end_line, set_end_column = _SPAN_SLOTS
+    span = _new(Span)
+    set_line(span, line)
+    set_column(span, column)
+    set_end_line(span, end_line)
+    set_end_column(span, end_column)
+    return span
+
+
+def _joined(first: Span, last: Span) -> Span:
+    """``first.to(last)``, built faster."""
+    return _make_span(first.line, first.column, last.end_line, last.end_column)
+
+
 def _span(token: Token) -> Span:
     # Lark types the positions Optional; the lexer always sets them.
-    return Span(token.line, token.column, token.end_line, token.end_column)  # type: ignore[arg-type]
+    return _make_span(token.line, token.column, token.end_line, token.end_column)  # type: ignore[arg-type]
+
+
+_NAME_SLOTS = (Name.__dict__["id"].__set__, Name.__dict__["span"].__set__)
+_NUMBER_SLOTS = tuple(Number.__dict__[field].__set__ for field in ("value", "text", "span"))
+_PRODUCT_SLOTS = tuple(Product.__dict__[field].__set__ for field in ("operands", "ops", "span"))
+_SUM_SLOTS = tuple(Sum.__dict__[field].__set__ for field in ("operands", "ops", "span"))
+
+
+def _make_operation(cls: type, slots: Tuple[Any, ...], operands: Tuple[Any, ...], ops: Tuple[str, ...]) -> Any:
+    """``cls(operands, ops, span)`` for Sum and Product, built faster."""
+    set_operands, set_ops, set_span = slots
+    node: Any = _new(cls)
+    set_operands(node, operands)
+    set_ops(node, ops)
+    set_span(node, _joined(operands[0].span, operands[-1].span))
+    return node
 
 
 class _LocatedError(Exception):
@@ -96,6 +135,12 @@ class _BracketPostLexer:
         previous_type = "_NL"
         for token in stream:
             kind = token.type
+            if kind in _PLAIN and previous_type != "_NL":
+                # Most tokens (names, numbers, '*'): nothing to count. The same as below.
+                signs = 0
+                previous_type = kind
+                yield token
+                continue
             if previous_type == "_NL" and kind != "_NL":
                 _state.statement_keyword = kind
             if kind == "_NL":
@@ -150,6 +195,8 @@ class _BracketPostLexer:
             yield token
 
 
+# Tokens the post-lexer only passes on (it counts brackets, commas, signs and newlines).
+_PLAIN = frozenset({"NAME", "NUMBER", "MUL_OP", "INT", "STRING", "COMPARE", "EQUAL", "ARROW"})
 # Where a '+' or '-' is a unary sign rather than an operator.
 _SIGN_CONTEXT = frozenset({"ADD_OP", "MUL_OP", "COMPARE", "LPAR", "LSQB", "COMMA", "EQUAL"})
 
@@ -173,11 +220,11 @@ class _AstBuilder(Transformer):
 
     def let(self, children: List[Any]) -> Let:
         keyword, name, value = children
-        return Let(str(name), value, _span(name), _span(keyword).to(value.span))
+        return Let(str(name), value, _span(name), _joined(_span(keyword), value.span))
 
     def node(self, children: List[Any]) -> Node:
         keyword, name, value = children
-        return Node(str(name), value, _span(name), _span(keyword).to(value.span))
+        return Node(str(name), value, _span(name), _joined(_span(keyword), value.span))
 
     def layer(self, children: List[Any]) -> Layer:
         if len(children) == 4:
@@ -207,19 +254,27 @@ class _AstBuilder(Transformer):
 
     def sum(self, children: List[Any]) -> Sum:
         operands, ops = _flat_chain(Sum, children)
-        return Sum(operands, ops, children[0].span.to(children[-1].span))
+        return cast(Sum, _make_operation(Sum, _SUM_SLOTS, operands, ops))
 
     def product(self, children: List[Any]) -> Product:
+        if len(children) == 3 and type(children[0]) is not Product:  # most products: a weight times a signal
+            left, op, right = children
+            return cast(Product, _make_operation(Product, _PRODUCT_SLOTS, (left, right), (str(op),)))
         operands, ops = _flat_chain(Product, children)
-        return Product(operands, ops, children[0].span.to(children[-1].span))
+        return cast(Product, _make_operation(Product, _PRODUCT_SLOTS, operands, ops))
 
     def unary(self, children: List[Any]) -> UnaryOp:
         op, operand = children
-        return UnaryOp(str(op), operand, _span(op).to(operand.span))
+        return UnaryOp(str(op), operand, _joined(_span(op), operand.span))
 
     def number(self, children: List[Any]) -> Number:
         (token,) = children
-        return Number(float(token), str(token), _span(token))
+        set_value, set_text, set_span = _NUMBER_SLOTS
+        number = _new(Number)
+        set_value(number, float(token))
+        set_text(number, str(token))
+        set_span(number, _make_span(token.line, token.column, token.end_line, token.end_column))
+        return number
 
     def string(self, children: List[Any]) -> String:
         (token,) = children
@@ -227,7 +282,11 @@ class _AstBuilder(Transformer):
 
     def name(self, children: List[Any]) -> Name:
         (token,) = children
-        return Name(str(token), _span(token))
+        set_id, set_span = _NAME_SLOTS
+        name = _new(Name)
+        set_id(name, str(token))
+        set_span(name, _make_span(token.line, token.column, token.end_line, token.end_column))
+        return name
 
     def index(self, children: List[Any]) -> Index:
         name, position, close = children
@@ -235,7 +294,7 @@ class _AstBuilder(Transformer):
 
     def call(self, children: List[Any]) -> Call:
         func, *args, close = children
-        return Call(func, tuple(arg for arg in args if arg is not None), func.span.to(_span(close)))
+        return Call(func, tuple(arg for arg in args if arg is not None), _joined(func.span, _span(close)))
 
     def vector(self, children: List[Any]) -> Vector:
         open_, *items, close = children
