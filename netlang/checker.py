@@ -388,6 +388,9 @@ class _Checker:
         All of them at once (not only the first the checker would meet), with one hint for
         the ones that look like undeclared inputs.
         """
+        defined = self.definition_span
+        if all(n in defined or n in ACTIVATIONS or n in BUILTINS for n in _names_read(statement.value)):
+            return False  # the usual case, found without the walk that collects places
         functions = {id(node.func) for node in walk(statement.value) if isinstance(node, Call)}
         unknown: Dict[str, Span] = {}
         for node in walk(statement.value):
