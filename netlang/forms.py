@@ -26,9 +26,6 @@ class Diag:
     def __init__(self, d: np.ndarray) -> None:
         self.d = d
 
-    def dense(self) -> np.ndarray:
-        return np.diag(self.d)
-
     def __repr__(self) -> str:
         return f"Diag({self.d!r})"
 
@@ -131,10 +128,6 @@ class VectorForm:
         single = np.zeros(self.size)
         single[i] = 1.0
         return self.dot(single)
-
-
-def dense_block(block: Block) -> np.ndarray:
-    return block.dense() if isinstance(block, Diag) else block
 
 
 def keys_read(form: Union[ScalarForm, VectorForm]) -> Iterator[Key]:
