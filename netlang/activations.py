@@ -10,7 +10,7 @@ compare the two.
 from __future__ import annotations
 
 import math
-from typing import Callable, Dict, List, NamedTuple, Sequence
+from typing import Any, Callable, Dict, List, NamedTuple, Sequence
 
 import numpy as np
 
@@ -23,14 +23,22 @@ def _step_ge(z: np.ndarray) -> None:
     np.greater_equal(z, 0, out=z)
 
 
+def sigmoid_in_place(z: np.ndarray, negated_bias: Any = 0.0) -> None:
+    """``z`` becomes ``1 / (1 + exp(-(z + b)))`` given ``-b``: four in-place passes, the bias in the first.
+
+    ``(-b) - z`` rather than ``np.negative``: numpy 2.4's in-place negative misreads a
+    one-column strided view such as ``z[:, 7:8]`` of a wider block. The caller silences
+    exp's overflow and underflow, whose results (0 and 1) are the right limits.
+    """
+    np.subtract(negated_bias, z, out=z)
+    np.exp(z, out=z)
+    z += 1.0
+    np.reciprocal(z, out=z)
+
+
 def _sigmoid(z: np.ndarray) -> None:
-    # exp overflows to inf for very negative z (and underflows to 0 for large z): both give
-    # the right limits, 0 and 1.
     with np.errstate(over="ignore", under="ignore"):
-        np.negative(z, out=z)
-        np.exp(z, out=z)
-        z += 1.0
-        np.reciprocal(z, out=z)
+        sigmoid_in_place(z)
 
 
 def _relu(z: np.ndarray) -> None:

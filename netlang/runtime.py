@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tup
 
 import numpy as np
 
-from .activations import ACTIVATIONS
+from .activations import ACTIVATIONS, sigmoid_in_place
 
 # Weight matrices up to this many entries are always kept dense; larger ones only when at
 # least a quarter of their entries are used (compiler.py). A layer of a big netlist reads a few
@@ -308,9 +308,7 @@ class _Activation:
         self.start, self.stop = start, stop
         self.whole = False
         self.kernel = None if name == "identity" else ACTIVATIONS[name].kernel
-        # sigmoid is 1 / (1 + exp(-(z + b))): four in-place passes, the bias folded into the
-        # first, (-b) - z. (Not np.negative for a missing bias: numpy 2.4's in-place negative
-        # misreads a one-column strided view such as z[:, 7:8] of an 8-wide block.)
+        # sigmoid takes the bias into its first pass (activations.sigmoid_in_place).
         self.fused = name == "sigmoid"
         self.bias = bias
         self.negated_bias: Any = 0.0 if bias is None else -bias
@@ -318,11 +316,7 @@ class _Activation:
     def apply(self, z: np.ndarray) -> None:
         """``z``: one sample per row, this segment's neurons along the columns."""
         if self.fused:
-            # 1 / (1 + exp((-b) - z)), in place (see __init__).
-            np.subtract(self.negated_bias, z, out=z)
-            np.exp(z, out=z)
-            z += 1.0
-            np.reciprocal(z, out=z)
+            sigmoid_in_place(z, self.negated_bias)
             return
         if self.bias is not None:
             z += self.bias
