@@ -178,7 +178,7 @@ def run(
         netlang run xor.net --input pairs.csv
         netlang run mnist.net --input images.npy --output results.npy --dtype float32
     """
-    from .display import format_value
+    from .display import outputs_text
 
     if data_file is not None or output is not None:
         if explain or exact:
@@ -219,12 +219,7 @@ def run(
         if dtype == "float32":  # float32's own shortest digits (0.7310586), not their float64 expansion
             row = [float(str(value)) for value in row]
         outputs = network.split_outputs(row)
-    if as_json:
-        data = {name: value.tolist() if hasattr(value, "tolist") else value for name, value in outputs.items()}
-        click.echo(json.dumps(data))
-    else:
-        for name, value in outputs.items():
-            click.echo(f"{name} = {format_value(value)}")
+    click.echo(outputs_text(outputs, as_json))  # also what the launcher's fast path prints
 
 
 def _run_batch(
