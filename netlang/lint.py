@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Set, Union
 
-from .checker import CheckedProgram, check
-from .compiler import lower_to_layers, read_source
+from .checker import CheckedProgram
+from .compiler import load_checked, lower_to_layers
 from .errors import NetlangError
 from .expectations import expectations
 from .nodes import Expect, Index, InputVar, Let, Name, Output, Program, Span, walk
-from .parser import parse
 from .runtime import Network
 
 
@@ -111,9 +109,7 @@ def diagnose(path: Union[str, "os.PathLike[str]"]) -> Diagnosis:
     """Read, parse, check and compile the .net file at ``path``; every error, or every warning."""
     filename = os.fspath(path)
     try:
-        source = read_source(filename)
-        program = parse(source, filename)
-        checked = check(program, source, Path(filename).parent)
+        checked = load_checked(filename)
         network = lower_to_layers(checked)
         expectations(checked, network)
     except NetlangError as error:
