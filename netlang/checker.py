@@ -37,7 +37,7 @@ from .nodes import (
     Sum,
     UnaryOp,
     Vector,
-    children,
+    names_read,
     walk,
 )
 
@@ -389,7 +389,7 @@ class _Checker:
         the ones that look like undeclared inputs.
         """
         defined = self.definition_span
-        if all(n in defined or n in ACTIVATIONS or n in BUILTINS for n in _names_read(statement.value)):
+        if all(n in defined or n in ACTIVATIONS or n in BUILTINS for n in names_read(statement.value)):
             return False  # the usual case, found without the walk that collects places
         functions = {id(node.func) for node in walk(statement.value) if isinstance(node, Call)}
         unknown: Dict[str, Span] = {}
@@ -880,7 +880,7 @@ class _Checker:
         reads: Dict[str, List[str]] = {}
         for name, statement in definitions.items():
             # In order of first use, so that messages about cycles do not vary from run to run.
-            referenced = _names_read(statement.value)
+            referenced = names_read(statement.value)
             reads[name] = [r for r in referenced if r in definitions]
         order: List[str] = []
         state: Dict[str, int] = {}  # 1: on the path being searched, 2: done
@@ -977,22 +977,6 @@ class _Checker:
             )
             return []
         return [s.name for s in defined if s.name not in read]
-
-
-def _names_read(expr: Expr) -> Dict[str, None]:
-    """The names ``expr`` reads, in order of first use (the order of ``walk``)."""
-    names: Dict[str, None] = {}
-    stack: List[object] = [expr]
-    while stack:
-        node = stack.pop()
-        kind = type(node)
-        if kind is Name:
-            names[node.id] = None  # type: ignore[attr-defined]
-        elif kind is Index:
-            names[node.name] = None  # type: ignore[attr-defined]
-        elif kind is not Number:  # a big netlist is mostly names and numbers: no walk below them
-            stack.extend(reversed(children(node)))
-    return names
 
 
 def _size(value: Value) -> Optional[int]:

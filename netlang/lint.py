@@ -18,14 +18,14 @@ from .checker import CheckedProgram
 from .compiler import load_checked, lower_to_layers
 from .errors import NetlangError
 from .expectations import expectations
-from .nodes import Expect, Index, InputVar, Let, Name, Output, Program, Span, walk
+from .nodes import Expect, InputVar, Let, Output, Program, Span, names_read
 from .runtime import Network
 
 
 def find_warnings(checked: CheckedProgram) -> List[NetlangError]:
     """The warnings about ``checked``, in file order."""
     program = checked.program
-    reads: Dict[str, Set[str]] = {definition.name: _names_read(definition.value) for definition in program.definitions()}
+    reads: Dict[str, Set[str]] = {definition.name: set(names_read(definition.value)) for definition in program.definitions()}
     readers: Dict[str, List[str]] = {}
     for name, names in reads.items():
         for read in names - {name}:
@@ -33,7 +33,7 @@ def find_warnings(checked: CheckedProgram) -> List[NetlangError]:
     used_elsewhere: Set[str] = set()  # read by statements that define nothing
     for statement in program.statements:
         if isinstance(statement, (Output, Expect)):
-            used_elsewhere |= _names_read(statement)
+            used_elsewhere |= set(names_read(statement))
 
     # The signals each output depends on, followed back through the definitions.
     reached: Set[str] = set()
@@ -115,16 +115,6 @@ def diagnose(path: Union[str, "os.PathLike[str]"]) -> Diagnosis:
     except NetlangError as error:
         return Diagnosis(filename, list(error.errors))
     return Diagnosis(filename, find_warnings(checked), network)
-
-
-def _names_read(node: object) -> Set[str]:
-    names: Set[str] = set()
-    for sub in walk(node):
-        if isinstance(sub, Name):
-            names.add(sub.id)
-        elif isinstance(sub, Index):
-            names.add(sub.name)
-    return names
 
 
 def _lets(program: Program) -> Dict[str, Let]:

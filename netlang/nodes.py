@@ -8,7 +8,7 @@ text compare equal when they mean the same, as with CPython's ``ast``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,3 +286,19 @@ def walk(node: object) -> Iterator[object]:
         current = stack.pop()
         yield current
         stack.extend(reversed(children(current)))
+
+
+def names_read(node: object) -> Dict[str, None]:
+    """The names ``node`` reads (``x`` and ``x[i]`` alike), in order of first use (the order of ``walk``)."""
+    names: Dict[str, None] = {}
+    stack: List[object] = [node]
+    while stack:
+        current = stack.pop()
+        kind = type(current)
+        if kind is Name:
+            names[current.id] = None  # type: ignore[attr-defined]
+        elif kind is Index:
+            names[current.name] = None  # type: ignore[attr-defined]
+        elif kind is not Number:  # a big netlist is mostly names and numbers: no walk below them
+            stack.extend(reversed(children(current)))
+    return names
