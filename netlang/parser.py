@@ -21,6 +21,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 
 from . import limits
 from .errors import NetlangError, combine, did_you_mean
+from .lexer import GrammarLexer
 from .nodes import (
     Call,
     Comment,
@@ -259,7 +260,7 @@ class _AstBuilder(Transformer):
     def product(self, children: List[Any]) -> Product:
         if len(children) == 3 and type(children[0]) is not Product:  # most products: a weight times a signal
             left, op, right = children
-            return cast(Product, _make_operation(Product, _PRODUCT_SLOTS, (left, right), (str(op),)))
+            return cast(Product, _make_operation(Product, _PRODUCT_SLOTS, (left, right), (op.value,)))
         operands, ops = _flat_chain(Product, children)
         return cast(Product, _make_operation(Product, _PRODUCT_SLOTS, operands, ops))
 
@@ -271,8 +272,9 @@ class _AstBuilder(Transformer):
         (token,) = children
         set_value, set_text, set_span = _NUMBER_SLOTS
         number = _new(Number)
-        set_value(number, float(token))
-        set_text(number, str(token))
+        text = token.value  # the matched text itself (str(token) would copy it)
+        set_value(number, float(text))
+        set_text(number, text)
         set_span(number, _make_span(token.line, token.column, token.end_line, token.end_column))
         return number
 
@@ -284,7 +286,7 @@ class _AstBuilder(Transformer):
         (token,) = children
         set_id, set_span = _NAME_SLOTS
         name = _new(Name)
-        set_id(name, str(token))
+        set_id(name, token.value)
         set_span(name, _make_span(token.line, token.column, token.end_line, token.end_column))
         return name
 
@@ -294,7 +296,8 @@ class _AstBuilder(Transformer):
 
     def call(self, children: List[Any]) -> Call:
         func, *args, close = children
-        return Call(func, tuple(arg for arg in args if arg is not None), _joined(func.span, _span(close)))
+        function = self.name([func])
+        return Call(function, tuple(arg for arg in args if arg is not None), _joined(function.span, _span(close)))
 
     def vector(self, children: List[Any]) -> Vector:
         open_, *items, close = children
@@ -305,7 +308,7 @@ def _flat_chain(kind: type, children: List[Any]) -> Tuple[Tuple[Any, ...], Tuple
     """Operands and operators of a chain; a parenthesized chain of the same kind in first place
     joins it, because the chains are left-associative: ``(a + b) + c`` is ``a + b + c``."""
     operands = list(children[0::2])
-    ops = [str(op) for op in children[1::2]]
+    ops = [op.value for op in children[1::2]]
     first = operands[0]
     if isinstance(first, kind):
         operands[:1] = first.operands  # type: ignore[attr-defined]
@@ -349,7 +352,7 @@ def _lark() -> Lark:
     return Lark(
         grammar_text(),
         parser="lalr",
-        lexer="contextual",
+        lexer=GrammarLexer,  # the contextual lexer's tokens, found faster
         start="program",
         transformer=_AstBuilder(),
         postlex=_BracketPostLexer(),
