@@ -142,6 +142,7 @@ class _Checker:
         self.constants: Dict[str, Constant] = {}
         self.definitions: Dict[str, Union[Let, Node, Layer]] = {}
         self.failed: set = set()  # definitions with an error (reported) or in a cycle
+        self.reads: Dict[str, Dict[str, None]] = {}  # the names each definition reads (definition_order)
 
     # -- reporting -------------------------------------------------------------
 
@@ -389,7 +390,7 @@ class _Checker:
         the ones that look like undeclared inputs.
         """
         defined = self.definition_span
-        if all(n in defined or n in ACTIVATIONS or n in BUILTINS for n in names_read(statement.value)):
+        if all(n in defined or n in ACTIVATIONS or n in BUILTINS for n in self.reads[statement.name]):
             return False  # the usual case, found without the walk that collects places
         functions = {id(node.func) for node in walk(statement.value) if isinstance(node, Call)}
         unknown: Dict[str, Span] = {}
@@ -880,7 +881,7 @@ class _Checker:
         reads: Dict[str, List[str]] = {}
         for name, statement in definitions.items():
             # In order of first use, so that messages about cycles do not vary from run to run.
-            referenced = names_read(statement.value)
+            referenced = self.reads[name] = names_read(statement.value)
             reads[name] = [r for r in referenced if r in definitions]
         order: List[str] = []
         state: Dict[str, int] = {}  # 1: on the path being searched, 2: done

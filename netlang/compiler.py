@@ -165,9 +165,10 @@ def compile(
     Files named by ``load(...)`` are read relative to ``base_dir``, by default the
     directory of ``filename`` (the current directory for text with no file).
     """
-    checked = check_program(program, filename, base_dir)
+    # One pause for all three stages: the collector would otherwise scan the parse's objects
+    # as each stage ends.
     with gc_paused():
-        return lower_to_layers(checked)
+        return lower_to_layers(check_program(program, filename, base_dir))
 
 
 def check_program(

@@ -292,13 +292,19 @@ def names_read(node: object) -> Dict[str, None]:
     """The names ``node`` reads (``x`` and ``x[i]`` alike), in order of first use (the order of ``walk``)."""
     names: Dict[str, None] = {}
     stack: List[object] = [node]
+    pop, push = stack.pop, stack.extend
     while stack:
-        current = stack.pop()
+        current = pop()
         kind = type(current)
+        # A big netlist is mostly names, numbers, sums and products: those first, without children().
         if kind is Name:
             names[current.id] = None  # type: ignore[attr-defined]
+        elif kind is Number:
+            continue
+        elif kind is Product or kind is Sum:
+            push(current.operands[::-1])  # type: ignore[attr-defined]
         elif kind is Index:
             names[current.name] = None  # type: ignore[attr-defined]
-        elif kind is not Number:  # a big netlist is mostly names and numbers: no walk below them
-            stack.extend(reversed(children(current)))
+        else:
+            push(reversed(children(current)))
     return names
