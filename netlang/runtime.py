@@ -531,20 +531,21 @@ class _ColumnLayer:
             self.all_rows = len(unique_rows) == len(layer.bias)
             self.unique_rows = unique_rows
             self.scratch_rows = len(rows)
-            # Few terms in every row (a netlist): K gathers of one row per neuron, multiplied and
-            # added (SIMD loops), beat one gather of every term and a reduceat. Missing terms
-            # read the zero row with weight 0, so they add exactly 0.
+            # Few terms in every row (a netlist): each neuron's K terms gathered side by side
+            # (one take), then one batched product of its 1 x K weights by its K x samples
+            # block. That beat K gathers with a multiply and an add each, and a reduceat, by
+            # 1.4-2x. Missing terms read the zero row with weight 0, so they add exactly 0.
             counts = np.diff(np.append(self.starts, len(rows)))
             terms = int(counts.max()) if len(counts) else 0
             self.ell: Optional[Tuple[np.ndarray, np.ndarray]] = None
             if self.all_rows and terms * len(counts) <= 2 * len(rows):
-                ell_columns = np.full((terms, len(counts)), zero_row, dtype=np.intp)
-                ell_values = np.zeros((terms, len(counts), 1), dtype=dtype)
+                ell_columns = np.full((len(counts), terms), zero_row, dtype=np.intp)
+                ell_values = np.zeros((len(counts), 1, terms), dtype=dtype)
                 slot = np.arange(len(rows)) - np.repeat(self.starts, counts)
-                ell_columns[slot, rows] = self.columns
-                ell_values[slot, rows, 0] = values
-                self.ell = (ell_columns, ell_values)
-                self.scratch_rows = len(counts)
+                ell_columns[rows, slot] = self.columns
+                ell_values[rows, 0, slot] = values
+                self.ell = (ell_columns.reshape(-1), ell_values)
+                self.scratch_rows = ell_columns.size
         else:
             self.empty = len(positions) == 0
             if not self.empty and positions[-1] - positions[0] + 1 == len(positions):
@@ -559,16 +560,16 @@ class _ColumnLayer:
             out[...] = 0
         elif self.sparse and self.ell is not None:
             columns, values = self.ell
-            np.take(state, columns[0], axis=0, out=out)
-            out *= values[0]
-            term = scratch[: self.scratch_rows]
-            for k in range(1, len(columns)):
-                np.take(state, columns[k], axis=0, out=term)
-                term *= values[k]
-                out += term
+            neurons, _, terms = values.shape
+            gathered = scratch[: self.scratch_rows]
+            # mode="clip": the indices are in range by construction, and the default ("raise")
+            # gathers into a temporary and copies it to `out`, 2.5-3x slower.
+            np.take(state, columns, axis=0, out=gathered, mode="clip")
+            samples = out.shape[1]
+            np.matmul(values, gathered.reshape(neurons, terms, samples), out=out[:, None, :])  # a view, never a copy
         elif self.sparse:
             gathered = scratch[: self.scratch_rows]
-            np.take(state, self.columns, axis=0, out=gathered)
+            np.take(state, self.columns, axis=0, out=gathered, mode="clip")
             gathered *= self.values
             if self.all_rows:
                 np.add.reduceat(gathered, self.starts, axis=0, out=out)

@@ -170,3 +170,40 @@ def test_one_neuron_segments_beside_others(batch):
     X = np.random.default_rng(6).normal(size=(batch, 2))
     expected = _reference(source, X, net.input_names, net.input_sizes)
     assert np.allclose(net(X), expected, rtol=1e-12, atol=1e-12)
+
+
+def _sparse_netlist(nodes: int, seed: int) -> str:
+    """Each node: sigmoid of 1-3 terms among the 300 signals before it (sparse layers)."""
+    rng = np.random.default_rng(seed)
+    names = [f"x[{i}]" for i in range(8)]
+    lines = ["input x[8]"]
+    for n in range(nodes):
+        read = sorted(set(rng.integers(max(0, len(names) - 300), len(names), rng.integers(1, 4)).tolist()))
+        terms = " + ".join(f"{w:.3f}*{names[i]}" for w, i in zip(rng.normal(0, 1.5, len(read)), read))
+        lines.append(f"node n{n} = sigmoid({terms} + {rng.normal():.3f})")
+        names.append(f"n{n}")
+    lines.append(f"output n{nodes - 1}, n{nodes - 2}, n{nodes // 2}")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("chunk_bytes", [8 * 600 * 7, 4 << 20])
+def test_sparse_netlist_matches_its_dense_form_across_chunks(monkeypatch, chunk_bytes):
+    # Neurons of 1-3 terms take the gather-and-batched-product path; a small chunk size makes
+    # a batch of 37 run in several chunks, the last one shorter.
+    monkeypatch.setattr(runtime, "_CHUNK_BYTES", chunk_bytes)
+    source = _sparse_netlist(600, seed=5)
+    net = netlang.compile(source)
+    assert any(layer.is_sparse for layer in net.layers)
+    dense_layers = [
+        runtime.Layer(layer.index, layer.row_start, layer.bias, layer.segments, layer.column_positions,
+                      net._signals, dense=layer.weights)
+        for layer in net.layers
+    ]
+    dense = runtime.Network(net.inputs, net.output_names, dense_layers, net._signals)
+    batch = np.random.default_rng(6).normal(size=(37, net.input_width))
+    got = net(batch)
+    plan = net._plans[np.dtype(np.float64)]
+    assert isinstance(plan, runtime._ColumnPlan)
+    assert any(layer.sparse and layer.ell is not None for layer in plan.layers)
+    assert np.allclose(got, dense(batch), rtol=1e-12, atol=1e-12)
+    assert np.allclose(got[:3], _reference(source, batch[:3], ["x"], [8]), rtol=1e-12, atol=1e-12)
