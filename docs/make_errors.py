@@ -55,6 +55,7 @@ EXPLANATIONS: Dict[str, str] = {
     "number-out-of-range": "A number or a computed weight overflows to infinity, or a non-zero literal underflows to zero.",
     "division-by-zero": "A constant divisor is zero.",
     "limit-exceeded": "An input is larger than one of netlang's resource limits (see [limits.md](limits.md)); nothing is allocated before the check.",
+    "path-outside": "load(...) names a file outside the .net file's folder (an absolute path, or one through '..'); a .net file reads only files in its folder and below it.",
     "bad-weight-file": "A weight file is corrupt, truncated, of an unknown kind, or does not hold numbers.",
     "pickle-refused": "A weight file holds Python objects (a pickle); netlang never loads pickles, because loading one can run code.",
     "non-finite-weight": "A weight file contains NaN or infinity.",

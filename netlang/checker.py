@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Dict, List, Optional, Set, Tuple, TypeGuard, Union
 
 import numpy as np
@@ -782,6 +782,17 @@ class _Checker:
         strings = [arg.value for arg in args if isinstance(arg, String)]
         path = strings[0]
         key = strings[1] if len(strings) == 2 else None
+        # A .net file reads only files in its own folder and below it, so that one from
+        # elsewhere (a course, a download) cannot read, or report on, any other file.
+        # Both separators count: the file may come from another system.
+        parts = PureWindowsPath(path).parts
+        if PureWindowsPath(path).anchor or PurePosixPath(path).is_absolute() or ".." in parts:
+            raise self.error(
+                f"load reads files in the .net file's folder or below it, not '{path}'",
+                args[0].span,
+                "path-outside",
+                hint="put the weight file (or a link to it) beside the .net file and load it by its name",
+            )
         base = self.base_dir if self.base_dir is not None else Path.cwd()
         try:
             return load_weights(base / path, key)

@@ -161,6 +161,23 @@ def test_load_relative_to_the_net_file(tmp_path, monkeypatch):
     assert net([1, 0]).tolist() == [2.0, 2.0, 0.0]
 
 
+def test_load_reads_in_folders_below_the_net_file_and_nowhere_else(tmp_path):
+    model = tmp_path / "course" / "model"
+    (model / "weights").mkdir(parents=True)
+    np.save(model / "weights" / "w.npy", np.array([[2.0, 0.0], [0.0, 3.0]]))
+    np.save(tmp_path / "course" / "outside.npy", np.array([[1.0, 1.0], [1.0, 1.0]]))
+    (model / "below.net").write_text('input x[2]\nlayer h = load("weights/w.npy") @ x\n')
+    assert netlang.load(model / "below.net")([1, 1]).tolist() == [2.0, 3.0]
+    # The file outside exists: the refusal does not depend on what is there.
+    for path in ["../outside.npy", "weights/../../outside.npy", str(tmp_path / "course" / "outside.npy")]:
+        (model / "outside.net").write_text(f'input x[2]\nlayer h = load("{path}") @ x\n')
+        with pytest.raises(netlang.NetlangError) as info:
+            netlang.load(model / "outside.net")
+        assert info.value.code == "path-outside"
+        assert (info.value.line, info.value.column) == (2, 16)
+        assert path in info.value.message
+
+
 def test_shape_error_hint_suggests_the_other_convention():
     with pytest.raises(netlang.NetlangError) as info:
         _compile("input x[2]\nlet W = [[1, 2], [3, 4], [5, 6]]\nlayer y = x @ W\n")
