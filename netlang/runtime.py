@@ -281,8 +281,10 @@ class Network:
         if plan is None:
             plan = self._plans[dtype] = _plan(self, dtype)
         # exp overflows to inf in sigmoid for very negative inputs (and underflows to 0 for large
-        # ones): 1/(1+inf) = 0 and 1/(1+0) = 1 are the right limits.
-        with np.errstate(over="ignore", under="ignore"):
+        # ones): 1/(1+inf) = 0 and 1/(1+0) = 1 are the right limits. Inputs near the float
+        # limits can make a sum overflow to inf, or inf - inf = nan: the outputs say so, and
+        # numpy's RuntimeWarning (from a line of runtime.py) would only confuse.
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
             return plan.evaluate(X)
 
 

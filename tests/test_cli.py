@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
 
@@ -117,3 +118,15 @@ def test_version_and_help(cli):
         result = cli(command, "--help")
         assert result.exit_code == 0 and "Example" in result.output
     assert "Example" in cli("--help").output
+
+
+@pytest.mark.parametrize("extra", [[], ["--explain"]])
+def test_overflow_gives_inf_and_nan_without_numpy_warnings(cli, tmp_path, extra):
+    net = tmp_path / "big.net"
+    net.write_text("input x\nnode y = 1e300*x\nnode w = 1e300*x\nnode z = y - w\noutput y, z\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = cli("run", str(net), "--x", "1e300", *extra)
+    assert result.exit_code == 0
+    assert result.output.endswith("y = inf\nz = nan\n")
+    assert [str(w.message) for w in caught] == []
