@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Dict, List, Optional, Set, Tuple, TypeGuard, Union
+from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple, TypeGuard, Union
 
 import numpy as np
 
@@ -89,12 +89,18 @@ class _Failed(Exception):
     """An expression had an error (already recorded); abandon that definition."""
 
 
-def check(program: Program, source: Optional[str] = None, base_dir: Optional[Path] = None) -> CheckedProgram:
-    """Check ``program``; raise one NetlangError carrying every error found."""
+def check(
+    program: Program, source: Optional[str] = None, base_dir: Optional[Path] = None, unparsed: Iterable[str] = ()
+) -> CheckedProgram:
+    """Check ``program``; raise one NetlangError carrying every error found.
+
+    ``unparsed``: names that statements left out of ``program`` (for their syntax errors) may
+    define. A statement that reads one is not checked, and is not blamed for it.
+    """
     # Constant folding may overflow; every result is checked (checked_number, checked_array,
     # and the compiler for weights), so numpy's warnings would only repeat the located error.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        return _Checker(program, source, base_dir).run()
+        return _Checker(program, source, base_dir, frozenset(unparsed)).run()
 
 
 def _shape_text(value: Value) -> str:
@@ -130,8 +136,9 @@ def _is_constant(value: Value) -> TypeGuard[Constant]:
 
 
 class _Checker:
-    def __init__(self, program: Program, source: Optional[str], base_dir: Optional[Path]) -> None:
+    def __init__(self, program: Program, source: Optional[str], base_dir: Optional[Path], unparsed: FrozenSet[str]) -> None:
         self.program = program
+        self.unparsed = unparsed
         self.source = source
         self.base_dir = base_dir
         self.errors: List[NetlangError] = []
@@ -401,7 +408,7 @@ class _Checker:
                 name, span = node.name, node.span
             else:
                 continue
-            if name not in self.definition_span and name not in ACTIVATIONS and name not in BUILTINS:
+            if name not in self.definition_span and name not in ACTIVATIONS and name not in BUILTINS and name not in self.unparsed:
                 unknown.setdefault(name, span)
         known = list(self.definition_span)
         undeclared = [name for name in unknown if did_you_mean(name, known) is None]
@@ -418,9 +425,12 @@ class _Checker:
                 self.unknown_name(name, span, hint=as_input)
             else:
                 self.unknown_name(name, span)
-        return bool(unknown)
+        # A name whose definition has a syntax error: this statement cannot be checked yet.
+        return bool(unknown) or any(n in self.unparsed for n in self.reads[statement.name])
 
     def unknown_name(self, name: str, span: Span, hint: Optional[str] = None) -> _Failed:
+        if name in self.unparsed:
+            return _Failed()  # its definition has a syntax error, reported already
         if hint is not None:
             return self.error(f"unknown name '{name}'", span, "unknown-name", hint=hint)
         known = list(self.definition_span)
@@ -979,7 +989,7 @@ class _Checker:
         for unit in units:
             read.update(signal_of(key) for key in keys_read(unit.form))
         defined = [s for s in self.signals.values() if isinstance(s, (Node, Layer))]
-        if not any(isinstance(s, (Node, Layer)) for s in self.program.statements):
+        if not any(isinstance(s, (Node, Layer)) for s in self.program.statements) and not self.unparsed:
             span = self.program.statements[0].span if self.program.statements else Span(1, 1, 1, 2)
             self.error(
                 "the network has no nodes or layers, so it has no outputs",

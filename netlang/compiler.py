@@ -15,7 +15,7 @@ from .checker import CheckedProgram, Unit, check
 from .errors import NetlangError, combine
 from .forms import Diag, ScalarForm, VectorForm
 from .nodes import Program, Span
-from .parser import gc_paused, parse
+from .parser import gc_paused, parse, parse_each_statement
 from .runtime import Layer, Network, Segment, SignalTable, _SMALL_DENSE
 
 
@@ -174,15 +174,41 @@ def compile(
 def check_program(
     program: Union[Program, str], filename: Optional[str] = None, base_dir: Optional[Union[str, Path]] = None
 ) -> CheckedProgram:
-    """Parse (if given text) and check a program, as :func:`compile` does, without lowering it."""
+    """Parse (if given text) and check a program, as :func:`compile` does, without lowering it.
+
+    Text with syntax errors raises them together with the errors the checker finds in the
+    statements that do parse, so that one run reports every mistake it can.
+    """
     if isinstance(program, str):
-        program = parse(program, filename or "<string>")
+        source, name = program, filename or "<string>"
+        try:
+            program = parse(source, name)
+        except NetlangError as syntax_errors:
+            raise _with_errors_of_the_rest(syntax_errors, source, name, _base_dir(name, base_dir)) from None
     elif filename is not None:
         program = Program(program.statements, filename, program.comments, program.source)
-    if base_dir is None and program.filename not in ("<string>", "<stdin>"):
-        base_dir = Path(program.filename).parent
     with gc_paused():
-        return check(program, program.source, Path(base_dir) if base_dir is not None else None)
+        return check(program, program.source, _base_dir(program.filename, base_dir))
+
+
+def _base_dir(filename: str, base_dir: Optional[Union[str, Path]]) -> Optional[Path]:
+    """Where load(...) reads: ``base_dir``, else the folder of the file (None: the current directory)."""
+    if base_dir is None and filename not in ("<string>", "<stdin>"):
+        return Path(filename).parent
+    return Path(base_dir) if base_dir is not None else None
+
+
+def _with_errors_of_the_rest(syntax_errors: NetlangError, source: str, filename: str, base_dir: Optional[Path]) -> NetlangError:
+    """The syntax errors, and what the checker finds in the statements without one."""
+    parsed, errors, unparsed = parse_each_statement(source, filename)
+    if not parsed.statements or len(errors) >= limits.MAX_ERRORS:
+        return syntax_errors
+    try:
+        with gc_paused():
+            check(parsed, source, base_dir, unparsed)
+    except NetlangError as semantic_errors:
+        return combine(syntax_errors.errors + semantic_errors.errors[: limits.MAX_ERRORS - len(errors)])
+    return syntax_errors
 
 
 def read_source(path: Union[str, Path]) -> str:
@@ -238,7 +264,7 @@ def load(path: Union[str, Path]) -> Network:
             return network
     source = read_source(path)
     with recording() as weight_files:
-        network = compile(parse(source, os.fspath(path)))
+        network = compile(source, os.fspath(path))
     # Store only if the file did not change while it was being compiled.
     if entry_key is not None and cache.key(path) == entry_key:
         cache.write(entry_key, network, weight_files)
@@ -247,4 +273,4 @@ def load(path: Union[str, Path]) -> Network:
 
 def load_checked(path: Union[str, Path]) -> CheckedProgram:
     """Read, parse and check the .net file at ``path`` (the checked program, before lowering)."""
-    return check_program(parse(read_source(path), os.fspath(path)))
+    return check_program(read_source(path), os.fspath(path))

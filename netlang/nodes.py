@@ -7,8 +7,8 @@ text compare equal when they mean the same, as with CPython's ``ast``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from typing import Any, Dict, Iterator, List, Optional, Tuple, TypeVar, Union
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,3 +308,18 @@ def names_read(node: object) -> Dict[str, None]:
         else:
             push(reversed(children(current)))
     return names
+
+
+_Node = TypeVar("_Node")
+
+
+def moved_down(node: _Node, lines: int) -> _Node:
+    """A copy of ``node`` with every span ``lines`` lines further down: a statement that was
+    parsed on its own, put back in its place in the file."""
+    if isinstance(node, Span):
+        return Span(node.line + lines, node.column, node.end_line + lines, node.end_column)  # type: ignore[return-value]
+    if isinstance(node, tuple):
+        return tuple(moved_down(item, lines) for item in node)  # type: ignore[return-value]
+    if is_dataclass(node) and not isinstance(node, type):
+        return replace(node, **{f.name: moved_down(getattr(node, f.name), lines) for f in fields(node)})
+    return node

@@ -43,6 +43,7 @@ from .nodes import (
     Sum,
     UnaryOp,
     Vector,
+    moved_down,
 )
 
 _OPENERS = {"LPAR": "(", "LSQB": "["}
@@ -377,7 +378,7 @@ def parse(source: str, filename: str = "<string>") -> Program:
         with gc_paused():
             program = cast(Program, _lark().parse(source))  # the transformer builds the Program
     except (UnexpectedInput, _LocatedError) as first:
-        errors = _all_syntax_errors(source) or [_translate(first)]
+        errors = parse_each_statement(source)[1] or [_translate(first)]
         for error in errors:
             error.filename, error.source = filename, source
         raise combine(errors) from None
@@ -610,18 +611,33 @@ def _statement_chunks(source: str) -> Iterator[Tuple[int, str]]:
     yield start_line, source[start:]
 
 
-def _all_syntax_errors(source: str) -> List[NetlangError]:
-    """Every syntax error, one per statement, by parsing each statement on its own."""
+# The names a statement with a syntax error may have been meant to define: every name before
+# its first '=' (all of it when there is none), so 'nod y = ...' and 'input a b' count too.
+_NAMES_BEFORE_EQUALS = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+
+
+def parse_each_statement(source: str, filename: str = "<string>") -> Tuple[Program, List[NetlangError], frozenset]:
+    """Each statement parsed on its own: a Program of those that parse, the syntax errors of
+    the others (one each, up to ``limits.MAX_ERRORS``), and the names those others may define.
+
+    After a failed parse, this lets the checker look at the statements that did parse
+    (``compiler.check_program``), without blaming them for names whose definitions failed.
+    """
     errors: List[NetlangError] = []
+    statements: List[Any] = []
+    unparsed: set = set()
     parser = _lark()
     for line_offset, chunk in _statement_chunks(source):
         if not chunk.strip():
             continue
         _state.comments = []
         try:
-            parser.parse(chunk)
+            parsed = parser.parse(chunk)
         except (UnexpectedInput, _LocatedError) as error:
             errors.append(_translate(error, line_offset))
+            unparsed.update(_NAMES_BEFORE_EQUALS.findall(chunk.split("=", 1)[0]))
             if len(errors) >= limits.MAX_ERRORS:
                 break
-    return errors
+            continue
+        statements.extend(moved_down(statement, line_offset) for statement in cast(Program, parsed).statements)
+    return Program(tuple(statements), filename, (), source), errors, frozenset(unparsed)

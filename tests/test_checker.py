@@ -158,6 +158,42 @@ def test_error_in_one_definition_does_not_cascade():
     assert len(errors) == 1
 
 
+def test_syntax_errors_come_with_the_errors_of_the_other_statements():
+    source = (
+        "input x1, x2\n"
+        "node a = sigmoid(x1 +)\n"  # syntax error: defines nothing, but 'a' is not unknown below
+        "node b = relu(x1 * x2)\n"  # not linear
+        "node c = tanh(a + x3)\n"  # x3 is unknown, a is not
+        "nod d = x1\n"  # syntax error: 'd' may be what it meant to define
+        "node e = b + d + q\n"  # q is unknown
+        "output a, b, c, e, zz\n"  # zz is unknown
+    )
+    errors = _errors(source)
+    assert [(e.line, e.column, e.code) for e in errors] == [
+        (2, 22, "syntax-error"),
+        (3, 15, "not-linear"),
+        (4, 19, "unknown-name"),
+        (5, 1, "syntax-error"),
+        (6, 18, "unknown-name"),
+        (7, 20, "unknown-name"),
+    ]
+    assert [e.message for e in errors if e.code == "unknown-name"] == [
+        "unknown name 'x3'", "unknown name 'q'", "unknown name 'zz'"
+    ]
+
+
+def test_a_syntax_error_in_every_definition_is_not_also_no_outputs():
+    errors = _errors("input x\nnode y = (x\n")
+    assert [e.code for e in errors] == ["syntax-error"]
+
+
+def test_load_checks_the_rest_of_a_file_with_a_syntax_error(tmp_path):
+    (tmp_path / "m.net").write_text('input x[2]\nlet W = load("missing.npy")\nlayer h = W @ x +\n')
+    with pytest.raises(netlang.NetlangError) as info:
+        netlang.load(tmp_path / "m.net")
+    assert [(e.line, e.code) for e in info.value.errors] == [(2, "file-not-found"), (3, "syntax-error")]
+
+
 def test_elementwise_and_broadcast_forms():
     net = netlang.compile("input v[3], s\nlayer y = 2*v + [1, 2, 3]*v - s + 1\n")
     assert net.run({"v": [1, 2, 3], "s": 10})["y"].tolist() == [-6.0, -1.0, 6.0]

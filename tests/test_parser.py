@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import netlang
+from netlang.parser import parse_each_statement
 from netlang.nodes import (
     Call,
     Compare,
@@ -18,6 +19,7 @@ from netlang.nodes import (
     Number,
     Output,
     Product,
+    Program,
     Span,
     Sum,
     UnaryOp,
@@ -131,6 +133,28 @@ def test_all_syntax_errors_are_reported():
     assert [e.line for e in error.errors] == [1, 2, 3, 5]
     assert error.errors[0].hint == "did you mean 'node'?"
     assert "never closed" in error.errors[1].message
+
+
+def _spans(program):
+    return [(type(node).__name__, node.span) for node in walk(program) if hasattr(node, "span")]
+
+
+def test_each_statement_parsed_on_its_own_keeps_its_place_in_the_file():
+    text = "input x1, v[2]  # in\nlet W = [[1, 2],\n         [3, 4]]\nnode y = step(x1 > 0.5)\nlayer h = relu(W @ v - [1, -2])\nexpect (1, 0, 1) -> 0\n"
+    whole = netlang.parse(text)
+    parsed, errors, unparsed = parse_each_statement(text)
+    assert errors == [] and unparsed == frozenset()
+    assert parsed.statements == whole.statements
+    assert _spans(Program(parsed.statements)) == _spans(Program(whole.statements))
+
+
+def test_statements_around_a_syntax_error_still_parse():
+    parsed, errors, unparsed = parse_each_statement("input a\nnode b = (a +\nnode c = a a\nnode d = 2*a\n")
+    assert [e.line for e in errors] == [2, 3]
+    assert [s.name for s in parsed.statements if isinstance(s, Node)] == ["d"]
+    assert {"b", "c"} <= unparsed
+    (d,) = [s for s in parsed.statements if isinstance(s, Node)]
+    assert d.span.line == 4 and d.value.span == Span(4, 10, 4, 13)
 
 
 def test_unclosed_bracket_points_at_the_bracket():
