@@ -539,6 +539,16 @@ class _Checker:
         self, left: Value, right: Value, op: str, whole: Expr, right_expr: Expr
     ) -> Tuple[Union[ScalarForm, VectorForm], Union[ScalarForm, VectorForm]]:
         """Both operands as forms of one kind, broadcasting scalars over vectors."""
+        for value, side in ((left, "left"), (right, "right")):
+            if isinstance(value, np.ndarray) and value.ndim == 2:
+                # Only constants add to matrices; a signal is a number or a vector.
+                expr = right_expr if side == "right" else (whole.operands[0] if isinstance(whole, Sum) else whole)
+                raise self.error(
+                    f"'{op}' cannot combine a matrix with signals: {_describe(expr, 'the ' + side + ' side')} is {_shape_text(value)}",
+                    whole.span,
+                    "shape-mismatch",
+                    hint=f"a matrix multiplies a vector with @, as in {_describe(expr, 'W')} @ x",
+                )
         left_size = _size(left)
         right_size = _size(right)
         if left_size is not None and right_size is not None and left_size != right_size:

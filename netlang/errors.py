@@ -129,7 +129,8 @@ class NetlangError(Exception):
             source_lines.append("")
             if self.span.line > len(source_lines):
                 return None
-        text = source_lines[self.span.line - 1]
+        # Without a "\r" line end, which would count towards the width below.
+        text = source_lines[self.span.line - 1].rstrip("\r")
         start = max(self.span.column - 1, 0)
         if self.span.end_line == self.span.line:
             end = max(self.span.end_column - 1, start + 1)
@@ -147,7 +148,7 @@ class NetlangError(Exception):
         # Tabs keep their width in the caret line so the caret lines up.
         pad = "".join("\t" if ch == "\t" else " " for ch in text[:start])
         caret = pad + "^" * max(1, min(end, len(text) + 1) - start)
-        return str(self.span.line), text.rstrip("\r"), caret
+        return str(self.span.line), text, caret
 
 
 def combine(errors: Sequence[NetlangError]) -> NetlangError:
