@@ -32,9 +32,20 @@ MIN_LINE_CHARS = 1 << 16
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
-def _error(message: str, filename: str, line: int = 0, column: int = 0, width: int = 1, *, code: str = "bad-data", hint: Optional[str] = None) -> NetlangError:
+def _error(
+    message: str,
+    filename: str,
+    line: int = 0,
+    column: int = 0,
+    width: int = 1,
+    *,
+    code: str = "bad-data",
+    hint: Optional[str] = None,
+    text: Optional[str] = None,
+) -> NetlangError:
+    """A located error in a data file; ``text``: the line's text, which the excerpt shows."""
     span = Span(line, column, line, column + width) if line else None
-    return NetlangError(message, span, filename=filename, hint=hint, code=code)
+    return NetlangError(message, span, filename=filename, hint=hint, code=code, line_text=text)
 
 
 def rows_per_block(network: Any) -> int:
@@ -192,11 +203,23 @@ class CsvSource:
                         len(raw),
                         code="bad-header",
                         hint=f"name each input once; the network's inputs are {_names(self.columns)}",
+                        text=line,
                     )
                 )
             elif text not in known:
                 hint = did_you_mean(text, self.columns) or f"the network's inputs are {_names(self.columns)}"
-                errors.append(_error(f"the header names '{text}', which is not an input", self.filename, number, column, len(raw), code="bad-header", hint=hint))
+                errors.append(
+                    _error(
+                        f"the header names '{text}', which is not an input",
+                        self.filename,
+                        number,
+                        column,
+                        len(raw),
+                        code="bad-header",
+                        hint=hint,
+                        text=line,
+                    )
+                )
             seen.setdefault(text, column)
         missing = [name for name in self.columns if name not in seen]
         if missing and not errors:
@@ -209,6 +232,7 @@ class CsvSource:
                     len(line.rstrip()),
                     code="bad-header",
                     hint=f"the network's inputs are {_names(self.columns)}",
+                    text=line,
                 )
             )
         if errors:
@@ -258,6 +282,7 @@ class CsvSource:
                         1,
                         len(line.rstrip()),
                         code="wrong-column-count",
+                        text=line,
                     )
                 )
             else:
@@ -273,7 +298,7 @@ class CsvSource:
                     else:
                         row.append(value)
                         continue
-                    errors.append(_error(message, self.filename, number, column, max(1, len(raw)), code="bad-value"))
+                    errors.append(_error(message, self.filename, number, column, max(1, len(raw)), code="bad-value", text=line))
             if len(errors) >= 20:
                 break
         if errors:

@@ -33,6 +33,7 @@ class NetlangError(Exception):
         code: str = "error",
         source: Optional[str] = None,
         severity: Severity = "error",
+        line_text: Optional[str] = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -42,6 +43,9 @@ class NetlangError(Exception):
         self.code = code
         self.source = source
         self.severity: Severity = severity
+        # The text of the error's line, for a file too large to keep whole in ``source``
+        # (batch data is streamed): the excerpt shows it.
+        self.line_text = line_text
         self.errors: List[NetlangError] = [self]
 
     @property
@@ -116,9 +120,12 @@ class NetlangError(Exception):
             lines.append(f"{cyan}hint:{reset} {self.hint}")
         return "\n".join(lines)
 
-    def _excerpt(self) -> Optional[tuple[str, str, str]]:
-        if self.source is None or self.span.line < 1:
+    def _line_text(self) -> Optional[str]:
+        """The text of the line the error names, if it is known."""
+        if self.span.line < 1:
             return None
+        if self.source is None:
+            return None if self.line_text is None else self.line_text.rstrip("\n")
         # Lines end at "\n" only, as the parser counts them (splitlines would also split at
         # form feeds and Unicode line separators, and show the wrong line).
         source_lines = self.source.split("\n")
@@ -129,8 +136,14 @@ class NetlangError(Exception):
             source_lines.append("")
             if self.span.line > len(source_lines):
                 return None
+        return source_lines[self.span.line - 1]
+
+    def _excerpt(self) -> Optional[tuple[str, str, str]]:
+        line_text = self._line_text()
+        if line_text is None:
+            return None
         # Without a "\r" line end, which would count towards the width below.
-        text = source_lines[self.span.line - 1].rstrip("\r")
+        text = line_text.rstrip("\r")
         start = max(self.span.column - 1, 0)
         if self.span.end_line == self.span.line:
             end = max(self.span.end_column - 1, start + 1)
