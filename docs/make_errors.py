@@ -71,7 +71,7 @@ EXPLANATIONS: Dict[str, str] = {
     "unreachable": "Warning: a node or layer that no output depends on, so computing it is wasted work.",
     "unused-constant": "Warning: a constant (`let`) that nothing reads.",
     "not-two-inputs": "`netlang plot` draws a decision boundary over a plane, so the network must take exactly two input values.",
-    "export-too-large": "The network's dense weights would not fit in one ONNX file (`MAX_ONNX_BYTES`, see [limits.md](limits.md)).",
+    "export-too-large": "The network's weights would not fit in one ONNX file (`MAX_ONNX_BYTES`, see [limits.md](limits.md)).",
     "export-unsupported": "The network cannot be exported in the form asked for, such as one ONNX input per name for a network without inputs.",
     "missing-extra": "A feature needs an optional package that is not installed; the message names the extra to install.",
 }

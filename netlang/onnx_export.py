@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -144,16 +144,44 @@ def _some(names: Sequence[str], shown: int = 16) -> str:
     return ", ".join(names[:shown]) + (f", ... ({more} more)" if more > 0 else "")
 
 
+def _terms(layer: Layer, itemsize: int) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+    """A sparse layer's weights as (columns, weights), each [rows, K], row i's terms in its first
+    slots; padding reads column ``cols`` (a column of zeros) with weight 0. None when the dense
+    matrix is no larger (then the layer is a Gemm)."""
+    if not layer.is_sparse or layer.coo is None:
+        return None
+    rows, cols = layer.shape
+    row_of, column_of, values = layer.coo
+    counts = np.bincount(row_of, minlength=rows)
+    terms = int(counts.max()) if len(row_of) else 0
+    if terms == 0 or terms * (8 + itemsize) >= cols * itemsize:
+        return None
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    slot = np.arange(len(row_of)) - np.repeat(starts, counts)
+    columns = np.full((rows, terms), cols, dtype=np.int64)
+    weights = np.zeros((rows, terms))
+    columns[row_of, slot] = column_of
+    weights[row_of, slot] = values
+    return columns, weights
+
+
+def _weight_bytes(layer: Layer, itemsize: int) -> int:
+    terms = _terms(layer, itemsize)
+    if terms is not None:
+        return terms[0].size * (8 + itemsize)
+    return layer.shape[0] * layer.shape[1] * itemsize
+
+
 def _check_size(network: Network, itemsize: int, filename: str) -> None:
-    # Gemm takes dense weights, and one ONNX file is one protobuf message, which cannot pass 2 GiB.
-    entries = sum(rows * cols for rows, cols in (layer.shape for layer in network.layers))
-    if entries * itemsize > limits.MAX_ONNX_BYTES:
-        largest = max(network.layers, key=lambda layer: layer.shape[0] * layer.shape[1])
+    # One ONNX file is one protobuf message, which cannot pass 2 GiB.
+    total = sum(_weight_bytes(layer, itemsize) for layer in network.layers)
+    if total > limits.MAX_ONNX_BYTES:
+        largest = max(network.layers, key=lambda layer: _weight_bytes(layer, itemsize))
         hint = "split the network's largest layers"
         if itemsize > 4:
             hint = "export with --dtype float32 (dtype='float32') to halve the size, or " + hint
         raise NetlangError(
-            f"the exported weights would take {_bytes(entries * itemsize)} as dense matrices "
+            f"the exported weights would take {_bytes(total)} "
             f"(layer {largest.index + 1} alone is {largest.shape[0]} x {largest.shape[1]}); "
             f"an ONNX file holds at most {_bytes(limits.MAX_ONNX_BYTES)} of weights (MAX_ONNX_BYTES)",
             filename=filename,
@@ -179,7 +207,10 @@ def _layer(builder: _GraphBuilder, layer: Layer, signals: _Signals, batch: str) 
     rows, cols = layer.shape
     dtype = builder.dtype
     bias = builder.constant(f"{prefix}.b", layer.bias.astype(dtype), "bias, one per row")
-    if cols:
+    terms = _terms(layer, dtype.itemsize)
+    if terms is not None:
+        z = _sparse_layer(builder, layer, signals, bias, *terms)
+    elif cols:
         labels = f"rows: {_some(layer.rows)}; columns: {_some(layer.columns)}"
         weights = builder.constant(f"{prefix}.W", layer.weights.astype(dtype), labels)
         read = builder.concat(signals.read(builder, layer.column_positions, f"{prefix}.read"), f"{prefix}.s")
@@ -202,6 +233,36 @@ def _layer(builder: _GraphBuilder, layer: Layer, signals: _Signals, batch: str) 
             raise NetlangError(f"activation '{segment.activation}' has no ONNX form", code="export-unsupported")
         outputs.append(_ACTIVATION_OPS[segment.activation](builder, part, name))
     return builder.concat(outputs, f"{prefix}.h")
+
+
+def _sparse_layer(
+    builder: _GraphBuilder, layer: Layer, signals: _Signals, bias: str, columns: np.ndarray, weights: np.ndarray
+) -> str:
+    """A sparse layer's pre-activations from its terms: each row's K signals gathered, times its
+    K weights, summed (a Gemm would need the dense matrix, mostly zeros for a netlist)."""
+    prefix = f"layer{layer.index + 1}"
+    rows, terms = columns.shape
+    read = builder.concat(signals.read(builder, layer.column_positions, f"{prefix}.read"), f"{prefix}.s")
+    if (columns == layer.shape[1]).any():
+        # Padding reads a column of zeros, so it adds exactly 0 even beside an infinite signal.
+        samples = builder.node("Shape", [read], f"{prefix}.samples", start=0, end=1)
+        one = builder.shared("const.one", np.array([1], dtype=np.int64))
+        shape = builder.node("Concat", [samples, one], f"{prefix}.zero_shape", axis=0)
+        zero = builder.helper.make_tensor("zero", builder.elem_type, [1], [0])
+        zeros = builder.node("ConstantOfShape", [shape], f"{prefix}.zeros", value=zero)
+        read = builder.node("Concat", [read, zeros], f"{prefix}.s0", axis=1)
+    index = builder.constant(
+        f"{prefix}.terms", columns.reshape(-1), f"the columns of {prefix}.s each row reads, {terms} per row"
+    )
+    gathered = builder.node("Gather", [read, index], f"{prefix}.g", axis=1)
+    shape = builder.constant(f"{prefix}.g_shape", np.array([0, rows, terms], dtype=np.int64))
+    by_row = builder.node("Reshape", [gathered, shape], f"{prefix}.g3")
+    labels = f"rows: {_some(layer.rows)}; {terms} terms each, in the order of {prefix}.terms"
+    w = builder.constant(f"{prefix}.W", weights.astype(builder.dtype), labels)
+    products = builder.node("Mul", [by_row, w], f"{prefix}.wg")
+    axis = builder.shared("const.axis2", np.array([2], dtype=np.int64))
+    sums = builder.node("ReduceSum", [products, axis], f"{prefix}.sum", keepdims=0)
+    return builder.node("Add", [sums, bias], f"{prefix}.z")
 
 
 def to_onnx(

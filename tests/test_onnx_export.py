@@ -147,11 +147,41 @@ def test_per_name_needs_an_input() -> None:
     assert raised.value.code == "export-unsupported"
 
 
-def test_sparse_layers_are_exported_dense() -> None:
+def test_sparse_layers_are_exported_as_their_terms() -> None:
     source = "input x[1100]\nlayer h = step(2 * x - 1)\nnode y = sigmoid(h[3] - h[1000])\noutput y, h"
     network = netlang.compile(source)
     assert network.layers[0].is_sparse
+    model = to_onnx(network)
+    ops = [node.op_type for node in model.graph.node if node.name.startswith("layer1.")]
+    assert "Gemm" not in ops and "ReduceSum" in ops
+    weights = {tensor.name: tensor for tensor in model.graph.initializer}
+    assert list(weights["layer1.W"].dims) == [1100, 1]  # one term per row, not 1100 x 1100
     assert_same(source, np.random.default_rng(6).uniform(0, 1, size=(20, 1100)))
+
+
+def test_sparse_rows_of_uneven_length_add_exactly_zero_for_their_padding() -> None:
+    # Rows of 1 to 3 terms among 1200 signals: padded to 3 with a column of zeros, so that a row
+    # beside an infinite signal it does not read stays finite, as in netlang's own evaluator.
+    lines = ["input x[1200]"]
+    rng = np.random.default_rng(8)
+    for i in range(300):
+        read = sorted(set(rng.integers(0, 1200, rng.integers(1, 4)).tolist()))
+        lines.append(f"node n{i} = tanh(" + " + ".join(f"{w:.3f}*x[{j}]" for w, j in zip(rng.normal(size=len(read)), read)) + ")")
+    source = "\n".join(lines) + "\n"
+    network = netlang.compile(source)
+    assert network.layers[0].is_sparse
+    X = rng.normal(size=(30, 1200))
+    assert_same(source, X)
+    X[:, int(network.layers[0].column_positions[0])] = np.inf  # the layer's first column, read by a few rows only
+    got = run_onnx(to_onnx(network), X)
+    want = network(X)
+    assert np.array_equal(np.isnan(got), np.isnan(want)) and not np.isnan(want).all()
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_sparse_export_without_samples() -> None:
+    network = netlang.compile("input x[1100]\nlayer h = relu(3 * x)\n")
+    assert run_onnx(to_onnx(network), np.zeros((0, 1100))).shape == (0, 1100)
 
 
 def test_constant_neurons_and_networks_without_inputs() -> None:
