@@ -417,13 +417,16 @@ class CsvSink:
 
     def __init__(self, stream: IO[str], columns: Sequence[str]) -> None:
         self.stream = stream
-        stream.write(",".join(columns) + "\n")
+        # Written with the first results: when the first block of data is bad, nothing is.
+        self.header = ",".join(columns) + "\n"
 
     def write(self, block: np.ndarray) -> None:
-        if len(block):
-            self.stream.write("\n".join(format_rows(block)) + "\n")
+        text = "\n".join(format_rows(block)) + "\n" if len(block) else ""
+        self.stream.write(self.header + text)
+        self.header = ""
 
     def close(self) -> None:
+        self.stream.write(self.header)
         self.stream.flush()
 
 
@@ -434,10 +437,11 @@ class JsonSink:
         self.stream = stream
         self.network = network
         self.count = 0
-        stream.write("[")
+        self.opening = "["  # written with the first results, as CsvSink's header
 
     def write(self, block: np.ndarray) -> None:
-        parts = []
+        parts = [self.opening]
+        self.opening = ""
         for row in format_rows(block) if len(block) else []:
             values = iter(row.split(","))
             fields = []
@@ -451,7 +455,7 @@ class JsonSink:
         self.stream.write("".join(parts))
 
     def close(self) -> None:
-        self.stream.write("\n]\n" if self.count else "]\n")
+        self.stream.write(self.opening + ("\n]\n" if self.count else "]\n"))
         self.stream.flush()
 
 

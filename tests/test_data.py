@@ -135,6 +135,13 @@ def test_empty_data_gives_an_empty_result(cli, net_file, tmp_path):
     assert json.loads((tmp_path / "o.json").read_text()) == []
 
 
+@pytest.mark.parametrize("json_output", [False, True])
+def test_bad_first_block_writes_nothing_to_stdout(cli, net_file, json_output):
+    result = cli("run", str(net_file), "--input", "-", *(["--json"] if json_output else []), input="a,v[0],v[1]\n1,2,x\n")
+    assert result.exit_code == 1 and "'x' in column v[1] is not a number" in result.stderr
+    assert result.stdout == ""
+
+
 def test_bad_npy_inputs(cli, net_file, tmp_path):
     np.save(tmp_path / "wide.npy", np.zeros((2, 4)))
     result = cli("run", str(net_file), "--input", str(tmp_path / "wide.npy"))
