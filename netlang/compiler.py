@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, FrozenSet, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -15,7 +15,7 @@ from .checker import CheckedProgram, Unit, check
 from .errors import NetlangError, combine
 from .forms import Diag, ScalarForm, VectorForm
 from .nodes import Program, Span
-from .parser import gc_paused, parse, parse_each_statement
+from .parser import gc_paused, parse_recovering
 from .runtime import Layer, Network, Segment, SignalTable, _SMALL_DENSE
 
 
@@ -180,11 +180,11 @@ def check_program(
     statements that do parse, so that one run reports every mistake it can.
     """
     if isinstance(program, str):
-        source, name = program, filename or "<string>"
-        try:
-            program = parse(source, name)
-        except NetlangError as syntax_errors:
-            raise _with_errors_of_the_rest(syntax_errors, source, name, _base_dir(name, base_dir)) from None
+        name = filename or "<string>"
+        parsed, syntax_errors, unparsed = parse_recovering(program, name)
+        if syntax_errors:
+            raise _with_errors_of_the_rest(parsed, syntax_errors, unparsed, _base_dir(name, base_dir))
+        program = parsed
     elif filename is not None:
         program = Program(program.statements, filename, program.comments, program.source)
     with gc_paused():
@@ -198,17 +198,17 @@ def _base_dir(filename: str, base_dir: Optional[Union[str, Path]]) -> Optional[P
     return Path(base_dir) if base_dir is not None else None
 
 
-def _with_errors_of_the_rest(syntax_errors: NetlangError, source: str, filename: str, base_dir: Optional[Path]) -> NetlangError:
+def _with_errors_of_the_rest(
+    parsed: Program, syntax_errors: List[NetlangError], unparsed: FrozenSet[str], base_dir: Optional[Path]
+) -> NetlangError:
     """The syntax errors, and what the checker finds in the statements without one."""
-    parsed, errors, unparsed = parse_each_statement(source, filename)
-    if not parsed.statements or len(errors) >= limits.MAX_ERRORS:
-        return syntax_errors
-    try:
-        with gc_paused():
-            check(parsed, source, base_dir, unparsed)
-    except NetlangError as semantic_errors:
-        return combine(syntax_errors.errors + semantic_errors.errors[: limits.MAX_ERRORS - len(errors)])
-    return syntax_errors
+    if parsed.statements and len(syntax_errors) < limits.MAX_ERRORS:
+        try:
+            with gc_paused():
+                check(parsed, parsed.source, base_dir, unparsed)
+        except NetlangError as semantic_errors:
+            return combine(syntax_errors + semantic_errors.errors[: limits.MAX_ERRORS - len(syntax_errors)])
+    return combine(syntax_errors)
 
 
 def read_source(path: Union[str, Path]) -> str:

@@ -14,7 +14,7 @@ import re
 import threading
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator, List, Optional, Tuple, cast
+from typing import Any, FrozenSet, Iterator, List, Optional, Tuple, cast
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
@@ -367,6 +367,21 @@ def parse(source: str, filename: str = "<string>") -> Program:
 
     Raises :class:`~netlang.NetlangError` carrying every syntax error in the text.
     """
+    program, errors, _ = parse_recovering(source, filename)
+    if errors:
+        raise combine(errors) from None
+    return program
+
+
+def parse_recovering(source: str, filename: str = "<string>") -> Tuple[Program, List[NetlangError], FrozenSet[str]]:
+    """Parse, and on syntax errors, keep what can be kept: ``(program, errors, unparsed)``.
+
+    Text without syntax errors gives its whole program and no errors. Text with some gives
+    the statements that parse, each in its place in the file; every syntax error (one per
+    statement, up to ``limits.MAX_ERRORS``); and the names that the statements with errors
+    may define (every name before their ``=``), so that a checker blames nothing for reading
+    them (``compiler.check_program`` does so). Only a file over the size limit raises.
+    """
     if len(source) > limits.MAX_SOURCE_BYTES:
         raise NetlangError(
             f"the source is {len(source)} characters long; the limit is {limits.MAX_SOURCE_BYTES}",
@@ -378,12 +393,14 @@ def parse(source: str, filename: str = "<string>") -> Program:
         with gc_paused():
             program = cast(Program, _lark().parse(source))  # the transformer builds the Program
     except (UnexpectedInput, _LocatedError) as first:
-        errors = parse_each_statement(source)[1] or [_translate(first)]
+        with gc_paused():
+            partial, errors, unparsed = _parse_each_statement(source, filename)
+        errors = errors or [_translate(first)]
         for error in errors:
             error.filename, error.source = filename, source
-        raise combine(errors) from None
+        return partial, errors, unparsed
     comments = tuple(Comment(str(token), _span(token)) for token in _state.comments)
-    return Program(program.statements, filename, comments, source)
+    return Program(program.statements, filename, comments, source), [], frozenset()
 
 
 # --- syntax errors -------------------------------------------------------------
@@ -616,13 +633,8 @@ def _statement_chunks(source: str) -> Iterator[Tuple[int, str]]:
 _NAMES_BEFORE_EQUALS = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 
 
-def parse_each_statement(source: str, filename: str = "<string>") -> Tuple[Program, List[NetlangError], frozenset]:
-    """Each statement parsed on its own: a Program of those that parse, the syntax errors of
-    the others (one each, up to ``limits.MAX_ERRORS``), and the names those others may define.
-
-    After a failed parse, this lets the checker look at the statements that did parse
-    (``compiler.check_program``), without blaming them for names whose definitions failed.
-    """
+def _parse_each_statement(source: str, filename: str) -> Tuple[Program, List[NetlangError], FrozenSet[str]]:
+    """Each statement parsed on its own, for :func:`parse_recovering`."""
     errors: List[NetlangError] = []
     statements: List[Any] = []
     unparsed: set = set()

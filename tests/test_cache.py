@@ -31,13 +31,13 @@ def model(tmp_path):
 def parses(monkeypatch):
     """Counts the parses that netlang.load does."""
     calls = []
-    original = compiler.parse
+    original = compiler.parse_recovering
 
     def counting(*args, **kwargs):
         calls.append(args)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(compiler, "parse", counting)
+    monkeypatch.setattr(compiler, "parse_recovering", counting)
     return calls
 
 

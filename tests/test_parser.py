@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import netlang
-from netlang.parser import parse_each_statement
+from netlang.parser import parse_recovering
 from netlang.nodes import (
     Call,
     Compare,
@@ -142,14 +142,17 @@ def _spans(program):
 def test_each_statement_parsed_on_its_own_keeps_its_place_in_the_file():
     text = "input x1, v[2]  # in\nlet W = [[1, 2],\n         [3, 4]]\nnode y = step(x1 > 0.5)\nlayer h = relu(W @ v - [1, -2])\nexpect (1, 0, 1) -> 0\n"
     whole = netlang.parse(text)
-    parsed, errors, unparsed = parse_each_statement(text)
-    assert errors == [] and unparsed == frozenset()
+    assert parse_recovering(text) == (whole, [], frozenset())
+    # The same statements, each parsed on its own (as after a syntax error elsewhere), in place.
+    with_error = text + "node bad = (\n"
+    parsed, errors, unparsed = parse_recovering(with_error)
+    assert [e.line for e in errors] == [7] and unparsed == {"node", "bad"}
     assert parsed.statements == whole.statements
     assert _spans(Program(parsed.statements)) == _spans(Program(whole.statements))
 
 
 def test_statements_around_a_syntax_error_still_parse():
-    parsed, errors, unparsed = parse_each_statement("input a\nnode b = (a +\nnode c = a a\nnode d = 2*a\n")
+    parsed, errors, unparsed = parse_recovering("input a\nnode b = (a +\nnode c = a a\nnode d = 2*a\n")
     assert [e.line for e in errors] == [2, 3]
     assert [s.name for s in parsed.statements if isinstance(s, Node)] == ["d"]
     assert {"b", "c"} <= unparsed
