@@ -17,7 +17,8 @@ from typing import Any, Collection, Dict, FrozenSet, Iterator, Optional
 from lark.common import LexerConf
 from lark.lexer import BasicLexer, ContextualLexer, Lexer, LexerState, Token
 
-_new_token = Token._future_new  # Token(...) without the check for a deprecated keyword argument
+# Token(...) without its check for a deprecated keyword argument (Lark 1.2+); Token itself otherwise.
+_new_token = getattr(Token, "_future_new", Token)
 
 
 class GrammarLexer(Lexer):
