@@ -144,18 +144,22 @@ def _some(names: Sequence[str], shown: int = 16) -> str:
     return ", ".join(names[:shown]) + (f", ... ({more} more)" if more > 0 else "")
 
 
-def _terms(layer: Layer, itemsize: int) -> Optional[Tuple[np.ndarray, np.ndarray]]:
-    """A sparse layer's weights as (columns, weights), each [rows, K], row i's terms in its first
-    slots; padding reads column ``cols`` (a column of zeros) with weight 0. None when the dense
-    matrix is no larger (then the layer is a Gemm)."""
-    if not layer.is_sparse or layer.coo is None:
+def _terms_per_row(layer: Layer, itemsize: int) -> Optional[int]:
+    """K, the most terms a row of a sparse layer has, when exporting its terms is smaller than
+    its dense matrix; None otherwise (then the layer is a Gemm)."""
+    if not layer.is_sparse or layer.coo is None or not len(layer.coo[0]):
         return None
     rows, cols = layer.shape
-    row_of, column_of, values = layer.coo
+    terms = int(np.bincount(layer.coo[0], minlength=rows).max())
+    return terms if terms * (8 + itemsize) < cols * itemsize else None
+
+
+def _terms(layer: Layer, terms: int) -> Tuple[np.ndarray, np.ndarray]:
+    """A sparse layer's weights as (columns, weights), each [rows, K], row i's terms in its first
+    slots; padding reads column ``cols`` (a column of zeros) with weight 0."""
+    rows, cols = layer.shape
+    row_of, column_of, values = layer.coo  # type: ignore[misc]
     counts = np.bincount(row_of, minlength=rows)
-    terms = int(counts.max()) if len(row_of) else 0
-    if terms == 0 or terms * (8 + itemsize) >= cols * itemsize:
-        return None
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     slot = np.arange(len(row_of)) - np.repeat(starts, counts)
     columns = np.full((rows, terms), cols, dtype=np.int64)
@@ -166,9 +170,9 @@ def _terms(layer: Layer, itemsize: int) -> Optional[Tuple[np.ndarray, np.ndarray
 
 
 def _weight_bytes(layer: Layer, itemsize: int) -> int:
-    terms = _terms(layer, itemsize)
+    terms = _terms_per_row(layer, itemsize)
     if terms is not None:
-        return terms[0].size * (8 + itemsize)
+        return layer.shape[0] * terms * (8 + itemsize)
     return layer.shape[0] * layer.shape[1] * itemsize
 
 
@@ -207,9 +211,9 @@ def _layer(builder: _GraphBuilder, layer: Layer, signals: _Signals, batch: str) 
     rows, cols = layer.shape
     dtype = builder.dtype
     bias = builder.constant(f"{prefix}.b", layer.bias.astype(dtype), "bias, one per row")
-    terms = _terms(layer, dtype.itemsize)
+    terms = _terms_per_row(layer, dtype.itemsize)
     if terms is not None:
-        z = _sparse_layer(builder, layer, signals, bias, *terms)
+        z = _sparse_layer(builder, layer, signals, bias, *_terms(layer, terms))
     elif cols:
         labels = f"rows: {_some(layer.rows)}; columns: {_some(layer.columns)}"
         weights = builder.constant(f"{prefix}.W", layer.weights.astype(dtype), labels)
