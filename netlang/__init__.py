@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 # The public names, imported on first use: `import netlang` stays cheap, and the parser
-# (Lark) is loaded only when something is parsed (see the cold-start notes in README.md).
+# (Lark) is loaded only when something is parsed (see the cache notes in docs/design.md).
 _LAZY = {
     "Layer": "runtime",
     "NetlangError": "errors",
