@@ -1,6 +1,7 @@
-"""Activation functions: the one table that the checker, the runtime and the interpreter share.
+"""Activation functions: the numpy kernel and the scalar reference of each activation.
 
-Each entry has a numpy kernel that works in place on a block of pre-activations
+The names, summaries and properties come from :data:`netlang.callables.CALLABLES`, the one
+table of functions a .net file can call; this module adds the code. Each entry has a numpy kernel that works in place on a block of pre-activations
 laid out one sample per row and one neuron per column (the runtime passes a transposed
 view when it keeps its state the other way round), and an independent scalar
 reference (plain ``math``) that the tree-walking interpreter uses, so tests can
@@ -10,9 +11,11 @@ compare the two.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Dict, List, NamedTuple, Sequence
+from typing import Any, Callable, Dict, List, NamedTuple, Sequence, Tuple
 
 import numpy as np
+
+from .callables import CALLABLES, PUBLIC_NAMES
 
 
 def _step(z: np.ndarray) -> None:
@@ -75,28 +78,32 @@ def _softmax_vector(z: Sequence[float]) -> List[float]:
 
 
 class Activation(NamedTuple):
+    """An activation with its code; the last four fields are its row of ``callables.CALLABLES``."""
+
     name: str
     kernel: Callable[[np.ndarray], None]
     reference: Callable  # float -> float, or a list of floats -> list for whole-vector ones
     summary: str
-    whole_vector: bool = False  # softmax: each output depends on the whole layer
-    public: bool = True  # False for forms only reachable through syntax, e.g. step(a >= b)
-    # Made of comparisons, sums and products only, so exact on rationals (netlang run --exact);
-    # the others have irrational values and are computed in float64 there.
+    whole_vector: bool = False
+    public: bool = True
     piecewise_linear: bool = False
 
 
-ACTIVATIONS: Dict[str, Activation] = {
-    a.name: a
-    for a in [
-        Activation("step", _step, lambda z: 1.0 if z > 0 else 0.0, "1 where the input is > 0, else 0", piecewise_linear=True),
-        Activation("sigmoid", _sigmoid, _sigmoid_scalar, "1 / (1 + e^-z)"),
-        Activation("relu", _relu, lambda z: z if z > 0 else 0.0, "max(z, 0)", piecewise_linear=True),
-        Activation("tanh", _tanh, math.tanh, "hyperbolic tangent"),
-        Activation("identity", _identity, lambda z: z, "z unchanged", piecewise_linear=True),
-        Activation("softmax", _softmax, _softmax_vector, "e^z_i / sum_j e^z_j over a layer", whole_vector=True),
-        Activation("step_ge", _step_ge, lambda z: 1.0 if z >= 0 else 0.0, "step(a >= b): 1 where z >= 0", public=False, piecewise_linear=True),
-    ]
+# The code of each activation: numpy kernel, scalar reference.
+_CODE: Dict[str, Tuple[Callable[[np.ndarray], None], Callable]] = {
+    "step": (_step, lambda z: 1.0 if z > 0 else 0.0),
+    "sigmoid": (_sigmoid, _sigmoid_scalar),
+    "relu": (_relu, lambda z: z if z > 0 else 0.0),
+    "tanh": (_tanh, math.tanh),
+    "identity": (_identity, lambda z: z),
+    "softmax": (_softmax, _softmax_vector),
+    "step_ge": (_step_ge, lambda z: 1.0 if z >= 0 else 0.0),
 }
 
-PUBLIC_NAMES = tuple(name for name, a in ACTIVATIONS.items() if a.public)
+ACTIVATIONS: Dict[str, Activation] = {
+    c.name: Activation(c.name, *_CODE[c.name], c.summary, c.whole_vector, c.public, c.piecewise_linear)
+    for c in CALLABLES.values()
+    if c.kind == "activation"
+}
+
+__all__ = ["ACTIVATIONS", "Activation", "PUBLIC_NAMES", "sigmoid_in_place"]

@@ -10,6 +10,15 @@ MAX_SIGNS_IN_A_ROW = 8
 MAX_VECTOR_SIZE = 10_000_000
 # Entries of one constant matrix or of one dense weight matrix.
 MAX_MATRIX_ENTRIES = 100_000_000
+# The total work of constant folding in one program, counted before each step: multiply-adds
+# (a matrix product m x k by k x n counts m*k*n, an elementwise operation one per element) and
+# bytes of the constants folded and loaded (every intermediate result counts, as it is
+# allocated). Each object is within MAX_MATRIX_ENTRIES; these bound the sum, so that twelve
+# 10,000 x 10,000 outer products (9.6 GB) or a 10,000 x 10,000 matrix squared (10^12
+# multiply-adds, 20 s) are refused. 10^10 multiply-adds take about 0.3 s in a product and
+# some 15 s elementwise on a 2-core machine; 2 GiB keeps memory near 2 GB.
+MAX_FOLDING_MULTIPLY_ADDS = 10_000_000_000
+MAX_FOLDED_BYTES = 2 * 1024 * 1024 * 1024
 # Signals (input elements plus neurons) in one network.
 MAX_SIGNALS = 10_000_000
 # Size of a .net file, and of a weight file. Parsing takes about 150 bytes of memory per

@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Optional, Set, Union
 
 from .checker import CheckedProgram
 from .compiler import load_checked, lower_to_layers
+from .dependencies import Dependencies
 from .errors import NetlangError
 from .expectations import expectations
 from .nodes import Expect, InputVar, Let, Output, Program, Span, names_read
@@ -25,24 +26,14 @@ from .runtime import Network
 def find_warnings(checked: CheckedProgram) -> List[NetlangError]:
     """The warnings about ``checked``, in file order."""
     program = checked.program
-    reads: Dict[str, Set[str]] = {definition.name: set(names_read(definition.value)) for definition in program.definitions()}
-    readers: Dict[str, List[str]] = {}
-    for name, names in reads.items():
-        for read in names - {name}:
-            readers.setdefault(read, []).append(name)
+    graph = Dependencies({definition.name: definition.value for definition in program.definitions()})
+    readers = graph.readers()
     used_elsewhere: Set[str] = set()  # read by statements that define nothing
     for statement in program.statements:
         if isinstance(statement, (Output, Expect)):
             used_elsewhere |= set(names_read(statement))
-
     # The signals each output depends on, followed back through the definitions.
-    reached: Set[str] = set()
-    pending = list(checked.outputs)
-    while pending:
-        name = pending.pop()
-        if name not in reached:
-            reached.add(name)
-            pending.extend(reads.get(name, ()))
+    reached = graph.reached(checked.outputs)
 
     warnings: List[NetlangError] = []
 

@@ -27,8 +27,7 @@ from pygments.token import (
     Whitespace,
 )
 
-from .activations import PUBLIC_NAMES
-from .checker import BUILTINS
+from .callables import BUILTINS, PUBLIC_NAMES
 from .parser import keywords as keywords_of_grammar
 from .parser import terminals
 

@@ -16,7 +16,7 @@ from pygments.lexers import get_lexer_by_name, get_lexer_for_filename  # noqa: E
 from pygments.token import Comment, Error, Keyword, Name, Number, Operator, Punctuation, String  # noqa: E402
 
 from netlang.activations import PUBLIC_NAMES  # noqa: E402
-from netlang.checker import BUILTINS  # noqa: E402
+from netlang.callables import BUILTINS  # noqa: E402
 from netlang.parser import keywords  # noqa: E402
 from netlang.pygments_lexer import NetlangLexer  # noqa: E402
 

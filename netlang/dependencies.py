@@ -1,0 +1,75 @@
+"""The dependency graph of a program's definitions: which names each one reads.
+
+One home for what the checker (evaluation order, cycles) and the linter (what reaches an
+output, who reads an input) both need.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Dict, Iterable, List, Mapping, Set, Tuple
+
+from .nodes import Expr, names_read
+
+
+class Dependencies:
+    """``reads[name]``: the names definition ``name`` reads, in order of first use."""
+
+    def __init__(self, values: Mapping[str, Expr]) -> None:
+        self.reads: Dict[str, Dict[str, None]] = {name: names_read(value) for name, value in values.items()}
+
+    def __repr__(self) -> str:
+        return f"Dependencies({len(self.reads)} definitions)"
+
+    def order(self, on_cycle: Callable[[List[str]], None]) -> List[str]:
+        """Every definition after each definition it reads; ``on_cycle`` gets each cycle met.
+
+        In order of definition and of first use, so that messages about cycles do not vary
+        from run to run.
+        """
+        reads = {name: [r for r in referenced if r in self.reads] for name, referenced in self.reads.items()}
+        order: List[str] = []
+        state: Dict[str, int] = {}  # 1: on the path being searched, 2: done
+        for root in reads:
+            if root in state:
+                continue
+            # Iterative depth-first search: netlists may be far deeper than Python's stack.
+            stack: List[Tuple[str, int]] = [(root, 0)]
+            path: List[str] = []
+            while stack:
+                name, i = stack.pop()
+                if i == 0:
+                    state[name] = 1
+                    path.append(name)
+                children = reads[name]
+                if i < len(children):
+                    stack.append((name, i + 1))
+                    child = children[i]
+                    if state.get(child) == 1:
+                        on_cycle(path[path.index(child) :])
+                    elif child not in state:
+                        stack.append((child, 0))
+                    continue
+                state[name] = 2
+                path.pop()
+                order.append(name)
+        return order
+
+    def readers(self) -> Dict[str, List[str]]:
+        """For each name, the other definitions that read it, in definition order."""
+        readers: Dict[str, List[str]] = {}
+        for name, names in self.reads.items():
+            for read in names:
+                if read != name:
+                    readers.setdefault(read, []).append(name)
+        return readers
+
+    def reached(self, roots: Iterable[str]) -> Set[str]:
+        """``roots`` and every name they depend on, followed back through the definitions."""
+        reached: Set[str] = set()
+        pending = list(roots)
+        while pending:
+            name = pending.pop()
+            if name not in reached:
+                reached.add(name)
+                pending.extend(self.reads.get(name, ()))
+        return reached
