@@ -14,12 +14,12 @@ import re
 import threading
 from importlib import resources
 from pathlib import Path
-from typing import Any, FrozenSet, Iterator, List, Optional, Tuple, cast
+from typing import Any, FrozenSet, Iterator, List, NamedTuple, Optional, Tuple, cast
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from . import limits
+from . import hints, limits
 from .errors import NetlangError, combine, did_you_mean
 from .lexer import GrammarLexer
 from .nodes import (
@@ -135,9 +135,10 @@ class _BracketPostLexer:
         depth = 0
         signs = 0
         previous_type = "_NL"
+        previous: Optional[Token] = None
         for token in stream:
             kind = token.type
-            if kind in _PLAIN and previous_type != "_NL":
+            if kind in _PLAIN and previous_type not in _LOOK_BEHIND:
                 # Most tokens (names, numbers, '*'): nothing to count. The same as below.
                 signs = 0
                 previous_type = kind
@@ -145,6 +146,10 @@ class _BracketPostLexer:
                 continue
             if previous_type == "_NL" and kind != "_NL":
                 _state.statement_keyword = kind
+            elif previous_type in _STATEMENT_START and kind in _WORDS and previous is not None and _glued(_span(previous), _span(token)):
+                # 'inputs x1' reads as the keyword 'input' and the name 's': one word was meant.
+                raise _LocatedError(_not_a_statement(str(previous) + str(token), _span(previous).to(_span(token))))
+            previous = token
             if kind == "_NL":
                 if open_brackets:
                     continue
@@ -199,6 +204,16 @@ class _BracketPostLexer:
 
 # Tokens the post-lexer only passes on (it counts brackets, commas, signs and newlines).
 _PLAIN = frozenset({"NAME", "NUMBER", "MUL_OP", "INT", "STRING", "COMPARE", "EQUAL", "ARROW"})
+# The terminals that start a statement: the grammar names each keyword in capitals.
+_STATEMENT_START = frozenset({"INPUT", "LET", "NODE", "LAYER", "OUTPUT", "EXPECT"})
+# After these, the post-lexer looks at the next token too (where a statement starts).
+_LOOK_BEHIND = _STATEMENT_START | {"_NL"}
+_WORDS = frozenset({"NAME", "NUMBER", "INT"})
+
+
+def _glued(first: Span, second: Span) -> bool:
+    """Whether ``second`` starts where ``first`` ends, with no blank between them."""
+    return first.end_line == second.line and first.end_column == second.column
 # Where a '+' or '-' is a unary sign rather than an operator.
 _SIGN_CONTEXT = frozenset({"ADD_OP", "MUL_OP", "COMPARE", "LPAR", "LSQB", "COMMA", "EQUAL"})
 
@@ -389,6 +404,7 @@ def parse_recovering(source: str, filename: str = "<string>") -> Tuple[Program, 
             code="file-too-large",
         )
     _state.comments = []
+    _state.text = source
     try:
         with gc_paused():
             program = cast(Program, _lark().parse(source))  # the transformer builds the Program
@@ -418,8 +434,6 @@ _TERMINAL_WORDS = {
     "$END": "the end of the file",
 }
 _EXPRESSION_START = {"NAME", "NUMBER", "LPAR"}
-# The terminals that start a statement: the grammar names each keyword in capitals.
-_STATEMENT_START = frozenset({"INPUT", "LET", "NODE", "LAYER", "OUTPUT", "EXPECT"})
 _STATEMENT_FORMS = "input, let, node, layer, output or expect"
 
 
@@ -441,10 +455,10 @@ def _expected_words(expected: set) -> str:
         expected.discard("RPAR")
     if innermost != "LSQB":
         expected.discard("RSQB")
-    if innermost is None:
-        expected.discard("COMMA")
-    else:
+    if innermost is not None:
         expected.discard("_NL")
+    elif getattr(_state, "statement_keyword", None) not in ("INPUT", "OUTPUT"):
+        expected.discard("COMMA")  # a list of names is the only place for a ',' outside brackets
     if "_NL" in expected:
         expected.discard("$END")  # the end of the line says it; the file may end there too
     if getattr(_state, "statement_keyword", None) != "EXPECT" or innermost is not None:
@@ -531,47 +545,142 @@ def _unexpected_token(error: UnexpectedToken) -> NetlangError:
             hint=f"choose another name, such as {token}1",
             code="syntax-error",
         )
-    message = f"unexpected {_found_words(token)}; expected {_expected_words(expected)}"
-    hint = None
-    previous = _last_operand(error)
     if token.type == "NAME" and expected <= _STATEMENT_START | {"_NL", "$END"}:
-        message = f"unexpected {_found_words(token)}: a line starts with {_STATEMENT_FORMS}"
-        suggestion = did_you_mean(str(token), keywords())
-        if suggestion:
-            hint = suggestion
-        else:
-            hint = f"to define a neuron, write: node {token} = ..."
-    elif token.type in ("NAME", "NUMBER") and previous is not None and open_brackets and open_brackets[-1].type == "LSQB":
-        hint = "separate the elements of a vector with ','"
-    elif token.type in ("NAME", "NUMBER") and previous is not None:
-        hint = f"write multiplication with '*', as in {previous}*{token}"
-    elif token.type == "EQUAL" and "COMPARE" in expected:
-        hint = "comparisons are written >, >=, < or <=; '=' only defines a name"
-    elif token.type in ("_NL", "$END") and _EXPRESSION_START <= expected:
+        return _not_a_statement(str(token), span)
+    message = f"unexpected {_found_words(token)}; expected {_expected_words(expected)}"
+    hint = _token_hint(error, expected)
+    if hint is None and token.type in ("_NL", "$END") and _EXPRESSION_START <= expected:
         message = f"the expression is incomplete: expected {_expected_words(expected)} before {_found_words(token)}"
     return NetlangError(message, span, hint=hint, code="syntax-error")
 
 
-def _last_operand(error: UnexpectedToken) -> Optional[str]:
-    """The text of the number or name just before the error, if that is what came before it."""
+def _not_a_statement(word: str, span: Span) -> NetlangError:
+    """A line that starts with a word that is no keyword: ``nod y = 1``, ``inputs x1, x2``."""
+    hint = did_you_mean(word, keywords()) or f"to define a neuron, write: node {word} = ..."
+    message = f"unexpected name '{word}': a line starts with {_STATEMENT_FORMS}"
+    return NetlangError(message, span, hint=hint, code="syntax-error")
+
+
+def _token_hint(error: UnexpectedToken, expected: set) -> Optional[str]:
+    """How to fix the statement, from what came before the unexpected token and where it is."""
+    token = error.token
+    keyword = getattr(_state, "statement_keyword", None)
+    open_brackets = getattr(_state, "open_brackets", [])
+    if token.type == "EQUAL" and "COMPARE" in expected:
+        return "comparisons are written >, >=, < or <=; '=' only defines a name"
+    if token.type == "COMMA" and keyword == "EXPECT" and not open_brackets:
+        return _expect_hint(token)
+    previous = _previous(error)
+    if previous is None:
+        return None
+    if token.type in ("NAME", "NUMBER") and previous.kind in _OPERAND_ENDS:
+        word = previous.kind in ("NAME", "NUMBER")
+        if "EQUAL" in expected and keyword in ("LET", "NODE", "LAYER"):
+            return f"write '=' between the name and its value: {keyword.lower()} {previous.text} = {_rest_of_line(token)}"
+        if keyword in ("INPUT", "OUTPUT") and not open_brackets:
+            kind = "inputs" if keyword == "INPUT" else "outputs"
+            example = f": {keyword.lower()} {previous.text}, {token}" if word else ""
+            return f"separate the {kind} with ','{example}"
+        if open_brackets and open_brackets[-1].type == "LSQB":
+            return "separate the elements of a vector with ','"
+        if keyword == "EXPECT" and not open_brackets:
+            return _expect_hint(token)
+        if str(token) in hints.LOGIC_WORDS:
+            return hints.LOGIC
+        if not word:
+            return f"an operator is missing before {token}: '*' multiplies, '+' adds"
+        if _glued(previous.span, _span(token)) and previous.text == "0" and str(token)[:1].lower() in ("x", "b", "o"):
+            return _radix_hint("0" + str(token))
+        if previous.kind == "NUMBER":
+            return f"write multiplication with '*', as in {previous.text}*{token}"
+        return (
+            f"an operator is missing between {previous.text} and {token}: "
+            f"{previous.text}*{token} multiplies, {previous.text} + {token} adds"
+        )
+    if token.type == "MUL_OP" and previous.kind == "MUL_OP" and _glued(previous.span, _span(token)):
+        if previous.text == str(token) == "*":
+            return hints.POWER
+        if previous.text == str(token) == "/":
+            return hints.COMMENT
+    return None
+
+
+# What an operand can end with: a name, a number, or a closing bracket.
+_OPERAND_ENDS = frozenset({"NAME", "NUMBER", "RPAR", "RSQB"})
+
+
+def _in_parentheses(side: str) -> str:
+    """``1, 1`` or ``1 1`` as ``(1, 1)``; one value, or values already in parentheses, as they are."""
+    side = side.strip()
+    values = [value.strip() for value in side.split(",")] if "," in side else side.split()
+    if side.startswith("(") or len(values) < 2:
+        return side
+    return "(" + ", ".join(values) + ")"
+
+
+def _expect_hint(token: Token) -> str:
+    """``expect 1, 1 -> 1``: the values go in parentheses; the line rewritten so, when it is short."""
+    advice = "several values go in parentheses, separated by ','"
+    text = getattr(_state, "text", "")
+    start = text.rfind("\n", 0, token.start_pos or 0) + 1
+    end = text.find("\n", start)
+    line = text[start : end if end >= 0 else len(text)].split("#", 1)[0].strip()
+    keyword, _, rest = line.partition(" ")
+    inputs, arrow, outputs = rest.partition("->")
+    if keyword != "expect" or not arrow or len(line) > 60:
+        return f"{advice}: expect (0, 1) -> 1"
+    outputs, within, tolerance = outputs.partition(" within ")
+    sides = [_in_parentheses(side) for side in (inputs, outputs)]
+    return f"{advice}: expect {sides[0]} -> {sides[1]}{within}{tolerance.rstrip()}"
+
+
+def _radix_hint(text: str) -> str:
+    """``0x10`` reads as the number 0 and the name x10: numbers are decimal only."""
+    try:
+        return f"numbers are written in decimal: {text} is {int(text, 0)}"
+    except ValueError:
+        return "numbers are written in decimal"
+
+
+class _Previous(NamedTuple):
+    """What came just before an unexpected token: a token, or the number or name it became."""
+
+    kind: str
+    text: str
+    span: Span
+
+
+def _previous(error: UnexpectedToken) -> Optional[_Previous]:
     try:
         value = error.interactive_parser.parser_state.value_stack[-1]
     except (AttributeError, IndexError):
         return None
-    if isinstance(value, Token) and value.type in ("NUMBER", "NAME"):
-        return str(value)
+    if isinstance(value, Token):
+        return _Previous(value.type, str(value), _span(value))
     if isinstance(value, Number):
-        return value.text
+        return _Previous("NUMBER", value.text, value.span)
     if isinstance(value, Name):
-        return value.id
+        return _Previous("NAME", value.id, value.span)
     return None
+
+
+def _rest_of_line(token: Token) -> str:
+    """The text from ``token`` to the end of its line (cut short), for a hint that repeats it."""
+    text = getattr(_state, "text", "")
+    start = token.start_pos or 0
+    end = text.find("\n", start)
+    rest = text[start : end if end >= 0 else len(text)].rstrip()
+    cut = 40
+    return rest if len(rest) <= cut else rest[:cut] + "..."
 
 
 def _unexpected_character(error: UnexpectedCharacters) -> NetlangError:
     char = error.char
     span = Span(error.line, error.column, error.line, error.column + 1)
-    hint = None
-    if char == "'":
+    hint = hints.character_hint(char)
+    if hint is not None:
+        pass
+    elif char == "'":
         hint = 'file names are written in double quotes: load("w.npy")'
     elif char == '"':
         message = "this string is never closed"
@@ -581,7 +690,7 @@ def _unexpected_character(error: UnexpectedCharacters) -> NetlangError:
     elif char == "=":
         hint = "comparisons are written >, >=, < or <="
     elif char in "^*":
-        hint = "there is no power operator; multiply out, or use a layer"
+        hint = hints.POWER
     expected = _expected_words(set(error.allowed or ()))
     return NetlangError(
         f"unexpected character {char!r}; expected {expected}", span, hint=hint, code="syntax-error"
@@ -643,6 +752,7 @@ def _parse_each_statement(source: str, filename: str) -> Tuple[Program, List[Net
         if not chunk.strip():
             continue
         _state.comments = []
+        _state.text = chunk
         try:
             parsed = parser.parse(chunk)
         except (UnexpectedInput, _LocatedError) as error:

@@ -19,6 +19,7 @@ import numpy as np
 from . import limits
 from .callables import BUILTINS, CALLABLES, PUBLIC_NAMES, is_activation
 from .errors import did_you_mean
+from .hints import function_hint
 from .forms import Block, Diag, Key, ScalarForm, VectorForm
 from .nodes import Call, Compare, Expr, Index, Layer, Name, Node, Number, Product, Span, String, Sum, UnaryOp, Vector
 
@@ -330,7 +331,7 @@ class Values:
                 "misplaced-activation",
                 hint=f"define a separate node for {name}(...) and use its name here",
             )
-        hint = did_you_mean(name, PUBLIC_NAMES + BUILTINS)
+        hint = function_hint(name) or did_you_mean(name, PUBLIC_NAMES + BUILTINS)
         raise self.scope.error(
             f"unknown function '{name}'",
             expr.func.span,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 import netlang
+from netlang import hints
 from netlang.parser import parse_recovering
 from netlang.nodes import (
     Call,
@@ -224,3 +227,88 @@ def test_expect_statements():
     assert len(second.inputs) == 3 and len(second.outputs) == 3 and second.tolerance == Number(0.001)
     assert third == Expect((Number(1.0),), (UnaryOp("-", Number(1.0)),))
     assert second.span == Span(2, 1, 2, 61)
+
+
+# --- hints: each mistake gets its own advice, and the line a hint suggests is valid netlang ---
+
+SUGGESTED_FIXES = [
+    ("input x1 x2\n", "input x1, x2"),
+    ("input a, b\nnode y = a\nnode z = b\noutput y z\n", "output y, z"),
+    ("let w1 0.5\n", "let w1 = 0.5"),
+    ("input a, b\nnode y step(a + b > 1)\n", "node y = step(a + b > 1)"),
+    ("input a\nlayer h relu([a, a])\n", "layer h = relu([a, a])"),
+    ("expect 1, 1 -> 1\n", "expect (1, 1) -> 1"),
+    ("expect 1 1 -> 1, 0 within 0.1\n", "expect (1, 1) -> (1, 0) within 0.1"),
+]
+
+
+@pytest.mark.parametrize("source, fix", SUGGESTED_FIXES)
+def test_a_hint_suggests_the_corrected_line_and_it_parses(source, fix):
+    error = _error(source)
+    assert error.hint.endswith(": " + fix), error.hint
+    assert "multiplication" not in error.hint
+    netlang.parse(fix)
+
+
+@pytest.mark.parametrize("source", ["inputs x1, x2\n", "inputs\n", "outputy\n", "input a\nnodes y = a\n"])
+def test_a_keyword_with_letters_after_it_is_one_misspelt_word(source):
+    # 'inputs' used to read as the keyword 'input' and the name 's' ('inputs' alone parsed).
+    error = _error(source)
+    word = source.split("\n")[-2].split()[0]
+    assert error.message == f"unexpected name '{word}': a line starts with input, let, node, layer, output or expect"
+    assert error.hint in {f"did you mean '{k}'?" for k in ("input", "output", "node")}
+    assert error.end_column - error.column == len(word)
+
+
+def test_a_number_in_another_base_says_its_decimal_value():
+    error = _error("input x1\nnode y = 0x10*x1\n")
+    assert error.hint == "numbers are written in decimal: 0x10 is 16"
+    assert _error("node y = 0b101").hint == "numbers are written in decimal: 0b101 is 5"
+
+
+@pytest.mark.parametrize("char", sorted(hints.CHARACTERS))
+def test_characters_from_books_and_word_processors_get_their_own_hint(char):
+    error = _error(f"input x1, x2\nnode y = x1 {char} x2\n")
+    assert error.hint == hints.CHARACTERS[char]
+    assert repr(char) in error.message
+
+
+@pytest.mark.parametrize(
+    "source, hint",
+    [
+        ("input x1\nnode y = x1**2\n", hints.POWER),
+        ("input x1\nnode y = x1^2\n", hints.POWER),
+        ("input x1\nnode y = x1  // the output\n", hints.COMMENT),
+        ("input a, b\nnode y = a and b\n", hints.LOGIC),
+        ("input a\nnode y = relu(a) relu(a)\n", "an operator is missing before relu: '*' multiplies, '+' adds"),
+        ("input a, b\nnode y = step(a b)\n", "an operator is missing between a and b: a*b multiplies, a + b adds"),
+        ("input a\nnode y = 0.5 a\n", "write multiplication with '*', as in 0.5*a"),
+    ],
+)
+def test_operator_mistakes(source, hint):
+    assert _error(source).hint == hint
+
+
+def _compiled_hint(name: str) -> str:
+    with pytest.raises(netlang.NetlangError) as info:
+        netlang.compile(f"input x1, x2\nnode y = {name}(x1, x2)\n")
+    assert info.value.code == "unknown-function"
+    return info.value.hint
+
+
+@pytest.mark.parametrize("name, reference", [("max", max), ("min", min)])
+def test_max_and_min_are_not_softmax_and_the_hinted_network_computes_them(name, reference):
+    hint = _compiled_hint(name)
+    assert "softmax" not in hint
+    # The hint's own statements, run: they compute what the function would.
+    statements = re.findall(r"node \w+ = [^,]+?(?=, then|$)", hint)
+    assert len(statements) == 2, hint
+    net = netlang.compile("input x1, x2\n" + "\n".join(statements) + "\n")
+    for x1, x2 in [(0.3, -2.0), (-1.5, 4.0), (2.0, 2.0)]:
+        (value,) = net.run({"x1": x1, "x2": x2}).values()
+        assert value == pytest.approx(reference(x1, x2))
+
+
+def test_unknown_functions_without_advice_still_list_what_exists():
+    assert _compiled_hint("frobnicate").startswith("the functions are step, sigmoid")
+    assert _compiled_hint("sigmod") == "did you mean 'sigmoid'?"
