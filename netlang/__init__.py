@@ -22,17 +22,18 @@ _LAZY = {
     "Program": "nodes",
     "Span": "nodes",
     "check_expectations": "expectations",
-    "compile": "compiler",
+    "compile": "pipeline",
     "format_program": "formatter",
     "format_source": "formatter",
-    "load": "compiler",
+    "load": "pipeline",
     "lower_to_layers": "compiler",
     "parse": "parser",
-    "read_source": "compiler",
+    "read_source": "pipeline",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .compiler import compile, load, lower_to_layers, read_source
+    from .compiler import lower_to_layers
+    from .pipeline import compile, load, read_source
     from .errors import NetlangError
     from .expectations import check_expectations
     from .formatter import format_program, format_source

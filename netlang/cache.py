@@ -19,12 +19,16 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
 from .activations import ACTIVATIONS
+from .files import FileError, file_hash, open_file, read_bytes
 from .runtime import Layer, Network, Segment, SignalTable
+
+if TYPE_CHECKING:  # pragma: no cover - weights imports zipfile, which the launcher's fast path does without
+    from .weights import WeightRead
 
 # Bump when the layout of an entry changes: old entries then simply stop matching.
 FORMAT = 1
@@ -49,31 +53,33 @@ def key(path: Union[str, Path]) -> Optional[str]:
     """The cache key of the .net file at ``path`` as it is now, or None when the cache is off or the file unreadable."""
     if not enabled():
         return None
-    from . import __version__, limits
+    from . import limits
 
     try:
-        with open(path, "rb") as stream:
-            source = stream.read(limits.MAX_SOURCE_BYTES + 1)
-    except OSError:
+        with open_file(path) as stream:
+            source = read_bytes(stream, limits.MAX_SOURCE_BYTES)
+    except (FileError, OSError):
         return None
     if len(source) > limits.MAX_SOURCE_BYTES:
         return None  # too large to compile: the compiler reports it
+    return key_of(source, os.fspath(path))
+
+
+def key_of(source: bytes, filename: str) -> Optional[str]:
+    """The cache key of the source bytes ``source`` read from ``filename``, or None when the cache is off.
+
+    It covers the cache format, netlang's version, the file's folder (``load(...)`` reads
+    from it) and the bytes themselves: an entry serves only the very text it was compiled from.
+    """
+    if not enabled():
+        return None
+    from . import __version__
+
     digest = hashlib.sha256()
-    base = os.path.abspath(os.path.dirname(os.fspath(path)))
+    base = os.path.abspath(os.path.dirname(filename))
     for part in (f"netlang-cache {FORMAT} {__version__}".encode(), os.fsencode(base), source):
         digest.update(len(part).to_bytes(8, "little"))
         digest.update(part)
-    return digest.hexdigest()
-
-
-def _file_hash(path: str) -> Optional[str]:
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as stream:
-            for block in iter(lambda: stream.read(1 << 20), b""):
-                digest.update(block)
-    except OSError:
-        return None
     return digest.hexdigest()
 
 
@@ -100,7 +106,7 @@ def read(entry_key: str) -> Optional[Network]:
         if not isinstance(meta, dict) or meta.get("key") != entry_key or meta.get("format") != FORMAT:
             return None
         for dependency, digest in meta["weights"]:
-            if _file_hash(dependency) != digest:
+            if file_hash(dependency) != digest:
                 return None
         return _network(meta, arrays)
     except (_Invalid, KeyError, TypeError, ValueError, IndexError):
@@ -167,8 +173,13 @@ def _network(meta: Dict[str, Any], arrays: Dict[str, np.ndarray]) -> Network:
 # --- writing -------------------------------------------------------------------------
 
 
-def write(entry_key: str, network: Network, weight_files: Sequence[Path]) -> None:
-    """Store ``network`` under ``entry_key``; quietly does nothing if the cache cannot be written."""
+def write(entry_key: str, network: Network, weight_files: Sequence[WeightRead]) -> None:
+    """Store ``network`` under ``entry_key``; quietly does nothing if the cache cannot be written.
+
+    ``weight_files``: the files the compile read, with the hash of the bytes it read (not
+    of the files as they are now: one changed since would otherwise pair old weights with
+    its new contents).
+    """
     arrays: Dict[str, np.ndarray] = {}
     layers = []
     for index, layer in enumerate(network.layers):
@@ -188,12 +199,7 @@ def write(entry_key: str, network: Network, weight_files: Sequence[Path]) -> Non
         )
     if sum(array.nbytes for array in arrays.values()) > _MAX_ENTRY_BYTES:
         return
-    dependencies: List[Tuple[str, str]] = []
-    for path in dict.fromkeys(os.path.abspath(p) for p in weight_files):
-        digest = _file_hash(path)
-        if digest is None:
-            return
-        dependencies.append((path, digest))
+    dependencies = sorted({(read.path, read.sha256) for read in weight_files})
     signals = network._signals
     meta = {
         "format": FORMAT,

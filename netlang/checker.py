@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Union
+from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple, Union
 
 import numpy as np
 
@@ -19,9 +19,11 @@ from . import limits
 from .callables import CALLABLES
 from .dependencies import Dependencies
 from .errors import NetlangError, combine, did_you_mean
+from .files import FileError
 from .forms import ScalarForm, VectorForm, keys_read, signal_of
 from .nodes import Call, Index, Input, InputVar, Layer, Let, Name, Node, Output, Program, Span, walk
 from .values import Budget, Constant, Failed, Signal, Values
+from .weights import WeightFiles
 
 __all__ = ["CheckedProgram", "Constant", "Unit", "check"]
 
@@ -57,30 +59,41 @@ class CheckedProgram:
     outputs: List[str]
     sizes: Dict[str, Optional[int]] = field(default_factory=dict)  # every signal: None when scalar
     base_dir: Optional[Path] = None  # where load(...) reads files from
+    # The arrays load(...) read, by its arguments: the interpreter uses them, never reading a file again.
+    loaded: Dict[Tuple[str, Optional[str]], np.ndarray] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return f"CheckedProgram({self.program.filename!r}, {len(self.inputs)} inputs, {len(self.units)} units, outputs={self.outputs})"
 
 
 def check(
-    program: Program, source: Optional[str] = None, base_dir: Optional[Path] = None, unparsed: Iterable[str] = ()
+    program: Program,
+    source: Optional[str] = None,
+    base_dir: Optional[Path] = None,
+    unparsed: Iterable[str] = (),
+    weight_files: Optional[WeightFiles] = None,
 ) -> CheckedProgram:
     """Check ``program``; raise one NetlangError carrying every error found.
 
     ``unparsed``: names that statements left out of ``program`` (for their syntax errors) may
     define. A statement that reads one is not checked, and is not blamed for it.
+    ``weight_files`` reads the files of ``load(...)`` and records them (by default, from ``base_dir``).
     """
     # Constant folding may overflow; every result is checked (checked_number, checked_array,
     # and the compiler for weights), so numpy's warnings would only repeat the located error.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        return _Checker(program, source, base_dir, frozenset(unparsed)).run()
+        files = weight_files if weight_files is not None else WeightFiles(base_dir)
+        return _Checker(program, source, base_dir, frozenset(unparsed), files).run()
 
 
 class _Checker:
     """One check of one program; implements :class:`values.Scope` for the values of its expressions."""
 
-    def __init__(self, program: Program, source: Optional[str], base_dir: Optional[Path], unparsed: FrozenSet[str]) -> None:
+    def __init__(
+        self, program: Program, source: Optional[str], base_dir: Optional[Path], unparsed: FrozenSet[str], weight_files: WeightFiles
+    ) -> None:
         self.program = program
+        self.weight_files = weight_files
         self.unparsed = unparsed
         self.source = source
         self.base_dir = base_dir
@@ -148,7 +161,7 @@ class _Checker:
         outputs = self.resolve_outputs(units)
         if self.errors:
             raise combine(self.errors)
-        return CheckedProgram(self.program, inputs, self.constants, units, outputs, self.sizes, self.base_dir)
+        return CheckedProgram(self.program, inputs, self.constants, units, outputs, self.sizes, self.base_dir, self.weight_files.arrays)
 
     def declare(self) -> List[InputVar]:
         inputs: List[InputVar] = []
@@ -250,8 +263,6 @@ class _Checker:
         return name in self.signals and name not in self.lets and name not in self.failed and self.sizes.get(name, 0) is None
 
     def read_weights(self, path: str, key: Optional[str], path_span: Span, span: Span) -> np.ndarray:
-        from .weights import WeightFileError, load_weights
-
         # A .net file reads only files in its own folder and below it, so that one from
         # elsewhere (a course, a download) cannot read, or report on, any other file.
         # Both separators count: the file may come from another system.
@@ -260,12 +271,11 @@ class _Checker:
                 f"load reads files in the .net file's folder or below it, not '{path}'",
                 path_span,
                 "path-outside",
-                hint="put the weight file (or a link to it) beside the .net file and load it by its name",
+                hint="put the weight file beside the .net file and load it by its name",
             )
-        base = self.base_dir if self.base_dir is not None else Path.cwd()
         try:
-            return load_weights(base / path, key)
-        except WeightFileError as problem:
+            return self.weight_files.load(path, key)
+        except FileError as problem:
             raise self.error(str(problem), span, problem.code, hint=problem.hint) from None
 
     # -- names -------------------------------------------------------------------

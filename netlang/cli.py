@@ -33,7 +33,7 @@ class InputError(click.ClickException):
 
 
 def _load(path: str) -> Any:
-    from .compiler import load
+    from .pipeline import load
     from .errors import NetlangError
 
     try:
@@ -357,9 +357,9 @@ def parse(file: str, as_json: bool) -> None:
         netlang parse xor.net --json
     """
     from . import ast_json
-    from .compiler import read_source
     from .errors import NetlangError
     from .parser import parse as parse_source
+    from .pipeline import read_source
 
     try:
         program = parse_source(read_source(file), file)
@@ -373,12 +373,11 @@ def parse(file: str, as_json: bool) -> None:
 
 def _load_checked(path: str) -> Tuple[Any, Any]:
     """The checked program and the compiled network of a .net file; InputError when it is invalid."""
-    from .compiler import load_checked, lower_to_layers
     from .errors import NetlangError
+    from .pipeline import load_with_checked
 
     try:
-        checked = load_checked(path)
-        return checked, lower_to_layers(checked)
+        return load_with_checked(path)
     except NetlangError as error:
         raise InputError(error) from None
 
@@ -682,9 +681,9 @@ def fmt(files: Tuple[str, ...], check: bool, write: bool) -> None:
         netlang fmt --check examples/*.net
         netlang fmt --write model.net
     """
-    from .compiler import read_source
     from .errors import NetlangError
     from .formatter import format_source, write_atomically
+    from .pipeline import read_source
 
     if check and write:
         raise click.UsageError("give --check or --write, not both")

@@ -1,21 +1,21 @@
-"""Compiler stage: a checked program lowered to layers of weight matrices (a runtime Network)."""
+"""Compiler: a checked program lowered to layers of weight matrices (a runtime Network).
+
+Only lowering: reading, parsing and checking are the pipeline's (netlang.pipeline), so the
+compiler can be given a CheckedProgram built any way, and tested without the parser.
+"""
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
-from pathlib import Path
-from typing import Dict, FrozenSet, List, Optional, Tuple, Union
+from typing import Dict, List, Tuple, Union
 
 import numpy as np
 
 from . import limits
 from .activations import ACTIVATIONS
-from .checker import CheckedProgram, Unit, check
+from .checker import CheckedProgram, Unit
 from .errors import NetlangError, combine
 from .forms import Diag, ScalarForm, VectorForm
-from .nodes import Program, Span
-from .parser import gc_paused, parse_recovering
 from .runtime import Layer, Network, Segment, SignalTable, _SMALL_DENSE
 
 
@@ -152,125 +152,3 @@ def _report_overflow(units: List[Unit], errors: List[NetlangError], checked: Che
                     hint="weights must lie within about ±1.8e308",
                 )
             )
-
-
-# --- the library's entry points ---------------------------------------------------
-
-
-def compile(
-    program: Union[Program, str], filename: Optional[str] = None, base_dir: Optional[Union[str, Path]] = None
-) -> Network:
-    """Compile netlang source text (or a parsed Program) into a :class:`Network`.
-
-    Files named by ``load(...)`` are read relative to ``base_dir``, by default the
-    directory of ``filename`` (the current directory for text with no file).
-    """
-    # One pause for all three stages: the collector would otherwise scan the parse's objects
-    # as each stage ends.
-    with gc_paused():
-        return lower_to_layers(check_program(program, filename, base_dir))
-
-
-def check_program(
-    program: Union[Program, str], filename: Optional[str] = None, base_dir: Optional[Union[str, Path]] = None
-) -> CheckedProgram:
-    """Parse (if given text) and check a program, as :func:`compile` does, without lowering it.
-
-    Text with syntax errors raises them together with the errors the checker finds in the
-    statements that do parse, so that one run reports every mistake it can.
-    """
-    if isinstance(program, str):
-        name = filename or "<string>"
-        parsed, syntax_errors, unparsed = parse_recovering(program, name)
-        if syntax_errors:
-            raise _with_errors_of_the_rest(parsed, syntax_errors, unparsed, _base_dir(name, base_dir))
-        program = parsed
-    elif filename is not None:
-        program = Program(program.statements, filename, program.comments, program.source)
-    with gc_paused():
-        return check(program, program.source, _base_dir(program.filename, base_dir))
-
-
-def _base_dir(filename: str, base_dir: Optional[Union[str, Path]]) -> Optional[Path]:
-    """Where load(...) reads: ``base_dir``, else the folder of the file (None: the current directory)."""
-    if base_dir is None and filename not in ("<string>", "<stdin>"):
-        return Path(filename).parent
-    return Path(base_dir) if base_dir is not None else None
-
-
-def _with_errors_of_the_rest(
-    parsed: Program, syntax_errors: List[NetlangError], unparsed: FrozenSet[str], base_dir: Optional[Path]
-) -> NetlangError:
-    """The syntax errors, and what the checker finds in the statements without one."""
-    if parsed.statements and len(syntax_errors) < limits.MAX_ERRORS:
-        try:
-            with gc_paused():
-                check(parsed, parsed.source, base_dir, unparsed)
-        except NetlangError as semantic_errors:
-            return combine(syntax_errors + semantic_errors.errors[: limits.MAX_ERRORS - len(syntax_errors)])
-    return combine(syntax_errors)
-
-
-def read_source(path: Union[str, Path]) -> str:
-    """The text of a .net file, or a NetlangError that says why it cannot be read."""
-    name = os.fspath(path)
-    try:
-        with open(path, "rb") as stream:
-            data = stream.read(limits.MAX_SOURCE_BYTES + 1)
-    except FileNotFoundError:
-        raise NetlangError(f"file '{name}' does not exist", filename=name, code="file-not-found") from None
-    except IsADirectoryError:
-        raise NetlangError(f"'{name}' is a directory, not a .net file", filename=name, code="file-not-found") from None
-    except OSError as error:
-        raise NetlangError(f"cannot read '{name}': {error.strerror}", filename=name, code="file-not-found") from None
-    if len(data) > limits.MAX_SOURCE_BYTES:
-        raise NetlangError(
-            f"'{name}' is larger than {limits.MAX_SOURCE_BYTES} bytes, the limit for a .net file",
-            filename=name,
-            code="file-too-large",
-        )
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        before = data[: error.start]
-        line = before.count(b"\n") + 1
-        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", errors="replace")) + 1
-        text = data.decode("utf-8", errors="replace")
-        raise NetlangError(
-            f"the file is not valid UTF-8 text (byte 0x{data[error.start]:02x} cannot be decoded)",
-            Span(line, column, line, column + 1),
-            filename=name,
-            code="bad-encoding",
-            source=text,
-            hint="save the file as UTF-8",
-        ) from None
-
-
-def load(path: Union[str, Path]) -> Network:
-    """Read, parse and compile the .net file at ``path``, or take it from the compiled-network cache.
-
-    An unchanged file (and unchanged weight files) is loaded from the cache (netlang.cache)
-    without parsing; a file with errors is never cached, so its errors are reported as always.
-    """
-    from . import cache
-    from .weights import recording
-
-    entry_key = cache.key(path)
-    if entry_key is not None:
-        network = cache.read(entry_key)
-        if network is not None:
-            return network
-    source = read_source(path)
-    with recording() as weight_files:
-        network = compile(source, os.fspath(path))
-    # Store only if the file did not change while it was being compiled.
-    if entry_key is not None and cache.key(path) == entry_key:
-        cache.write(entry_key, network, weight_files)
-    return network
-
-
-def load_checked(path: Union[str, Path]) -> CheckedProgram:
-    """Read, parse and check the .net file at ``path`` (the checked program, before lowering)."""
-    return check_program(read_source(path), os.fspath(path))

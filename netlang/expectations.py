@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .checker import CheckedProgram
-from .compiler import check_program, lower_to_layers
+from .pipeline import check_program, lower
 from .display import format_number
 from .errors import NetlangError, combine, did_you_mean
 from .interpreter import EXACT, FLOAT, Arithmetic, Scalar, constants, interpret_row, value_of
@@ -85,7 +85,7 @@ def expectations(
 
     ``network`` (compiled from ``checked`` if not given) gives the input and output widths.
     """
-    network = network if network is not None else lower_to_layers(checked)
+    network = network if network is not None else lower(checked)
     validator = _Validator(checked, network, arithmetic)
     found = [validator.expectation(s) for s in checked.program.statements if isinstance(s, Expect)]
     if validator.errors:
@@ -97,7 +97,7 @@ def run_expectations(
     checked: CheckedProgram, network: Optional[Network] = None, arithmetic: Arithmetic = FLOAT
 ) -> List[Outcome]:
     """Check every expectation: in float64 through the compiled network, or exactly through the interpreter."""
-    network = network if network is not None else lower_to_layers(checked)
+    network = network if network is not None else lower(checked)
     found = expectations(checked, network, arithmetic)
     if not found:
         return []
@@ -159,7 +159,7 @@ class _Validator:
         self.checked = checked
         self.network = network
         self.arithmetic = arithmetic
-        self.env: Dict[str, Any] = constants(checked, arithmetic)
+        self.env = constants(checked, arithmetic)
         self.signals = {var.name: "an input" for var in checked.inputs}
         self.signals.update({unit.name: f"a {type(unit.statement).__name__.lower()}" for unit in checked.units})
         self.errors: List[NetlangError] = []
@@ -266,7 +266,7 @@ class _Validator:
                 hint="write the values themselves: the inputs on the left of '->', the outputs on the right",
             )
             return
-        constants_ = [n for n in self.env if not n.startswith("__")]
+        constants_ = list(self.env)
         hint = did_you_mean(name, constants_)
         if hint is None:
             hint = f"the constants defined in this file are {', '.join(constants_)}" if constants_ else (

@@ -19,7 +19,7 @@ import numpy as np
 from .activations import ACTIVATIONS
 from .checker import CheckedProgram, Unit
 from .display import format_number, format_short, format_value
-from .interpreter import FLOAT, Arithmetic, Value, evaluate, value_of
+from .interpreter import FLOAT, Arithmetic, Value, Values, evaluate, value_of
 from .nodes import Call, Compare, Expr, Index, Name, Number, Product, Span, String, Sum, UnaryOp, Vector
 
 # Vectors longer than this are shown by their ends; matrices keep this many rows.
@@ -52,7 +52,7 @@ def explain(checked: CheckedProgram, inputs: Mapping[str, Any], arithmetic: Arit
 
 
 class _Explainer:
-    def __init__(self, checked: CheckedProgram, env: Dict[str, Any], arithmetic: Arithmetic) -> None:
+    def __init__(self, checked: CheckedProgram, env: Values, arithmetic: Arithmetic) -> None:
         self.checked = checked
         self.env = env
         self.arithmetic = arithmetic

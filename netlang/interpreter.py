@@ -17,7 +17,6 @@ back as the shortest decimal that is that float.
 from __future__ import annotations
 
 from fractions import Fraction
-from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
@@ -25,7 +24,6 @@ import numpy as np
 from .activations import ACTIVATIONS, Activation
 from .checker import CheckedProgram
 from .nodes import Call, Compare, Expr, Index, Let, Name, Number, Product, String, Sum, UnaryOp, Vector
-from .weights import load_weights
 
 Scalar = Union[float, Fraction]
 # A Scalar or a numpy array (float64, or object holding Fractions): numpy's type stubs know no
@@ -47,6 +45,20 @@ def _exact(value: Any) -> Fraction:
     if isinstance(value, (int, np.integer)):
         return Fraction(int(value))
     return Fraction(repr(float(value)))
+
+
+class Values(Dict[str, Any]):
+    """The value of each name (inputs, constants, nodes, layers), and the arrays ``load(...)`` read.
+
+    The arrays are an attribute, not an entry: every name a user can write is theirs.
+    """
+
+    def __init__(self, loaded: Mapping[Any, np.ndarray]) -> None:
+        super().__init__()
+        self.loaded = loaded
+
+    def __repr__(self) -> str:
+        return f"Values({dict.__repr__(self)}, loaded={len(self.loaded)})"
 
 
 class Arithmetic:
@@ -109,7 +121,7 @@ def evaluate(
     inputs: Mapping[str, Any],
     margins: Optional[List[float]] = None,
     arithmetic: Arithmetic = FLOAT,
-) -> Dict[str, Any]:
+) -> Values:
     """The value of every input, constant, node and layer for one sample, by name."""
     env = constants(checked, arithmetic)
     for var in checked.inputs:
@@ -120,9 +132,9 @@ def evaluate(
     return env
 
 
-def constants(checked: CheckedProgram, arithmetic: Arithmetic = FLOAT) -> Dict[str, Any]:
-    """The value of every ``let`` constant, by name (and where ``load`` reads files from)."""
-    env: Dict[str, Any] = {"__base_dir__": checked.base_dir or Path.cwd()}
+def constants(checked: CheckedProgram, arithmetic: Arithmetic = FLOAT) -> Values:
+    """The value of every ``let`` constant, by name (and the arrays ``load`` read)."""
+    env = Values(checked.loaded)
     lets = {s.name: s for s in checked.program.statements if isinstance(s, Let)}
     # The checker folded the constants in float64, in dependency order; exact values are folded again.
     for name, constant in checked.constants.items():
@@ -150,7 +162,7 @@ def interpret_row(checked: CheckedProgram, row: Sequence[Any], arithmetic: Arith
 
 
 def unit_value(
-    expr: Expr, env: Dict[str, Value], margins: Optional[List[float]] = None, arithmetic: Arithmetic = FLOAT
+    expr: Expr, env: Values, margins: Optional[List[float]] = None, arithmetic: Arithmetic = FLOAT
 ) -> Value:
     """The value of a node's or layer's right-hand side: its activation applied to its argument."""
     if isinstance(expr, Call) and expr.func.id in ACTIVATIONS:
@@ -172,7 +184,7 @@ def unit_value(
     return value_of(expr, env, arithmetic)
 
 
-def value_of(expr: Expr, env: Dict[str, Value], arithmetic: Arithmetic = FLOAT) -> Value:
+def value_of(expr: Expr, env: Values, arithmetic: Arithmetic = FLOAT) -> Value:
     """The value of an affine (or constant) expression, given the values of the names it reads."""
     if isinstance(expr, Number):
         return arithmetic.literal(expr)
@@ -207,6 +219,5 @@ def value_of(expr: Expr, env: Dict[str, Value], arithmetic: Arithmetic = FLOAT) 
         return arithmetic.array([value_of(item, env, arithmetic) for item in expr.items])
     if isinstance(expr, Call) and expr.func.id == "load":
         path, *key = [arg.value for arg in expr.args if isinstance(arg, String)]
-        base: Path = env["__base_dir__"]
-        return arithmetic.array(load_weights(base / path, key[0] if key else None))
+        return arithmetic.array(env.loaded[(path, key[0] if key else None)])
     raise TypeError(f"cannot interpret {expr!r}")

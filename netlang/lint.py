@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Set, Union
 
 from .checker import CheckedProgram
-from .compiler import load_checked, lower_to_layers
+from .pipeline import load_with_checked
 from .dependencies import Dependencies
 from .errors import NetlangError
 from .expectations import expectations
@@ -100,8 +100,7 @@ def diagnose(path: Union[str, "os.PathLike[str]"]) -> Diagnosis:
     """Read, parse, check and compile the .net file at ``path``; every error, or every warning."""
     filename = os.fspath(path)
     try:
-        checked = load_checked(filename)
-        network = lower_to_layers(checked)
+        checked, network = load_with_checked(filename)
         expectations(checked, network)
     except NetlangError as error:
         return Diagnosis(filename, list(error.errors))

@@ -395,7 +395,7 @@ def parse_recovering(source: str, filename: str = "<string>") -> Tuple[Program, 
     the statements that parse, each in its place in the file; every syntax error (one per
     statement, up to ``limits.MAX_ERRORS``); and the names that the statements with errors
     may define (every name before their ``=``), so that a checker blames nothing for reading
-    them (``compiler.check_program`` does so). Only a file over the size limit raises.
+    them (``pipeline.check`` does so). Only a file over the size limit raises.
     """
     if len(source) > limits.MAX_SOURCE_BYTES:
         raise NetlangError(

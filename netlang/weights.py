@@ -6,49 +6,71 @@ the limits before any data is read; NaN and infinity are refused.
 
 from __future__ import annotations
 
-import contextlib
+import io
 import math
+import os
 import zipfile
 import zlib
-from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterator, List, Optional, Tuple
+from typing import IO, Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
 from . import limits
 from .errors import NetlangError
+from .files import FileError, HashingReader, inside, open_file, read_bytes, read_npy_header
 
 
-class WeightFileError(Exception):
-    """A weight file that cannot be used; the checker locates it at the load(...) call."""
-
-    def __init__(self, message: str, code: str = "bad-weight-file", hint: Optional[str] = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.hint = hint
+# A weight file that cannot be used; the checker locates it at the load(...) call.
+WeightFileError = FileError
 
 
-# The weight files read by the compile in progress, for the compiled-network cache (netlang.cache).
-_read_files: ContextVar[Optional[List[Path]]] = ContextVar("netlang_read_weight_files", default=None)
+@dataclass(frozen=True)
+class WeightRead:
+    """One weight file a compile read: its real path and the SHA-256 of the very bytes read."""
+
+    path: str
+    sha256: str
 
 
-@contextlib.contextmanager
-def recording() -> Iterator[List[Path]]:
-    """Collect the path of every weight file that load_weights reads inside the ``with`` block."""
-    files: List[Path] = []
-    token = _read_files.set(files)
-    try:
-        yield files
-    finally:
-        _read_files.reset(token)
+class WeightFiles:
+    """The weight files of one compile: read relative to ``base_dir`` (the .net file's folder), each once.
+
+    Every file read is listed in ``read`` with the hash of the bytes that were parsed (for the
+    compiled-network cache), and every array in ``arrays`` by its ``load(...)`` arguments (for
+    the interpreter, which then never reads a file again). Arrays are read-only: one file loaded
+    twelve times is one array in memory.
+    """
+
+    def __init__(self, base_dir: Optional[Path] = None) -> None:
+        self.base_dir = base_dir
+        self.read: List[WeightRead] = []
+        self.arrays: Dict[Tuple[str, Optional[str]], np.ndarray] = {}
+
+    def __repr__(self) -> str:
+        return f"WeightFiles({str(self.base_dir)!r}, read={len(self.read)})"
+
+    def load(self, name: str, key: Optional[str] = None) -> np.ndarray:
+        """The array of ``load(name, key)``, read the first time it is asked for."""
+        known = self.arrays.get((name, key))
+        if known is not None:
+            return known
+        path = inside(self.base_dir if self.base_dir is not None else Path.cwd(), name)
+        array, digest = read_weights(path, key)
+        array.flags.writeable = False
+        self.read.append(WeightRead(os.path.realpath(path), digest))
+        self.arrays[(name, key)] = array
+        return array
 
 
 def load_weights(path: Path, key: Optional[str] = None) -> np.ndarray:
     """A float64 vector or matrix from ``path`` (.npy, .npz with ``key``, or .csv)."""
-    files = _read_files.get()
-    if files is not None:
-        files.append(path)
+    return read_weights(path, key)[0]
+
+
+def read_weights(path: Path, key: Optional[str] = None) -> Tuple[np.ndarray, str]:
+    """A float64 vector or matrix from ``path`` (.npy, .npz with ``key``, or .csv), and the hash of the file's bytes."""
     name = path.name
     suffix = path.suffix.lower()
     if suffix not in (".npy", ".npz", ".csv"):
@@ -56,43 +78,29 @@ def load_weights(path: Path, key: Optional[str] = None) -> np.ndarray:
             f"cannot load '{name}': weight files are .npy, .npz or .csv",
             code="bad-weight-file",
         )
-    if suffix == ".npz" and key is None:
-        raise WeightFileError(
-            f"'{name}' holds several arrays: name the one to load",
-            code="bad-arguments",
-            hint=f'load("{name}", "W1") loads the array W1' + _listing(path),
-        )
     if suffix != ".npz" and key is not None:
         raise WeightFileError(f"'{name}' holds one array; only .npz files take an array name", code="bad-arguments")
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise WeightFileError(
-            f"weight file '{path}' does not exist",
-            code="file-not-found",
-            hint="file names in load(...) are relative to the .net file",
-        ) from None
-    except OSError as error:
-        raise WeightFileError(f"cannot read weight file '{path}': {error.strerror}", code="file-not-found") from None
-    if size > limits.MAX_WEIGHT_FILE_BYTES:
-        raise WeightFileError(
-            f"weight file '{name}' is {size} bytes; the limit is {limits.MAX_WEIGHT_FILE_BYTES}",
-            code="limit-exceeded",
-        )
-    try:
-        if suffix == ".npy":
-            with open(path, "rb") as stream:
-                array = _read_npy(stream, name)
-        elif suffix == ".npz":
-            array = _read_npz_member(path, key)  # type: ignore[arg-type]
-        else:
-            array = _read_csv(path)
-    except WeightFileError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError) as error:
-        # zlib.error: a corrupt compressed member; NotImplementedError: an unknown compression
-        # method; RuntimeError: an encrypted member.
-        raise WeightFileError(f"cannot read weight file '{name}': {error}", code="bad-weight-file") from None
+    stream = open_file(path, "weight file", missing_hint="file names in load(...) are relative to the .net file")
+    with stream:
+        size = os.fstat(stream.fileno()).st_size
+        if size > limits.MAX_WEIGHT_FILE_BYTES:
+            raise WeightFileError(
+                f"weight file '{name}' is {size} bytes; the limit is {limits.MAX_WEIGHT_FILE_BYTES}",
+                code="limit-exceeded",
+            )
+        try:
+            if suffix == ".npz":
+                array, digest = _read_npz_member(stream, name, key)
+            else:
+                reader = HashingReader(stream)
+                array = _read_npy(reader, name) if suffix == ".npy" else _read_csv(reader, name)
+                digest = reader.finish()
+        except WeightFileError:
+            raise
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError) as error:
+            # zlib.error: a corrupt compressed member; NotImplementedError: an unknown compression
+            # method; RuntimeError: an encrypted member.
+            raise WeightFileError(f"cannot read weight file '{name}': {error}", code="bad-weight-file") from None
     if array.ndim not in (1, 2) or array.size == 0:
         raise WeightFileError(
             f"'{name}'{_member(key)} has shape {array.shape}; weights must be a non-empty vector or matrix",
@@ -105,62 +113,19 @@ def load_weights(path: Path, key: Optional[str] = None) -> np.ndarray:
             f"'{name}'{_member(key)} contains {array[tuple(bad)]} at [{where}]; weights must be finite numbers",
             code="non-finite-weight",
         )
-    return array
+    return array, digest
 
 
 def _member(key: Optional[str]) -> str:
     return f" (array '{key}')" if key else ""
 
 
-def _listing(path: Path) -> str:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = [n[:-4] for n in archive.namelist() if n.endswith(".npy")]
-    except (OSError, zipfile.BadZipFile):
-        return ""
+def _listing(archive: zipfile.ZipFile) -> str:
+    names = [n[:-4] for n in archive.namelist() if n.endswith(".npy")]
     return f"; it holds {', '.join(names)}" if names else ""
 
 
-# How a pickle starts (protocol 2 and later): a .npy file name does not make a file an array.
-_PICKLE_START = b"\x80"
-
-
-def read_npy_header(stream: IO[bytes], name: str) -> Tuple[Tuple[int, ...], bool, np.dtype]:
-    """(shape, fortran order, dtype) from a .npy header, refusing pickles and anything but numbers."""
-    start = stream.read(len(np.lib.format.MAGIC_PREFIX))
-    if start.startswith(_PICKLE_START):
-        raise WeightFileError(
-            f"'{name}' is a Python pickle, not a .npy array; netlang never loads pickles",
-            code="pickle-refused",
-            hint="save plain numbers: numpy.save(path, array.astype(float))",
-        )
-    if start != np.lib.format.MAGIC_PREFIX:
-        raise WeightFileError(
-            f"'{name}' is not a .npy file (it does not start with the .npy signature)",
-            hint="write weight files with numpy.save, or as .csv",
-        )
-    version = tuple(stream.read(2))
-    readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
-    if version not in readers:
-        raise WeightFileError(f"'{name}' uses .npy format version {version}, which is not supported")
-    try:
-        shape, fortran, dtype = readers[version](stream)
-    except Exception as error:  # noqa: BLE001 - numpy's header parser raises many kinds on hostile input
-        raise WeightFileError(f"'{name}' has a corrupt header ({type(error).__name__}: {error})") from None
-    if dtype.hasobject:
-        raise WeightFileError(
-            f"'{name}' holds Python objects (a pickle); netlang never loads pickles",
-            code="pickle-refused",
-            hint="save plain numbers: numpy.save(path, array.astype(float))",
-        )
-    if dtype.kind not in "biuf":
-        raise WeightFileError(f"'{name}' holds {dtype} values; weights must be real numbers")
-    if any(n < 0 for n in shape):
-        raise WeightFileError(f"'{name}' has a corrupt header: its shape {shape} has a negative size")
-    return shape, fortran, dtype
-
-
-def _read_npy(stream: IO[bytes], name: str) -> np.ndarray:
+def _read_npy(stream: Any, name: str) -> np.ndarray:
     shape, fortran, dtype = read_npy_header(stream, name)
     count = math.prod(shape)  # Python integers: a crafted shape cannot overflow into a small count
     if count > limits.MAX_MATRIX_ENTRIES:
@@ -179,49 +144,60 @@ def _read_npy(stream: IO[bytes], name: str) -> np.ndarray:
     return np.array(array, dtype=np.float64)
 
 
-def _read_npz_member(path: Path, key: str) -> np.ndarray:
-    with zipfile.ZipFile(path) as archive:
+def _read_npz_member(stream: IO[bytes], name: str, key: Optional[str]) -> Tuple[np.ndarray, str]:
+    """The array ``key`` of the .npz file open as ``stream``, and the hash of the whole file.
+
+    A zip file is read out of order, so it is hashed in one pass first; the system's change
+    time of the open file, taken before that pass and after the member is read, shows whether
+    anything was written in between (the kernel sets it on every write; no user can).
+    """
+    before = os.fstat(stream.fileno())
+    digest = HashingReader(stream).finish()
+    stream.seek(0)
+    with zipfile.ZipFile(stream) as archive:
+        if key is None:
+            raise WeightFileError(
+                f"'{name}' holds several arrays: name the one to load",
+                code="bad-arguments",
+                hint=f'load("{name}", "W1") loads the array W1' + _listing(archive),
+            )
         member = f"{key}.npy"
         if member not in archive.namelist():
             raise WeightFileError(
-                f"'{path.name}' has no array named '{key}'",
+                f"'{name}' has no array named '{key}'",
                 code="bad-arguments",
-                hint=_listing(path).lstrip("; ") or None,
+                hint=_listing(archive).lstrip("; ") or None,
             )
-        with archive.open(member) as stream:
-            return _read_npy(stream, f"{path.name}:{key}")
+        with archive.open(member) as member_stream:
+            array = _read_npy(member_stream, f"{name}:{key}")
+    after = os.fstat(stream.fileno())
+    if (before.st_size, before.st_mtime_ns, before.st_ctime_ns) != (after.st_size, after.st_mtime_ns, after.st_ctime_ns):
+        raise WeightFileError(f"'{name}' changed while it was being read", hint="run the command again once it is written")
+    return array, digest
 
 
-def _csv_value_bound(path: Path) -> int:
-    """At most how many values a CSV file holds (separators + 1), counted without parsing it."""
-    separators = 0
-    with open(path, "rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            separators += chunk.count(b",") + chunk.count(b"\n")
-    return separators + 1
-
-
-def _read_csv(path: Path) -> np.ndarray:
+def _read_csv(reader: Any, name: str) -> np.ndarray:
     """A CSV of numbers, one matrix row per line (``#`` comments allowed); one row or column is a vector."""
     from .data import CsvSource, split_fields
 
-    bound = _csv_value_bound(path)
+    data = read_bytes(reader, limits.MAX_WEIGHT_FILE_BYTES)
+    bound = data.count(b",") + data.count(b"\n") + 1
     if bound > limits.MAX_MATRIX_ENTRIES:
         raise WeightFileError(
-            f"'{path.name}' has up to {bound} values; the limit is {limits.MAX_MATRIX_ENTRIES}",
+            f"'{name}' has up to {bound} values; the limit is {limits.MAX_MATRIX_ENTRIES}",
             code="limit-exceeded",
         )
-    with open(path, encoding="utf-8", newline=None) as stream:
+    with io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline=None) as stream:
         width = 0
         for line in stream:
             if line.strip() and not line.lstrip().startswith("#"):
                 width = len(split_fields(line))
                 break
         if not width:
-            raise WeightFileError(f"'{path.name}' holds no numbers", code="bad-shape")
+            raise WeightFileError(f"'{name}' holds no numbers", code="bad-shape")
         stream.seek(0)
         columns = [f"{i + 1}" for i in range(width)]
-        source = CsvSource(stream, path.name, columns, rows=max(1, (1 << 16) // width), header=False, expected=f"the first row has {width}")
+        source = CsvSource(stream, name, columns, rows=max(1, (1 << 16) // width), header=False, expected=f"the first row has {width}")
         try:
             array = np.concatenate(list(source))
         except NetlangError as error:

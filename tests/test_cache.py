@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import netlang
-from netlang import cache, compiler
+from netlang import cache, parser
 
 SOURCE = """input x[3]
 let W = load("w.npz", "W")
@@ -31,13 +31,13 @@ def model(tmp_path):
 def parses(monkeypatch):
     """Counts the parses that netlang.load does."""
     calls = []
-    original = compiler.parse_recovering
+    original = parser.parse_recovering
 
     def counting(*args, **kwargs):
         calls.append(args)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(compiler, "parse_recovering", counting)
+    monkeypatch.setattr(parser, "parse_recovering", counting)
     return calls
 
 

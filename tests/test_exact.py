@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import netlang
-from netlang.compiler import check_program, load_checked
+from netlang.pipeline import check_program, load_checked
 from netlang.display import format_number
 from netlang.interpreter import EXACT, FLOAT, inputs_by_name, interpret, interpret_row
 

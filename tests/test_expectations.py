@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import netlang
-from netlang.compiler import check_program
+from netlang.pipeline import check_program
 from netlang.expectations import DEFAULT_TOLERANCE, check_expectations, expectations, run_expectations
 from netlang.interpreter import inputs_by_name, interpret
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import netlang
-from netlang.compiler import check_program, load_checked
+from netlang.pipeline import check_program, load_checked
 from netlang.explain import explain
 from netlang.interpreter import inputs_by_name
 

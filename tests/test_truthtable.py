@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import netlang
-from netlang.compiler import load_checked
+from netlang.pipeline import load_checked
 from netlang.interpreter import EXACT, inputs_by_name, interpret
 from netlang.truthtable import truth_table
 

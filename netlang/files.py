@@ -1,0 +1,363 @@
+"""Files, read and written safely: the one place netlang opens a file a user or a .net file named.
+
+Reading: a name with a NUL byte is refused before the system sees it; only regular files
+are opened (a FIFO would block in ``open``, ``/dev/zero`` never ends, a directory is not
+data), checked with ``stat`` before opening and again on the open descriptor, which is
+opened non-blocking so that a file swapped for a FIFO in between cannot hang; reads are
+bounded; ``inside`` applies the folder rule of ``load(...)`` to the real path, links
+resolved; ``decode`` turns bytes into text or a located ``bad-encoding`` error;
+``read_npy_header`` checks a ``.npy`` header (its length first) before any data is read.
+
+Writing: ``atomic_write`` is the only way netlang writes a file: a temporary file beside
+the target, renamed over it once complete, so an interrupted or failed write leaves the old
+file (or none) and never half a new one. A link is kept (its target is written), and the
+file gets the mode a plain ``open(path, "w")`` would give: an existing file's own, else
+``0o666`` less the umask.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import stat
+from pathlib import Path
+from typing import IO, Any, Iterator, Optional, Tuple, Union
+
+from .errors import NetlangError
+from .nodes import Span
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class FileError(Exception):
+    """A file that cannot be read or written: ``message``, ``code``, ``hint``, without a place.
+
+    The caller knows where the file was named (a ``load(...)`` call, ``--input``, the command
+    line) and turns it into a located :class:`NetlangError` there (``located``).
+    """
+
+    def __init__(self, message: str, code: str = "bad-weight-file", hint: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.hint = hint
+
+    def __repr__(self) -> str:
+        return f"FileError({self.code!r}, {self.message!r})"
+
+    def located(self, filename: Optional[str], span: Optional[Span] = None, source: Optional[str] = None) -> NetlangError:
+        return NetlangError(self.message, span, filename=filename, code=self.code, hint=self.hint, source=source)
+
+
+# -- names ------------------------------------------------------------------------------
+
+
+def check_name(name: str, what: str = "file") -> None:
+    """Refuse a file name the system cannot take (a NUL byte ends a C string: ``open`` raises ValueError)."""
+    if "\x00" in name:
+        shown = name.replace("\x00", "\\0")
+        raise FileError(f"the {what} name '{shown}' contains a NUL byte", code="bad-file-name", hint="file names cannot contain NUL (\\0) characters")
+
+
+def inside(base: Path, name: str) -> Path:
+    """``base / name``, refused unless its real path (links resolved) is inside ``base``'s real path.
+
+    A link in the folder that points elsewhere (``passwd.csv -> /etc/passwd``) would let a
+    .net file read, and quote in its errors, any file of the user who runs it.
+    """
+    check_name(name, "weight file")
+    path = base / name
+    real_base = os.path.realpath(base)
+    real = os.path.realpath(path)
+    if os.path.commonpath([real_base, real]) != real_base:
+        raise FileError(
+            f"'{name}' is a link to '{real}', outside the .net file's folder; load reads files in that folder or below it",
+            code="path-outside",
+            hint="copy the file beside the .net file (a link that leads outside the folder is not followed)",
+        )
+    return path
+
+
+# -- reading ----------------------------------------------------------------------------
+
+# What a file must be to be read. A pipe is the user's choice when they name one on the command
+# line (``netlang run <(...)``, ``/dev/stdin``), and reads from it are bounded; a character
+# device (/dev/zero, a terminal) only for the .net source, read with the same bound.
+REGULAR = "regular"
+STREAM = "stream"  # also pipes and character devices
+
+
+def _describe(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a pipe (FIFO)"
+    if stat.S_ISCHR(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    return "not a regular file"
+
+
+def _allowed(mode: int, kinds: str) -> bool:
+    if stat.S_ISREG(mode):
+        return True
+    return kinds == STREAM and (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode))
+
+
+def open_file(
+    path: PathLike, what: str = "file", kinds: str = REGULAR, missing_hint: Optional[str] = None, expected: Optional[str] = None
+) -> IO[bytes]:
+    """``path`` opened for reading in binary, if it is a file of ``kinds``; else a FileError.
+
+    ``what`` names the file in messages ("weight file", "data file"); ``expected`` what it
+    should have been ("a .net file"; by default, a ``what``).
+    """
+    name = os.fspath(path)
+    check_name(name, what)
+    try:
+        mode = os.stat(name).st_mode
+    except FileNotFoundError:
+        raise FileError(f"{what} '{name}' does not exist", code="file-not-found", hint=missing_hint) from None
+    except OSError as error:
+        raise FileError(f"cannot read {what} '{name}': {error.strerror}", code="file-not-found") from None
+    if not _allowed(mode, kinds):
+        raise FileError(f"'{name}' is {_describe(mode)}, not {expected or 'a ' + what}", code="file-not-found")
+    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+    # Non-blocking only for what must be regular: a FIFO swapped in after the stat then cannot
+    # hang the open. A pipe the user named must block until its writer starts.
+    if kinds == REGULAR:
+        flags |= getattr(os, "O_NONBLOCK", 0)
+    try:
+        descriptor = os.open(name, flags)
+    except OSError as error:
+        raise FileError(f"cannot read {what} '{name}': {error.strerror}", code="file-not-found") from None
+    try:
+        opened = os.fstat(descriptor).st_mode
+        if not _allowed(opened, kinds):
+            raise FileError(f"'{name}' is {_describe(opened)}, not {expected or 'a ' + what}", code="file-not-found")
+        if kinds == REGULAR and hasattr(os, "O_NONBLOCK"):
+            os.set_blocking(descriptor, True)
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+def read_bytes(stream: IO[bytes], limit: int) -> bytes:
+    """Up to ``limit + 1`` bytes of ``stream``: one more than allowed tells the caller it is too large."""
+    parts = []
+    remaining = limit + 1
+    while remaining > 0:
+        chunk = stream.read(min(remaining, 1 << 24))
+        if not chunk:
+            break
+        parts.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(parts)
+
+
+class HashingReader:
+    """A binary stream read front to back, hashing every byte that passes, so the hash is of what was read.
+
+    The compiled-network cache stores this hash: a file changed while (or after) it was read
+    then no longer matches, however the change was timed.
+    """
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.digest = hashlib.sha256()
+        self.count = 0
+
+    def __repr__(self) -> str:
+        return f"HashingReader({getattr(self.stream, 'name', '?')!r}, read={self.count})"
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        self.digest.update(data)
+        self.count += len(data)
+        return data
+
+    def readline(self, size: int = -1) -> bytes:
+        data = self.stream.readline(size)
+        self.digest.update(data)
+        self.count += len(data)
+        return data
+
+    def finish(self) -> str:
+        """The hash of the whole file: the rest is read (and hashed) first."""
+        for block in iter(lambda: self.stream.read(1 << 20), b""):
+            self.digest.update(block)
+            self.count += len(block)
+        return self.digest.hexdigest()
+
+
+def file_hash(path: PathLike) -> Optional[str]:
+    """The SHA-256 of a regular file's contents, or None when it is not one or cannot be read."""
+    try:
+        with open_file(path) as stream:
+            return HashingReader(stream).finish()
+    except (FileError, OSError):
+        return None
+
+
+def decode(data: bytes, name: str) -> str:
+    """UTF-8 ``data`` as text (a byte-order mark dropped), or a ``bad-encoding`` error at the first bad byte."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise encoding_error(data, error.start, name, data.decode("utf-8", errors="replace")) from None
+
+
+def encoding_error(data: bytes, start: int, name: str, source: Optional[str] = None, first_line: int = 1) -> NetlangError:
+    """The error for the undecodable byte at ``data[start]``, at its line and column."""
+    before = data[:start]
+    line = before.count(b"\n") + first_line
+    line_start = before.rfind(b"\n") + 1
+    column = len(before[line_start:].decode("utf-8", errors="replace")) + 1
+    line_text = None
+    if source is None:
+        end = data.find(b"\n", start)
+        line_text = data[line_start : end if end >= 0 else len(data)].decode("utf-8", errors="replace")
+    return NetlangError(
+        f"the file is not valid UTF-8 text (byte 0x{data[start]:02x} cannot be decoded)",
+        Span(line, column, line, column + 1),
+        filename=name,
+        code="bad-encoding",
+        source=source,
+        line_text=line_text,
+        hint="save the file as UTF-8",
+    )
+
+
+# -- .npy headers -----------------------------------------------------------------------
+
+# How a pickle starts (protocol 2 and later): a .npy file name does not make a file an array.
+_PICKLE_START = b"\x80"
+# numpy's own reader refuses headers over 10,000 bytes unless told otherwise; a header that
+# claims more is refused here before a byte of it is read (a length field may claim 4 GiB).
+MAX_NPY_HEADER_BYTES = 10_000
+_PICKLE_HINT = "save plain numbers: numpy.save(path, array.astype(float))"
+
+
+def read_npy_header(stream: Any, name: str) -> Tuple[Tuple[int, ...], bool, Any]:
+    """(shape, fortran order, dtype) from a .npy header, refusing pickles and anything but numbers."""
+    import io
+
+    import numpy as np
+
+    magic = np.lib.format.MAGIC_PREFIX
+    start = stream.read(len(magic))
+    if start.startswith(_PICKLE_START):
+        raise FileError(
+            f"'{name}' is a Python pickle, not a .npy array; netlang never loads pickles", code="pickle-refused", hint=_PICKLE_HINT
+        )
+    if start != magic:
+        raise FileError(
+            f"'{name}' is not a .npy file (it does not start with the .npy signature)",
+            hint="write weight files with numpy.save, or as .csv",
+        )
+    version = tuple(stream.read(2))
+    readers = {(1, 0): (2, np.lib.format.read_array_header_1_0), (2, 0): (4, np.lib.format.read_array_header_2_0)}
+    if version not in readers:
+        raise FileError(f"'{name}' uses .npy format version {version}, which is not supported")
+    length_bytes, reader = readers[version]
+    raw_length = stream.read(length_bytes)
+    if len(raw_length) != length_bytes:
+        raise FileError(f"'{name}' has a corrupt header (it ends inside the header)")
+    length = int.from_bytes(raw_length, "little")
+    if length > MAX_NPY_HEADER_BYTES:
+        raise FileError(f"'{name}' has a corrupt header: it claims {length} bytes of header; the limit is {MAX_NPY_HEADER_BYTES}")
+    header = stream.read(length)
+    if len(header) != length:
+        raise FileError(f"'{name}' has a corrupt header (it ends inside the header)")
+    try:
+        # numpy's parser, on the header alone: its length is known to be within the bound, so
+        # numpy's advice for long headers (allow_pickle=True) can never be passed on.
+        shape, fortran, dtype = reader(io.BytesIO(raw_length + header), max_header_size=MAX_NPY_HEADER_BYTES)
+    except Exception as error:  # noqa: BLE001 - numpy's header parser raises many kinds on hostile input
+        raise FileError(f"'{name}' has a corrupt header ({type(error).__name__}: {error})") from None
+    if dtype.hasobject:
+        raise FileError(f"'{name}' holds Python objects (a pickle); netlang never loads pickles", code="pickle-refused", hint=_PICKLE_HINT)
+    if dtype.kind not in "biuf":
+        raise FileError(f"'{name}' holds {dtype} values; weights must be real numbers")
+    if any(n < 0 for n in shape):
+        raise FileError(f"'{name}' has a corrupt header: its shape {shape} has a negative size")
+    return shape, fortran, dtype
+
+
+# -- writing ----------------------------------------------------------------------------
+
+_UMASK: Optional[int] = None
+
+
+def _new_file_mode() -> int:
+    """The mode ``open(path, "w")`` gives a new file: 0o666 less the umask (read once: setting it is the only way to read it)."""
+    global _UMASK
+    if _UMASK is None:
+        _UMASK = os.umask(0o022)
+        os.umask(_UMASK)
+    return 0o666 & ~_UMASK
+
+
+def same_file(first: PathLike, second: PathLike) -> bool:
+    """Whether two names lead to the same file (through links, hard links or ``..``)."""
+    try:
+        return os.path.samefile(first, second)
+    except (OSError, ValueError):
+        return False
+
+
+@contextlib.contextmanager
+def atomic_write(path: PathLike, binary: bool = True, durable: bool = True) -> Iterator[Any]:
+    """A stream whose contents replace the file at ``path`` when the ``with`` block ends without an error.
+
+    Inside, the data goes to a temporary file beside the target; at the end it is flushed
+    (with ``durable``, to the disk too) and renamed over the target. If the block raises
+    (an error, Ctrl-C, a full disk) the temporary file is removed and the target is left as
+    it was. A link at ``path`` is kept: the file it leads to is replaced. Text mode writes
+    UTF-8 with ``\\n`` line endings.
+    """
+    import tempfile
+
+    name = os.fspath(path)
+    check_name(name, "output file")
+    target = os.path.realpath(name)  # a link stays a link: the file it points to is written
+    directory = os.path.dirname(target)
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        mode = _new_file_mode()
+    handle, temporary = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".tmp", dir=directory)
+    try:
+        os.fchmod(handle, mode)
+        stream = os.fdopen(handle, "wb") if binary else os.fdopen(handle, "w", encoding="utf-8", newline="")
+        with stream:
+            yield stream
+            stream.flush()
+            if durable:
+                os.fsync(stream.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    if durable:
+        with contextlib.suppress(OSError):  # the rename itself reaches the disk with the directory
+            directory_handle = os.open(directory, os.O_RDONLY)
+            try:
+                os.fsync(directory_handle)
+            finally:
+                os.close(directory_handle)
+
+
+def write_bytes(path: PathLike, data: bytes, durable: bool = True) -> None:
+    """``data`` as the new contents of ``path``, atomically (``atomic_write``)."""
+    with atomic_write(path, durable=durable) as stream:
+        stream.write(data)
+
