@@ -113,6 +113,11 @@ def _directive_note(path: Path) -> str:
     return "; ".join(notes)
 
 
+def _visible(text: str) -> str:
+    """Control characters (a NUL byte in a case) as their Unicode pictures (U+2400...), so the page stays text."""
+    return "".join(chr(0x2400 + ord(c)) if ord(c) < 32 and c not in "\n\t" else c for c in text)
+
+
 def render() -> str:
     by_code: Dict[str, List[Path]] = {}
     for path in case_paths():
@@ -153,11 +158,11 @@ def render() -> str:
                 f"**{_title(path.stem)}** (`tests/errors/{path.name}`{'; ' + note if note else ''})",
                 "",
                 "```",
-                case_text(path).rstrip("\n"),
+                _visible(case_text(path).rstrip("\n")),
                 "```",
                 "",
                 "```text",
-                path.with_suffix(".err").read_text(encoding="utf-8").rstrip("\n"),
+                _visible(path.with_suffix(".err").read_text(encoding="utf-8").rstrip("\n")),
                 "```",
             ]
     return "\n".join(out) + "\n"
