@@ -682,7 +682,8 @@ def fmt(files: Tuple[str, ...], check: bool, write: bool) -> None:
         netlang fmt --write model.net
     """
     from .errors import NetlangError
-    from .formatter import format_source, write_atomically
+    from .files import write_text
+    from .formatter import format_source
     from .pipeline import read_source
 
     if check and write:
@@ -703,7 +704,7 @@ def fmt(files: Tuple[str, ...], check: bool, write: bool) -> None:
         elif write:
             if formatted != source:
                 try:
-                    write_atomically(path, formatted)
+                    write_text(path, formatted)
                 except OSError as error:
                     click.echo(f"error: cannot write {path}: {error.strerror}", err=True)
                     failed = True

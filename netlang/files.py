@@ -356,6 +356,12 @@ def atomic_write(path: PathLike, binary: bool = True, durable: bool = True) -> I
                 os.close(directory_handle)
 
 
+def write_text(path: PathLike, text: str) -> None:
+    """``text`` (UTF-8, lines as given) as the new contents of ``path``, atomically (``atomic_write``)."""
+    with atomic_write(path, binary=False) as stream:
+        stream.write(text)
+
+
 def write_bytes(path: PathLike, data: bytes, durable: bool = True) -> None:
     """``data`` as the new contents of ``path``, atomically (``atomic_write``)."""
     with atomic_write(path, durable=durable) as stream:

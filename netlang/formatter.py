@@ -14,13 +14,9 @@ is laid out, so it moves to the line above that statement, or above that list el
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import os
-import stat
-import tempfile
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 from . import limits
 from .display import format_number
@@ -640,33 +636,3 @@ def _render(lines: Lines) -> str:
             output.append(lines[i].code.rstrip().ljust(column) + (lines[i].comment or ""))
         index = run_end
     return "".join(line + "\n" for line in output)
-
-
-# --- files ------------------------------------------------------------------------------
-
-
-def write_atomically(path: Union[str, "os.PathLike[str]"], text: str) -> None:
-    """Replace the file at ``path`` with ``text`` so that an interrupted write leaves either
-    the old file or the new one, never a mix: a temporary file in the same directory (same
-    file system), flushed to disk, then renamed over the original, whose mode it keeps."""
-    target = os.fspath(path)
-    mode = stat.S_IMODE(os.stat(target).st_mode)
-    directory = os.path.dirname(os.path.abspath(target))
-    handle, temporary = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    with contextlib.suppress(OSError):  # the rename itself reaches the disk with the directory
-        directory_handle = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(directory_handle)
-        finally:
-            os.close(directory_handle)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import re
+import shutil
 import traceback
 from pathlib import Path
 from typing import List, Optional
@@ -217,10 +218,12 @@ def seeds() -> List[bytes]:
 
 
 def _with_weight_files(directory: Path) -> None:
-    """Lets mutated cases load the catalogue's (broken) weight files, as data/NAME."""
-    link = directory / "data"
-    if not link.exists():
-        link.symlink_to(ERROR_CASES / "data", target_is_directory=True)
+    """Lets mutated cases load the catalogue's (broken) weight files, as data/NAME.
+
+    A copy, not a link: load(...) refuses a link that leads out of the .net file's folder."""
+    copy = directory / "data"
+    if not copy.exists():
+        shutil.copytree(ERROR_CASES / "data", copy, symlinks=True)
 
 
 def _check_location(error: netlang.NetlangError, data: bytes) -> None:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import netlang
-from netlang import formatter, limits
+from netlang import files, formatter, limits
 from netlang.formatter import format_source
 
 from conftest import EXAMPLES, ROOT
@@ -313,9 +313,9 @@ def test_an_interrupted_write_leaves_the_old_file_whole(tmp_path: Path, monkeypa
     def interrupted(*args: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(formatter.os, "replace", interrupted)
+    monkeypatch.setattr(files.os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        formatter.write_atomically(path, TIDY)
+        files.write_text(path, TIDY)
     assert path.read_text(encoding="utf-8") == MESSY
     assert sorted(p.name for p in tmp_path.iterdir()) == ["and.net"]
 
@@ -326,9 +326,9 @@ def test_a_failed_flush_leaves_the_old_file_whole(tmp_path: Path, monkeypatch: p
     def full_disk(handle: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(formatter.os, "fsync", full_disk)
+    monkeypatch.setattr(files.os, "fsync", full_disk)
     with pytest.raises(OSError):
-        formatter.write_atomically(path, TIDY)
+        files.write_text(path, TIDY)
     assert path.read_text(encoding="utf-8") == MESSY
     assert sorted(p.name for p in tmp_path.iterdir()) == ["and.net"]
 
@@ -339,11 +339,23 @@ def test_fmt_write_reports_a_file_it_cannot_replace(cli, tmp_path: Path, monkeyp
     def refused(*args: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(formatter.os, "replace", refused)
+    monkeypatch.setattr(files.os, "replace", refused)
     result = cli("fmt", "--write", str(path))
     assert result.exit_code == 1
     assert f"cannot write {path}: Permission denied" in result.output
     assert path.read_text(encoding="utf-8") == MESSY
+
+
+def test_fmt_write_on_a_link_formats_the_file_it_leads_to_and_keeps_the_link(cli, tmp_path: Path) -> None:
+    target = write(tmp_path / "real.net", MESSY)
+    target.chmod(0o640)
+    link = tmp_path / "link.net"
+    link.symlink_to(target.name)
+    result = cli("fmt", "--write", str(link))
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and os.readlink(link) == "real.net"
+    assert target.read_text(encoding="utf-8") == TIDY
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
 
 
 def test_the_readme_example(cli, tmp_path: Path) -> None:
