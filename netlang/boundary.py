@@ -5,7 +5,7 @@ so the picture is exactly what the compiled network computes. AND and OR show th
 straight line one neuron draws; for XOR the lines of the first layer's neurons are
 drawn too, and the output's region is the band between them: why it needs two layers.
 
-matplotlib is an optional extra (``pip install 'netlang[plot]'``), imported only here
+matplotlib is an optional extra (the ``plot`` extra, see netlang.extras), imported only here
 and only when a picture is made; it is driven through its object API and the Agg
 canvas, so it never changes the backend of the program that calls it.
 """
@@ -18,6 +18,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .errors import NetlangError, did_you_mean
+from .extras import require
 from .runtime import Network
 
 DEFAULT_RANGE = (-0.5, 1.5)
@@ -27,18 +28,10 @@ RESOLUTION = 401
 MAX_LINES = 6
 CORNERS = ((0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0))
 
-INSTALL_HINT = "pip install 'netlang[plot]'"
 
 _OFF_COLOR = "#dce9f7"
 _ON_COLOR = "#f6c177"
 _LINE_COLORS = ("#1f5fa8", "#2e8b57", "#8e44ad", "#b9770e", "#17a2b8", "#7f8c8d")
-
-
-class MatplotlibMissing(ImportError):
-    """matplotlib, which plotting needs, is not installed."""
-
-    def __init__(self) -> None:
-        super().__init__(f"plotting needs matplotlib, which is not installed; install it with: {INSTALL_HINT}")
 
 
 @dataclass
@@ -186,15 +179,14 @@ def plot(
 
 
 def _matplotlib() -> Tuple[Any, Any, Any, Any]:
-    try:
-        import matplotlib  # first, so that a matplotlib made unimportable stays so whatever is cached
-        from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401  (the canvas savefig uses)
-        from matplotlib.colors import ListedColormap
-        from matplotlib.figure import Figure
-        from matplotlib.lines import Line2D
-        from matplotlib.patches import Patch
-    except ImportError:
-        raise MatplotlibMissing() from None
+    # matplotlib itself first, so that a matplotlib made unimportable stays so whatever is cached.
+    require("matplotlib", "plot", "plotting")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401  (the canvas savefig uses)
+    from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     return Figure, ListedColormap, Line2D, Patch
 
 

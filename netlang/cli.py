@@ -1,17 +1,73 @@
-"""Command line: a thin click layer over the library (run, check, compile)."""
+"""Command line: ``netlang COMMAND``, a thin click layer over the library.
+
+Commands: run, check, compile, parse, table, test, graph, plot, export, fmt.
+
+How a command is written (and how a new one should be): a plain click command on
+the ``main`` group, as short as click's own examples::
+
+    @main.command()
+    @click.argument("file")
+    def mycommand(file: str) -> None:
+        '''One line that fits in ``netlang --help``.
+
+        More detail for ``netlang mycommand --help``.
+        '''
+        network = _load(file)        # or any library call
+        click.echo(...)
+
+* Errors are converted in ONE place, ``NetlangGroup.invoke``: let a ``NetlangError``
+  propagate and it is printed in netlang's format (file:line:column, caret, hint) with
+  exit status 1. Never catch it just to convert it. A missing optional package is a
+  ``NetlangError`` too (``netlang.extras.require``).
+* Usage errors (bad option values, options that do not go together) are click's:
+  ``raise click.BadParameter(..., param_hint="'--x'")`` or ``click.UsageError``: exit 2.
+* A command that goes on after an error (``test``, ``fmt`` over several files) prints
+  it with ``show_error(error)`` and decides the exit status itself.
+* Paths are plain ``click.argument("file")``, not ``click.Path(exists=True)``: a file
+  that cannot be read is an input error (exit 1, netlang's format), which the library
+  raises when it reads the file.
+* ``cls=ValuesOption`` gives an option that takes every value after it (``--x 1 -0.5 2e3``).
+* Ctrl-C exits with status 130 and no traceback. Running out of memory and failures
+  writing standard output are reported by netlang.launcher, which runs this CLI.
+"""
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import sys
-from typing import Any, List, Optional, Sequence, Tuple
+from pathlib import Path
+from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
 import click
 
 from . import __version__
+from .errors import NetlangError
+from .numerals import is_number, parse_number
 
 EXIT_INPUT_ERROR = 1  # an error in the user's .net file or data; usage errors exit 2 (click's own)
+EXIT_NO_TESTS = 5  # netlang test found no expect line at all (pytest's "no tests collected")
+EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports a process killed by SIGINT
+
+
+def use_color(stream: Any) -> bool:
+    """Whether to colour what goes to ``stream``: --color/--no-color, else not with NO_COLOR set, else on a terminal."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.color is not None:
+        return bool(ctx.color)
+    if os.environ.get("NO_COLOR"):  # https://no-color.org: set and not empty
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def show_error(error: NetlangError, file: Any = None) -> None:
+    """Print ``error`` (every error it holds) in netlang's format on stderr."""
+    stream = file or sys.stderr
+    click.echo(error.format(color=use_color(stream)), file=stream, color=use_color(stream))
+    count = len(error.errors)
+    if count > 1:
+        click.echo(f"\n{count} errors", file=stream)
 
 
 class InputError(click.ClickException):
@@ -19,74 +75,148 @@ class InputError(click.ClickException):
 
     exit_code = EXIT_INPUT_ERROR
 
-    def __init__(self, error: Any) -> None:
+    def __init__(self, error: NetlangError) -> None:
         super().__init__(error.message)
         self.error = error
+        self.color = use_color(sys.stderr)  # decided now: the context is gone when click shows it
 
     def show(self, file: Any = None) -> None:
         stream = file or sys.stderr
-        color = stream.isatty()
-        click.echo(self.error.format(color=color), file=stream)
+        click.echo(self.error.format(color=self.color), file=stream, color=self.color)
         count = len(self.error.errors)
         if count > 1:
             click.echo(f"\n{count} errors", file=stream)
 
 
-def _load(path: str) -> Any:
-    from .pipeline import load
-    from .errors import NetlangError
+class Failure(click.ClickException):
+    """A failure that is not about a place in a file (out of memory, Graphviz failing): ``error: ...``, exit 1."""
 
-    try:
-        return load(path)
-    except NetlangError as error:
-        raise InputError(error) from None
+    exit_code = EXIT_INPUT_ERROR
 
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.message}", file=file or sys.stderr)
 
 
 class ValuesOption(click.Option):
-    """An option that takes every value after it: ``--x 1 -0.5 2e-3``.
+    """An option followed by any number of values: ``--x 1 -0.5 2e-3`` (negative numbers need no quotes).
 
-    click has no variable-length options, so this one takes, after its first
-    value, each following argument that is a number or does not look like an
-    option (so negative numbers work unquoted), stopping at a ``.net`` file name.
+    It may be repeated; the values are collected in order (``--x 1 --x 0`` is ``--x 1 0``).
+    ``NetlangCommand.parse_args`` spreads the values into one ``--x V`` pair each before
+    click parses them, so this is an ordinary ``multiple=True`` option for click.
     """
 
-    def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
-        super().add_to_parser(parser, ctx)
-        for name in self.opts:
-            option = parser._long_opt.get(name) or parser._short_opt.get(name)
-            if option is None:  # pragma: no cover - click always registers its options
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("multiple", True)
+        super().__init__(*args, **kwargs)
+
+
+def _spread_values(args: Sequence[str], names: Sequence[str]) -> List[str]:
+    """``--x 1 0 -0.5`` as ``--x 1 --x 0 --x -0.5``: each value after a values option takes that option.
+
+    A value is whatever follows that is a number or does not look like an option,
+    up to a ``.net`` file name, ``-`` (a program on stdin) or ``--``.
+    """
+    spread: List[str] = []
+    taking: Optional[str] = None
+    for position, arg in enumerate(args):
+        if arg == "--":
+            spread.extend(args[position:])
+            break
+        if taking is not None and arg != "-" and not arg.endswith(".net") and (is_number(arg) or not arg.startswith("-")):
+            spread += [taking, arg]
+            continue
+        taking = None
+        name, equals, _ = arg.partition("=")
+        if name in names:
+            taking = name
+            if not equals:  # --x=1 is one pair already; a bare --x waits for its values
+                if position + 1 == len(args):
+                    spread.append(arg)  # no value: click says the option needs one
                 continue
-            original = option.process
-
-            def process(value: Any, state: Any, original: Any = original) -> None:
-                values = [value]
-                while state.rargs:
-                    following = state.rargs[0]
-                    if following.endswith(".net") or (following.startswith("-") and not _is_number(following)):
-                        break
-                    values.append(state.rargs.pop(0))
-                original(tuple(values), state)
-
-            option.process = process
+        spread.append(arg)
+    return spread
 
 
-def _parse_values(ctx: click.Context, param: click.Parameter, raw: Optional[Tuple[str, ...]]) -> Optional[List[float]]:
-    if raw is None:
+def _set_color(ctx: click.Context, param: click.Parameter, value: Optional[bool]) -> None:
+    if value is not None:
+        ctx.color = value
+        ctx.find_root().color = value  # errors are shown after the command's context is gone
+
+
+def _color_option() -> click.Option:
+    return click.Option(
+        ["--color/--no-color"],
+        default=None,
+        expose_value=False,
+        is_eager=True,
+        callback=_set_color,
+        help="Colour the messages (default: on a terminal, unless NO_COLOR is set).",
+    )
+
+
+class NetlangCommand(click.Command):
+    """A click command with --color/--no-color and options that take several values (ValuesOption)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.append(_color_option())
+
+    def parse_args(self, ctx: click.Context, args: List[str]) -> List[str]:
+        names = [name for param in self.params if isinstance(param, ValuesOption) for name in param.opts]
+        return super().parse_args(ctx, _spread_values(args, names) if names else args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NetlangError as error:
+            if not ctx.params.get("as_json") or ctx.params.get("data_file"):
+                raise  # a batch run (run --input) streams its results: its errors go to stderr, as text
+            # A --json command answers in JSON whatever happens: the errors as `netlang check --json` gives them.
+            from .lint import Diagnosis
+
+            sys.stdout.flush()
+            click.echo(json.dumps(Diagnosis(str(ctx.params.get("file") or error.filename), list(error.errors)).to_dict(), indent=2))
+            raise click.exceptions.Exit(EXIT_INPUT_ERROR) from None
+
+
+class NetlangGroup(click.Group):
+    """The ``netlang`` group: where every command's errors become netlang's messages and exit codes, once."""
+
+    command_class = NetlangCommand
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NetlangError as error:
+            sys.stdout.flush()  # results printed so far come before the error, on a terminal as in a pipe
+            raise InputError(error) from None
+        except KeyboardInterrupt:
+            click.echo(file=sys.stderr)  # end the line the terminal's ^C is on
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+
+
+def _load(path: str) -> Any:
+    """The compiled network of the .net file at ``path`` (a NetlangError if it is invalid)."""
+    from .pipeline import load
+
+    return load(path)
+
+
+def _load_checked(path: str) -> Tuple[Any, Any]:
+    """The checked program and the compiled network of a .net file."""
+    from .pipeline import load_with_checked
+
+    return load_with_checked(path)
+
+
+def _parse_values(ctx: click.Context, param: click.Parameter, raw: Tuple[str, ...]) -> Optional[List[float]]:
+    if not raw:
         return None
     values = []
     for text in raw:
-        try:
-            value = float(text)
-        except ValueError:
-            raise click.BadParameter(f"{text!r} is not a number", ctx=ctx, param=param) from None
+        value = parse_number(text)
+        if value is None:
+            raise click.BadParameter(f"{text!r} is not a number", ctx=ctx, param=param)
         if not math.isfinite(value):
             raise click.BadParameter(f"{text!r} is not a finite number", ctx=ctx, param=param)
         values.append(value)
@@ -116,8 +246,16 @@ def _dtype_option(help: str) -> Any:
     )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=NetlangGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="netlang")
+@click.option(
+    "--color/--no-color",
+    default=None,
+    expose_value=False,
+    is_eager=True,
+    callback=_set_color,
+    help="Colour the messages (default: on a terminal, unless NO_COLOR is set).",
+)
 def main() -> None:
     """netlang: write a neural network as text, see its weight matrices, run it.
 
@@ -128,18 +266,19 @@ def main() -> None:
         node y = step(0.5*x1 + 0.5*x2 > 0.7)
         $ netlang run and.net --x 1 1
         y = 1
+
+    Shell completion, colour, exit statuses: see docs/cli.md.
     """
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file")
 @click.option(
     "--x",
     "values",
     cls=ValuesOption,
-    type=click.UNPROCESSED,
-    callback=_parse_values,
     metavar="V...",
+    callback=_parse_values,
     help="The input values, in the order the inputs are declared (vectors flattened).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the outputs as a JSON object (with --input: a JSON array).")
@@ -168,7 +307,7 @@ def run(
     explain: bool,
     exact: bool,
 ) -> None:
-    """Run the network in FILE on one set of input values, or on every row of a data file.
+    """Run a network on input values, or on every row of a data file.
 
     \b
     Examples:
@@ -209,11 +348,6 @@ def run(
             click.echo(explanation(checked, inputs_by_name(checked, values), arithmetic))
             return
         outputs = interpret(checked, inputs_by_name(checked, values), arithmetic=arithmetic)
-        if as_json:
-            from .display import json_number
-
-            click.echo(json.dumps({name: _json_ready(value, json_number) for name, value in outputs.items()}))
-            return
     else:
         row = network(values, dtype=dtype)
         if dtype == "float32":  # float32's own shortest digits (0.7310586), not their float64 expansion
@@ -226,10 +360,7 @@ def _run_batch(
     file: str, values: Optional[List[float]], data: Optional[str], output: Optional[str], dtype: str, as_json: bool
 ) -> None:
     """``run --input``: stream DATA through the network, block by block, into the output."""
-    import os
-
     from . import data as batch
-    from .errors import NetlangError
 
     if data is None:
         raise click.UsageError("--output needs --input: it names where the results of a batch run go")
@@ -264,13 +395,14 @@ def _run_batch(
             sink = batch.CsvSink(target, network.output_columns)
         progress = batch.Progress(stderr, source.total) if stderr.isatty() else None
         batch.run_batch(network, source, sink, number_type, progress)
-    except NetlangError as error:
-        sys.stdout.flush()  # the results so far come before the error, on a terminal as in a pipe
+    except (NetlangError, KeyboardInterrupt, MemoryError):
         if stream is not None:
             stream.close()
             os.remove(output)  # type: ignore[arg-type]  # half a result file would look like a whole one
-        raise InputError(error) from None
+        raise
     except OSError as error:
+        if error.filename is None and stream is None:
+            raise  # writing standard output failed: netlang.launcher reports that
         raise click.FileError(error.filename or output or data, error.strerror) from None
     finally:
         if source is not None:
@@ -280,13 +412,13 @@ def _run_batch(
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file")
 @click.option("--json", "as_json", is_flag=True, help="Print every error and warning as JSON data.")
 def check(file: str, as_json: bool) -> None:
-    """Check FILE and report every error and warning in it (exit status 1 if there is an error).
+    """Report every error and warning in a .net file.
 
-    Warnings (unused inputs and constants, nodes that reach no output) do not
-    change the exit status.
+    The exit status is 1 if there is an error. Warnings (unused inputs and
+    constants, nodes that reach no output) do not change it.
 
     \b
     Examples:
@@ -303,11 +435,11 @@ def check(file: str, as_json: bool) -> None:
             sys.exit(EXIT_INPUT_ERROR)
         return
     if diagnosis.errors:
-        raise InputError(combine(diagnosis.errors))
+        raise combine(diagnosis.errors)
     network = diagnosis.network
     assert network is not None
     for warning in diagnosis.warnings:
-        click.echo(warning.format(color=sys.stderr.isatty()) + "\n", file=sys.stderr)
+        click.echo(warning.format(color=use_color(sys.stderr)) + "\n", file=sys.stderr, color=use_color(sys.stderr))
     count = len(diagnosis.warnings)
     neurons = sum(layer.shape[0] for layer in network.layers)
     click.echo(
@@ -319,10 +451,10 @@ def check(file: str, as_json: bool) -> None:
 
 
 @main.command(name="compile")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file")
 @click.option("--json", "as_json", is_flag=True, help="Print the layers as JSON data instead of tables.")
 def compile_command(file: str, as_json: bool) -> None:
-    """Show the weight matrices that FILE compiles to, layer by layer.
+    """Show the weight matrices of a network, layer by layer.
 
     Each layer computes activation(W s + b): its rows are neurons, its columns
     the signals they read.
@@ -334,20 +466,14 @@ def compile_command(file: str, as_json: bool) -> None:
     from .display import network_dict, network_text
 
     network = _load(file)
-    if as_json:
-        click.echo(json.dumps(network_dict(network), indent=2))
-    else:
-        click.echo(network_text(network))
-
-
-# --- parse: the syntax tree, for people or (--json) for tools -------------------------
+    click.echo(json.dumps(network_dict(network), indent=2) if as_json else network_text(network))
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file")
 @click.option("--json", "as_json", is_flag=True, help="Print the tree as JSON (netlang/schema/ast.schema.json).")
 def parse(file: str, as_json: bool) -> None:
-    """Show the syntax tree of FILE, every node with its line and column span.
+    """Show the syntax tree of a .net file, with line and column spans.
 
     Only the syntax is checked: see 'netlang check' for names, shapes and the rest.
 
@@ -357,64 +483,36 @@ def parse(file: str, as_json: bool) -> None:
         netlang parse xor.net --json
     """
     from . import ast_json
-    from .errors import NetlangError
     from .parser import parse as parse_source
     from .pipeline import read_source
 
-    try:
-        program = parse_source(read_source(file), file)
-    except NetlangError as error:
-        raise InputError(error) from None
+    program = parse_source(read_source(file), file)
     click.echo(ast_json.dumps(program) if as_json else ast_json.outline(program))
 
 
-# --- teaching: truth tables, expectations (issue 4) -------------------------------------
-
-
-def _load_checked(path: str) -> Tuple[Any, Any]:
-    """The checked program and the compiled network of a .net file; InputError when it is invalid."""
-    from .errors import NetlangError
-    from .pipeline import load_with_checked
-
-    try:
-        return load_with_checked(path)
-    except NetlangError as error:
-        raise InputError(error) from None
-
-
-def _json_ready(value: Any, number: Any) -> Any:
-    if hasattr(value, "tolist"):
-        return [number(v) for v in value]
-    return number(value)
-
-
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file")
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as a JSON list of objects.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print the rows as CSV, with a header line.")
 @click.option("--exact", is_flag=True, help=_EXACT_HELP)
 def table(file: str, as_json: bool, as_csv: bool, exact: bool) -> None:
-    """Show the outputs for every 0/1 combination of the inputs (a truth table).
+    """Show the outputs for every 0/1 combination of the inputs.
 
-    Vector inputs count element by element; up to 16 input values (65,536 rows).
+    A truth table. Vector inputs count element by element; up to 16 input
+    values (65,536 rows).
 
     \b
     Examples:
         netlang table xor.net
         netlang table and.net --csv > and.csv
     """
-    from .errors import NetlangError
     from .interpreter import EXACT, FLOAT
     from .truthtable import truth_table
 
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
     checked, network = _load_checked(file)
-    try:
-        result = truth_table(network, checked, EXACT if exact else FLOAT)
-    except NetlangError as error:
-        error.filename = file
-        raise InputError(error) from None
+    result = truth_table(network, checked, EXACT if exact else FLOAT, filename=file)
     if as_json:
         click.echo(json.dumps(result.records()))
     elif as_csv:
@@ -423,36 +521,46 @@ def table(file: str, as_json: bool, as_csv: bool, exact: bool) -> None:
         click.echo(result.text())
 
 
+def net_files(paths: Sequence[str]) -> Iterator[str]:
+    """Each path, with a folder replaced by the ``*.net`` files under it (recursively, sorted)."""
+    for path in paths:
+        if os.path.isdir(path):
+            found = sorted(str(each) for each in Path(path).rglob("*.net") if each.is_file())
+            if not found:
+                raise click.BadParameter(f"the folder '{path}' holds no .net file", param_hint="FILES")
+            yield from found
+        else:
+            yield path
+
+
 @main.command(name="test")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True)
 @click.option("--exact", is_flag=True, help=_EXACT_HELP)
 def test_command(files: Tuple[str, ...], exact: bool) -> None:
-    """Check the 'expect' lines of each FILE: one line per expectation, then a summary.
+    """Check the 'expect' lines of .net files (or folders of them).
 
-    An output matches when it is within the tolerance after 'within', or within
-    1e-9 without one. Exit status 1 when an expectation fails or a file is invalid.
+    One line per expectation, then a summary. An output matches when it is
+    within the tolerance after 'within', or within 1e-9 without one. Exit
+    status 1 when an expectation fails or a file is invalid; 5 when there is
+    no 'expect' line at all.
 
     \b
-    Example:
-        netlang test examples/*.net
+    Examples:
+        netlang test examples/
+        netlang test and.net xor.net
     """
     from .display import format_number
-    from .errors import NetlangError
     from .expectations import decided_by_rounding, run_expectations
     from .interpreter import EXACT, FLOAT
 
     passed = failed = invalid = 0
     first_failure = ""
-    for file in files:
+    for file in net_files(files):
         try:
             checked, network = _load_checked(file)
             outcomes = run_expectations(checked, network, EXACT if exact else FLOAT)
-        except InputError as error:
-            error.show()
-            invalid += 1
-            continue
         except NetlangError as error:
-            InputError(error).show()
+            show_error(error)
             invalid += 1
             continue
         if not outcomes:
@@ -473,36 +581,32 @@ def test_command(files: Tuple[str, ...], exact: bool) -> None:
         click.echo(f"to see how the network computes a failing case: {first_failure}")
     if failed or invalid:
         sys.exit(EXIT_INPUT_ERROR)
-
-
-
-# -- pictures: graph (Graphviz diagrams) and plot (decision boundaries) ----------------
+    if not passed:
+        click.echo("no expectations to check: nothing was tested", err=True)
+        sys.exit(EXIT_NO_TESTS)
 
 
 def _picture_option(help: str, required: bool = False) -> Any:
-    return click.option(
-        "-o", "--output", "output_path", required=required, type=click.Path(dir_okay=False, writable=True), help=help
-    )
+    return click.option("-o", "--output", "output_path", required=required, help=help)
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file")
 @_picture_option("Write the picture to this file: .svg, .png or .pdf (drawn by Graphviz), or .dot/.gv (the DOT text).")
 def graph(file: str, output_path: Optional[str]) -> None:
-    """Draw the network in FILE: inputs on the left, neurons as circles, weights on the arrows.
+    """Draw a network: inputs, neurons, and weights on the arrows.
 
     Without -o, prints the diagram as Graphviz DOT text. A step neuron shows its
     threshold (θ), other neurons their activation and bias; output neurons have a
     double border; negative weights are red. Vectors of more than 8 neurons, and
-    whole layers of very large networks, are drawn as boxes.
+    whole layers of very large networks, are drawn as boxes. Pictures (-o with
+    .svg, .png, .pdf) need Graphviz's 'dot' program.
 
     \b
     Examples:
         netlang graph xor.net -o xor.svg
         netlang graph xor.net | dot -Tpng > xor.png
     """
-    from pathlib import Path
-
     from . import diagram
 
     fmt = None
@@ -520,14 +624,14 @@ def graph(file: str, output_path: Optional[str]) -> None:
         data = dot.encode("utf-8")
     else:
         try:
-            data = diagram.render(dot, fmt, what=f"writing {output_path}")
-        except (diagram.GraphvizMissing, diagram.GraphvizFailed) as error:
-            raise click.ClickException(str(error)) from None
+            data = diagram.render(dot, fmt, what=f"writing {output_path}", filename=file)
+        except diagram.GraphvizFailed as error:
+            raise Failure(str(error)) from None
     _write_file(output_path, data)
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file")
 @_picture_option("The picture to write: .png, .svg or .pdf.", required=True)
 @click.option(
     "--range",
@@ -541,12 +645,13 @@ def graph(file: str, output_path: Optional[str]) -> None:
 )
 @click.option("--show", "signal", metavar="NAME", help="The output (or any neuron) to plot; default: the first output.")
 def plot(file: str, output_path: str, plane: Tuple[float, float], signal: Optional[str]) -> None:
-    """Plot where the network in FILE fires, over the plane of its two input values.
+    """Plot where a two-input network fires (needs the plot extra).
 
     The regions where the output is 1 and 0 (or its value, for smooth
     activations), the boundary between them, the four points (0, 0), (0, 1),
     (1, 0), (1, 1) labelled with the output, and the line that each step neuron
-    of the first layer draws. Needs matplotlib: pip install 'netlang[plot]'.
+    of the first layer draws. Needs matplotlib: pip install 'netlang[plot]'
+    (in a netlang checkout: pip install '.[plot]').
 
     \b
     Examples:
@@ -554,10 +659,7 @@ def plot(file: str, output_path: str, plane: Tuple[float, float], signal: Option
         netlang plot xor.net -o xor.png --range -1 2
         netlang plot xor.net -o s1.png --show s1
     """
-    from pathlib import Path
-
     from . import boundary
-    from .errors import NetlangError
 
     low, high = plane
     if not (math.isfinite(low) and math.isfinite(high) and low < high):
@@ -569,20 +671,15 @@ def plot(file: str, output_path: str, plane: Tuple[float, float], signal: Option
             param_hint="'-o' / '--output'",
         )
     network = _load(file)
-    try:
-        boundary.check_two_inputs(network, filename=file)
-    except NetlangError as error:
-        raise InputError(error) from None
+    boundary.check_two_inputs(network, filename=file)
     try:
         signal = boundary.choose_signal(network, signal)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="'--show'") from None
     try:
         boundary.plot(network, output_path, signal, (low, high), title=Path(file).name)
-    except boundary.MatplotlibMissing as error:
-        raise click.ClickException(str(error)) from None
     except OSError as error:
-        raise click.ClickException(f"cannot write {output_path}: {error.strerror or error}") from None
+        raise Failure(f"cannot write {output_path}: {error.strerror or error}") from None
 
 
 def _write_file(path: str, data: bytes) -> None:
@@ -590,15 +687,10 @@ def _write_file(path: str, data: bytes) -> None:
         with open(path, "wb") as out:
             out.write(data)
     except OSError as error:
-        raise click.ClickException(f"cannot write {path}: {error.strerror or error}") from None
-
-
-# --- export (ONNX) ------------------------------------------------------------------
+        raise Failure(f"cannot write {path}: {error.strerror or error}") from None
 
 
 def _check_output_path(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    import os
-
     if value == "-":
         if sys.stdout.isatty():
             raise click.BadParameter("an ONNX model is binary: redirect standard output to a file", ctx=ctx, param=param)
@@ -616,7 +708,7 @@ def _check_output_path(ctx: click.Context, param: click.Parameter, value: str) -
 
 
 @main.command(name="export")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file")
 @click.option(
     "-o",
     "--output",
@@ -633,19 +725,19 @@ def _check_output_path(ctx: click.Context, param: click.Parameter, value: str) -
     help="One ONNX input per netlang input and one output per netlang output, named as in FILE.",
 )
 def export_command(file: str, output: str, dtype: str, per_name: bool) -> None:
-    """Export the network in FILE as an ONNX model, for onnxruntime, Netron and other tools.
+    """Export a network as an ONNX model (needs the onnx extra).
 
     The model has one input, x [N, inputs], and one output, y [N, outputs], whose
     columns are the network's inputs and outputs in order (vectors flattened);
     with --per-name, one [N, size] tensor per input and per output instead.
-    Needs the onnx extra: pip install 'netlang[onnx]'.
+    Needs the onnx extra: pip install 'netlang[onnx]' (in a netlang checkout:
+    pip install '.[onnx]').
 
     \b
     Examples:
         netlang export xor.net -o xor.onnx
         netlang export mlp.net -o mlp.onnx --dtype float32 --per-name
     """
-    from .errors import NetlangError
     from .onnx_export import export_onnx, interface, to_onnx
 
     network = _load(file)
@@ -655,33 +747,31 @@ def export_command(file: str, output: str, dtype: str, per_name: bool) -> None:
                 stream.write(to_onnx(network, source_name=file, dtype=dtype, per_name=per_name).SerializeToString())
         else:
             export_onnx(network, output, source_name=file, dtype=dtype, per_name=per_name)
-    except NetlangError as error:
-        raise InputError(error) from None
     except OSError as error:
+        if error.filename is None and output == "-":
+            raise  # writing standard output failed: netlang.launcher reports that
         raise click.BadParameter(f"cannot write '{output}': {error.strerror}", param_hint="'-o'") from None
     destination = output if output != "-" else "standard output"
     click.echo(f"{destination}: ONNX model, {interface(network, per_name)}", err=output == "-")
 
-# --- fmt: the canonical layout (netlang/formatter.py, docs/fmt.md) ----------------------------
-
 
 @main.command(name="fmt")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True)
 @click.option("--check", is_flag=True, help="Change nothing; list the files that are not formatted (exit status 1 if any).")
 @click.option("--write", is_flag=True, help="Rewrite the files in place (atomically) instead of printing them.")
 def fmt(files: Tuple[str, ...], check: bool, write: bool) -> None:
-    """Lay out FILES in netlang's one canonical layout, keeping every comment.
+    """Lay out .net files (or folders of them) in the canonical layout.
 
-    Prints the formatted text unless --check or --write is given. A file with
-    syntax errors is reported (exit status 1) and never rewritten.
+    Every comment is kept. Prints the formatted text unless --check or --write
+    is given. A file with syntax errors is reported (exit status 1) and never
+    rewritten. See docs/fmt.md.
 
     \b
     Examples:
         netlang fmt model.net
-        netlang fmt --check examples/*.net
+        netlang fmt --check examples/
         netlang fmt --write model.net
     """
-    from .errors import NetlangError
     from .files import write_text
     from .formatter import format_source
     from .pipeline import read_source
@@ -689,12 +779,12 @@ def fmt(files: Tuple[str, ...], check: bool, write: bool) -> None:
     if check and write:
         raise click.UsageError("give --check or --write, not both")
     failed = False
-    for path in files:
+    for path in net_files(files):
         try:
             source = read_source(path)
             formatted = format_source(source, filename=path)
         except NetlangError as error:
-            InputError(error).show()
+            show_error(error)
             failed = True
             continue
         if check:
@@ -714,7 +804,3 @@ def fmt(files: Tuple[str, ...], check: bool, write: bool) -> None:
             click.echo(formatted, nl=False)
     if failed:
         sys.exit(EXIT_INPUT_ERROR)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -20,6 +20,7 @@ import numpy as np
 
 from .errors import NetlangError, combine, did_you_mean
 from .nodes import Span
+from .numerals import parse_number
 
 # Values (rows x columns) in one block handed to the network: small enough to keep
 # memory bounded, large enough that numpy's per-call overhead does not matter.
@@ -81,13 +82,8 @@ def _cell_text(field: str) -> str:
 
 
 def _number(text: str) -> Optional[float]:
-    """``text`` as a number, or None; stricter than float(), which also takes ``1_000``."""
-    if "_" in text:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        return None
+    """``text`` as a number, or None: netlang.numerals' one definition (no ``1_000``, no ``١``)."""
+    return parse_number(text)
 
 
 def _is_blank(line: str) -> bool:

@@ -21,7 +21,6 @@ through ``notebook_bundle``: this diagram above its matrices.
 from __future__ import annotations
 
 import bisect
-import shutil
 import subprocess
 from html import escape
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .display import format_short, network_html
+from .extras import GRAPHVIZ_HINT, require_program
 from .runtime import Layer, Network
 
 # A vector with more neurons than this is drawn as one box.
@@ -45,11 +45,6 @@ RENDER_TIMEOUT_SECONDS = 60
 RENDER_FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
 TEXT_SUFFIXES = (".dot", ".gv")
 
-INSTALL_HINT = (
-    "Install Graphviz: 'sudo apt-get install graphviz' (Debian, Ubuntu), 'brew install graphviz' (macOS),\n"
-    "'conda install graphviz', or see https://graphviz.org/download/.\n"
-    "Or write the DOT text (netlang graph FILE -o net.dot) and render it elsewhere."
-)
 
 _STEP_RELATIONS = {"step": "", "step_ge": " (≥)"}
 _INPUT_FILL = "#dce9f7"
@@ -57,13 +52,6 @@ _NEURON_FILL = "#ffffff"
 _OUTPUT_FILL = "#fdf0d5"
 _POSITIVE = "#2b2b2b"
 _NEGATIVE = "#c0392b"
-
-
-class GraphvizMissing(RuntimeError):
-    """Graphviz's ``dot`` program is not installed (or not on PATH)."""
-
-    def __init__(self, what: str) -> None:
-        super().__init__(f"{what} needs Graphviz's 'dot' program, which is not installed (or not on PATH).\n{INSTALL_HINT}")
 
 
 class GraphvizFailed(RuntimeError):
@@ -200,16 +188,12 @@ def quote(text: str) -> str:
     return '"' + escaped.replace("\n", "\\n") + '"'
 
 
-def dot_program() -> Optional[str]:
-    """The path of Graphviz's ``dot`` program, or None when it is not installed."""
-    return shutil.which("dot")
+def render(dot: str, fmt: str, what: str = "drawing the diagram", filename: Optional[str] = None) -> bytes:
+    """DOT text rendered by Graphviz to ``fmt`` (``svg``, ``png``, ``pdf``): the file's bytes.
 
-
-def render(dot: str, fmt: str, what: str = "rendering the diagram") -> bytes:
-    """DOT text rendered by Graphviz to ``fmt`` (``svg``, ``png``, ``pdf``): the file's bytes."""
-    program = dot_program()
-    if program is None:
-        raise GraphvizMissing(what)
+    Without Graphviz, a ``missing-extra`` NetlangError (about ``filename``) says how to install it.
+    """
+    program = require_program("dot", "Graphviz", what, GRAPHVIZ_HINT, filename)
     try:
         done = subprocess.run(
             [program, f"-T{fmt}", *(["-Gdpi=144"] if fmt == "png" else [])], input=dot.encode("utf-8"), capture_output=True, timeout=RENDER_TIMEOUT_SECONDS

@@ -199,10 +199,13 @@ def network_dict(network: Network) -> Dict[str, Any]:
 
 def outputs_text(outputs: Dict[str, Union[float, np.ndarray]], as_json: bool = False) -> str:
     """What ``netlang run --x ...`` prints for one sample: ``name = value`` lines, or one JSON object
-    (the launcher's fast path prints it; tests/test_launcher.py checks it against the CLI's output)."""
+    (the launcher's fast path prints it; tests/test_launcher.py checks it against the CLI's output).
+
+    Numbers are written by ``format_number`` in both, as ``run --input --json`` writes them:
+    ``{"y": 1, "h": [0.5, 0.25]}``, whole numbers without ``.0``.
+    """
     if as_json:
         import json
 
-        data = {name: value.tolist() if hasattr(value, "tolist") else value for name, value in outputs.items()}
-        return json.dumps(data)
+        return "{" + ", ".join(f"{json.dumps(name)}: {format_value(value)}" for name, value in outputs.items()) + "}"
     return "\n".join(f"{name} = {format_value(value)}" for name, value in outputs.items())

@@ -14,16 +14,16 @@ with FILE first and every V a finite number; ``--x`` and ``--json`` in either or
 from __future__ import annotations
 
 import math
+import os
 import sys
 from typing import List, Optional, Sequence
 
+from .numerals import parse_number
+
 
 def _finite(text: str) -> Optional[float]:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
+    value = parse_number(text)
+    return value if value is not None and math.isfinite(value) else None
 
 
 def _fast_arguments(args: Sequence[str]) -> Optional[tuple]:
@@ -78,16 +78,70 @@ def fast_run(args: Sequence[str]) -> Optional[str]:
     return outputs_text(network.split_outputs(network(values)), as_json)
 
 
-def main() -> None:
-    """The console script: ``netlang ...``."""
-    text = fast_run(sys.argv[1:])
+def _run(args: Sequence[str]) -> None:
+    text = fast_run(args)
     if text is not None:
         sys.stdout.write(text + "\n")
-        sys.stdout.flush()
         raise SystemExit(0)
     from .cli import main as cli_main
 
     # Named explicitly: click would otherwise guess from __main__ (e.g. "python -m pytest").
-    cli_main(prog_name="netlang")
+    cli_main(args=list(args), prog_name="netlang")
+
+
+def _fail(message: str) -> None:
+    """``message`` on stderr (if stderr still works), as netlang's other errors are written."""
+    try:
+        sys.stderr.write(f"error: {message}\n")
+        sys.stderr.flush()
+    except OSError:
+        pass
+
+
+def _drop_stdout() -> None:
+    """Send what is left in stdout's buffer to /dev/null: Python flushes it at exit, and would fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def main() -> None:
+    """The console script: ``netlang ...`` (and ``python -m netlang ...``).
+
+    Whatever a command does, the process ends here in one of netlang's exits, without a
+    traceback: a failure writing standard output (``> /dev/full``, a closed pipe) is
+    reported as such (exit 1; a broken pipe, as when piping into ``head``, quietly),
+    Ctrl-C exits with 130, and running out of memory is reported (exit 1).
+    """
+    try:
+        try:
+            _run(sys.argv[1:])
+        finally:
+            sys.stdout.flush()  # fails here, where it can be reported, rather than at exit
+    except KeyboardInterrupt:
+        _drop_stdout()
+        try:
+            sys.stderr.write("\n")  # ends the line the terminal's ^C is on, as the CLI does
+        except OSError:
+            pass
+        raise SystemExit(130) from None
+    except BrokenPipeError:
+        _drop_stdout()  # the reader has gone (netlang ... | head): nothing to say to it
+        raise SystemExit(1) from None
+    except OSError as error:
+        _drop_stdout()
+        if error.filename is None:
+            _fail(f"cannot write to standard output: {error.strerror or error}")
+        else:
+            _fail(f"cannot write '{error.filename}': {error.strerror or error}")
+        raise SystemExit(1) from None
+    except MemoryError:
+        _drop_stdout()
+        _fail("out of memory: the network or the work asked for does not fit in this machine's memory")
+        raise SystemExit(1) from None
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

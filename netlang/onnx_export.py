@@ -22,6 +22,7 @@ import numpy as np
 
 from . import __version__, limits
 from .errors import NetlangError
+from .extras import require
 from .runtime import Layer, Network
 
 # Opset 17 runs on onnxruntime 1.12 and later; IR version 8 is the one that goes with it.
@@ -30,19 +31,6 @@ IR_VERSION = 8
 INPUT_NAME = "x"
 OUTPUT_NAME = "y"
 DTYPES = {"float64": np.float64, "float32": np.float32}
-
-
-def _onnx(filename: str) -> Any:
-    try:
-        import onnx
-    except ImportError:
-        raise NetlangError(
-            "exporting to ONNX needs the 'onnx' package, which is not installed",
-            filename=filename,
-            hint="install it with: pip install 'netlang[onnx]'",
-            code="missing-extra",
-        ) from None
-    return onnx
 
 
 class _GraphBuilder:
@@ -282,7 +270,7 @@ def to_onnx(
     """
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
-    onnx = _onnx(source_name)
+    onnx = require("onnx", "onnx", "exporting to ONNX", source_name)
     helper = onnx.helper
     builder = _GraphBuilder(onnx, DTYPES[dtype])
     _check_size(network, builder.dtype.itemsize, source_name)

@@ -64,7 +64,10 @@ class TruthTable:
 
 
 def truth_table(
-    network: Network, checked: Optional[CheckedProgram] = None, arithmetic: Arithmetic = FLOAT
+    network: Network,
+    checked: Optional[CheckedProgram] = None,
+    arithmetic: Arithmetic = FLOAT,
+    filename: Optional[str] = None,
 ) -> TruthTable:
     """Every 0/1 combination of ``network``'s input values with its outputs.
 
@@ -77,6 +80,7 @@ def truth_table(
             f"the network takes {width} input values: a table of every 0/1 combination would have "
             f"2^{width} = {2**width:,} rows; the limit is {limits.MAX_TABLE_INPUTS} input values "
             f"({2**limits.MAX_TABLE_INPUTS:,} rows)",
+            filename=filename,
             code="limit-exceeded",
             hint="run the network on chosen inputs instead: netlang run FILE --x ...",
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,11 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 # Set NETLANG_UPDATE_GOLDEN=1 to rewrite golden files from the current output (then review the diff).
 UPDATE_GOLDEN = os.environ.get("NETLANG_UPDATE_GOLDEN") == "1"
+
+
+# Never the user's cache (~/.cache/netlang), not even for what test modules compile while
+# pytest collects them, before any fixture runs; each test then gets an empty one of its own.
+os.environ["NETLANG_CACHE_DIR"] = tempfile.mkdtemp(prefix="netlang-test-cache-")
 
 
 @pytest.fixture(autouse=True)

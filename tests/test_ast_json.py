@@ -214,10 +214,14 @@ def test_parse_without_json_prints_an_outline(cli):
 def test_parse_reports_syntax_errors_with_exit_1(cli, tmp_path):
     path = tmp_path / "bad.net"
     path.write_text("node y = (1 +\nnode z = 2 2\n", encoding="utf-8")
-    result = cli("parse", str(path), "--json")
+    result = cli("parse", str(path))
     assert result.exit_code == 1
     assert "bad.net:1:" in result.stderr and "error:" in result.stderr
     assert result.stdout == ""
+    result = cli("parse", str(path), "--json")  # with --json, the errors as JSON, as `check --json` gives them
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["errors"] >= 1 and report["diagnostics"][0]["line"] == 1
 
 
 def test_schema_load_names_the_schemas():

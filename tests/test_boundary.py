@@ -84,8 +84,9 @@ def test_bad_requests_are_clear_errors():
 def test_missing_matplotlib_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     found = boundary.regions(netlang.load(EXAMPLES / "and.net"), resolution=3)
-    with pytest.raises(boundary.MatplotlibMissing, match=r"pip install 'netlang\[plot\]'"):
+    with pytest.raises(netlang.NetlangError, match="plotting needs the 'matplotlib' package") as raised:
         boundary.figure(found)
+    assert raised.value.code == "missing-extra" and "pip install 'netlang[plot]'" in raised.value.hint
 
 
 @needs_matplotlib

@@ -78,7 +78,7 @@ def test_missing_and_unreadable_files(cli, tmp_path):
     result = cli("check", str(tmp_path / "nope.net"))
     assert result.exit_code == 1 and "does not exist" in result.output
     result = cli("check", str(tmp_path))
-    assert result.exit_code == 2  # a directory is refused by click's path check
+    assert result.exit_code == 1 and "is a directory" in result.output  # an input error, in netlang's format
 
 
 def test_invalid_utf8_is_located(cli, tmp_path):

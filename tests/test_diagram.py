@@ -166,8 +166,9 @@ def test_graphviz_renders_every_example(name):
 
 def test_missing_graphviz_says_how_to_install_it(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
-    with pytest.raises(diagram.GraphvizMissing, match="apt-get install graphviz"):
+    with pytest.raises(netlang.NetlangError, match="needs Graphviz's 'dot' program") as raised:
         diagram.render("digraph {}", "svg")
+    assert raised.value.code == "missing-extra" and "apt-get install graphviz" in raised.value.hint
 
 
 @needs_dot

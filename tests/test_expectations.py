@@ -126,8 +126,11 @@ def test_cli_test_reports_invalid_files_and_carries_on(cli, tmp_path):
 
 def test_cli_test_without_expectations_says_so(cli):
     result = cli("test", str(EXAMPLES / "rounding.net"))
-    assert result.exit_code == 0
+    assert result.exit_code == 5  # as pytest does when it collects no test
     assert "no expectations" in result.output
+    assert "nothing was tested" in result.stderr
+    both = cli("test", str(EXAMPLES / "rounding.net"), str(EXAMPLES / "xor.net"))
+    assert both.exit_code == 0 and "rounding.net: no expectations" in both.output
 
 
 def test_check_validates_expectations_and_run_ignores_them(cli, tmp_path):
