@@ -333,7 +333,7 @@ class NpySource:
         self.position = 0
         try:
             with open(path, "rb") as stream:
-                shape, _, stored = read_npy_header(stream, filename)
+                shape, _, stored = read_npy_header(stream, filename, holds="data values")
                 header_bytes = stream.tell()
             size = path.stat().st_size
         except WeightFileError as problem:
@@ -374,10 +374,22 @@ class NpySource:
         self.array = self.array[:0]  # lets the memory map go
 
     def __iter__(self) -> Iterator[np.ndarray]:
+        from .weights import TooLarge, as_float
+
         samples = self.array.shape[0]
         row_bytes = self.array.itemsize * max(1, self.array.shape[1])
         for begin in range(0, samples, self.rows):
-            block = np.array(self.array[begin : begin + self.rows], dtype=self.dtype)
+            try:
+                block = as_float(self.array[begin : begin + self.rows], self.dtype)
+            except TooLarge as large:
+                row, column = large.where
+                raise _error(
+                    f"row {begin + row} (from 0), column {self.columns[column]}, is {large.value}: "
+                    f"too large for {self.dtype.name} (about {large.limit} at most)",
+                    self.filename,
+                    code="number-out-of-range",
+                    hint="--dtype float64 holds numbers up to about ±1.8e308" if self.dtype.itemsize < 8 else None,
+                ) from None
             bad = ~np.isfinite(block)
             if bad.any():
                 row, column = np.argwhere(bad)[0]

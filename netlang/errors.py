@@ -3,11 +3,52 @@
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any, Dict, Iterable, List, Literal, Optional, Sequence
 
 from .nodes import NO_SPAN, Span
 
 Severity = Literal["error", "warning"]
+
+# Characters that a terminal acts on rather than shows: C0 and C1 controls, DEL, and the
+# bidirectional overrides that reorder what is shown ("Trojan Source"). Text from a file or
+# from data (a comment, a cell, a name) is echoed with these escaped, as Python's repr()
+# writes them, so that an error message can never retitle, clear or rewrite the terminal.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# What an error repeats from its input is capped: a word (a name, a number, a cell) at
+# WORD_LIMIT characters, a message or hint at TEXT_LIMIT, so a 1M-character name or a
+# 30 MB line gives a message of a few hundred bytes, not megabytes.
+WORD_LIMIT = 80
+TEXT_LIMIT = 1000
+_LONG_WORD = re.compile(r"\S{%d,}" % (WORD_LIMIT + 1))
+
+
+def _escape_char(match: "re.Match[str]") -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escaped(text: str) -> str:
+    """``text`` with every control character but tab and newline written as an escape (``\\x1b``)."""
+    return text if text.isprintable() else _UNSAFE.sub(_escape_char, text)
+
+
+def shown(text: str) -> str:
+    """``text`` as an error shows it: long words and long texts cut, control characters escaped."""
+    if len(text) > WORD_LIMIT:
+        text = _LONG_WORD.sub(_shorten_word, text)
+        if len(text) > TEXT_LIMIT:
+            text = text[:TEXT_LIMIT] + f"... ({len(text) - TEXT_LIMIT} more characters)"
+    return escaped(text)
+
+
+def _shorten_word(match: "re.Match[str]") -> str:
+    word = match.group()
+    # Quotes and brackets around the word stay, so the message still reads as a sentence.
+    core = word.strip("'\"()[]?,;:.")
+    head = word[: word.index(core)] if core else ""
+    tail = word[len(head) + len(core) :]
+    return f"{head}{core[: WORD_LIMIT // 2]}...({len(core)} characters){tail}"
 
 
 class NetlangError(Exception):
@@ -67,13 +108,13 @@ class NetlangError(Exception):
     @property
     def location(self) -> str:
         """``file:line:column``, or what of it is known."""
-        where = self.filename or "<input>"
+        where = shown(self.filename) if self.filename else "<input>"
         if self.span.line:
             return f"{where}:{self.span.line}:{self.span.column}"
         return where
 
     def __str__(self) -> str:
-        text = f"{self.location}: {self.message}"
+        text = f"{self.location}: {shown(self.message)}"
         more = len(self.errors) - 1
         if more:
             text += f" (and {more} more error{'s' if more > 1 else ''})"
@@ -96,8 +137,8 @@ class NetlangError(Exception):
             "end_line": self.span.end_line if located else None,
             "end_column": self.span.end_column if located else None,
             "severity": self.severity,
-            "message": self.message,
-            "hint": self.hint,
+            "message": shown(self.message),
+            "hint": None if self.hint is None else shown(self.hint),
             "code": self.code,
         }
 
@@ -109,7 +150,7 @@ class NetlangError(Exception):
         red, bold, cyan, reset = ("\033[31m", "\033[1m", "\033[36m", "\033[0m") if color else ("",) * 4
         if self.severity == "warning":
             red = "\033[35m" if color else ""
-        lines = [f"{bold}{self.location}: {red}{self.severity}:{reset}{bold} {self.message}{reset}"]
+        lines = [f"{bold}{self.location}: {red}{self.severity}:{reset}{bold} {shown(self.message)}{reset}"]
         excerpt = self._excerpt()
         if excerpt:
             number, text, caret = excerpt
@@ -117,7 +158,7 @@ class NetlangError(Exception):
             lines.append(f"{cyan}{number} |{reset} {text}")
             lines.append(f"{cyan}{gutter} |{reset} {red}{caret}{reset}")
         if self.hint:
-            lines.append(f"{cyan}hint:{reset} {self.hint}")
+            lines.append(f"{cyan}hint:{reset} {shown(self.hint)}")
         return "\n".join(lines)
 
     def _line_text(self) -> Optional[str]:
@@ -151,17 +192,21 @@ class NetlangError(Exception):
             end = max(len(text), start + 1)
         # Long lines are cut around the error so the caret stays on screen.
         width = 100
+        prefix = suffix = ""
         if len(text) > width:
             left = max(0, min(start - 20, len(text) - width))
-            shown = text[left : left + width]
             prefix = "..." if left else ""
             suffix = "..." if left + width < len(text) else ""
-            text = prefix + shown + suffix
-            start, end = start - left + len(prefix), min(end - left, width) + len(prefix)
+            text = text[left : left + width]
+            start, end = start - left, min(end - left, width)
+        end = min(end, len(text) + 1)
+        # Control characters are shown escaped (tabs kept, for the caret); the caret is
+        # measured on the escaped text, so it stays under what it points at.
+        before, within = escaped(text[:start]), escaped(text[start:end])
         # Tabs keep their width in the caret line so the caret lines up.
-        pad = "".join("\t" if ch == "\t" else " " for ch in text[:start])
-        caret = pad + "^" * max(1, min(end, len(text) + 1) - start)
-        return str(self.span.line), text, caret
+        pad = "".join("\t" if ch == "\t" else " " for ch in prefix + before)
+        caret = pad + "^" * max(1, len(within) + (end > len(text)))
+        return str(self.span.line), prefix + escaped(text) + suffix, caret
 
 
 def combine(errors: Sequence[NetlangError]) -> NetlangError:

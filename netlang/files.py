@@ -245,8 +245,15 @@ MAX_NPY_HEADER_BYTES = 10_000
 _PICKLE_HINT = "save plain numbers: numpy.save(path, array.astype(float))"
 
 
-def read_npy_header(stream: Any, name: str) -> Tuple[Tuple[int, ...], bool, Any]:
-    """(shape, fortran order, dtype) from a .npy header, refusing pickles and anything but numbers."""
+# What a .npy file holds when it does not hold real numbers, in words.
+_KINDS = {"c": "complex numbers", "U": "text", "S": "bytes", "V": "records", "M": "dates", "m": "time spans"}
+
+
+def read_npy_header(stream: Any, name: str, holds: str = "weights") -> Tuple[Tuple[int, ...], bool, Any]:
+    """(shape, fortran order, dtype) from a .npy header, refusing pickles and anything but numbers.
+
+    ``holds`` names what the file is for in messages ("weights", "data values").
+    """
     import io
 
     import numpy as np
@@ -285,7 +292,10 @@ def read_npy_header(stream: Any, name: str) -> Tuple[Tuple[int, ...], bool, Any]
     if dtype.hasobject:
         raise FileError(f"'{name}' holds Python objects (a pickle); netlang never loads pickles", code="pickle-refused", hint=_PICKLE_HINT)
     if dtype.kind not in "biuf":
-        raise FileError(f"'{name}' holds {dtype} values; weights must be real numbers")
+        raise FileError(
+            f"'{name}' holds {_KINDS.get(dtype.kind, 'values')} ({dtype}); {holds} must be real numbers",
+            hint="save real numbers: numpy.save(path, array.astype(float))",
+        )
     if any(n < 0 for n in shape):
         raise FileError(f"'{name}' has a corrupt header: its shape {shape} has a negative size")
     return shape, fortran, dtype

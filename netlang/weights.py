@@ -141,7 +141,36 @@ def _read_npy(stream: Any, name: str) -> np.ndarray:
             code="bad-weight-file",
         )
     array = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
-    return np.array(array, dtype=np.float64)
+    try:
+        return as_float(array, np.dtype(np.float64))
+    except TooLarge as large:
+        raise WeightFileError(
+            f"'{name}' holds {large.value} at {list(large.where)}, too large for float64; "
+            f"weights must lie within about {large.limit}",
+            code="number-out-of-range",
+        ) from None
+
+
+class TooLarge(ValueError):
+    """A finite value that the number type cannot hold: ``where`` (its index) and ``value`` (as text)."""
+
+    def __init__(self, where: Tuple[int, ...], value: str, dtype: np.dtype) -> None:
+        self.where, self.value, self.dtype = where, value, dtype
+        self.limit = f"±{float(np.finfo(dtype).max):.1e}"
+        super().__init__(f"{value} is too large for {dtype.name} (about {self.limit} at most)")
+
+
+def as_float(array: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``array`` as ``dtype``; a finite value too large for it (in a float128 file, or 1e300 as
+    float32) raises :class:`TooLarge`, where numpy would only warn and give infinity."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        converted = np.asarray(array, dtype=dtype)
+    if array.dtype.kind == "f" and array.dtype.itemsize > dtype.itemsize:
+        too_large = np.isinf(converted) & np.isfinite(array)
+        if too_large.any():
+            where = tuple(int(i) for i in np.argwhere(too_large)[0])
+            raise TooLarge(where, str(array[where]), dtype)
+    return converted
 
 
 def _read_npz_member(stream: IO[bytes], name: str, key: Optional[str]) -> Tuple[np.ndarray, str]:

@@ -56,6 +56,11 @@ def main() -> None:
         "corrupt-header.npy": npy_with_header("{'descr': '<f8', 'fortran_order': False, 'shape': (2, "),
         "weights.txt": b"1 2 3\n",
         "not-a-zip.npz": b"PK\x03\x04 this is not really a zip archive",
+        # Data for a network of two inputs: text, a value too large for float64 (longdouble,
+        # float128 on x86-64), and a cell that would retitle and clear a terminal.
+        "text.npy": npy_bytes(np.array([["0", "1"]])),
+        "float128.npy": npy_bytes(np.array([[np.longdouble("1e400"), 0]], dtype=np.longdouble)),
+        "escape.csv": b"x1,x2\n1,\x1b]0;pwned\x07\x1b[2J0\n",
     }
     model = io.BytesIO()
     with zipfile.ZipFile(model, "w") as archive:
