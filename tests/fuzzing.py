@@ -19,6 +19,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 import netlang
+from netlang.errors import escaped
 from netlang.checker import check
 from netlang.interpreter import interpret
 
@@ -238,10 +239,11 @@ def _check_location(error: netlang.NetlangError, data: bytes) -> None:
         assert (each.end_line, each.end_column) >= (each.line, each.column), repr(each)
         text = each.format()  # formatting a located error must not fail either
         if each.source is not None and each.line <= each.source.count("\n") + 1:
-            # The excerpt shows the line the error names (as the parser counts lines).
+            # The excerpt shows the line the error names (as the parser counts lines), with
+            # its control characters escaped.
             shown = each.source.split("\n")[each.line - 1].rstrip("\r")
             if len(shown) <= 100:
-                assert f"{each.line} | {shown}" in text, f"{each!r}: wrong excerpt\n{text}"
+                assert f"{each.line} | {escaped(shown)}" in text, f"{each!r}: wrong excerpt\n{text}"
 
 
 def exercise(data: bytes, directory: Path) -> Optional[str]:
