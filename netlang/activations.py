@@ -63,6 +63,32 @@ def _softmax(z: np.ndarray) -> None:
     z /= z.sum(axis=-1, keepdims=True)
 
 
+# The same functions in the array API standard's operations only (``xp`` is the array's
+# namespace, from array-api-compat): netlang/arrays.py evaluates any library's arrays with these,
+# returning a new array, since some libraries' arrays (JAX's) cannot be changed in place.
+
+
+def _step_portable(xp: Any, z: Any) -> Any:
+    return xp.astype(z > 0, z.dtype)
+
+
+def _step_ge_portable(xp: Any, z: Any) -> Any:
+    return xp.astype(z >= 0, z.dtype)
+
+
+def _sigmoid_portable(xp: Any, z: Any) -> Any:
+    return 1.0 / (1.0 + xp.exp(-z))
+
+
+def _relu_portable(xp: Any, z: Any) -> Any:
+    return xp.maximum(z, xp.zeros_like(z))  # maximum, not where(z > 0, ...): NaN stays NaN, as in numpy
+
+
+def _softmax_portable(xp: Any, z: Any) -> Any:
+    e = xp.exp(z - xp.max(z, axis=-1, keepdims=True))
+    return e / xp.sum(e, axis=-1, keepdims=True)
+
+
 def _sigmoid_scalar(z: float) -> float:
     if z >= 0:
         return 1.0 / (1.0 + math.exp(-z))
@@ -87,21 +113,25 @@ class Activation(NamedTuple):
     whole_vector: bool = False
     public: bool = True
     piecewise_linear: bool = False
+    # The same in the array API standard's operations, (xp, z) -> a new array (netlang/arrays.py).
+    portable: Callable[[Any, Any], Any] = lambda xp, z: z
 
 
-# The code of each activation: numpy kernel, scalar reference.
-_CODE: Dict[str, Tuple[Callable[[np.ndarray], None], Callable]] = {
-    "step": (_step, lambda z: 1.0 if z > 0 else 0.0),
-    "sigmoid": (_sigmoid, _sigmoid_scalar),
-    "relu": (_relu, lambda z: z if z > 0 else 0.0),
-    "tanh": (_tanh, math.tanh),
-    "identity": (_identity, lambda z: z),
-    "softmax": (_softmax, _softmax_vector),
-    "step_ge": (_step_ge, lambda z: 1.0 if z >= 0 else 0.0),
+# The code of each activation: numpy kernel, scalar reference, array API form.
+_CODE: Dict[str, Tuple[Callable[[np.ndarray], None], Callable, Callable[[Any, Any], Any]]] = {
+    "step": (_step, lambda z: 1.0 if z > 0 else 0.0, _step_portable),
+    "sigmoid": (_sigmoid, _sigmoid_scalar, _sigmoid_portable),
+    "relu": (_relu, lambda z: z if z > 0 else 0.0, _relu_portable),
+    "tanh": (_tanh, math.tanh, lambda xp, z: xp.tanh(z)),
+    "identity": (_identity, lambda z: z, lambda xp, z: z),
+    "softmax": (_softmax, _softmax_vector, _softmax_portable),
+    "step_ge": (_step_ge, lambda z: 1.0 if z >= 0 else 0.0, _step_ge_portable),
 }
 
 ACTIVATIONS: Dict[str, Activation] = {
-    c.name: Activation(c.name, *_CODE[c.name], c.summary, c.whole_vector, c.public, c.piecewise_linear)
+    c.name: Activation(
+        c.name, _CODE[c.name][0], _CODE[c.name][1], c.summary, c.whole_vector, c.public, c.piecewise_linear, _CODE[c.name][2]
+    )
     for c in CALLABLES.values()
     if c.kind == "activation"
 }

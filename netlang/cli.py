@@ -297,6 +297,11 @@ def main() -> None:
 @_dtype_option("The number type the network is evaluated in.")
 @click.option("--explain", is_flag=True, help="Write out each neuron's computation with its numbers, layer by layer.")
 @click.option("--exact", is_flag=True, help=_EXACT_HELP)
+@click.option(
+    "--device",
+    metavar="DEVICE",
+    help="Compute on DEVICE (cpu, cuda, cuda:1, ...) with PyTorch, or CuPy for cuda (docs/scale.md).",
+)
 def run(
     file: str,
     values: Optional[List[float]],
@@ -306,6 +311,7 @@ def run(
     dtype: str,
     explain: bool,
     exact: bool,
+    device: Optional[str],
 ) -> None:
     """Run a network on input values, or on every row of a data file.
 
@@ -316,13 +322,16 @@ def run(
         netlang run and.net --x 1 1 --explain
         netlang run xor.net --input pairs.csv
         netlang run mnist.net --input images.npy --output results.npy --dtype float32
+        netlang run mnist.net --input images.npy --device cuda
     """
     from .display import outputs_text
 
+    if device is not None and (explain or exact):
+        raise click.UsageError("--explain and --exact compute in Python, not on a device; leave out --device")
     if data_file is not None or output is not None:
         if explain or exact:
             raise click.UsageError("--explain and --exact work on one sample given with --x, not with --input")
-        _run_batch(file, values, data_file, output, dtype, as_json)
+        _run_batch(file, values, data_file, output, dtype, as_json, device)
         return
     if explain and as_json:
         raise click.UsageError("--explain writes text; leave out --json")
@@ -331,7 +340,7 @@ def run(
     if explain or exact:
         checked, network = _load_checked(file)
     else:
-        network = _load(file)
+        network = _on_device(_load(file), device)
     if values is None:
         if network.input_width:
             names = ", ".join(network.input_columns[:8]) + (", ..." if network.input_width > 8 else "")
@@ -356,8 +365,29 @@ def run(
     click.echo(outputs_text(outputs, as_json))  # also what the launcher's fast path prints
 
 
+def _on_device(network: Any, device: Optional[str]) -> Any:
+    """``network`` computing on ``device`` (run --device), or as it is without one."""
+    if device is None:
+        return network
+    from .arrays import DeviceError, on_device
+    from .errors import NetlangError
+
+    try:
+        return on_device(network, device)
+    except DeviceError as problem:
+        raise click.BadParameter(str(problem), param_hint="'--device'") from None
+    except NetlangError as error:  # array-api-compat missing: names the extra
+        raise InputError(error) from None
+
+
 def _run_batch(
-    file: str, values: Optional[List[float]], data: Optional[str], output: Optional[str], dtype: str, as_json: bool
+    file: str,
+    values: Optional[List[float]],
+    data: Optional[str],
+    output: Optional[str],
+    dtype: str,
+    as_json: bool,
+    device: Optional[str] = None,
 ) -> None:
     """``run --input``: stream DATA through the network, block by block, into the output."""
     from . import data as batch
@@ -372,7 +402,7 @@ def _run_batch(
         kind = "json" if as_json else batch.output_kind(output or "-")
     except ValueError as problem:
         raise click.BadParameter(str(problem), param_hint="'--output'") from None
-    network = _load(file)
+    network = _on_device(_load(file), device)
     if not network.input_width:
         raise click.UsageError("this network has no inputs, so it has nothing to read from --input")
     number_type = batch.DTYPES[dtype]

@@ -214,9 +214,22 @@ class Network:
 
     # -- evaluation ---------------------------------------------------------------
 
-    def __call__(self, batch: Any, dtype: Any = np.float64) -> np.ndarray:
-        """Evaluate on ``batch`` (samples x input width; one sample may be 1-D): samples x output width."""
-        X = np.asarray(batch, dtype=dtype)
+    def __call__(self, batch: Any, dtype: Any = None) -> Any:
+        """Evaluate on ``batch`` (samples x input width; one sample may be 1-D): samples x output width.
+
+        numpy arrays, lists and numbers are computed in ``dtype`` (float64 by default). An array
+        of another library (PyTorch, CuPy, JAX, ...: the array API standard, netlang/arrays.py)
+        gives an array of that library on the same device, in its own floating dtype unless
+        ``dtype`` is given.
+        """
+        if type(batch) is not np.ndarray:
+            from .arrays import is_foreign_array
+
+            if is_foreign_array(batch):
+                from .arrays import evaluate
+
+                return evaluate(self, batch, dtype)
+        X = np.asarray(batch, dtype=np.float64 if dtype is None else dtype)
         if X.ndim == 2 and X.shape[1] == self.input_width:
             return self.evaluate(X)
         single = X.ndim == 1

@@ -3,15 +3,19 @@
 Hypothesis writes random acyclic netlists (definitions in random order, terms in
 the many shapes the language allows); each is compiled to layers and evaluated
 with numpy, and interpreted directly from its syntax tree; the two must agree.
+The same runs through array-api-strict and PyTorch (netlang/arrays.py, the array
+API path), which must return their own arrays.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import netlang
+from array_backends import BACKENDS, check_kind, to_backend, to_numpy
 from netlang.checker import check
 from netlang.interpreter import interpret
 
@@ -91,16 +95,20 @@ def netlists(draw):
     return n_inputs, "\n".join(lines) + "\n"
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(netlists(), st.integers(0, 2**32 - 1))
-def test_compiled_network_agrees_with_the_interpreter(case, seed):
+@given(case=netlists(), seed=st.integers(0, 2**32 - 1))
+def test_compiled_network_agrees_with_the_interpreter(backend, case, seed):
     n_inputs, source = case
     program = netlang.parse(source)
     checked = check(program, source)
     net = netlang.compile(program)
     rng = np.random.default_rng(seed)
     X = np.vstack([rng.integers(0, 2, size=(4, n_inputs)), rng.normal(scale=2, size=(12, n_inputs))]).astype(float)
-    batch = net(X)
+    result = net(to_backend(backend, X))
+    check_kind(backend, result)
+    batch = to_numpy(backend, result)
+    assert batch.dtype == np.float64
     compared = 0
     for row, got in zip(X, batch):
         margins: list = []
