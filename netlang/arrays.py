@@ -18,6 +18,7 @@ _ColumnLayer uses on numpy. It needs no library's sparse format, and makes one
 from __future__ import annotations
 
 import bisect
+import importlib
 from typing import Any, List, Optional, Tuple
 
 import numpy as np
@@ -40,7 +41,7 @@ def is_foreign_array(batch: Any) -> bool:
 def compat() -> Any:
     """The array_api_compat module, or a NetlangError naming the extra to install."""
     try:
-        import array_api_compat
+        array_api_compat = _library("array_api_compat")
     except ImportError:
         raise NetlangError(
             "evaluating arrays of libraries other than numpy needs array-api-compat",
@@ -48,6 +49,11 @@ def compat() -> Any:
             hint="pip install 'netlang[array]'",
         ) from None
     return array_api_compat
+
+
+def _library(name: str) -> Any:
+    """An optional library, imported by name: typed Any, so mypy neither needs nor reads its stubs."""
+    return importlib.import_module(name)
 
 
 def evaluate(network: Any, batch: Any, dtype: Any = None) -> Any:
@@ -250,12 +256,10 @@ class OnDevice:
     def __call__(self, batch: Any, dtype: Any = None) -> np.ndarray:
         X = np.ascontiguousarray(batch, dtype=np.float64 if dtype is None else dtype)
         if self.library == "torch":
-            import torch
-
+            torch = _library("torch")
             result = self.network(torch.from_numpy(X).to(self.device))
             return np.asarray(result.cpu().numpy())
-        import cupy
-
+        cupy = _library("cupy")
         with self.device:
             return np.asarray(cupy.asnumpy(self.network(cupy.asarray(X))))
 
@@ -268,13 +272,13 @@ def on_device(network: Any, name: str) -> OnDevice:
     """
     compat()
     try:
-        import torch
+        torch = _library("torch")
     except ImportError:
-        torch = None  # type: ignore[assignment]
+        torch = None
     if torch is not None:
         return OnDevice(network, "torch", _torch_device(torch, name))
     try:
-        import cupy
+        cupy = _library("cupy")
     except ImportError:
         raise DeviceError(
             f"{name} needs PyTorch or CuPy, and neither is installed: "
