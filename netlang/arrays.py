@@ -17,7 +17,6 @@ _ColumnLayer uses on numpy. It needs no library's sparse format, and makes one
 
 from __future__ import annotations
 
-import bisect
 import importlib
 from typing import Any, List, Optional, Tuple
 
@@ -25,6 +24,7 @@ import numpy as np
 
 from .activations import ACTIVATIONS
 from .errors import NetlangError
+from .runtime import RowLayout
 
 # The top-level modules of array types that carry no __array_namespace__ of their own but
 # that array-api-compat wraps (a torch.Tensor has none).
@@ -119,15 +119,7 @@ class Portable:
 
     def __init__(self, network: Any, xp: Any, device: Any, dtype: Any) -> None:
         self.xp, self.device, self.dtype = xp, device, dtype
-        input_width = network.input_width
-        starts = [layer.row_start for layer in network.layers]
-        widths = [len(layer.bias) for layer in network.layers]
-
-        def locate(position: int) -> Tuple[int, int]:
-            if position < input_width:
-                return 0, position
-            k = bisect.bisect_right(starts, position) - 1
-            return k + 1, position - starts[k]
+        layout = RowLayout(network)
 
         def array(values: Any, kind: Any = None) -> Any:
             return xp.asarray(np.ascontiguousarray(values), dtype=kind if kind is not None else dtype, device=device)
@@ -135,25 +127,16 @@ class Portable:
         self.layers: List[_PortableLayer] = []
         for layer in network.layers:
             plan = _PortableLayer()
-            located = [locate(int(p)) for p in layer.column_positions]
-            i = 0
-            while i < len(located):
-                buffer = located[i][0]
-                j = i
-                while j < len(located) and located[j][0] == buffer:
-                    j += 1
-                columns = [column for _, column in located[i:j]]
-                width = input_width if buffer == 0 else widths[buffer - 1]
-                whole = columns == list(range(width))
+            for buffer, _, _, columns in layout.reads(layer):
+                whole = columns == list(range(layout.width(buffer)))
                 plan.parts.append((buffer, None if whole else array(columns, xp.int64)))
-                i = j
             rows = len(layer.bias)
             if layer.is_sparse:
                 r, c, v = layer.coo
                 counts = np.bincount(r, minlength=rows)
                 per_row = int(counts.max()) if len(r) else 0
                 # Each row's terms side by side; a missing term reads column len(read) (zeros).
-                indices = np.full((rows, per_row), len(located), dtype=np.int64)
+                indices = np.full((rows, per_row), len(layer.column_positions), dtype=np.int64)
                 values = np.zeros((rows, per_row))  # broadcast over the samples of (samples, rows, per_row)
                 first = np.concatenate([[0], np.cumsum(counts)[:-1]])
                 slot = np.arange(len(r)) - np.repeat(first, counts)
@@ -169,19 +152,9 @@ class Portable:
                 activation = ACTIVATIONS[segment.activation]
                 plan.segments.append((segment.start, segment.stop, None if segment.activation == "identity" else activation.portable))
             self.layers.append(plan)
-        # The outputs as runs of adjacent columns of one buffer: (buffer, first, stop).
-        self.outputs: List[Tuple[int, int, int]] = []
-        for name in network.output_names:
-            start, stop = network._signals.span_of(name)
-            buffer, column = locate(start)
-            last = self.outputs[-1] if self.outputs else None
-            if last is not None and last[0] == buffer and last[2] == column:
-                self.outputs[-1] = (buffer, last[1], column + stop - start)
-            else:
-                self.outputs.append((buffer, column, column + stop - start))
-        last_width = widths[-1] if widths else input_width
+        self.outputs = layout.output_runs(network)
         # The last layer's output is the whole result (the usual case): returned as it is.
-        self.whole = bool(widths) and self.outputs == [(len(widths), 0, last_width)]
+        self.whole = layout.whole_output(self.outputs) == len(layout.widths)
         self.output_width = network.output_width
 
     def __repr__(self) -> str:

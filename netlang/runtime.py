@@ -366,38 +366,75 @@ def _plan(network: "Network", dtype: Any) -> Any:
     return _RowPlan(network, dtype)
 
 
+class RowLayout:
+    """Where each signal is when a batch is kept one sample per row: buffer 0 holds the inputs,
+    buffer k+1 layer k's outputs (_RowPlan here, arrays.Portable for other array libraries)."""
+
+    def __init__(self, network: "Network") -> None:
+        self.input_width = network.input_width
+        self.starts = [layer.row_start for layer in network.layers]
+        self.widths = [len(layer.bias) for layer in network.layers]
+
+    def locate(self, position: int) -> Tuple[int, int]:
+        """(buffer, column) of a global signal position."""
+        if position < self.input_width:
+            return 0, position
+        k = bisect.bisect_right(self.starts, position) - 1
+        return k + 1, position - self.starts[k]
+
+    def width(self, buffer: int) -> int:
+        return self.input_width if buffer == 0 else self.widths[buffer - 1]
+
+    def reads(self, layer: Layer) -> List[Tuple[int, int, int, List[int]]]:
+        """The buffers ``layer`` reads: (buffer, first and last+1 of the layer's columns, the buffer's columns)."""
+        located = [self.locate(int(p)) for p in layer.column_positions]
+        result = []
+        i = 0
+        while i < len(located):
+            buffer = located[i][0]
+            j = i
+            while j < len(located) and located[j][0] == buffer:
+                j += 1
+            result.append((buffer, i, j, [column for _, column in located[i:j]]))
+            i = j
+        return result
+
+    def output_runs(self, network: "Network") -> List[Tuple[int, int, int]]:
+        """The outputs as runs of adjacent columns of one buffer: (buffer, first column, last column + 1)."""
+        runs: List[Tuple[int, int, int]] = []
+        for name in network.output_names:
+            start, stop = network._signals.span_of(name)
+            buffer, column = self.locate(start)
+            if runs and runs[-1][0] == buffer and runs[-1][2] == column:
+                runs[-1] = (buffer, runs[-1][1], column + stop - start)  # one copy for both
+            else:
+                runs.append((buffer, column, column + stop - start))
+        return runs
+
+    def whole_output(self, runs: List[Tuple[int, int, int]]) -> Optional[int]:
+        """The one layer buffer that is the whole output, if there is one (never the inputs)."""
+        if len(runs) == 1:
+            buffer, first, last = runs[0]
+            if buffer > 0 and first == 0 and last == self.widths[buffer - 1]:
+                return buffer
+        return None
+
+
 class _RowPlan:
     """Dense layers, one sample per row: buffer 0 is the input chunk, buffer k+1 layer k's output."""
 
     def __init__(self, network: "Network", dtype: Any) -> None:
         self.dtype = dtype
-        input_width = network.input_width
-        starts = [layer.row_start for layer in network.layers]
-        self.widths = [len(layer.bias) for layer in network.layers]
+        layout = RowLayout(network)
+        self.widths = layout.widths
         self.row_bytes = max(1, sum(self.widths)) * np.dtype(dtype).itemsize  # the buffers made per sample
-
-        def locate(position: int) -> Tuple[int, int]:
-            """(buffer, column) of a global signal position."""
-            if position < input_width:
-                return 0, position
-            k = bisect.bisect_right(starts, position) - 1
-            return k + 1, position - starts[k]
-
         # Per layer: (buffer, column selector, weights transposed) for each buffer it reads.
         self.layers: List[Tuple[List[Tuple[int, Any, np.ndarray]], List[_Activation]]] = []
         for layer in network.layers:
-            positions = layer.column_positions
             weights = layer.weights
-            located = [locate(int(p)) for p in positions]
             parts = []
-            i = 0
-            while i < len(located):
-                buffer = located[i][0]
-                j = i
-                while j < len(located) and located[j][0] == buffer:
-                    j += 1
-                columns = [column for _, column in located[i:j]]
-                width = input_width if buffer == 0 else self.widths[buffer - 1]
+            for buffer, i, j, columns in layout.reads(layer):
+                width = layout.width(buffer)
                 # W stays row-major and is used as W.T (a view), the very call of hand-written
                 # numpy `x @ W.T`: the same BLAS routine, so the same sums to the last bit.
                 block = np.ascontiguousarray(weights[:, i:j], dtype=dtype)
@@ -415,23 +452,11 @@ class _RowPlan:
                     selector = np.asarray(columns, dtype=np.intp)
                 block = block.T
                 parts.append((buffer, selector, block))
-                i = j
             self.layers.append((parts, _activations(layer, dtype)))
-        self.outputs: List[Tuple[int, int, int]] = []  # (buffer, first column, last column + 1) per output
-        for name in network.output_names:
-            start, stop = network._signals.span_of(name)
-            buffer, column = locate(start)
-            if self.outputs and self.outputs[-1][0] == buffer and self.outputs[-1][2] == column:
-                self.outputs[-1] = (buffer, self.outputs[-1][1], column + stop - start)  # one copy for both
-            else:
-                self.outputs.append((buffer, column, column + stop - start))
+        self.outputs = layout.output_runs(network)
         self.output_width = network.output_width
         # The one buffer that is the whole output, if there is one (never the caller's input).
-        self.whole_output: Optional[int] = None
-        if len(self.outputs) == 1:
-            buffer, first, last = self.outputs[0]
-            if buffer > 0 and first == 0 and last == self.widths[buffer - 1]:
-                self.whole_output = buffer
+        self.whole_output = layout.whole_output(self.outputs)
 
     def evaluate(self, X: np.ndarray) -> np.ndarray:
         samples = X.shape[0]
