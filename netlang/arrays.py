@@ -39,16 +39,10 @@ def is_foreign_array(batch: Any) -> bool:
 
 
 def compat() -> Any:
-    """The array_api_compat module, or a NetlangError naming the extra to install."""
-    try:
-        array_api_compat = _library("array_api_compat")
-    except ImportError:
-        raise NetlangError(
-            "evaluating arrays of libraries other than numpy needs array-api-compat",
-            code="missing-extra",
-            hint="pip install 'netlang[array]'",
-        ) from None
-    return array_api_compat
+    """The array_api_compat module, or a missing-extra NetlangError naming the extra to install."""
+    from .extras import require
+
+    return require("array_api_compat", "array", "evaluating arrays of other libraries than numpy")
 
 
 def _library(name: str) -> Any:
