@@ -17,7 +17,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .errors import NetlangError, did_you_mean
+from .errors import NetlangError, did_you_mean, name_list
 from .extras import require
 from .runtime import Network
 
@@ -75,7 +75,7 @@ def choose_signal(network: Network, name: Optional[str]) -> str:
 def check_two_inputs(network: Network, filename: Optional[str] = None) -> None:
     """A NetlangError unless the network takes exactly two input values (the plane's two axes)."""
     if network.input_width != 2:
-        names = ", ".join(network.input_columns[:8]) + (", ..." if network.input_width > 8 else "")
+        names = name_list(network.input_columns)
         raise NetlangError(
             f"a decision boundary is drawn over a plane of two input values, but this network takes "
             f"{network.input_width} ({names or 'none'})",

@@ -18,7 +18,7 @@ import numpy as np
 from . import limits
 from .callables import CALLABLES
 from .dependencies import Dependencies
-from .errors import NetlangError, combine, did_you_mean
+from .errors import Report, combine, did_you_mean
 from .files import FileError
 from .forms import ScalarForm, VectorForm, keys_read, signal_of
 from .nodes import Call, Index, Input, InputVar, Layer, Let, Name, Node, Output, Program, Span, walk
@@ -95,9 +95,8 @@ class _Checker:
         self.program = program
         self.weight_files = weight_files
         self.unparsed = unparsed
-        self.source = source
         self.base_dir = base_dir
-        self.errors: List[NetlangError] = []
+        self.report = Report(program.filename, source)
         self.lets: Dict[str, Let] = {}
         self.signals: Dict[str, Union[InputVar, Node, Layer]] = {}
         self.sizes: Dict[str, Optional[int]] = {}
@@ -111,15 +110,12 @@ class _Checker:
         self.dependencies = Dependencies({})
 
     def __repr__(self) -> str:
-        return f"_Checker({self.program.filename!r}, {len(self.errors)} errors)"
+        return f"_Checker({self.program.filename!r}, {len(self.report.found)} errors)"
 
     # -- reporting -------------------------------------------------------------
 
     def error(self, message: str, span: Span, code: str, hint: Optional[str] = None) -> Failed:
-        if len(self.errors) < limits.MAX_ERRORS:
-            self.errors.append(
-                NetlangError(message, span, filename=self.program.filename, hint=hint, code=code, source=self.source)
-            )
+        self.report.add(message, span, code, hint)
         return Failed()
 
     # -- driver ------------------------------------------------------------------
@@ -159,8 +155,8 @@ class _Checker:
                 self.failed.add(name)
         units = _with_depths(units, self.definitions)
         outputs = self.resolve_outputs(units)
-        if self.errors:
-            raise combine(self.errors)
+        if self.report.found:
+            raise combine(self.report.found)
         return CheckedProgram(self.program, inputs, self.constants, units, outputs, self.sizes, self.base_dir, self.weight_files.arrays)
 
     def declare(self) -> List[InputVar]:

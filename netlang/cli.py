@@ -225,7 +225,9 @@ def _parse_values(ctx: click.Context, param: click.Parameter, raw: Tuple[str, ..
 
 def _check_arity(network: Any, values: Sequence[float]) -> None:
     if len(values) != network.input_width:
-        names = ", ".join(network.input_columns[:8]) + (", ..." if network.input_width > 8 else "")
+        from .errors import name_list
+
+        names = name_list(network.input_columns)
         raise click.BadParameter(
             f"the network takes {network.input_width} value{'s' if network.input_width != 1 else ''} "
             f"({names}), but {len(values)} {'were' if len(values) != 1 else 'was'} given",
@@ -343,7 +345,9 @@ def run(
         network = _on_device(_load(file), device)
     if values is None:
         if network.input_width:
-            names = ", ".join(network.input_columns[:8]) + (", ..." if network.input_width > 8 else "")
+            from .errors import name_list
+
+            names = name_list(network.input_columns)
             raise click.UsageError(f"give the input values with --x: this network takes {names}")
         values = []
     _check_arity(network, values)

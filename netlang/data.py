@@ -18,7 +18,7 @@ from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Sequence, 
 
 import numpy as np
 
-from .errors import NetlangError, combine, did_you_mean
+from .errors import NetlangError, combine, did_you_mean, name_list
 from .nodes import Span
 from .numerals import parse_number
 
@@ -198,12 +198,12 @@ class CsvSource:
                         column,
                         len(raw),
                         code="bad-header",
-                        hint=f"name each input once; the network's inputs are {_names(self.columns)}",
+                        hint=f"name each input once; the network's inputs are {name_list(self.columns, count='in all')}",
                         text=line,
                     )
                 )
             elif text not in known:
-                hint = did_you_mean(text, self.columns) or f"the network's inputs are {_names(self.columns)}"
+                hint = did_you_mean(text, self.columns) or f"the network's inputs are {name_list(self.columns, count='in all')}"
                 errors.append(
                     _error(
                         f"the header names '{text}', which is not an input",
@@ -221,13 +221,13 @@ class CsvSource:
         if missing and not errors:
             errors.append(
                 _error(
-                    f"the header has no column for {_names(missing)}",
+                    f"the header has no column for {name_list(missing, count='in all')}",
                     self.filename,
                     number,
                     1,
                     len(line.rstrip()),
                     code="bad-header",
-                    hint=f"the network's inputs are {_names(self.columns)}",
+                    hint=f"the network's inputs are {name_list(self.columns, count='in all')}",
                     text=line,
                 )
             )
@@ -262,6 +262,7 @@ class CsvSource:
         errors: List[NetlangError] = []
         rows: List[List[float]] = []
         names = self.order_names()
+        listed = name_list(names, count="in all")
         width = len(self.columns)
         for offset, line in enumerate(lines):
             if _is_blank(line):
@@ -272,7 +273,7 @@ class CsvSource:
                 errors.append(
                     _error(
                         f"line {number} has {len(fields)} value{'s' if len(fields) != 1 else ''}, "
-                        f"but {self.expected or f'the network takes {width} ({_names(names)})'}",
+                        f"but {self.expected or f'the network takes {width} ({listed})'}",
                         self.filename,
                         number,
                         1,
@@ -308,11 +309,6 @@ class CsvSource:
         return tuple(self.columns[i] for i in np.argsort(self.order))
 
 
-def _names(names: Sequence[str], limit: int = 8) -> str:
-    shown = ", ".join(names[:limit])
-    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
-
-
 # -- .npy ------------------------------------------------------------------------------
 
 
@@ -346,7 +342,7 @@ class NpySource:
         if len(shape) != 2 or shape[1] != width:
             raise _error(
                 f"'{filename}' holds an array of shape {shape}, but the network takes rows of {width} value{'s' if width != 1 else ''} "
-                f"({_names(self.columns)}): the shape must be (samples, {width})",
+                f"({name_list(self.columns, count='in all')}): the shape must be (samples, {width})",
                 filename,
                 code="bad-shape",
             )

@@ -22,7 +22,7 @@ import numpy as np
 from .checker import CheckedProgram
 from .pipeline import check_program, lower
 from .display import format_number
-from .errors import NetlangError, combine, did_you_mean
+from .errors import NetlangError, Report, combine, did_you_mean, name_list
 from .interpreter import EXACT, FLOAT, Arithmetic, Scalar, constants, interpret_row, value_of
 from .nodes import Call, Compare, Expect, Expr, Index, Name, Program, Span, String, walk
 from .runtime import Network
@@ -88,8 +88,8 @@ def expectations(
     network = network if network is not None else lower(checked)
     validator = _Validator(checked, network, arithmetic)
     found = [validator.expectation(s) for s in checked.program.statements if isinstance(s, Expect)]
-    if validator.errors:
-        raise combine(validator.errors)
+    if validator.report.found:
+        raise combine(validator.report.found)
     return [e for e in found if e is not None]
 
 
@@ -162,13 +162,8 @@ class _Validator:
         self.env = constants(checked, arithmetic)
         self.signals = {var.name: "an input" for var in checked.inputs}
         self.signals.update({unit.name: f"a {type(unit.statement).__name__.lower()}" for unit in checked.units})
-        self.errors: List[NetlangError] = []
-
-    def error(self, message: str, span: Span, code: str, hint: Optional[str] = None) -> None:
-        program = self.checked.program
-        self.errors.append(
-            NetlangError(message, span, filename=program.filename, hint=hint, code=code, source=program.source)
-        )
+        self.report = Report(checked.program.filename, checked.program.source)
+        self.error = self.report.add
 
     def expectation(self, statement: Expect) -> Optional[Expectation]:
         inputs = self.values(statement.inputs)
@@ -188,7 +183,7 @@ class _Validator:
     def arity(self, values: List[Scalar], exprs: Sequence[Expr], what: str, width: int, columns: Sequence[str]) -> bool:
         if len(values) == width:
             return True
-        names = ", ".join(columns[:8]) + (", ..." if width > 8 else "")
+        names = name_list(columns)
         verb = "takes" if what == "input" else "gives"
         self.error(
             f"this expectation lists {len(values)} {what} value{'s' if len(values) != 1 else ''}, "

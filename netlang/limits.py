@@ -31,6 +31,8 @@ MAX_WEIGHT_FILE_BYTES = 2 * 1024 * 1024 * 1024
 MAX_ONNX_BYTES = 2**31 - 2**24
 # Errors reported from one file before the rest are left out.
 MAX_ERRORS = 50
+# Warnings reported from one file (`netlang check`), the first in file order; the rest are left out.
+MAX_WARNINGS = 100
 # Digits of a whole number such as a vector size.
 MAX_INT_DIGITS = 12
 # Input values of a network that `netlang table` lists every 0/1 combination of (2**16 rows).

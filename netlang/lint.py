@@ -1,4 +1,4 @@
-"""Lint stage: warnings about a checked program, and every diagnostic of a file as data.
+"""The linter: warnings about a checked program, and every diagnostic of a file as data.
 
 A warning is a :class:`~netlang.errors.NetlangError` with ``severity="warning"``,
 located at the name it is about; it is reported, never raised:
@@ -17,7 +17,8 @@ from typing import Any, Dict, List, Optional, Set, Union
 from .checker import CheckedProgram
 from .pipeline import load_with_checked
 from .dependencies import Dependencies
-from .errors import NetlangError
+from . import limits
+from .errors import NetlangError, Report
 from .expectations import expectations
 from .nodes import Expect, InputVar, Let, Output, Program, Span, names_read
 from .runtime import Network
@@ -35,15 +36,8 @@ def find_warnings(checked: CheckedProgram) -> List[NetlangError]:
     # The signals each output depends on, followed back through the definitions.
     reached = graph.reached(checked.outputs)
 
-    warnings: List[NetlangError] = []
-
-    def warn(message: str, span: Span, code: str, hint: str) -> None:
-        warnings.append(
-            NetlangError(
-                message, span, filename=program.filename, hint=hint, code=code, source=program.source, severity="warning"
-            )
-        )
-
+    # Every warning is found, then the first MAX_WARNINGS in file order are kept.
+    report = Report(program.filename, program.source, severity="warning", limit=len(program.statements) + len(checked.inputs))
     for var in checked.inputs:
         if var.name in reached:
             continue
@@ -53,21 +47,17 @@ def find_warnings(checked: CheckedProgram) -> List[NetlangError]:
         else:
             message = f"input '{var.name}' is never used"
             hint = "remove it, or use it in a node or layer"
-        warn(message, _name_span(var), "unused-input", hint)
+        report.add(message, _name_span(var), "unused-input", hint)
     for unit in checked.units:
         if unit.name not in reached:
             kind = "layer" if unit.size is not None else "node"
-            warn(
-                f"{kind} '{unit.name}' does not reach any output",
-                unit.statement.name_span,
-                "unreachable",
-                "add it to the 'output' statement, or remove it",
-            )
+            hint = "add it to the 'output' statement, or remove it"
+            report.add(f"{kind} '{unit.name}' does not reach any output", unit.statement.name_span, "unreachable", hint)
     for name, let in _lets(program).items():
         if name not in readers and name not in used_elsewhere:
-            warn(f"constant '{name}' is never used", let.name_span, "unused-constant", "remove it, or use it")
-    warnings.sort(key=lambda warning: (warning.span.line, warning.span.column))
-    return warnings
+            report.add(f"constant '{name}' is never used", let.name_span, "unused-constant", "remove it, or use it")
+    ordered = sorted(report.found, key=lambda warning: (warning.span.line, warning.span.column))
+    return ordered[: limits.MAX_WARNINGS]
 
 
 @dataclass

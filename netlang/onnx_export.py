@@ -21,7 +21,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import __version__, limits
-from .errors import NetlangError
+from .errors import NetlangError, name_list
 from .extras import require
 from .runtime import Layer, Network
 
@@ -126,12 +126,6 @@ class _Signals:
         return parts
 
 
-def _some(names: Sequence[str], shown: int = 16) -> str:
-    """Names for a doc string: the first few of a long list."""
-    more = len(names) - shown
-    return ", ".join(names[:shown]) + (f", ... ({more} more)" if more > 0 else "")
-
-
 def _terms_per_row(layer: Layer, itemsize: int) -> Optional[int]:
     """K, the most terms a row of a sparse layer has, when exporting its terms is smaller than
     its dense matrix; None otherwise (then the layer is a Gemm)."""
@@ -203,7 +197,7 @@ def _layer(builder: _GraphBuilder, layer: Layer, signals: _Signals, batch: str) 
     if terms is not None:
         z = _sparse_layer(builder, layer, signals, bias, *_terms(layer, terms))
     elif cols:
-        labels = f"rows: {_some(layer.rows)}; columns: {_some(layer.columns)}"
+        labels = f"rows: {name_list(layer.rows, 16, 'more')}; columns: {name_list(layer.columns, 16, 'more')}"
         weights = builder.constant(f"{prefix}.W", layer.weights.astype(dtype), labels)
         read = builder.concat(signals.read(builder, layer.column_positions, f"{prefix}.read"), f"{prefix}.s")
         z = builder.node("Gemm", [read, weights, bias], f"{prefix}.z", transB=1)
@@ -249,7 +243,7 @@ def _sparse_layer(
     gathered = builder.node("Gather", [read, index], f"{prefix}.g", axis=1)
     shape = builder.constant(f"{prefix}.g_shape", np.array([0, rows, terms], dtype=np.int64))
     by_row = builder.node("Reshape", [gathered, shape], f"{prefix}.g3")
-    labels = f"rows: {_some(layer.rows)}; {terms} terms each, in the order of {prefix}.terms"
+    labels = f"rows: {name_list(layer.rows, 16, 'more')}; {terms} terms each, in the order of {prefix}.terms"
     w = builder.constant(f"{prefix}.W", weights.astype(builder.dtype), labels)
     products = builder.node("Mul", [by_row, w], f"{prefix}.wg")
     axis = builder.shared("const.axis2", np.array([2], dtype=np.int64))
@@ -365,8 +359,8 @@ def interface(network: Network, per_name: bool = False) -> str:
         outputs = ", ".join(f"{name} [N, {1 if size is None else size}]" for name, size in sizes)
         return f"inputs {inputs}, outputs {outputs}"
     return (
-        f"input {INPUT_NAME} [N, {network.input_width}] ({_some(network.input_columns, 8)}), "
-        f"output {OUTPUT_NAME} [N, {network.output_width}] ({_some(network.output_columns, 8)})"
+        f"input {INPUT_NAME} [N, {network.input_width}] ({name_list(network.input_columns, count='more')}), "
+        f"output {OUTPUT_NAME} [N, {network.output_width}] ({name_list(network.output_columns, count='more')})"
     )
 
 

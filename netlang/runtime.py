@@ -236,11 +236,11 @@ class Network:
         if single:
             X = X[None, :]
         if X.ndim != 2 or X.shape[1] != self.input_width:
-            from .errors import NetlangError
+            from .errors import NetlangError, name_list
 
             raise NetlangError(
                 f"the network takes {self.input_width} input values per sample "
-                f"({', '.join(self.input_columns[:8])}{', ...' if self.input_width > 8 else ''}), "
+                f"({name_list(self.input_columns)}), "
                 f"but the batch has shape {np.shape(batch)}",
                 code="bad-input",
             )

@@ -135,3 +135,30 @@ def test_dependencies_order_cycles_readers_reached():
     assert order.index("c") < order.index("b") < order.index("a")
     assert graph.readers()["c"] == ["a", "b"] and "d" not in graph.readers().get("d", [])
     assert graph.reached(["a"]) == {"a", "b", "c", "x"}
+
+
+def test_name_list_shows_the_first_names():
+    from netlang.errors import name_list
+
+    names = [f"x{i}" for i in range(20)]
+    assert name_list(names[:8]) == "x0, x1, x2, x3, x4, x5, x6, x7"
+    assert name_list(names) == "x0, x1, x2, x3, x4, x5, x6, x7, ..."
+    assert name_list(names, count="in all").endswith("x7, ... (20 in all)")
+    assert name_list(names, 16, "more").endswith("x15, ... (4 more)")
+
+
+def test_the_warnings_of_a_file_split_its_source_once_and_are_capped():
+    from netlang import errors
+    from netlang.lint import find_warnings
+
+    count = limits.MAX_WARNINGS + 50
+    source = "input x\noutput y\nnode y = x\n" + "".join(f"node u{i} = x\n" for i in range(count))
+    from netlang.compiler import check_program
+
+    warnings = find_warnings(check_program(source, "t.net"))
+    assert len(warnings) == limits.MAX_WARNINGS
+    assert [w.line for w in warnings] == list(range(4, 4 + limits.MAX_WARNINGS))  # the first, in file order
+    before = errors._lines.cache_info().misses
+    text = "\n".join(w.format() for w in warnings)
+    assert errors._lines.cache_info().misses == before + 1
+    assert text.count("does not reach any output") == limits.MAX_WARNINGS
