@@ -1,4 +1,4 @@
-"""Boundary stage: the decision regions of a network with two input values, plotted with matplotlib.
+"""Decision regions (a tool beside the pipeline): a network with two input values evaluated over a grid of the plane, plotted with matplotlib.
 
 The network is evaluated once on a grid over the input plane (one batch, vectorised),
 so the picture is exactly what the compiled network computes. AND and OR show the

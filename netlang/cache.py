@@ -1,4 +1,4 @@
-"""Cache stage: compiled networks kept on disk, as Python keeps .pyc files, so an unchanged file skips the parser.
+"""The compiled-network cache: networks kept on disk, as Python keeps .pyc files, so an unchanged file skips the parser.
 
 An entry is one ``.npz`` file (never a pickle: read with ``allow_pickle=False``) holding the
 layers' arrays and a JSON description. Its name is a hash of the cache format, the netlang

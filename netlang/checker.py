@@ -166,7 +166,7 @@ class _Checker:
             if isinstance(statement, Input):
                 for var in statement.vars:
                     if self.define(var.name, var.span):
-                        if self.check_size(var.size, var.span, f"input {var.name}"):
+                        if self.usable_size(var.size, var.span, f"input {var.name}"):
                             total += var.size or 1
                         else:
                             self.failed.add(var.name)  # so nothing allocates a vector of that size
@@ -182,7 +182,7 @@ class _Checker:
                     self.signals[statement.name] = statement
                     self.definitions[statement.name] = statement
                     size = statement.size if isinstance(statement, Layer) else None
-                    if not self.check_size(size, statement.name_span, f"layer {statement.name}"):
+                    if not self.usable_size(size, statement.name_span, f"layer {statement.name}"):
                         self.failed.add(statement.name)
                     self.sizes[statement.name] = size
         if total > limits.MAX_SIGNALS:
@@ -214,7 +214,7 @@ class _Checker:
         self.definition_span[name] = span
         return True
 
-    def check_size(self, size: Optional[int], span: Span, what: str) -> bool:
+    def usable_size(self, size: Optional[int], span: Span, what: str) -> bool:
         """Whether a declared vector size is usable (if not, the error is reported)."""
         if size is None:
             return True

@@ -16,7 +16,12 @@ from .activations import ACTIVATIONS
 from .checker import CheckedProgram, Unit
 from .errors import NetlangError, combine
 from .forms import Diag, ScalarForm, VectorForm
-from .runtime import Layer, Network, Segment, SignalTable, _SMALL_DENSE
+from .runtime import Layer, Network, Segment, SignalTable
+
+# Weight matrices up to this many entries are always kept dense; larger ones only when at
+# least a quarter of their entries are used. A layer of a big netlist reads a few
+# of thousands of earlier signals: kept dense, its matrix product would do mostly zeros.
+SMALL_DENSE = 1 << 12
 
 
 def lower_to_layers(checked: CheckedProgram) -> Network:
@@ -108,7 +113,7 @@ def _lower_layer(
     nonzeros = len(values) + sum(block.size for _, _, block in blocks)
     cells = n_rows * n_cols
     dense_ok = cells <= limits.MAX_MATRIX_ENTRIES
-    if dense_ok and (cells <= _SMALL_DENSE or nonzeros * 4 >= cells):
+    if dense_ok and (cells <= SMALL_DENSE or nonzeros * 4 >= cells):
         weights = np.zeros((n_rows, n_cols))
         if len(values):
             np.add.at(weights, (rows, np.searchsorted(column_positions, cols)), values)

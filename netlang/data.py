@@ -1,4 +1,4 @@
-"""Data stage: batches of inputs read from CSV or .npy in chunks, results written as CSV, .npy or JSON.
+"""Batch data (a tool beside the pipeline): inputs read from CSV or .npy in chunks, results written as CSV, .npy or JSON.
 
 Everything streams: a source yields blocks of at most a few hundred thousand
 values, the network evaluates each block, and a sink writes the results before

@@ -1,4 +1,4 @@
-"""Diagram stage: a compiled network drawn as Graphviz DOT (circles and weighted arrows), rendered by Graphviz.
+"""Diagrams (a tool beside the pipeline): a compiled network drawn as Graphviz DOT (circles and weighted arrows), rendered by Graphviz.
 
 The picture follows the figures of a first course: inputs on the left, each neuron a
 circle with its threshold (``θ=0.7``) or bias inside, each arrow labelled with its

@@ -2,53 +2,22 @@
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 from html import escape
 from typing import Any, Dict, List, Sequence, Tuple, Union
 
 import numpy as np
 
+from .numerals import format_number, format_short
 from .runtime import Layer, Network
+
+__all__ = ["format_number", "format_short", "format_value", "json_number"]  # the first two live in numerals
 
 # How the per-row activations read in a table.
 _ACTIVATION_LABELS = {"step": "step(>0)", "step_ge": "step(>=0)"}
 # Large layers are shown by their corners, as numpy prints large arrays.
 _MAX_ROWS = 16
 _MAX_COLUMNS = 10
-
-
-def format_number(value: Union[float, Fraction]) -> str:
-    """A number as short as it can be written exactly: ``1``, ``0.5``, ``0.7310585786300049``.
-
-    An exact rational (``--exact``) is written as a decimal when it has one (``0.3``), else as a
-    fraction (``1/3``).
-    """
-    if isinstance(value, Fraction):
-        return _format_fraction(value)
-    value = float(value)
-    if math.isfinite(value) and value.is_integer() and abs(value) < 1e16:
-        return str(int(value))
-    return repr(value)
-
-
-def _format_fraction(value: Fraction) -> str:
-    denominator = value.denominator
-    twos = fives = 0
-    while denominator % 2 == 0:
-        denominator //= 2
-        twos += 1
-    while denominator % 5 == 0:
-        denominator //= 5
-        fives += 1
-    if denominator != 1:
-        return f"{value.numerator}/{value.denominator}"
-    places = max(twos, fives)
-    digits = str(abs(value.numerator) * 10**places // value.denominator).rjust(places + 1, "0")
-    sign = "-" if value < 0 else ""
-    if not places:
-        return sign + digits
-    return f"{sign}{digits[:-places]}.{digits[-places:]}"
 
 
 def json_number(value: Union[float, Fraction]) -> Union[int, float]:
@@ -61,17 +30,6 @@ def format_value(value: Union[float, np.ndarray]) -> str:
     if isinstance(value, np.ndarray):
         return "[" + ", ".join(format_number(v) for v in value) + "]"
     return format_number(value)
-
-
-def format_short(value: Union[float, Fraction]) -> str:
-    """A number for a matrix cell or a diagram: at most 6 significant digits, ``0.333333``
-    (an exact rational stays exact)."""
-    if isinstance(value, Fraction):
-        return _format_fraction(value)
-    value = float(value)
-    if value == 0:
-        return "0"
-    return f"{value:.6g}"
 
 
 def _elide(items: Sequence[Any], limit: int) -> List[Any]:

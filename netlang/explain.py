@@ -20,7 +20,7 @@ from .activations import ACTIVATIONS
 from .checker import CheckedProgram, Unit
 from .display import format_number, format_short, format_value
 from .interpreter import FLOAT, Arithmetic, Value, Values, evaluate, value_of
-from .nodes import Call, Compare, Expr, Index, Name, Number, Product, Span, String, Sum, UnaryOp, Vector
+from .nodes import Call, Compare, Expr, Index, Name, Number, Precedence, Product, Span, String, Sum, UnaryOp, Vector, precedence
 
 # Vectors longer than this are shown by their ends; matrices keep this many rows.
 MAX_ELEMENTS = 6
@@ -30,7 +30,7 @@ MAX_NEURONS = 24
 # Sums with more terms are shown by their first terms (a netlist neuron can read thousands of signals).
 MAX_TERMS = 8
 
-_SUM, _PRODUCT, _UNARY, _ATOM = 1, 2, 3, 4
+_SUM, _PRODUCT, _UNARY, _ATOM = Precedence.SUM, Precedence.PRODUCT, Precedence.UNARY, Precedence.ATOM
 
 
 def explain(checked: CheckedProgram, inputs: Mapping[str, Any], arithmetic: Arithmetic = FLOAT) -> str:
@@ -136,13 +136,13 @@ class _Explainer:
             if len(parts) > MAX_TERMS:
                 parts = parts[: MAX_TERMS - 1] + [f"+ ... ({len(parts)} terms)"]
             text = " ".join(parts)
-            return f"({text})" if context >= _PRODUCT else text
+            return f"({text})" if precedence(expr) < context else text
         if isinstance(expr, Product):
             text = self.render(expr.operands[0], _PRODUCT, substitute)
             for op, operand in zip(expr.ops, expr.operands[1:]):
                 right = _signed(self.render(operand, _UNARY, substitute))
                 text += f" @ {right}" if op == "@" else f"{op}{right}"
-            return f"({text})" if context >= _UNARY else text
+            return f"({text})" if precedence(expr) < context else text
         if isinstance(expr, Vector):
             if substitute:
                 return self.value(value_of(expr, self.env, self.arithmetic))

@@ -1,4 +1,4 @@
-"""Formatter stage: a parsed program back to text in netlang's one canonical layout, every comment kept.
+"""The formatter (a tool beside the pipeline): a parsed program back to text in netlang's one canonical layout, every comment kept.
 
 The layout is described in docs/fmt.md. The formatter works on the AST and on the
 comments the parser collects beside it (``Program.comments``, each with a span): it
@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 from . import limits
-from .display import format_number
 from .nodes import (
     Call,
     Comment,
@@ -41,18 +40,21 @@ from .nodes import (
     String,
     Sum,
     UnaryOp,
+    Precedence,
     Vector,
     children,
+    precedence,
 )
+from .numerals import format_number
 from .parser import parse
 
 WIDTH = 88  # a statement longer than this breaks its bracketed lists, outermost first
 INDENT = 4  # the elements of a broken list, relative to the line that opens it
 COMMENT_GAP = 2  # spaces between code and a trailing comment, at the least
 
-# Binding strength, loosest first: an operand is parenthesized when it binds more loosely
-# than its place needs (the grammar's expr > sum > product > unary > atom).
-_COMPARE, _SUM, _PRODUCT, _UNARY, _ATOM = range(5)
+# Binding strength (nodes.Precedence), loosest first: an operand is parenthesized when it
+# binds more loosely than its place needs.
+_COMPARE, _SUM, _PRODUCT, _UNARY = Precedence.COMPARE, Precedence.SUM, Precedence.PRODUCT, Precedence.UNARY
 
 Position = Tuple[int, int]
 
@@ -347,7 +349,7 @@ class _Renderer:
     def operand(self, expr: Expr, needed: int, indent: int, parenthesize_signs: bool = False) -> Lines:
         """``expr`` where it must bind at least as tightly as ``needed``, in parentheses if not."""
         lines = self.expr(expr, indent)
-        if _strength(expr) < needed or (parenthesize_signs and isinstance(expr, UnaryOp)):
+        if precedence(expr) < needed or (parenthesize_signs and isinstance(expr, UnaryOp)):
             return _concat(_text("("), lines, _text(")"))
         return lines
 
@@ -471,18 +473,6 @@ def _fill(pieces: Sequence[str], separator: str, width: int) -> List[str]:
 
 def _comment(comment: Optional[Comment]) -> Optional[str]:
     return comment.text.rstrip() if comment is not None else None
-
-
-def _strength(expr: Expr) -> int:
-    if isinstance(expr, Compare):
-        return _COMPARE
-    if isinstance(expr, Sum):
-        return _SUM
-    if isinstance(expr, Product):
-        return _PRODUCT
-    if isinstance(expr, UnaryOp):
-        return _UNARY
-    return _ATOM
 
 
 def _statement_lines(statement: Statement, renderer: _Renderer) -> Lines:

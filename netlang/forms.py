@@ -1,4 +1,4 @@
-"""Affine forms: what a neuron's input is once its expression is checked, ``W s + b``.
+"""Affine forms: a neuron's input once its expression is checked, ``W s + b`` (the checker's output, the compiler's input).
 
 A :class:`ScalarForm` is one neuron's weighted sum: a constant plus a coefficient
 per signal it reads, as Python floats in a dict, so netlists of many small neurons
@@ -122,12 +122,6 @@ class VectorForm:
                     element = (key, int(j))
                     coeffs[element] = coeffs.get(element, 0.0) + float(row[j])
         return ScalarForm(float(weights @ self.const), coeffs)
-
-    def element(self, i: int) -> ScalarForm:
-        """Row ``i`` as a neuron input of its own."""
-        single = np.zeros(self.size)
-        single[i] = 1.0
-        return self.dot(single)
 
 
 def keys_read(form: Union[ScalarForm, VectorForm]) -> Iterator[Key]:

@@ -1,4 +1,4 @@
-"""Launcher stage: the ``netlang`` console script; a fast path for ``run`` on a cached network, else the click CLI.
+"""The ``netlang`` console script: a fast path for ``run`` on a cached network, else the click CLI.
 
 ``netlang run FILE --x V... [--json]`` on a file whose compiled network is in the cache
 (netlang.cache) is answered here, without importing the parser (Lark) or the CLI (click),

@@ -1,4 +1,4 @@
-"""Lexer stage: .net source text to Lark tokens, by the grammar's own terminals.
+"""The lexer (the pipeline's first step, inside the parser): .net source text to Lark tokens, by the grammar's own terminals.
 
 Lark's contextual lexer tries the terminals one token at a time and counts lines and
 columns through a ``LineCounter``: on a large netlist that was a third of the parse.

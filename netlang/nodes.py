@@ -1,4 +1,4 @@
-"""AST stage: the syntax tree of a .net file, as built by the parser.
+"""The syntax tree of a .net file (what the parser builds and every later step reads).
 
 Every node is a frozen dataclass. Its ``span`` (where it stands in the source)
 does not take part in equality, so two trees parsed from differently laid out
@@ -8,6 +8,7 @@ text compare equal when they mean the same, as with CPython's ``ast``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, is_dataclass, replace
+from enum import IntEnum
 from typing import Any, Dict, Iterator, List, Optional, Tuple, TypeVar, Union
 
 
@@ -247,6 +248,33 @@ class Program:
         from .ast_json import from_json
 
         return from_json(data)
+
+
+class Precedence(IntEnum):
+    """How tightly each kind of expression binds, loosest first: the grammar's
+    ``expr > sum > product > unary > atom``. The one table of it (as CPython's ``ast``
+    module has one): the formatter and ``run --explain`` put an operand in parentheses
+    where it binds more loosely than its place needs (``precedence(operand) < needed``).
+    """
+
+    COMPARE = 0
+    SUM = 1
+    PRODUCT = 2
+    UNARY = 3
+    ATOM = 4
+
+
+def precedence(expr: object) -> Precedence:
+    """How tightly ``expr`` binds: names, numbers, calls, vectors and strings are atoms."""
+    if isinstance(expr, Compare):
+        return Precedence.COMPARE
+    if isinstance(expr, Sum):
+        return Precedence.SUM
+    if isinstance(expr, Product):
+        return Precedence.PRODUCT
+    if isinstance(expr, UnaryOp):
+        return Precedence.UNARY
+    return Precedence.ATOM
 
 
 def children(node: object) -> Tuple[object, ...]:

@@ -1,4 +1,4 @@
-"""Export stage: a compiled Network as a standard ONNX model (``netlang export FILE -o model.onnx``).
+"""ONNX export (a tool beside the pipeline): a compiled Network as a standard ONNX model (``netlang export FILE -o model.onnx``).
 
 The layout (docs/export.md): one input ``x`` of shape [N, input width] whose columns
 are ``Network.input_columns``, one output ``y`` of shape [N, output width] whose

@@ -1,4 +1,4 @@
-"""Parser stage: .net source text to the AST of netlang.nodes, with located syntax errors.
+"""The parser (pipeline: read -> **parse** -> check -> lower -> run): .net source text to the syntax tree of netlang.nodes, with located syntax errors.
 
 The grammar (grammar/netlang.lark, shipped in the package) is compiled once, lazily,
 into a Lark LALR(1) parser that builds AST nodes directly while it parses (no parse

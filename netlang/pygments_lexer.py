@@ -1,4 +1,4 @@
-"""Export stage (syntax highlighting): a Pygments lexer for .net files, derived from the grammar.
+"""Syntax highlighting (a tool beside the pipeline): a Pygments lexer for .net files, derived from the grammar.
 
 Pygments finds it through the ``pygments.lexers`` entry point (``pip install
 'netlang[highlight]'``), so ``pygmentize -l netlang model.net``, Sphinx, MkDocs and

@@ -1,4 +1,4 @@
-"""Runtime stage: a compiled Network of weight-matrix layers, evaluated with numpy.
+"""The runtime (pipeline: read -> parse -> check -> lower -> **run**): a compiled Network of weight-matrix layers, evaluated with numpy.
 
 Layer ``k`` computes ``f(W s + b)`` where ``s`` are the signals it reads (inputs and
 earlier neurons, skip connections included). Evaluation is vectorised over the
@@ -16,10 +16,6 @@ import numpy as np
 
 from .activations import ACTIVATIONS, sigmoid_in_place
 
-# Weight matrices up to this many entries are always kept dense; larger ones only when at
-# least a quarter of their entries are used (compiler.py). A layer of a big netlist reads a few
-# of thousands of earlier signals: kept dense, its matrix product would do mostly zeros.
-_SMALL_DENSE = 1 << 12
 # Bytes of state per chunk of samples in a network with sparse layers (gathers run fastest
 # when the state of a chunk stays in the last-level cache).
 _CHUNK_BYTES = 4 << 20

@@ -663,17 +663,17 @@ class Algebra:
                 raise self.matmul_mismatch(left, right, expr, right_expr)
             if left.ndim == 1:
                 return right.dot(left)
-            self.check_layer_product(left.shape[0], right, expr.span)
+            self.refuse_large_product(left.shape[0], right, expr.span)
             return right.left_multiplied(left)
         assert isinstance(left, VectorForm) and isinstance(right, np.ndarray)
         if right.shape[0] != left.size:
             raise self.matmul_mismatch(left, right, expr, right_expr)
         if right.ndim == 1:
             return left.dot(right)
-        self.check_layer_product(right.shape[1], left, expr.span)
+        self.refuse_large_product(right.shape[1], left, expr.span)
         return left.left_multiplied(np.ascontiguousarray(right.T))
 
-    def check_layer_product(self, rows: int, form: VectorForm, span: Span) -> None:
+    def refuse_large_product(self, rows: int, form: VectorForm, span: Span) -> None:
         """A matrix with ``rows`` rows applied to ``form``: refuse it before building its blocks."""
         if rows > limits.MAX_VECTOR_SIZE:
             raise self.error(

@@ -7,7 +7,7 @@ import tracemalloc
 import numpy as np
 
 import netlang
-from netlang import runtime
+from netlang import compiler
 
 INPUTS = 8
 
@@ -49,7 +49,7 @@ def test_weights_and_plan_are_linear_in_the_terms():
     # No layer keeps a mostly-empty matrix: dense ones are small or at least a quarter full.
     for layer in net.layers:
         if not layer.is_sparse:
-            assert layer.weights.size <= runtime._SMALL_DENSE or layer.nonzeros * 4 >= layer.weights.size
+            assert layer.weights.size <= compiler.SMALL_DENSE or layer.nonzeros * 4 >= layer.weights.size
     assert _stored_entries(net) <= 4 * terms
     assert any(layer.is_sparse for layer in net.layers)
     X = np.random.default_rng(1).normal(size=(7, INPUTS))

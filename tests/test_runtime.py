@@ -102,10 +102,9 @@ def test_sparse_layers_evaluate_like_dense(monkeypatch):
         lines.append(f"node n{i} = sigmoid({terms} + {rng.normal():.3f})")
     source = "\n".join(lines)
     dense = netlang.compile(source)
-    monkeypatch.setattr(runtime, "_SMALL_DENSE", 0)
     import netlang.compiler as compiler
 
-    monkeypatch.setattr(compiler, "_SMALL_DENSE", 0)
+    monkeypatch.setattr(compiler, "SMALL_DENSE", 0)
     sparse = netlang.compile(source)
     assert not dense.layers[0].is_sparse and sparse.layers[0].is_sparse
     np.testing.assert_array_equal(sparse.layers[0].weights, dense.layers[0].weights)
