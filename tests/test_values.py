@@ -153,7 +153,7 @@ def test_the_warnings_of_a_file_split_its_source_once_and_are_capped():
 
     count = limits.MAX_WARNINGS + 50
     source = "input x\noutput y\nnode y = x\n" + "".join(f"node u{i} = x\n" for i in range(count))
-    from netlang.compiler import check_program
+    from netlang.pipeline import check_program
 
     warnings = find_warnings(check_program(source, "t.net"))
     assert len(warnings) == limits.MAX_WARNINGS
