@@ -74,6 +74,11 @@ EXPLANATIONS: Dict[str, str] = {
     "not-two-inputs": "`netlang plot` draws a decision boundary over a plane, so the network must take exactly two input values.",
     "export-too-large": "The network's weights would not fit in one ONNX file (`MAX_ONNX_BYTES`, see [limits.md](limits.md)).",
     "export-unsupported": "The network cannot be exported in the form asked for, such as one ONNX input per name for a network without inputs.",
+    "missing-shape": "An initialiser such as xavier() is given to a param whose shape is not declared: write `param W[rows, columns] = xavier()`.",
+    "misplaced-initialiser": "An initialiser (zeros, normal, uniform, xavier, he) is used inside an expression; it can only be the whole value of a `param`.",
+    "unknown-setting": "A `train` statement names a setting netlang does not know.",
+    "bad-setting": "A training setting has a value it cannot take: a learning rate that is not positive, a fraction of an epoch, an unknown optimizer.",
+    "duplicate-setting": "A training setting is given twice in the file's `train` statements.",
     "missing-extra": "A feature needs an optional package that is not installed; the message names the extra to install.",
 }
 

@@ -39,6 +39,9 @@ _CLASSES = {
         nodes.Let,
         nodes.Node,
         nodes.Layer,
+        nodes.Param,
+        nodes.Setting,
+        nodes.Train,
         nodes.Output,
         nodes.Expect,
         nodes.Comment,
@@ -95,6 +98,7 @@ def outline(program: Program) -> str:
             f"{key}={value!r}"
             for key, value in data.items()
             if key not in ("type", "span", "name_span") and not isinstance(value, (dict, list))
+            and not (key == "learned" and value is False)  # shown only on param node/layer
         ]
         lines.append(f"{'  ' * depth}{data['type']} {where}{' ' if plain else ''}{' '.join(plain)}")
         for value in data.values():

@@ -21,7 +21,8 @@ from .dependencies import Dependencies
 from .errors import Report, combine, did_you_mean
 from .files import FileError
 from .forms import ScalarForm, VectorForm, keys_read, signal_of
-from .nodes import Call, Index, Input, InputVar, Layer, Let, Name, Node, Output, Program, Span, walk
+from . import params as params_
+from .nodes import Call, Expr, Index, Input, InputVar, Layer, Let, Name, Node, Output, Param, Program, Span, Train, walk
 from .values import Budget, Constant, Failed, Signal, Values
 from .weights import WeightFiles
 
@@ -61,6 +62,7 @@ class CheckedProgram:
     base_dir: Optional[Path] = None  # where load(...) reads files from
     # The arrays load(...) read, by its arguments: the interpreter uses them, never reading a file again.
     loaded: Dict[Tuple[str, Optional[str]], np.ndarray] = field(default_factory=dict)
+    settings: params_.Settings = field(default_factory=params_.Settings)  # the train statements'
 
     def __repr__(self) -> str:
         return f"CheckedProgram({self.program.filename!r}, {len(self.inputs)} inputs, {len(self.units)} units, outputs={self.outputs})"
@@ -72,18 +74,26 @@ def check(
     base_dir: Optional[Path] = None,
     unparsed: Iterable[str] = (),
     weight_files: Optional[WeightFiles] = None,
+    *,
+    param_values: Optional[Dict[str, Constant]] = None,
+    seed: Optional[int] = None,
 ) -> CheckedProgram:
     """Check ``program``; raise one NetlangError carrying every error found.
 
     ``unparsed``: names that statements left out of ``program`` (for their syntax errors) may
     define. A statement that reads one is not checked, and is not blamed for it.
     ``weight_files`` reads the files of ``load(...)`` and records them (by default, from ``base_dir``).
+    ``param_values``: values for params, used instead of what the file gives them (training's
+    provenance); ``seed``: the initialisers' seed instead of the file's ``train seed``.
     """
     # Constant folding may overflow; every result is checked (checked_number, checked_array,
     # and the compiler for weights), so numpy's warnings would only repeat the located error.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         files = weight_files if weight_files is not None else WeightFiles(base_dir)
-        return _Checker(program, source, base_dir, frozenset(unparsed), files).run()
+        checker = _Checker(program, source, base_dir, frozenset(unparsed), files)
+        checker.param_values = param_values or {}
+        checker.seed = seed
+        return checker.run()
 
 
 class _Checker:
@@ -97,12 +107,15 @@ class _Checker:
         self.unparsed = unparsed
         self.base_dir = base_dir
         self.report = Report(program.filename, source)
-        self.lets: Dict[str, Let] = {}
+        self.lets: Dict[str, Union[Let, Param]] = {}
         self.signals: Dict[str, Union[InputVar, Node, Layer]] = {}
         self.sizes: Dict[str, Optional[int]] = {}
         self.definition_span: Dict[str, Span] = {}
         self.constants: Dict[str, Constant] = {}
-        self.definitions: Dict[str, Union[Let, Node, Layer]] = {}
+        self.definitions: Dict[str, Union[Let, Param, Node, Layer]] = {}
+        self.trains: List[Train] = []
+        self.param_values: Dict[str, Constant] = {}
+        self.seed: Optional[int] = None
         self.failed: Set[str] = set()  # definitions with an error (reported) or in a cycle
         budget = Budget()  # one for the whole program, constants and definitions alike
         self.values = Values(self, budget)
@@ -132,7 +145,7 @@ class _Checker:
                 self.failed.add(name)
                 continue
             try:
-                if isinstance(statement, Let):
+                if isinstance(statement, (Let, Param)):
                     self.constant(name)
                 else:
                     activation, form, size = self.values.definition(statement)
@@ -155,9 +168,12 @@ class _Checker:
                 self.failed.add(name)
         units = _with_depths(units, self.definitions)
         outputs = self.resolve_outputs(units)
+        settings = self.settings()
         if self.report.found:
             raise combine(self.report.found)
-        return CheckedProgram(self.program, inputs, self.constants, units, outputs, self.sizes, self.base_dir, self.weight_files.arrays)
+        return CheckedProgram(
+            self.program, inputs, self.constants, units, outputs, self.sizes, self.base_dir, self.weight_files.arrays, settings
+        )
 
     def declare(self) -> List[InputVar]:
         inputs: List[InputVar] = []
@@ -173,7 +189,9 @@ class _Checker:
                         self.signals[var.name] = var
                         self.sizes[var.name] = var.size
                         inputs.append(var)
-            elif isinstance(statement, Let):
+            elif isinstance(statement, Train):
+                self.trains.append(statement)
+            elif isinstance(statement, (Let, Param)):
                 if self.define(statement.name, statement.name_span):
                     self.lets[statement.name] = statement
                     self.definitions[statement.name] = statement
@@ -237,10 +255,52 @@ class _Checker:
             return self.constants[name]
         if name in self.failed or name not in self.lets:
             raise Failed()  # its error is reported already
-        value = self.constant_values.value(self.lets[name].value)
+        statement = self.lets[name]
+        value = self.param(statement) if isinstance(statement, Param) else self.constant_values.value(statement.value)
         assert isinstance(value, (float, np.ndarray))
         self.constants[name] = value
         return value
+
+    def param(self, statement: Param) -> Constant:
+        """A param's value: given from outside (training), drawn by an initialiser, or written."""
+        given = self.param_values.get(statement.name)
+        try:
+            if given is not None:
+                value = given
+            else:
+                call = params_.initialiser_call(statement.value)
+                if call is not None:
+                    arguments = [self.constant_values.value(arg) for arg in call.args]
+                    numbers = [arg for arg in arguments if isinstance(arg, float)]
+                    if len(numbers) != len(arguments):
+                        raise self.error("an initialiser's arguments are single numbers", call.span, "bad-arguments")
+                    seed = self.seed if self.seed is not None else params_.file_seed(self.trains)
+                    value = params_.initial_values(statement, call, numbers, seed)
+                else:
+                    folded = self.constant_values.value(statement.value)
+                    assert isinstance(folded, (float, np.ndarray))
+                    value = folded
+            params_.check_shape(statement, value)
+        except params_.ParamProblem as problem:
+            raise self.error(problem.message, problem.span, problem.code, hint=problem.hint) from None
+        return value
+
+    def settings(self) -> params_.Settings:
+        """The train statements' settings; their mistakes are reported."""
+
+        def number(expr: Expr) -> float:
+            try:
+                value = self.constant_values.value(expr)
+            except Failed:
+                raise params_.Reported() from None
+            if not isinstance(value, float):
+                raise params_.ParamProblem("a setting is a single value", expr.span, "bad-setting")
+            return value
+
+        settings, problems = params_.read_settings(self.trains, number)
+        for problem in problems:
+            self.error(problem.message, problem.span, problem.code, hint=problem.hint)
+        return settings
 
     # -- the Scope of values ---------------------------------------------------------
 
@@ -276,7 +336,7 @@ class _Checker:
 
     # -- names -------------------------------------------------------------------
 
-    def report_unknown_names(self, statement: Union[Let, Node, Layer]) -> bool:
+    def report_unknown_names(self, statement: Union[Let, Param, Node, Layer]) -> bool:
         """Report every name in ``statement`` that nothing defines, once each; True if there was one.
 
         All of them at once (not only the first the checker would meet), with one hint for
@@ -307,7 +367,7 @@ class _Checker:
             new = "is an input, declare it" if len(undeclared) == 1 else "are inputs, declare them"
             as_input = f"if {names} {new}: input {', '.join(undeclared)}"
         for name, span in unknown.items():
-            if name in undeclared and not isinstance(statement, Let):
+            if name in undeclared and not isinstance(statement, (Let, Param)):
                 self.unknown_name(name, span, hint=as_input)
             else:
                 self.unknown_name(name, span)
@@ -395,7 +455,7 @@ class _Checker:
         return [s.name for s in defined if s.name not in read]
 
 
-def _with_depths(units: List[Unit], definitions: Dict[str, Union[Let, Node, Layer]]) -> List[Unit]:
+def _with_depths(units: List[Unit], definitions: Dict[str, Union[Let, Param, Node, Layer]]) -> List[Unit]:
     """Units by depth (1 + the deepest signal read; inputs are at depth 0), then as defined."""
     depth: Dict[str, int] = {}
     for unit in units:  # dependencies come first

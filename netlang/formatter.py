@@ -33,12 +33,14 @@ from .nodes import (
     Node,
     Number,
     Output,
+    Param,
     Product,
     Program,
     Span,
     Statement,
     String,
     Sum,
+    Train,
     UnaryOp,
     Precedence,
     Vector,
@@ -146,8 +148,10 @@ def _outer_lists(expr: Optional[Expr]) -> Iterator[_List]:
 
 
 def _statement_lists(statement: Statement) -> List[_List]:
-    if isinstance(statement, (Let, Node, Layer)):
+    if isinstance(statement, (Let, Node, Layer, Param)):
         return list(_outer_lists(statement.value))
+    if isinstance(statement, Train):
+        return [found for setting in statement.settings for found in _outer_lists(setting.value)]
     if isinstance(statement, Expect):
         found: List[_List] = []
         for side, values in (("in", statement.inputs), ("out", statement.outputs)):
@@ -483,11 +487,22 @@ def _statement_lines(statement: Statement, renderer: _Renderer) -> Lines:
         return _text("output " + ", ".join(name.id for name in statement.names))
     if isinstance(statement, Let):
         return _concat(_text(f"let {statement.name} = "), renderer.expr(statement.value, 0))
+    learned = "param " if isinstance(statement, (Node, Layer)) and statement.learned else ""
     if isinstance(statement, Node):
-        return _concat(_text(f"node {statement.name} = "), renderer.expr(statement.value, 0))
+        return _concat(_text(f"{learned}node {statement.name} = "), renderer.expr(statement.value, 0))
     if isinstance(statement, Layer):
         size = "" if statement.size is None else f"[{statement.size}]"
-        return _concat(_text(f"layer {statement.name}{size} = "), renderer.expr(statement.value, 0))
+        return _concat(_text(f"{learned}layer {statement.name}{size} = "), renderer.expr(statement.value, 0))
+    if isinstance(statement, Param):
+        shape = "" if statement.shape is None else "[" + ", ".join(map(str, statement.shape)) + "]"
+        return _concat(_text(f"param {statement.name}{shape} = "), renderer.expr(statement.value, 0))
+    if isinstance(statement, Train):
+        parts: List[Lines] = [_text("train ")]
+        for position, setting in enumerate(statement.settings):
+            if position:
+                parts.append(_text(", "))
+            parts += [_text(f"{setting.name} = "), renderer.expr(setting.value, 0)]
+        return _concat(*parts)
     assert isinstance(statement, Expect), f"unknown statement {statement!r}"
     parts = [_text("expect "), _values(statement, "in", statement.inputs, renderer), _text(" -> ")]
     parts.append(_values(statement, "out", statement.outputs, renderer))

@@ -137,8 +137,14 @@ def constants(checked: CheckedProgram, arithmetic: Arithmetic = FLOAT) -> Values
     env = Values(checked.loaded)
     lets = {s.name: s for s in checked.program.statements if isinstance(s, Let)}
     # The checker folded the constants in float64, in dependency order; exact values are folded again.
+    # A param's value (learned, drawn by an initialiser) is the float64 the checker holds.
     for name, constant in checked.constants.items():
-        env[name] = constant if arithmetic is FLOAT else value_of(lets[name].value, env, arithmetic)
+        if arithmetic is FLOAT:
+            env[name] = constant
+        elif name in lets:
+            env[name] = value_of(lets[name].value, env, arithmetic)
+        else:
+            env[name] = arithmetic.array(constant) if isinstance(constant, np.ndarray) else arithmetic.scalar(constant)
     return env
 
 

@@ -171,6 +171,7 @@ class Node:
     value: Expr
     name_span: Span = _span()
     span: Span = _span()
+    learned: bool = False  # ``param node``: training learns every number written in it
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +182,39 @@ class Layer:
     size: Optional[int]
     value: Expr
     name_span: Span = _span()
+    span: Span = _span()
+    learned: bool = False  # ``param layer``: training learns every number written in it
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """``param NAME[shape] = EXPR``: a constant that training learns (``let``, but learned).
+
+    ``value`` is an expression of constants, a ``load(...)``, or an initialiser such as
+    ``xavier()``, which needs ``shape``.
+    """
+
+    name: str
+    shape: Optional[Tuple[int, ...]]
+    value: Expr
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One ``name = value`` of a ``train`` statement."""
+
+    name: str
+    value: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Train:
+    """``train rate = 0.3, epochs = 5``: how ``netlang train`` learns the params."""
+
+    settings: Tuple[Setting, ...]
     span: Span = _span()
 
 
@@ -202,8 +236,8 @@ class Expect:
     span: Span = _span()
 
 
-Statement = Union[Input, Let, Node, Layer, Output, Expect]
-Definition = Union[Let, Node, Layer]
+Statement = Union[Input, Let, Node, Layer, Output, Expect, Param, Train]
+Definition = Union[Let, Node, Layer, Param]
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +264,7 @@ class Program:
 
     def definitions(self) -> Iterator[Definition]:
         for statement in self.statements:
-            if isinstance(statement, (Let, Node, Layer)):
+            if isinstance(statement, (Let, Node, Layer, Param)):
                 yield statement
 
     def to_json(self) -> Dict[str, Any]:
@@ -291,8 +325,10 @@ def children(node: object) -> Tuple[object, ...]:
         return (node.left, node.right)
     if isinstance(node, Call):
         return (node.func, *node.args)
-    if isinstance(node, (Let, Node, Layer)):
+    if isinstance(node, (Let, Node, Layer, Param, Setting)):
         return (node.value,)
+    if isinstance(node, Train):
+        return node.settings
     if isinstance(node, Input):
         return node.vars
     if isinstance(node, Output):

@@ -36,11 +36,14 @@ from .nodes import (
     Node,
     Number,
     Output,
+    Param,
     Product,
+    Setting,
     Program,
     Span,
     String,
     Sum,
+    Train,
     UnaryOp,
     Vector,
     moved_down,
@@ -205,7 +208,7 @@ class _BracketPostLexer:
 # Tokens the post-lexer only passes on (it counts brackets, commas, signs and newlines).
 _PLAIN = frozenset({"NAME", "NUMBER", "MUL_OP", "INT", "STRING", "COMPARE", "EQUAL", "ARROW"})
 # The terminals that start a statement: the grammar names each keyword in capitals.
-_STATEMENT_START = frozenset({"INPUT", "LET", "NODE", "LAYER", "OUTPUT", "EXPECT"})
+_STATEMENT_START = frozenset({"INPUT", "LET", "NODE", "LAYER", "OUTPUT", "EXPECT", "PARAM", "TRAIN"})
 # After these, the post-lexer looks at the next token too (where a statement starts).
 _LOOK_BEHIND = _STATEMENT_START | {"_NL"}
 _WORDS = frozenset({"NAME", "NUMBER", "INT"})
@@ -240,17 +243,35 @@ class _AstBuilder(Transformer):
         return Let(str(name), value, _span(name), _joined(_span(keyword), value.span))
 
     def node(self, children: List[Any]) -> Node:
-        keyword, name, value = children
-        return Node(str(name), value, _span(name), _joined(_span(keyword), value.span))
+        learned = children[0].type == "PARAM"
+        keyword, name, value = children[-3:]
+        return Node(str(name), value, _span(name), _joined(_span(children[0]), value.span), learned)
 
     def layer(self, children: List[Any]) -> Layer:
+        learned = children[0].type == "PARAM"
+        first = children[0]
+        if learned:
+            children = children[1:]
         if len(children) == 4:
             keyword, name, size, value = children
             size_value: Optional[int] = _whole_number(size)
         else:
             keyword, name, value = children
             size_value = None
-        return Layer(str(name), size_value, value, _span(name), _span(keyword).to(value.span))
+        return Layer(str(name), size_value, value, _span(name), _span(first).to(value.span), learned)
+
+    def param(self, children: List[Any]) -> Param:
+        keyword, name, *sizes, value = children
+        shape = tuple(_whole_number(size) for size in sizes if size.type == "INT") if sizes else None
+        return Param(str(name), shape, value, _span(name), _joined(_span(keyword), value.span))
+
+    def train(self, children: List[Any]) -> Train:
+        keyword, *settings = children
+        return Train(tuple(settings), _joined(_span(keyword), settings[-1].span))
+
+    def setting(self, children: List[Any]) -> Setting:
+        name, value = children
+        return Setting(str(name), value, _joined(_span(name), value.span))
 
     def output(self, children: List[Any]) -> Output:
         keyword, *names = children
@@ -434,7 +455,7 @@ _TERMINAL_WORDS = {
     "$END": "the end of the file",
 }
 _EXPRESSION_START = {"NAME", "NUMBER", "LPAR"}
-_STATEMENT_FORMS = "input, let, node, layer, output or expect"
+_STATEMENT_FORMS = "input, let, param, node, layer, output, expect or train"
 
 
 def _terminal_words(kind: str) -> str:

@@ -17,6 +17,7 @@ from typing import Callable, Dict, List, NamedTuple, Optional, Protocol, Tuple, 
 import numpy as np
 
 from . import limits
+from .params import INITIALISERS
 from .callables import BUILTINS, CALLABLES, PUBLIC_NAMES, is_activation
 from .errors import did_you_mean
 from .hints import function_hint
@@ -330,6 +331,13 @@ class Values:
                 expr.span,
                 "misplaced-activation",
                 hint=f"define a separate node for {name}(...) and use its name here",
+            )
+        if name in INITIALISERS:
+            raise self.scope.error(
+                f"{name}(...) gives a param its initial values; it is not a value to compute with",
+                expr.span,
+                "misplaced-initialiser",
+                hint=f"write it as the whole value of a param: param W[rows, columns] = {INITIALISERS[name][1]}",
             )
         hint = function_hint(name) or did_you_mean(name, PUBLIC_NAMES + BUILTINS)
         raise self.scope.error(

@@ -215,7 +215,7 @@ def test_keywords_come_from_the_grammar():
 
     for word in keywords():
         assert f'"{word}"' in grammar_text()
-    assert set(keywords()) == {"input", "let", "node", "layer", "output", "expect", "within"}
+    assert set(keywords()) == {"input", "let", "node", "layer", "output", "expect", "within", "param", "train"}
 
 
 def test_expect_statements():
@@ -255,7 +255,7 @@ def test_a_keyword_with_letters_after_it_is_one_misspelt_word(source):
     # 'inputs' used to read as the keyword 'input' and the name 's' ('inputs' alone parsed).
     error = _error(source)
     word = source.split("\n")[-2].split()[0]
-    assert error.message == f"unexpected name '{word}': a line starts with input, let, node, layer, output or expect"
+    assert error.message == f"unexpected name '{word}': a line starts with input, let, param, node, layer, output, expect or train"
     assert error.hint in {f"did you mean '{k}'?" for k in ("input", "output", "node")}
     assert error.end_column - error.column == len(word)
 

@@ -1,0 +1,301 @@
+"""Params: what training learns: the values initialisers draw, and the ``train`` statement's settings.
+
+A ``param`` is a constant the checker folds like a ``let``; when its value is an initialiser
+(``param W[100, 784] = xavier()``) the values are drawn here, from a generator seeded by the
+file's ``train seed = N`` (0 when not given) and the param's name, so the same file always
+starts from the same weights, and adding a param does not change the others' values.
+
+The settings of the ``train`` statements are read and validated here too (the checker calls
+:func:`read_settings`), so that ``netlang check`` reports a misspelt setting as it reports a
+misspelt name.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import limits
+from .errors import did_you_mean
+from .nodes import Call, Expr, Name, Param, Span, String, Train
+
+# Each initialiser: (the numbers of arguments it takes, what they are).
+INITIALISERS: Dict[str, Tuple[Tuple[int, ...], str]] = {
+    "zeros": ((0,), "zeros()"),
+    "normal": ((2,), "normal(mean, std)"),
+    "uniform": ((2,), "uniform(low, high)"),
+    "xavier": ((0, 1), "xavier() or xavier(n)"),
+    "he": ((0, 1), "he() or he(n)"),
+}
+
+
+class ParamProblem(Exception):
+    """A mistake in a param or a setting; the checker turns it into a located NetlangError."""
+
+    def __init__(self, message: str, span: Span, code: str, hint: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.span = span
+        self.code = code
+        self.hint = hint
+
+
+class Reported(Exception):
+    """A setting's value had an error the checker has reported already."""
+
+
+def initialiser_call(expr: Expr) -> Optional[Call]:
+    """``expr`` if it is a call of an initialiser (``xavier()``), else None."""
+    if isinstance(expr, Call) and expr.func.id in INITIALISERS:
+        return expr
+    return None
+
+
+def generator(seed: int, name: str) -> np.random.Generator:
+    """The random generator of the param ``name``: one stream per (seed, name), PCG64 (numpy's default)."""
+    return np.random.default_rng([seed, zlib.crc32(name.encode("utf-8"))])
+
+
+def initial_values(param: Param, call: Call, args: Sequence[float], seed: int) -> Union[float, np.ndarray]:
+    """The values ``call`` (an initialiser) gives ``param``.
+
+    ``xavier()`` draws from normal(0, 1/sqrt(n)), n the number of signals a weight matrix
+    ``W[rows, n]`` reads (``W @ x``): this is Rashid's normal(0, n^-1/2) and what Saito calls
+    Xavier's initial values; ``he()`` draws from normal(0, sqrt(2/n)). For a matrix used as
+    ``x @ W`` (rows are the inputs) write the number: ``xavier(784)``.
+    """
+    kind = call.func.id
+    counts, usage = INITIALISERS[kind]
+    if len(args) not in counts:
+        raise ParamProblem(f"{kind} takes {_arguments(counts)}, not {len(args)}", call.span, "bad-arguments", hint=f"write {usage}")
+    shape = param.shape
+    if shape is None and kind in ("xavier", "he") and not args:
+        raise ParamProblem(
+            f"{kind}() needs the shape of '{param.name}' to know how many signals it reads",
+            call.span,
+            "missing-shape",
+            hint=f"declare the shape, e.g. param {param.name}[rows, columns] = {kind}()",
+        )
+    if shape is not None:
+        if len(shape) > 2:
+            raise ParamProblem(
+                f"'{param.name}' has {len(shape)} dimensions; a param is a number, a vector or a matrix",
+                param.name_span,
+                "bad-shape",
+            )
+        if any(size < 1 for size in shape):
+            raise ParamProblem(f"'{param.name}' has a dimension of size 0", param.name_span, "bad-size")
+        entries = math.prod(shape)
+        if entries > limits.MAX_MATRIX_ENTRIES:
+            raise ParamProblem(
+                f"'{param.name}' would have {entries} entries; the limit is {limits.MAX_MATRIX_ENTRIES}",
+                param.name_span,
+                "limit-exceeded",
+            )
+    size: Tuple[int, ...] = shape if shape is not None else ()
+    rng = generator(seed, param.name)
+    if kind == "zeros":
+        values = np.zeros(size)
+    elif kind == "normal":
+        mean, std = args
+        if std < 0:
+            raise ParamProblem(f"the standard deviation {std!r} is negative", call.span, "bad-arguments")
+        values = mean + std * rng.standard_normal(size)
+    elif kind == "uniform":
+        low, high = args
+        if high < low:
+            raise ParamProblem(f"uniform({low!r}, {high!r}): low is above high", call.span, "bad-arguments")
+        values = low + (high - low) * rng.random(size)
+    else:
+        n = args[0] if args else float(size[-1])
+        if not n >= 1:
+            raise ParamProblem(f"{kind}({n!r}): n counts the signals a neuron reads, at least 1", call.span, "bad-arguments")
+        std = 1.0 / math.sqrt(n) if kind == "xavier" else math.sqrt(2.0 / n)
+        values = std * rng.standard_normal(size)
+    return float(values) if shape is None else values
+
+
+def _arguments(counts: Tuple[int, ...]) -> str:
+    words = [str(count) for count in counts]
+    text = " or ".join(words)
+    return f"{text} argument{'' if counts == (1,) else 's'}"
+
+
+def check_shape(param: Param, value: Union[float, np.ndarray]) -> None:
+    """Refuse a value whose shape is not the one ``param`` declares."""
+    if param.shape is None:
+        return
+    actual = np.shape(value)
+    if tuple(actual) != tuple(param.shape):
+        written = "a single value" if not actual else "x".join(map(str, actual))
+        raise ParamProblem(
+            f"'{param.name}' is declared [{', '.join(map(str, param.shape))}] but its value is {written}",
+            param.span,
+            "shape-mismatch",
+            hint="make the declared shape and the value agree, or leave the shape out",
+        )
+
+
+# --- settings ---------------------------------------------------------------------------
+
+Choice = Tuple[str, ...]
+
+# Every setting a train statement (or `netlang train --NAME`) takes: its kind and what it means.
+SETTINGS: Dict[str, Tuple[Union[str, Choice], str]] = {
+    "preset": (("rashid", "saito"), "a book's settings, which the others override"),
+    "rule": (("backprop", "perceptron"), "the learning rule"),
+    "loss": (("mse", "cross_entropy"), "squared error (Rashid) or softmax cross-entropy (Saito)"),
+    "optimizer": (("sgd", "momentum", "adam"), "how a gradient changes the params"),
+    "rate": ("positive", "the learning rate"),
+    "momentum": ("fraction", "the momentum optimizer's factor"),
+    "epochs": ("count", "passes over the training data"),
+    "batch": ("count", "samples per update"),
+    "shuffle": ("bool", "shuffle the samples before each epoch"),
+    "seed": ("seed", "seeds the initialisers and the shuffling"),
+    "scale": ("number", "inputs are read as x*scale + shift"),
+    "shift": ("number", "inputs are read as x*scale + shift"),
+    "off": ("number", "the target of the outputs that are not the label's"),
+    "on": ("number", "the target of the label's output"),
+    "labels": ("column", "the data's label column: a position (0 is the first) or a header name"),
+    "data": ("file", "the training data, relative to the .net file"),
+    "validation": ("file", "the validation data, relative to the .net file"),
+}
+
+PRESETS: Dict[str, Dict[str, Any]] = {
+    # "Make Your Own Neural Network": one sample at a time, squared error, MNIST scaled to 0.01..1.0.
+    "rashid": dict(
+        rule="backprop", loss="mse", optimizer="sgd", rate=0.3, epochs=1, batch=1, shuffle=False,
+        scale=0.99 / 255, shift=0.01, off=0.01, on=0.99, labels=0,
+    ),
+    # "Deep Learning from Scratch", chapter 4: minibatches of 100, softmax cross-entropy;
+    # 10,000 iterations of 100 over 60,000 images are about 17 epochs.
+    "saito": dict(
+        rule="backprop", loss="cross_entropy", optimizer="sgd", rate=0.1, epochs=17, batch=100, shuffle=True,
+        scale=1 / 255, shift=0.0, off=0.0, on=1.0, labels=0,
+    ),
+}
+
+DEFAULTS: Dict[str, Any] = dict(
+    rule="backprop", loss="mse", optimizer="sgd", rate=0.1, momentum=0.9, epochs=10, batch=1, shuffle=True,
+    seed=0, scale=1.0, shift=0.0, off=0.0, on=1.0,
+)
+
+
+class Settings:
+    """The settings a file's train statements give (``values``), where each is written (``spans``)."""
+
+    def __init__(self, values: Optional[Dict[str, Any]] = None, spans: Optional[Dict[str, Span]] = None) -> None:
+        self.values: Dict[str, Any] = dict(values or {})
+        self.spans: Dict[str, Span] = dict(spans or {})
+
+    def __repr__(self) -> str:
+        return f"Settings({', '.join(f'{k}={v!r}' for k, v in self.values.items())})"
+
+    def resolved(self, overrides: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+        """Every setting's value: the defaults, then the preset's, the file's, and ``overrides`` (not None)."""
+        given = dict(self.values)
+        given.update({k: v for k, v in (overrides or {}).items() if v is not None})
+        result = dict(DEFAULTS)
+        preset = given.get("preset")
+        if preset is not None:
+            result.update(PRESETS[preset])
+        result.update(given)
+        return result
+
+
+def read_settings(statements: Sequence[Train], number: Callable[[Expr], float]) -> Tuple[Settings, List[ParamProblem]]:
+    """The settings of ``statements``, and every mistake in them. ``number`` folds a constant expression."""
+    settings = Settings()
+    problems: List[ParamProblem] = []
+    for statement in statements:
+        for setting in statement.settings:
+            if setting.name not in SETTINGS:
+                guess = did_you_mean(setting.name, list(SETTINGS))
+                problems.append(
+                    ParamProblem(
+                        f"unknown setting '{setting.name}'",
+                        setting.span,
+                        "unknown-setting",
+                        hint=guess or f"the settings are {', '.join(SETTINGS)}",
+                    )
+                )
+                continue
+            if setting.name in settings.values:
+                first = settings.spans[setting.name]
+                problems.append(
+                    ParamProblem(
+                        f"'{setting.name}' is already set (at line {first.line})",
+                        setting.span,
+                        "duplicate-setting",
+                        hint="set each setting once",
+                    )
+                )
+                continue
+            try:
+                settings.values[setting.name] = setting_value(setting.name, setting.value, number)
+                settings.spans[setting.name] = setting.span
+            except ParamProblem as problem:
+                problems.append(problem)
+            except Reported:
+                pass
+    return settings, problems
+
+
+def setting_value(name: str, expr: Expr, number: Callable[[Expr], float]) -> Any:
+    """The value of setting ``name`` written as ``expr``."""
+    kind, meaning = SETTINGS[name]
+    if isinstance(kind, tuple):
+        word = expr.id if isinstance(expr, Name) else expr.value if isinstance(expr, String) else None
+        if word is not None:
+            word = word.replace("-", "_")
+        if word not in kind:
+            raise ParamProblem(
+                f"'{name}' is one of {', '.join(kind)}", expr.span, "bad-setting", hint=did_you_mean(str(word), list(kind))
+            )
+        return word
+    if kind == "bool":
+        if isinstance(expr, Name) and expr.id in ("true", "false", "yes", "no"):
+            return expr.id in ("true", "yes")
+        raise ParamProblem(f"'{name}' is true or false", expr.span, "bad-setting")
+    if kind == "file":
+        if not isinstance(expr, String):
+            raise ParamProblem(f"'{name}' is a file name in quotes: {name} = \"train.csv\"", expr.span, "bad-setting")
+        return expr.value
+    if kind == "column" and isinstance(expr, String):
+        return expr.value
+    return checked_number(name, number(expr), expr.span)
+
+
+def checked_number(name: str, value: float, span: Span) -> Union[int, float]:
+    """A numeric setting's value, checked for its kind (the command line's values come here too)."""
+    kind = SETTINGS[name][0]
+    whole = float(value).is_integer()
+    if kind == "positive" and not value > 0:
+        raise ParamProblem(f"'{name}' must be positive, not {value!r}", span, "bad-setting", hint="e.g. 0.1")
+    if kind == "fraction" and not 0 <= value < 1:
+        raise ParamProblem(f"'{name}' must lie in [0, 1), not {value!r}", span, "bad-setting", hint="e.g. 0.9")
+    if kind in ("count", "column") and not (whole and value >= (1 if kind == "count" else 0)):
+        least = 1 if kind == "count" else 0
+        raise ParamProblem(f"'{name}' must be a whole number, at least {least}, not {value!r}", span, "bad-setting")
+    if kind == "seed" and not (whole and 0 <= value < 2**63):
+        raise ParamProblem(f"'{name}' must be a whole number from 0 to 2^63 - 1, not {value!r}", span, "bad-setting")
+    if kind in ("count", "column", "seed"):
+        return int(value)
+    return float(value)
+
+
+def file_seed(statements: Sequence[Train]) -> int:
+    """The seed a file's initialisers use: its ``train seed = N`` if that is a plain whole number, else 0
+    (a bad seed is reported by :func:`read_settings`)."""
+    from .nodes import Number
+
+    for statement in statements:
+        for setting in statement.settings:
+            if setting.name == "seed" and isinstance(setting.value, Number):
+                value = setting.value.value
+                if value.is_integer() and 0 <= value < 2**63:
+                    return int(value)
+    return 0
