@@ -38,7 +38,7 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import Any, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 import click
 
@@ -274,7 +274,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("file")
+@click.argument("file")  # "-": the program on standard input
 @click.option(
     "--x",
     "values",
@@ -325,6 +325,9 @@ def run(
         netlang run xor.net --input pairs.csv
         netlang run mnist.net --input images.npy --output results.npy --dtype float32
         netlang run mnist.net --input images.npy --device cuda
+        generate-net | netlang run - --x 1 0
+
+    FILE may be - for the program on standard input.
     """
     from .display import outputs_text
 
@@ -397,6 +400,8 @@ def _run_batch(
         raise click.UsageError("--output needs --input: it names where the results of a batch run go")
     if values is not None:
         raise click.UsageError("give either --x (one sample) or --input (a data file), not both")
+    if file == "-" and data == "-":
+        raise click.UsageError("the program and the data cannot both come from standard input: name one of them by file")
     if output is not None and as_json:
         raise click.UsageError("--json prints to stdout; with --output, name a .json file instead")
     try:
@@ -552,16 +557,25 @@ def table(file: str, as_json: bool, as_csv: bool, exact: bool) -> None:
         click.echo(result.text())
 
 
-def net_files(paths: Sequence[str]) -> Iterator[str]:
-    """Each path, with a folder replaced by the ``*.net`` files under it (recursively, sorted)."""
+def net_files(paths: Sequence[str]) -> List[str]:
+    """Each path, with a folder replaced by the ``*.net`` files under it.
+
+    Folders are searched recursively, in sorted order, skipping hidden folders (``.git``,
+    ``.venv``) and not following links to folders, as pytest and black do.
+    """
+    found: List[str] = []
     for path in paths:
-        if os.path.isdir(path):
-            found = sorted(str(each) for each in Path(path).rglob("*.net") if each.is_file())
-            if not found:
-                raise click.BadParameter(f"the folder '{path}' holds no .net file", param_hint="FILES")
-            yield from found
-        else:
-            yield path
+        if not os.path.isdir(path):
+            found.append(path)
+            continue
+        inside = []
+        for folder, subfolders, names in os.walk(path):
+            subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+            inside += [os.path.join(folder, name) for name in names if name.endswith(".net")]
+        if not inside:
+            raise click.BadParameter(f"the folder '{path}' holds no .net file", param_hint="FILES")
+        found += sorted(inside)
+    return found
 
 
 @main.command(name="test")
@@ -809,6 +823,8 @@ def fmt(files: Tuple[str, ...], check: bool, write: bool) -> None:
 
     if check and write:
         raise click.UsageError("give --check or --write, not both")
+    if write and "-" in files:
+        raise click.UsageError("--write rewrites files in place; standard input (-) has none: leave out --write")
     failed = False
     for path in net_files(files):
         try:

@@ -19,6 +19,7 @@ CLI call them.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, FrozenSet, List, Optional, Tuple, Union
@@ -59,26 +60,31 @@ class Source:
 def read(path: PathLike) -> Source:
     """The .net file at ``path``, read once: a :class:`Source`, or a NetlangError that says why it cannot be read.
 
-    A pipe (``netlang run <(...)``, ``/dev/stdin``) is read like a file, up to the size limit.
+    A pipe (``netlang run <(...)``, ``/dev/stdin``) is read like a file, up to the size limit;
+    ``-`` is standard input, named ``<stdin>`` in messages.
     """
     import stat
 
     name = os.fspath(path)
-    try:
-        with open_file(name, "file", kinds=STREAM, expected="a .net file") as stream:
-            regular = stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
-            data = read_bytes(stream, limits.MAX_SOURCE_BYTES)
-    except FileError as problem:
-        raise problem.located(name) from None
-    except OSError as error:
-        raise NetlangError(f"cannot read '{name}': {error.strerror}", filename=name, code="file-not-found") from None
+    if name == "-":  # the program on standard input (netlang run - --x 1 0); load(...) reads from the current folder
+        data = read_bytes(sys.stdin.buffer, limits.MAX_SOURCE_BYTES)
+        name, regular = "<stdin>", False
+    else:
+        try:
+            with open_file(name, "file", kinds=STREAM, expected="a .net file") as stream:
+                regular = stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+                data = read_bytes(stream, limits.MAX_SOURCE_BYTES)
+        except FileError as problem:
+            raise problem.located(name) from None
+        except OSError as error:
+            raise NetlangError(f"cannot read '{name}': {error.strerror}", filename=name, code="file-not-found") from None
     if len(data) > limits.MAX_SOURCE_BYTES:
         raise NetlangError(
             f"'{name}' is larger than {limits.MAX_SOURCE_BYTES} bytes, the limit for a .net file",
             filename=name,
             code="file-too-large",
         )
-    return Source(name, decode(data, name), Path(name).parent, data, regular)
+    return Source(name, decode(data, name), _base_dir(name, None), data, regular)
 
 
 def text_source(text: str, filename: Optional[str] = None, base_dir: Optional[PathLike] = None) -> Source:

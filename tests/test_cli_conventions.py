@@ -246,3 +246,51 @@ def test_shell_completion_completes_commands():
     env = dict(os.environ, _NETLANG_COMPLETE="bash_complete", COMP_WORDS="netlang ru", COMP_CWORD="1")
     done = subprocess.run([sys.executable, "-m", "netlang"], env=env, capture_output=True, text=True)
     assert done.stdout.split() == ["plain,run"]
+
+
+def test_the_program_on_standard_input(cli, tmp_path, monkeypatch):
+    program = "input x1, x2\nnode y = step(x1 + x2 > 1.5)\n"
+    assert cli("run", "-", "--x", "1", "1", input=program).output == "y = 1\n"
+    bad = cli("check", "-", input="input x1\nnode y = x2\n")
+    assert bad.exit_code == 1 and bad.output.startswith("<stdin>:2:10: error: unknown name 'x2'")
+    assert cli("fmt", "-", input="input   x1\nnode y=x1\n").output == "input x1\nnode y = x1\n"
+    assert cli("fmt", "--write", "-", input=program).exit_code == 2
+    assert cli("run", "-", "--input", "-", input=program).exit_code == 2
+    # load(...) reads from the current folder, as for netlang.compile(text)
+    np.save(tmp_path / "w.npy", np.array([[2.0, 3.0]]))
+    monkeypatch.chdir(tmp_path)
+    weighted = 'input x[2]\nlet W = load("w.npy")\nlayer y = W @ x\n'
+    assert cli("run", "-", "--x", "1", "1", input=weighted).output == "y = [5]\n"
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/stdin"), reason="needs /dev/stdin")
+def test_dev_stdin_and_process_substitution():
+    program = "input x1, x2\nnode y = step(x1 + x2 > 1.5)\n"
+    done = _netlang("run", "/dev/stdin", "--x", "1", "1", input=program)
+    assert (done.returncode, done.stdout) == (0, "y = 1\n"), done.stderr
+    if os.path.exists("/bin/bash"):
+        script = f"{sys.executable} -m netlang run <(printf '{program!s}') --x 1 0".replace("\n", "\\n")
+        done = subprocess.run(["/bin/bash", "-c", script], capture_output=True, text=True)
+        assert (done.returncode, done.stdout) == (0, "y = 0\n"), done.stderr
+
+
+def test_test_and_fmt_take_folders(cli, tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "b").mkdir()
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / "a" / "and.net").write_text("input x1, x2\nnode y = step(x1 + x2 > 1.5)\nexpect (1, 1) -> 1\n")
+    (tmp_path / "a" / "b" / "or.net").write_text("input x1, x2\nnode y = step(x1 + x2 > 0.5)\nexpect (0, 1) -> 1\n")
+    (tmp_path / ".hidden" / "bad.net").write_text("this is not netlang\n")
+    (tmp_path / "notes.txt").write_text("not a .net file\n")
+    result = cli("test", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        f"{tmp_path / 'a' / 'and.net'}:3: ok   (1, 1) -> 1, got 1",
+        f"{tmp_path / 'a' / 'b' / 'or.net'}:3: ok   (0, 1) -> 1, got 1",
+        "2 passed",
+    ]
+    checked = cli("fmt", "--check", str(tmp_path))
+    assert checked.exit_code == 0 and checked.output == ""
+    (tmp_path / "a" / "b" / "or.net").write_text("input   x1,x2\nnode y=x1\n")
+    checked = cli("fmt", "--check", str(tmp_path))
+    assert checked.exit_code == 1 and checked.output == f"would reformat {tmp_path / 'a' / 'b' / 'or.net'}\n"
