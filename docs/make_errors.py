@@ -71,7 +71,7 @@ EXPLANATIONS: Dict[str, str] = {
     "unused-input": "Warning: an input that no output depends on (`netlang check` reports it; the file still runs).",
     "unreachable": "Warning: a node or layer that no output depends on, so computing it is wasted work.",
     "unused-constant": "Warning: a constant (`let`) that nothing reads.",
-    "not-two-inputs": "`netlang plot` draws a decision boundary over a plane, so the network must take exactly two input values.",
+    "not-two-inputs": "`netlang plot` draws a curve over one input value or decision regions over a plane of two, so the network must take one or two input values.",
     "export-too-large": "The network's weights would not fit in one ONNX file (`MAX_ONNX_BYTES`, see [limits.md](limits.md)).",
     "export-unsupported": "The network cannot be exported in the form asked for, such as one ONNX input per name for a network without inputs.",
     "missing-shape": "An initialiser such as xavier() is given to a param whose shape is not declared: write `param W[rows, columns] = xavier()`.",

@@ -1,9 +1,9 @@
-"""Generate the pictures of the docs from the examples: docs/pictures/*.svg (diagrams) and *.png (boundaries).
+"""Generate the pictures of the docs from the examples: docs/pictures/*.svg (diagrams) and *.png (boundaries, curves).
 
     python docs/make_pictures.py            # rewrites docs/pictures/
     python docs/make_pictures.py OUT_DIR    # writes somewhere else (the tests do)
 
-Needs Graphviz's `dot` (apt-get install graphviz) and matplotlib (pip install 'netlang[plot]').
+Needs Graphviz's `dot` (apt-get install graphviz) and matplotlib (pip install '.[plot]').
 The pictures are committed; run this again after changing an example or the drawing code.
 """
 
@@ -31,6 +31,9 @@ BOUNDARIES = [
     ("xor-s1-boundary.png", "xor.net", "s1"),
     ("sigmoid-boundary.png", "sigmoid.net", None),
 ]
+CURVES = [
+    ("neuron-curve.png", "neuron.net", None),
+]
 
 
 def make_pictures(out_dir: Path) -> list[Path]:
@@ -47,12 +50,17 @@ def make_pictures(out_dir: Path) -> list[Path]:
         written.append(_write(out_dir / picture, svg))
     for picture, example, signal in BOUNDARIES:
         network = netlang.load(EXAMPLES / example)
-        figure = boundary.figure(boundary.regions(network, signal), title=example)
-        path = out_dir / picture
-        # No software version or date in the file: regenerating changes a picture only if it looks different.
-        figure.savefig(path, metadata={"Software": None})
-        written.append(path)
+        written.append(_save(boundary.figure(boundary.regions(network, signal), title=example), out_dir / picture))
+    for picture, example, signal in CURVES:
+        network = netlang.load(EXAMPLES / example)
+        written.append(_save(boundary.curve_figure(boundary.curve(network, signal), title=example), out_dir / picture))
     return written
+
+
+def _save(figure: object, path: Path) -> Path:
+    # No software version or date in the file: regenerating changes a picture only if it looks different.
+    figure.savefig(path, metadata={"Software": None})  # type: ignore[attr-defined]
+    return path
 
 
 def _write(path: Path, data: bytes) -> Path:
@@ -65,7 +73,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     out_dir = Path(args[0]) if args else HERE / "pictures"
     try:
         written = make_pictures(out_dir)
-    except (RuntimeError, ImportError) as error:  # no Graphviz or no matplotlib: say which, and how to get it
+    except Exception as error:  # no Graphviz or no matplotlib (netlang's missing-extra error): say which, and how
+        if getattr(error, "code", None) != "missing-extra" and not isinstance(error, RuntimeError):
+            raise
         print(f"make_pictures: {error}", file=sys.stderr)
         return 1
     for path in written:

@@ -1,4 +1,6 @@
-"""Decision regions (a tool beside the pipeline): a network with two input values evaluated over a grid of the plane, plotted with matplotlib.
+"""Pictures of what a network computes (a tool beside the pipeline, ``netlang plot``): the decision
+regions of a network with two input values, or the curve of one with one input value (step,
+sigmoid, relu), drawn with matplotlib.
 
 The network is evaluated once on a grid over the input plane (one batch, vectorised),
 so the picture is exactly what the compiled network computes. AND and OR show the
@@ -27,6 +29,10 @@ RESOLUTION = 401
 # The lines of at most this many first-layer step neurons are drawn over the regions.
 MAX_LINES = 6
 CORNERS = ((0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0))
+# A network with one input value is drawn as a curve: over -5..5 by default, as the activation
+# curves of "Deep Learning from Scratch" (chapter 3), with points enough to show a step as a jump.
+CURVE_RANGE = (-5.0, 5.0)
+CURVE_RESOLUTION = 2001
 
 
 _OFF_COLOR = "#dce9f7"
@@ -72,17 +78,23 @@ def choose_signal(network: Network, name: Optional[str]) -> str:
     return name
 
 
-def check_two_inputs(network: Network, filename: Optional[str] = None) -> None:
-    """A NetlangError unless the network takes exactly two input values (the plane's two axes)."""
-    if network.input_width != 2:
+def check_plottable(network: Network, filename: Optional[str] = None) -> None:
+    """A NetlangError unless the network takes one input value (a curve) or two (a plane)."""
+    if network.input_width not in (1, 2):
         names = name_list(network.input_columns)
         raise NetlangError(
-            f"a decision boundary is drawn over a plane of two input values, but this network takes "
+            f"a picture is drawn over one input value (a curve) or two (a plane), but this network takes "
             f"{network.input_width} ({names or 'none'})",
             filename=filename,
             hint="'netlang graph' draws networks of any size",
             code="not-two-inputs",
         )
+
+
+def check_two_inputs(network: Network) -> None:
+    """A ValueError unless the network takes exactly two input values (the plane's two axes)."""
+    if network.input_width != 2:
+        raise ValueError(f"decision regions need two input values; this network takes {network.input_width}")
 
 
 def regions(
@@ -114,6 +126,51 @@ def regions(
         corners=[(corner, float(value)) for corner, value in zip(CORNERS, corner_values)],
         lines=[(name, outputs[:, i + 1].reshape(shape)) for i, name in enumerate(line_names)],
     )
+
+
+@dataclass
+class Curve:
+    """One signal of a network with one input value, evaluated along that input."""
+
+    axis: str  # the name of the input value (x axis)
+    signal: str
+    xs: np.ndarray
+    values: np.ndarray
+
+    def __repr__(self) -> str:
+        return f"Curve({self.signal} over {self.axis}: {len(self.xs)} points)"
+
+
+def curve(
+    network: Network, signal: Optional[str] = None, span: Tuple[float, float] = CURVE_RANGE, resolution: int = CURVE_RESOLUTION
+) -> Curve:
+    """Evaluate ``signal`` (default: the first output) along the one input, over ``span``, in one batch."""
+    if network.input_width != 1:
+        raise ValueError(f"a curve needs one input value; this network takes {network.input_width}")
+    signal = choose_signal(network, signal)
+    low, high = span
+    if not (np.isfinite(low) and np.isfinite(high) and low < high):
+        raise ValueError(f"the range must be two finite numbers, low < high, not {low}, {high}")
+    xs = np.linspace(low, high, resolution)
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = _probe(network, [signal])(xs.reshape(-1, 1))[:, 0]
+    return Curve(network.input_columns[0], signal, xs, values)
+
+
+def curve_figure(found: Curve, title: Optional[str] = None) -> Any:
+    """The curve as a matplotlib Figure: the activation curves of a single neuron (step, sigmoid, relu)."""
+    Figure = _matplotlib()[0]
+    fig = Figure(figsize=(5.6, 4.2), dpi=110, layout="constrained")
+    ax = fig.add_subplot()
+    ax.axhline(0, color="#7f8c8d", linewidth=0.8)
+    ax.axvline(0, color="#7f8c8d", linewidth=0.8)
+    ax.plot(found.xs, found.values, color=_LINE_COLORS[0], linewidth=2.2)
+    ax.grid(True, color="#e5e5e5")
+    ax.set_xlim(found.xs[0], found.xs[-1])
+    ax.set_xlabel(found.axis, fontsize=12)
+    ax.set_ylabel(found.signal, fontsize=12)
+    ax.set_title(f"{title}: {found.signal}" if title else found.signal, fontsize=13)
+    return fig
 
 
 def figure(found: Regions, title: Optional[str] = None) -> Any:
@@ -170,11 +227,15 @@ def plot(
     network: Network,
     path: str,
     signal: Optional[str] = None,
-    plane: Tuple[float, float] = DEFAULT_RANGE,
+    plane: Optional[Tuple[float, float]] = None,
     title: Optional[str] = None,
 ) -> None:
-    """Write the decision regions of ``signal`` over ``plane`` x ``plane`` to ``path`` (.png, .svg, .pdf)."""
-    fig = figure(regions(network, signal, plane), title)
+    """Write ``signal``'s picture to ``path`` (.png, .svg, .pdf): its curve over ``plane`` for a network
+    with one input value, its decision regions over ``plane`` x ``plane`` for one with two."""
+    if network.input_width == 1:
+        fig = curve_figure(curve(network, signal, plane or CURVE_RANGE), title)
+    else:
+        fig = figure(regions(network, signal, plane or DEFAULT_RANGE), title)
     fig.savefig(path)
 
 

@@ -683,32 +683,35 @@ def graph(file: str, output_path: Optional[str]) -> None:
     "plane",
     nargs=2,
     type=float,
-    default=(-0.5, 1.5),
-    show_default=True,
+    default=None,
     metavar="LOW HIGH",
-    help="The stretch of both inputs that the picture covers.",
+    help="The stretch of the input(s) that the picture covers "
+    "(default: -0.5 1.5 for two inputs, -5 5 for one).",
 )
 @click.option("--show", "signal", metavar="NAME", help="The output (or any neuron) to plot; default: the first output.")
-def plot(file: str, output_path: str, plane: Tuple[float, float], signal: Optional[str]) -> None:
-    """Plot where a two-input network fires (needs the plot extra).
+def plot(file: str, output_path: str, plane: Optional[Tuple[float, float]], signal: Optional[str]) -> None:
+    """Plot what a network with one or two inputs computes (plot extra).
 
-    The regions where the output is 1 and 0 (or its value, for smooth
-    activations), the boundary between them, the four points (0, 0), (0, 1),
-    (1, 0), (1, 1) labelled with the output, and the line that each step neuron
-    of the first layer draws. Needs matplotlib: pip install 'netlang[plot]'
-    (in a netlang checkout: pip install '.[plot]').
+    With two input values: the regions where the output is 1 and 0 (or its
+    value, for smooth activations), the boundary between them, the four points
+    (0, 0), (0, 1), (1, 0), (1, 1) labelled with the output, and the line that
+    each step neuron of the first layer draws. With one input value: the output
+    as a curve over the input (step, sigmoid, relu...). Needs matplotlib:
+    pip install 'netlang[plot]' (in a netlang checkout: pip install '.[plot]').
 
     \b
     Examples:
         netlang plot and.net -o and.png
         netlang plot xor.net -o xor.png --range -1 2
         netlang plot xor.net -o s1.png --show s1
+        netlang plot sigmoid.net -o sigmoid.png --range -6 6
     """
     from . import boundary
 
-    low, high = plane
-    if not (math.isfinite(low) and math.isfinite(high) and low < high):
-        raise click.BadParameter(f"{low:g} {high:g}: give two finite numbers, LOW < HIGH", param_hint="'--range'")
+    if plane is not None:
+        low, high = plane
+        if not (math.isfinite(low) and math.isfinite(high) and low < high):
+            raise click.BadParameter(f"{low:g} {high:g}: give two finite numbers, LOW < HIGH", param_hint="'--range'")
     suffix = Path(output_path).suffix.lower()
     if suffix not in (".png", ".svg", ".pdf"):
         raise click.BadParameter(
@@ -716,13 +719,13 @@ def plot(file: str, output_path: str, plane: Tuple[float, float], signal: Option
             param_hint="'-o' / '--output'",
         )
     network = _load(file)
-    boundary.check_two_inputs(network, filename=file)
+    boundary.check_plottable(network, filename=file)
     try:
         signal = boundary.choose_signal(network, signal)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="'--show'") from None
     try:
-        boundary.plot(network, output_path, signal, (low, high), title=Path(file).name)
+        boundary.plot(network, output_path, signal, plane, title=Path(file).name)
     except OSError as error:
         raise Failure(f"cannot write {output_path}: {error.strerror or error}") from None
 

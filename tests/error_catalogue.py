@@ -11,7 +11,7 @@ reads them as comments):
     #! check                       diagnose the file as `netlang check` does (lint.diagnose):
                                    its errors, or, when it has none, its warnings
     #! input data/rows.csv         run the network on a data file, as `netlang run --input` does
-    #! plot                        check the network can be plotted (two input values)
+    #! plot                        check the network can be plotted (one or two input values)
     #! export per_name             export the network to ONNX (options: per_name, float32)
     #! without onnx                run as if the package onnx were not installed
     #! cli run --x 1               run the command line (netlang run NAME.net --x 1) instead;
@@ -169,7 +169,7 @@ def _act(network: netlang.Network, word: str, rest: str, target: str, path: Path
         source = data.open_source(rest, network)
         data.run_batch(network, source, data.CsvSink(io.StringIO(), network.output_columns))
     elif word == "plot":
-        boundary.check_two_inputs(network, filename=target)
+        boundary.check_plottable(network, filename=target)
     elif word == "export":
         from netlang.onnx_export import to_onnx
 

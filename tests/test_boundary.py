@@ -69,8 +69,10 @@ def test_smooth_outputs_and_vector_inputs():
 
 
 def test_bad_requests_are_clear_errors():
-    with pytest.raises(netlang.NetlangError, match=r"takes 1 \(x1\)") as info:
+    with pytest.raises(ValueError, match="decision regions need two input values; this network takes 1"):
         boundary.regions(netlang.load(EXAMPLES / "neuron.net"))
+    with pytest.raises(netlang.NetlangError, match=r"takes 3 \(a, b, c\)") as info:
+        boundary.check_plottable(netlang.compile("input a, b, c\nnode y = a + b + c\n"))
     assert info.value.code == "not-two-inputs"
     xor = netlang.load(EXAMPLES / "xor.net")
     with pytest.raises(ValueError, match="no neuron named 'z'"):
@@ -115,9 +117,11 @@ def test_cli_writes_png_and_svg(cli, tmp_path):
 
 def test_cli_errors(cli, tmp_path, monkeypatch):
     out = str(tmp_path / "p.png")
-    result = cli("plot", str(EXAMPLES / "neuron.net"), "-o", out)
+    three = tmp_path / "three.net"
+    three.write_text("input a, b, c\nnode y = a + b + c\n")
+    result = cli("plot", str(three), "-o", out)
     assert result.exit_code == 1
-    assert "neuron.net: error: a decision boundary is drawn over a plane of two input values" in result.output
+    assert "three.net: error: a picture is drawn over one input value (a curve) or two (a plane)" in result.output
     result = cli("plot", str(EXAMPLES / "xor.net"), "-o", out, "--range", "1", "0")
     assert result.exit_code == 2 and "'--range'" in result.output and "LOW < HIGH" in result.output
     result = cli("plot", str(EXAMPLES / "xor.net"), "-o", out, "--range", "0", "inf")
@@ -132,3 +136,38 @@ def test_cli_errors(cli, tmp_path, monkeypatch):
     result = cli("plot", str(EXAMPLES / "xor.net"), "-o", out)
     assert result.exit_code == 1 and "pip install 'netlang[plot]'" in result.output
     assert not (tmp_path / "p.png").exists()
+
+
+ACTIVATIONS = {"step": "step(x > 0)", "sigmoid": "sigmoid(x)", "relu": "relu(x)", "tanh": "tanh(2*x - 1)"}
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_one_input_is_a_curve_that_matches_the_interpreter(name):
+    """Differential: the curve, evaluated in one batch, against the tree-walking reference at every point."""
+    source = f"input x\nnode y = {ACTIVATIONS[name]}\n"
+    found = boundary.curve(netlang.compile(source), span=(-3, 3), resolution=61)
+    assert (found.axis, found.signal) == ("x", "y")
+    assert np.array_equal(found.xs, np.linspace(-3, 3, 61))
+    checked = check(netlang.parse(source))
+    expected = [interpret(checked, {"x": float(x)})["y"] for x in found.xs]
+    assert np.allclose(found.values, expected, rtol=0, atol=1e-12)
+
+
+def test_a_curve_needs_one_input_and_a_range():
+    with pytest.raises(ValueError, match="needs one input value"):
+        boundary.curve(netlang.load(EXAMPLES / "xor.net"))
+    with pytest.raises(ValueError, match="low < high"):
+        boundary.curve(netlang.compile("input x\nnode y = x\n"), span=(2, 2))
+
+
+@needs_matplotlib
+def test_cli_plots_one_input_as_a_curve(cli, tmp_path):
+    net = tmp_path / "sigmoid.net"
+    net.write_text("input x\nnode y = sigmoid(x)\n")
+    result = cli("plot", str(net), "-o", str(tmp_path / "s.svg"), "--range", "-6", "6")
+    assert result.exit_code == 0, result.output
+    svg = (tmp_path / "s.svg").read_text(encoding="utf-8")
+    assert ElementTree.fromstring(svg).tag.endswith("svg") and "sigmoid.net: y" in svg
+    fig = boundary.curve_figure(boundary.curve(netlang.load(net), span=(-6, 6), resolution=101))
+    (line,) = fig.axes[0].get_lines()[2:]  # after the two axis lines
+    assert np.allclose(line.get_ydata(), 1 / (1 + np.exp(-np.linspace(-6, 6, 101))))

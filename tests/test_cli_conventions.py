@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import tempfile
@@ -294,3 +295,14 @@ def test_test_and_fmt_take_folders(cli, tmp_path):
     (tmp_path / "a" / "b" / "or.net").write_text("input   x1,x2\nnode y=x1\n")
     checked = cli("fmt", "--check", str(tmp_path))
     assert checked.exit_code == 1 and checked.output == f"would reformat {tmp_path / 'a' / 'b' / 'or.net'}\n"
+
+
+def test_files_the_readme_writes_are_ignored_by_git():
+    from conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    written = set(re.findall(r"(?:-o|--output) ([\w.-]+\.\w+)", readme))
+    assert {"xor.svg", "results.json", "digits.npy", "xor.onnx"} <= written
+    ignored = {line.strip().lstrip("/") for line in (ROOT / ".gitignore").read_text().splitlines()}
+    assert written <= ignored, f"add these to .gitignore: {sorted(written - ignored)}"
+    assert "pip install 'netlang[" not in readme  # inside the checkout it is pip install '.[plot]'
