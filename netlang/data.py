@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sys
 import time
 import warnings
@@ -84,6 +85,25 @@ def _cell_text(field: str) -> str:
 def _number(text: str) -> Optional[float]:
     """``text`` as a number, or None: netlang.numerals' one definition (no ``1_000``, no ``١``)."""
     return parse_number(text)
+
+
+def _spaces_hint(text: str) -> Optional[str]:
+    """A hint when ``text`` is numbers separated by spaces, tabs or semicolons instead of commas."""
+    parts = re.split(r"[\s;]+", text.strip())
+    if len(parts) > 1 and all(_number(part) is not None for part in parts):
+        return f"values are separated by commas, not spaces or semicolons: {','.join(parts)}"
+    return None
+
+
+def _extra_column_hint(count: int, width: int) -> Optional[str]:
+    """A hint for a data row with one value more than the network takes (a label column, as in MNIST's CSV files)."""
+    if count != width + 1:
+        return None
+    return (
+        "if the file has a column the network does not read (a label, as MNIST's CSV files have first), "
+        "declare an input for it in its place that no output uses ('input label' before the other inputs), "
+        "or compare the outputs with it: netlang score --labels"
+    )
 
 
 def _is_blank(line: str) -> bool:
@@ -182,8 +202,8 @@ class CsvSource:
         fields = split_fields(line)
         texts = [_cell_text(text) for _, text in fields]
         known = set(self.columns)
-        if not self.allow_header or all(_number(t) is not None for t in texts):
-            return False
+        if not self.allow_header or all(_number(t) is not None or _spaces_hint(t) for t in texts):
+            return False  # numbers (perhaps separated by spaces: the row's error says so), not names
         if not any(t in known for t in texts) and any(_number(t) is not None for t in texts):
             return False  # numbers with a typo: the cell error will say where
         errors: List[NetlangError] = []
@@ -279,6 +299,7 @@ class CsvSource:
                         1,
                         len(line.rstrip()),
                         code="wrong-column-count",
+                        hint=_spaces_hint(line) or (None if self.expected else _extra_column_hint(len(fields), width)),
                         text=line,
                     )
                 )
@@ -295,7 +316,8 @@ class CsvSource:
                     else:
                         row.append(value)
                         continue
-                    errors.append(_error(message, self.filename, number, column, max(1, len(raw)), code="bad-value", text=line))
+                    hint = _spaces_hint(text)
+                    errors.append(_error(message, self.filename, number, column, max(1, len(raw)), code="bad-value", hint=hint, text=line))
             if len(errors) >= 20:
                 break
         if errors:

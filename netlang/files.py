@@ -242,7 +242,11 @@ _PICKLE_START = b"\x80"
 # numpy's own reader refuses headers over 10,000 bytes unless told otherwise; a header that
 # claims more is refused here before a byte of it is read (a length field may claim 4 GiB).
 MAX_NPY_HEADER_BYTES = 10_000
-_PICKLE_HINT = "save plain numbers: numpy.save(path, array.astype(float))"
+_PICKLE_HINT = (
+    "netlang never loads pickles: loading one can run any code the file holds. If you trust the file, "
+    "convert it once yourself, in Python: numpy.save(\"w.npy\", pickle.load(f)) for one array, "
+    "numpy.savez(\"w.npz\", **pickle.load(f)) for a dict of arrays"
+)
 
 
 # What a .npy file holds when it does not hold real numbers, in words.

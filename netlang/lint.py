@@ -46,7 +46,12 @@ def find_warnings(checked: CheckedProgram) -> List[NetlangError]:
             hint = f"it is read only by {_listing(readers[var.name])}, which no output depends on"
         else:
             message = f"input '{var.name}' is never used"
-            hint = "remove it, or use it in a node or layer"
+            # Not necessarily a mistake: an input can stand for a column of the data that the network
+            # skips (a label), and removing it would shift every later column.
+            hint = (
+                "use it in a node or layer, or remove it; if it stands for a column of the data "
+                "that the network does not read (a label), keep it: the data's columns follow the inputs"
+            )
         report.add(message, _name_span(var), "unused-input", hint)
     for unit in checked.units:
         if unit.name not in reached:

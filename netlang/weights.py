@@ -73,6 +73,15 @@ def read_weights(path: Path, key: Optional[str] = None) -> Tuple[np.ndarray, str
     """A float64 vector or matrix from ``path`` (.npy, .npz with ``key``, or .csv), and the hash of the file's bytes."""
     name = path.name
     suffix = path.suffix.lower()
+    if suffix in (".pkl", ".pickle"):  # what "Deep Learning from Scratch" ships (sample_weight.pkl)
+        raise WeightFileError(
+            f"cannot load '{name}': it is a Python pickle, and netlang never loads pickles, because loading one "
+            "can run any code the file holds",
+            code="pickle-refused",
+            hint=f"if you trust the file, convert it once yourself, in Python: import pickle, numpy; "
+            f'numpy.savez("{path.stem}.npz", **pickle.load(open("{name}", "rb"))), '
+            f'then load("{path.stem}.npz", "W1") loads its array W1',
+        )
     if suffix not in (".npy", ".npz", ".csv"):
         raise WeightFileError(
             f"cannot load '{name}': weight files are .npy, .npz or .csv",
@@ -97,7 +106,13 @@ def read_weights(path: Path, key: Optional[str] = None) -> Tuple[np.ndarray, str
                 digest = reader.finish()
         except WeightFileError:
             raise
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError) as error:
+        except zipfile.BadZipFile as error:
+            stream.seek(0)
+            what = _what_it_is(stream.read(16))
+            if what is None:
+                raise WeightFileError(f"cannot read weight file '{name}': {error}", code="bad-weight-file") from None
+            raise WeightFileError(f"'{name}' is not a .npz archive (a zip of .npy arrays): it is {what}", code="bad-weight-file") from None
+        except (OSError, ValueError, EOFError, zlib.error, NotImplementedError, RuntimeError) as error:
             # zlib.error: a corrupt compressed member; NotImplementedError: an unknown compression
             # method; RuntimeError: an encrypted member.
             raise WeightFileError(f"cannot read weight file '{name}': {error}", code="bad-weight-file") from None
@@ -114,6 +129,25 @@ def read_weights(path: Path, key: Optional[str] = None) -> Tuple[np.ndarray, str
             code="non-finite-weight",
         )
     return array, digest
+
+
+def _what_it_is(start: bytes) -> Optional[str]:
+    """What a file that should have been a zip archive is, from its first bytes (None: unknown)."""
+    if start.startswith(np.lib.format.MAGIC_PREFIX):
+        return "a .npy file holding one array: name it .npy and load it without an array name"
+    if start.startswith(b"\x80"):
+        return "a Python pickle, which netlang never loads"
+    if start.startswith(b"PK"):
+        return "a damaged or truncated zip archive"
+    if not start:
+        return "empty"
+    try:
+        text = start.decode("ascii")
+    except UnicodeDecodeError:
+        return "binary data that no weight format netlang reads starts with"
+    if text.isprintable() or text.strip().isprintable():
+        return "text (a .csv file of numbers is loaded as load(\"NAME.csv\"))"
+    return None
 
 
 def _member(key: Optional[str]) -> str:

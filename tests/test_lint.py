@@ -88,7 +88,8 @@ def test_warnings_format_like_errors():
         "w.net:1:10: warning: input 'z' is never used\n"
         "1 | input x, z\n"
         "  |          ^\n"
-        "hint: remove it, or use it in a node or layer"
+        "hint: use it in a node or layer, or remove it; if it stands for a column of the data that the network "
+        "does not read (a label), keep it: the data's columns follow the inputs"
     )
 
 
@@ -176,7 +177,8 @@ def test_plain_check_prints_warnings_and_exits_0(cli, tmp_path):
         f"{path}:1:11: warning: input 'x2' is never used\n"
         "1 | input x1, x2\n"
         "  |           ^^\n"
-        "hint: remove it, or use it in a node or layer\n\n"
+        "hint: use it in a node or layer, or remove it; if it stands for a column of the data that the network "
+        "does not read (a label), keep it: the data's columns follow the inputs\n\n"
     )
     assert result.stdout == f"{path}: ok: 2 input values, 1 neuron in 1 layer, outputs y (1 warning)\n"
 

@@ -61,6 +61,8 @@ def main() -> None:
         "text.npy": npy_bytes(np.array([["0", "1"]])),
         "float128.npy": npy_bytes(np.array([[np.longdouble("1e400"), 0]], dtype=np.longdouble)),
         "escape.csv": b"x1,x2\n1,\x1b]0;pwned\x07\x1b[2J0\n",
+        "one-array.npz": npy_bytes(np.eye(2)),  # a .npy file under a .npz name
+        "sample_weight.pkl": pickle.dumps({"W1": [[1.0, 2.0]], "b1": [0.5]}, protocol=4),  # as "Deep Learning from Scratch" ships
     }
     model = io.BytesIO()
     with zipfile.ZipFile(model, "w") as archive:
