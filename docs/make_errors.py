@@ -79,6 +79,10 @@ EXPLANATIONS: Dict[str, str] = {
     "unknown-setting": "A `train` statement names a setting netlang does not know.",
     "bad-setting": "A training setting has a value it cannot take: a learning rate that is not positive, a fraction of an epoch, an unknown optimizer.",
     "duplicate-setting": "A training setting is given twice in the file's `train` statements.",
+    "no-gradient": "Backpropagation would have to pass through a step neuron, whose gradient is 0 (or none): use sigmoid while training, or the perceptron rule for one layer of step neurons.",
+    "loss-not-finite": "The loss became infinite or not a number while training (the weights diverged); training stops at once and names the epoch and batch: use a smaller learning rate.",
+    "nothing-trainable": "Training was asked for, but nothing in the network is trainable.",
+    "bad-target": "Targets that the chosen rule or loss cannot use: the perceptron rule needs 0 and 1, the cross-entropy loss one-hot rows.",
     "missing-extra": "A feature needs an optional package that is not installed; the message names the extra to install.",
 }
 
@@ -110,6 +114,9 @@ def _directive_note(path: Path) -> str:
             notes.append("plotted, as by `netlang plot`")
         elif word == "export":
             notes.append("exported to ONNX" + (f" with `{rest}`" if rest else "") + ", as by `netlang export`")
+        elif word == "fit":
+            data_file, *settings = rest.split()
+            notes.append(f"trained on `{data_file}`" + (f" with `{' '.join(settings)}`" if settings else ""))
         elif word == "without":
             notes.append(f"as if `{rest}` were not installed")
         elif word == "cli":

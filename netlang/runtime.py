@@ -126,6 +126,16 @@ class Layer:
         """The signals this layer reads, by name."""
         return tuple(self._signals.element_name(int(p)) for p in self.column_positions)
 
+    def with_values(self, weights: np.ndarray, bias: np.ndarray) -> "Layer":
+        """The same layer (columns, activations, sparsity) with new numbers: ``weights`` dense
+        (rows x columns), or for a sparse layer one value per entry of ``coo``; used by training."""
+        if self.coo is not None and self._dense is None:
+            rows, cols, _ = self.coo
+            assert weights.shape == rows.shape and bias.shape == self.bias.shape
+            return Layer(self.index, self.row_start, bias, self.segments, self.column_positions, self._signals, coo=(rows, cols, weights))
+        assert weights.shape == self.shape and bias.shape == self.bias.shape
+        return Layer(self.index, self.row_start, bias, self.segments, self.column_positions, self._signals, dense=weights)
+
     @property
     def nonzeros(self) -> int:
         return len(self.coo[0]) if self.coo is not None else int(np.count_nonzero(self.weights))
@@ -181,6 +191,11 @@ class Network:
             start, stop = self._signals.span_of(name)
             names += [self._signals.element_name(p) for p in range(start, stop)]
         return tuple(names)
+
+    def with_layers(self, layers: Sequence[Layer]) -> "Network":
+        """A network of the same inputs, outputs and signals over ``layers`` (``Layer.with_values`` of these)."""
+        assert len(layers) == len(self.layers)
+        return Network(self.inputs, self.output_names, layers, self._signals)
 
     def __repr__(self) -> str:
         return (

@@ -14,6 +14,9 @@ reads them as comments):
     #! plot                        check the network can be plotted (one or two input values)
     #! export per_name             export the network to ONNX (options: per_name, float32)
     #! without onnx                run as if the package onnx were not installed
+    #! fit data/and.csv rule=perceptron   train the network (every weight and bias) on a CSV file
+                                   whose header names its inputs and outputs, with these
+                                   training.Settings (trainable=none: nothing bound)
     #! cli run --x 1               run the command line (netlang run NAME.net --x 1) instead;
                                    NAME.err is then what it prints, and its exit status
 
@@ -136,7 +139,7 @@ def run_case(path: Path) -> netlang.NetlangError:
             values = [float(v) for v in rest.split()]
         elif word == "load":
             target = rest
-        elif word in ("check", "input", "plot", "export"):
+        elif word in ("check", "input", "plot", "export", "fit"):
             actions.append((word, rest))
         elif word == "without":
             missing += rest.split()
@@ -181,8 +184,32 @@ def _act(network: netlang.Network, word: str, rest: str, target: str, path: Path
             dtype="float32" if "float32" in options else "float64",
             per_name="per_name" in options,
         )
+    elif word == "fit":
+        _fit(network, rest)
     else:
         raise AssertionError(f"{path.name}: #! {word} takes no value here")
+
+
+def _fit(network: netlang.Network, rest: str) -> None:
+    from netlang import training
+
+    name, *pairs = rest.split()
+    columns = network.input_columns + network.output_columns
+    with open(name, encoding="utf-8") as stream:
+        rows = np.concatenate(list(data.CsvSource(stream, name, columns)))
+    options = dict(pair.split("=", 1) for pair in pairs)
+    binding = training.binding_all(network)
+    if options.pop("trainable", None) == "none":
+        binding = training.Binding([None] * len(network.layers), [None] * len(network.layers), 0)
+    fields = training.Settings.__dataclass_fields__
+    settings = training.Settings(**{key: fields[key].type == "str" and value or _number(value) for key, value in options.items()})
+    training.fit(network, binding, rows[:, : network.input_width], rows[:, network.input_width :], settings)
+
+
+def _number(text: str) -> object:
+    if text in ("True", "False"):
+        return text == "True"
+    return int(text) if text.lstrip("-").isdigit() else float(text)
 
 
 def formatted(error: netlang.NetlangError) -> str:

@@ -1,0 +1,1000 @@
+"""Training: the weights of a compiled Network learned from examples (backpropagation, the perceptron rule).
+
+Works on a :class:`runtime.Network` and a :class:`Binding` (which entries of its layers are
+parameters, and which share one), with numpy only: nothing here parses a file. The language
+side (what a .net file declares trainable, writing the learned values back) builds the
+Binding and calls :func:`fit`.
+
+Layout. Every signal of the network (inputs, then each layer's rows) is a column of one state
+block ``S`` (samples x signals); layer ``k`` reads columns ``S[:, read]`` and writes its rows
+``S[:, start:stop]``. Backpropagation fills a block ``D`` of the same shape with the gradient of
+the loss with respect to each signal, layer by layer in reverse. Parameters live in one flat
+vector ``theta``; when a layer's entries are bound one-to-one in row-major order (``binding_all``
+and most trainable matrices) its working matrix *is* a view of ``theta`` and its gradient a view
+of ``grad``, so an SGD step is one in-place subtraction over ``theta`` and nothing is scattered.
+Other bindings (tied entries, a few trainable entries among fixed ones) gather and scatter by index.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, List, NamedTuple, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .errors import NetlangError, did_you_mean
+from .activations import sigmoid_in_place
+from .runtime import Layer, Network
+
+RULES = ("backprop", "rashid", "perceptron")
+LOSSES = ("mse", "cross-entropy")
+OPTIMIZERS = ("sgd", "momentum", "adam")
+ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON = 0.9, 0.999, 1e-8
+_STEPS = ("step", "step_ge")
+_DIFFERENTIABLE = ("sigmoid", "tanh", "relu", "identity", "softmax")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How to train. ``rule``: ``"backprop"`` (gradient descent, the gradients computed by
+    backpropagation), ``"rashid"`` (the same, except that what goes back through the weights is
+    the error, not the gradient: e_h = Whoᵀ·e_o, as Rashid's book publishes it; not the gradient
+    of any loss, but what reproduces his results) or ``"perceptron"``. ``loss``: ``"mse"`` is Rashid's E = 1/2 sum (t - o)^2 per sample,
+    ``"cross-entropy"`` Saito's -sum t log y over softmax outputs; both averaged over a batch."""
+
+    rule: str = "backprop"
+    loss: str = "mse"
+    optimizer: str = "sgd"
+    learning_rate: float = 0.1
+    epochs: int = 10
+    batch_size: int = 1
+    shuffle: bool = True
+    seed: int = 0
+    momentum: float = 0.9
+
+
+@dataclass(frozen=True)
+class Binding:
+    """Which entries of the network are trainable, and which are tied together.
+
+    ``weight_index[k]``: an int64 array of layer k's weight shape (rows x columns; for a sparse
+    layer also accepted: one index per entry of ``layer.coo``), or None when nothing in it is
+    trainable; ``bias_index[k]``: an int64 array of layer k's bias length, or None. -1 = fixed;
+    i >= 0 = ``theta[i]``. Entries with the same index share one parameter (their gradients add).
+    """
+
+    weight_index: Sequence[Optional[np.ndarray]]
+    bias_index: Sequence[Optional[np.ndarray]]
+    size: int
+
+    def __repr__(self) -> str:
+        return f"Binding({self.size} parameters in {len(self.weight_index)} layers)"
+
+
+@dataclass
+class Epoch:
+    """One completed epoch: the loss and accuracy of the network as it stands at its end, over the
+    training data (and the validation data, if given). ``theta``: the parameters at its end (a copy)."""
+
+    epoch: int
+    loss: float
+    accuracy: Optional[float]
+    validation_accuracy: Optional[float]
+    seconds: float
+    theta: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+
+
+@dataclass
+class Update:
+    """One sample of the perceptron rule: what the layer gave, what was wanted, and what changed.
+
+    ``weight_changes``: rows x columns of the trained layer (its ``rows`` and ``columns`` name
+    them); ``threshold_changes``: of each row's threshold θ = -bias (so -1 x the bias change)."""
+
+    epoch: int
+    sample: int
+    inputs: np.ndarray
+    outputs: np.ndarray
+    targets: np.ndarray
+    layer: int
+    weight_changes: np.ndarray
+    threshold_changes: np.ndarray
+
+
+@dataclass
+class Result:
+    """``network``: the trained network; ``theta`` its parameters; ``history`` one Epoch per epoch.
+    ``converged_epoch`` (perceptron rule): the epoch after which every sample is right (0: it
+    already was), or None when it never was (the data are not linearly separable in that many epochs)."""
+
+    network: Network
+    theta: np.ndarray
+    history: List[Epoch]
+    converged_epoch: Optional[int] = None
+
+    def __repr__(self) -> str:
+        last = self.history[-1] if self.history else None
+        tail = f", loss={last.loss:.6g}" if last else ""
+        return f"Result({len(self.history)} epochs{tail}, {len(self.theta)} parameters)"
+
+
+class Difference(NamedTuple):
+    """One parameter of a gradient check: backpropagation's gradient, the numerical one, and their relative difference."""
+
+    parameter: int
+    analytic: float
+    numeric: float
+    relative: float
+
+
+def _fail(message: str, code: str, hint: Optional[str] = None) -> NetlangError:
+    return NetlangError(message, code=code, hint=hint)
+
+
+# --- bindings ------------------------------------------------------------------------
+
+
+def binding_all(network: Network, biases: bool = True) -> Binding:
+    """Every weight (each entry of a dense matrix; each stored entry of a sparse layer) and, with
+    ``biases``, every bias its own parameter: layer 0's weights row by row, its biases, layer 1's ..."""
+    weights: List[Optional[np.ndarray]] = []
+    bias: List[Optional[np.ndarray]] = []
+    size = 0
+    for layer in network.layers:
+        count = len(layer.coo[0]) if layer.is_sparse and layer.coo is not None else layer.shape[0] * layer.shape[1]
+        shape: Tuple[int, ...] = (count,) if layer.is_sparse else layer.shape
+        weights.append(np.arange(size, size + count, dtype=np.int64).reshape(shape))
+        size += count
+        if biases:
+            bias.append(np.arange(size, size + len(layer.bias), dtype=np.int64))
+            size += len(layer.bias)
+        else:
+            bias.append(None)
+    return Binding(weights, bias, size)
+
+
+def _values(layer: Layer) -> np.ndarray:
+    """The layer's weights as stored: dense rows x columns, or one value per sparse entry."""
+    if layer.is_sparse and layer.coo is not None:
+        return layer.coo[2]
+    return layer.weights
+
+
+def _entry_index(layer: Layer, index: Optional[np.ndarray], what: str, k: int) -> Optional[np.ndarray]:
+    """``index`` in the layout of ``_values(layer)``; None when nothing is bound.
+
+    A Binding is built by code (the language side), not typed by a user: a wrong one is a
+    ValueError, a mistake of the caller, rather than a NetlangError."""
+    if index is None:
+        return None
+    index = np.asarray(index)
+    if index.dtype.kind not in "iu":
+        raise ValueError(f"the binding of layer {k}'s {what} must hold integers, not {index.dtype}")
+    stored = _values(layer).shape if what == "weights" else layer.bias.shape
+    if layer.is_sparse and what == "weights" and index.shape == layer.shape and layer.coo is not None:
+        rows, cols, _ = layer.coo
+        inside = np.zeros(layer.shape, dtype=bool)
+        inside[rows, cols] = True
+        if np.any(index[~inside] >= 0):
+            raise ValueError(f"the binding makes an entry of layer {k} trainable that the sparse layer does not store")
+        index = index[rows, cols]
+    if index.shape != stored:
+        raise ValueError(f"the binding of layer {k}'s {what} has shape {index.shape}, but the layer's is {stored}")
+    if not np.any(index >= 0):
+        return None
+    return index.astype(np.int64)
+
+
+def _checked(network: Network, binding: Binding) -> List[Tuple[Optional[np.ndarray], Optional[np.ndarray]]]:
+    if len(binding.weight_index) != len(network.layers) or len(binding.bias_index) != len(network.layers):
+        raise ValueError(f"the binding describes {len(binding.weight_index)} layers, but the network has {len(network.layers)}")
+    result = []
+    for k, layer in enumerate(network.layers):
+        pair = (
+            _entry_index(layer, binding.weight_index[k], "weights", k),
+            _entry_index(layer, binding.bias_index[k], "biases", k),
+        )
+        for index in pair:
+            if index is not None and int(index.max()) >= binding.size:
+                raise ValueError(f"the binding of layer {k} names parameter {int(index.max())}, but it has {binding.size}")
+        result.append(pair)
+    return result
+
+
+def parameters(network: Network, binding: Binding) -> np.ndarray:
+    """``theta``: the current value of each parameter, read from the network (tied entries: the last one's)."""
+    theta = np.zeros(binding.size)
+    for layer, (w, b) in zip(network.layers, _checked(network, binding)):
+        for index, values in ((w, _values(layer)), (b, layer.bias)):
+            if index is not None:
+                mask = index >= 0
+                theta[index[mask]] = values[mask]
+    return theta
+
+
+def with_parameters(network: Network, binding: Binding, theta: np.ndarray) -> Network:
+    """A new Network of the same structure with ``theta`` written into the bound entries."""
+    theta = np.asarray(theta, dtype=np.float64)
+    if theta.shape != (binding.size,):
+        raise ValueError(f"theta has shape {theta.shape}, but the binding has {binding.size} parameters")
+    layers = []
+    for layer, (w, b) in zip(network.layers, _checked(network, binding)):
+        weights = np.array(_values(layer), dtype=np.float64)
+        bias = np.array(layer.bias, dtype=np.float64)
+        for index, values in ((w, weights), (b, bias)):
+            if index is not None:
+                mask = index >= 0
+                values[mask] = theta[index[mask]]
+        layers.append(layer.with_values(weights, bias))
+    return network.with_layers(layers)
+
+
+# --- the engine --------------------------------------------------------------------------
+
+
+class _Bound:
+    """One array of a layer (its weights or its biases) and how it is bound to ``theta``.
+
+    ``view``: the array is ``theta[offset:offset+n]`` reshaped and its gradient the same slice
+    of ``grad`` (bound one-to-one, row-major, shared with nothing else); ``indexed``: the array
+    is its own and entries ``mask`` take ``theta[index]``; ``fixed``: nothing trainable."""
+
+    def __init__(self, values: np.ndarray, index: Optional[np.ndarray], theta: np.ndarray, grad: np.ndarray, shared: np.ndarray) -> None:
+        self.kind = "fixed"
+        self.values = np.array(values, dtype=np.float64)
+        self.gradient: Optional[np.ndarray] = None
+        self.mask: Optional[np.ndarray] = None
+        self.index: Optional[np.ndarray] = None
+        if index is None:
+            return
+        flat = index.reshape(-1)
+        n = flat.size
+        offset = int(flat[0])
+        if offset >= 0 and np.array_equal(flat, np.arange(offset, offset + n)) and np.all(shared[offset : offset + n] == 1):
+            self.kind = "view"
+            self.values = theta[offset : offset + n].reshape(values.shape)
+            self.gradient = grad[offset : offset + n].reshape(values.shape)
+            return
+        self.kind = "indexed"
+        self.mask = np.flatnonzero(flat >= 0)
+        self.index = flat[self.mask]
+        self.gradient = np.empty(values.shape)
+
+    @property
+    def trainable(self) -> bool:
+        return self.kind != "fixed"
+
+    def trainable_mask(self) -> np.ndarray:
+        """Which entries are trainable, in the array's shape."""
+        mask = np.zeros(self.values.size, dtype=bool)
+        if self.kind == "view":
+            mask[:] = True
+        elif self.mask is not None:
+            mask[self.mask] = True
+        return mask.reshape(self.values.shape)
+
+    def scatter(self, grad: np.ndarray) -> None:
+        """Add an indexed array's gradient into ``grad`` (tied entries add up)."""
+        if self.kind == "indexed":
+            assert self.gradient is not None and self.index is not None
+            np.add.at(grad, self.index, self.gradient.reshape(-1)[self.mask])
+
+    def refresh(self, theta: np.ndarray) -> None:
+        """After a step: an indexed array takes the new values of its parameters."""
+        if self.kind == "indexed":
+            self.values.reshape(-1)[self.mask] = theta[self.index]
+
+
+def _reader(positions: np.ndarray) -> Any:
+    """A column selector for ``positions`` of the state: a slice when they are contiguous (a view)."""
+    if len(positions) and np.array_equal(positions, np.arange(positions[0], positions[0] + len(positions))):
+        return slice(int(positions[0]), int(positions[0]) + len(positions))
+    return positions.astype(np.intp)
+
+
+class _LayerWork:
+    """One layer during training: its working weights and biases, what it reads, what it sends back."""
+
+    def __init__(self, layer: Layer, w: Optional[np.ndarray], b: Optional[np.ndarray], theta: np.ndarray, grad: np.ndarray, shared: np.ndarray) -> None:
+        self.layer = layer
+        self.start = layer.row_start
+        self.stop = layer.row_start + len(layer.bias)
+        self.rows = slice(self.start, self.stop)
+        self.sparse = layer.is_sparse and layer.coo is not None
+        self.weights = _Bound(_values(layer), w, theta, grad, shared)
+        self.bias = _Bound(layer.bias, b, theta, grad, shared)
+        self.use_bias = self.bias.trainable or bool(np.any(layer.bias))
+        self.segments = list(layer.segments)
+        positions = layer.column_positions.astype(np.intp)
+        self.positions = positions
+        self.read = _reader(positions)
+        if self.sparse:
+            assert layer.coo is not None
+            rows, cols, _ = layer.coo
+            self.entry_rows = rows.astype(np.intp)
+            self.entry_columns = positions[cols]
+            self.filled_rows, self.row_starts = np.unique(self.entry_rows, return_index=True)
+            self.all_rows = len(self.filled_rows) == self.stop - self.start
+        # Set by the plan: whether the layer's rows depend on theta, and where its gradient goes back.
+        self.active = False
+        self.back_local: Any = None  # the columns (of the weights) whose signals depend on theta
+        self.back_state: Any = None  # ... and where they are in the state
+        self.back_overwrites = False  # the first gradient those signals receive: written, not added
+        self.back_clear: Optional[np.ndarray] = None  # ... or columns to clear before adding
+        self.loss_segments: set = set()  # segments whose gradient by the sums the loss gives directly
+        self.negated_bias = -layer.bias  # sigmoid takes -b (activations.sigmoid_in_place)
+
+    def reads_mask(self) -> np.ndarray:
+        """rows x columns: which (row, column) pairs carry a weight or a trainable entry."""
+        trainable = self.weights.trainable_mask()
+        if self.sparse:
+            mask = np.zeros((self.stop - self.start, len(self.positions)), dtype=bool)
+            assert self.layer.coo is not None
+            rows, cols, values = self.layer.coo
+            mask[rows, cols] = (values != 0) | trainable
+            return mask
+        return (self.weights.values != 0) | trainable
+
+    # -- forward ---------------------------------------------------------------------
+
+    def forward(self, S: np.ndarray) -> None:
+        out = S[:, self.rows]
+        W = self.weights.values
+        if self.sparse:
+            gathered = S[:, self.entry_columns]
+            gathered *= W
+            if len(self.entry_rows) == 0:
+                out[...] = 0
+            elif self.all_rows:
+                np.add.reduceat(gathered, self.row_starts, axis=1, out=out)
+            else:
+                out[...] = 0
+                out[:, self.filled_rows] = np.add.reduceat(gathered, self.row_starts, axis=1)
+        elif len(self.positions):
+            np.matmul(S[:, self.read], W.T, out=out)
+        else:
+            out[...] = 0
+        if len(self.segments) == 1 and self.segments[0].activation == "sigmoid":
+            # The bias goes into sigmoid's first pass, as in the runtime.
+            if self.bias.trainable:
+                np.negative(self.bias.values, out=self.negated_bias)
+            sigmoid_in_place(out, self.negated_bias if self.use_bias else 0.0)
+            return
+        if self.use_bias:
+            out += self.bias.values
+        for segment in self.segments:
+            _activate(out if len(self.segments) == 1 else out[:, segment.start : segment.stop], segment.activation)
+
+    # -- backward ----------------------------------------------------------------------
+
+    def derivative(self, S: np.ndarray, D: np.ndarray, scratch: np.ndarray) -> None:
+        """``D[:, rows]``: from the gradient by the layer's outputs to the gradient by its sums (in place)."""
+        for i, segment in enumerate(self.segments):
+            if i in self.loss_segments:
+                continue
+            a, b = self.start + segment.start, self.start + segment.stop
+            _derive(S[:, a:b], D[:, a:b], scratch[:, : b - a], segment.activation)
+
+    def gradients(self, S: np.ndarray, dz: np.ndarray) -> None:
+        """The gradients of the weights and biases from ``dz`` (samples x rows)."""
+        if self.weights.trainable:
+            gradient = self.weights.gradient
+            assert gradient is not None
+            if self.sparse:
+                np.einsum("ij,ij->j", dz[:, self.entry_rows], S[:, self.entry_columns], out=gradient)
+            else:
+                np.matmul(dz.T, S[:, self.read], out=gradient)
+        if self.bias.trainable:
+            assert self.bias.gradient is not None
+            np.sum(dz, axis=0, out=self.bias.gradient)
+
+    def send_back(self, D: np.ndarray, dz: np.ndarray) -> None:
+        """Add the gradient by the signals this layer reads (those that depend on theta) into ``D``."""
+        if self.back_local is None:
+            return
+        W = self.weights.values
+        if self.sparse:
+            entries = self.back_local
+            contributions = dz[:, self.entry_rows[entries]] * W[entries]
+            if self.back_clear is not None:
+                D[:, self.back_clear] = 0
+            np.add.at(D.T, self.entry_columns[entries], contributions.T)
+            return
+        part = W if isinstance(self.back_local, slice) and self.back_local == slice(0, W.shape[1]) else W[:, self.back_local]
+        if self.back_overwrites and isinstance(self.back_state, slice):
+            np.matmul(dz, part, out=D[:, self.back_state])
+            return
+        if self.back_clear is not None:
+            D[:, self.back_clear] = 0
+        D[:, self.back_state] += dz @ part
+
+
+def _activate(z: np.ndarray, name: str) -> None:
+    if name == "sigmoid":
+        sigmoid_in_place(z)
+    elif name == "tanh":
+        np.tanh(z, out=z)
+    elif name == "relu":
+        np.maximum(z, 0.0, out=z)
+    elif name == "softmax":
+        z -= z.max(axis=1, keepdims=True)
+        np.exp(z, out=z)
+        z /= z.sum(axis=1, keepdims=True)
+    elif name == "step":
+        np.greater(z, 0, out=z)
+    elif name == "step_ge":
+        np.greater_equal(z, 0, out=z)
+    # identity: nothing
+
+
+def _derive(a: np.ndarray, g: np.ndarray, t: np.ndarray, name: str) -> None:
+    """``g`` (the gradient by the outputs ``a``) becomes the gradient by the sums, using scratch ``t``."""
+    if name == "sigmoid":  # a (1 - a)
+        np.subtract(1.0, a, out=t)
+        t *= a
+        g *= t
+    elif name == "tanh":  # 1 - a^2
+        np.multiply(a, a, out=t)
+        np.subtract(1.0, t, out=t)
+        g *= t
+    elif name == "relu":  # 1 where a > 0 (0 at the kink)
+        np.greater(a, 0.0, out=t)
+        g *= t
+    elif name == "softmax":  # a * (g - sum(g a))
+        np.multiply(g, a, out=t)
+        g -= t.sum(axis=1, keepdims=True)
+        g *= a
+    elif name in _STEPS:  # reached only where nothing depends on theta (checked before)
+        g[...] = 0
+
+
+class _Engine:
+    """The plan for one network and binding: working arrays, state blocks, the order of the backward pass."""
+
+    def __init__(self, network: Network, binding: Binding, theta: np.ndarray, loss: str, rule: str = "backprop") -> None:
+        self.network = network
+        self.loss = loss
+        self.errors_back = rule == "rashid"
+        pairs = _checked(network, binding)
+        self.size = binding.size
+        self.theta = np.array(theta, dtype=np.float64)
+        self.grad = np.zeros(binding.size)
+        shared = np.zeros(binding.size, dtype=np.int64)
+        for w, b in pairs:
+            for index in (w, b):
+                if index is not None:
+                    shared += np.bincount(index[index >= 0], minlength=binding.size)
+        self.layers = [_LayerWork(layer, w, b, self.theta, self.grad, shared) for layer, (w, b) in zip(network.layers, pairs)]
+        for work in self.layers:
+            for bound in (work.weights, work.bias):
+                bound.refresh(self.theta)
+        self.indexed = [bound for work in self.layers for bound in (work.weights, work.bias) if bound.kind == "indexed"]
+        self.total = network.signals.total
+        self.input_width = network.input_width
+        self.output_positions = np.concatenate(
+            [np.arange(*network.signals.span_of(name)) for name in network.output_names]
+        ).astype(np.intp) if network.output_names else np.zeros(0, dtype=np.intp)
+        self.outputs = _reader(self.output_positions)
+        self._plan(rule)
+
+    def _plan(self, rule: str) -> None:
+        """Which rows depend on theta and which affect the loss; refuse steps between the two."""
+        total = self.total
+        depends = np.zeros(total, dtype=bool)
+        masks = []
+        for work in self.layers:
+            mask = work.reads_mask()
+            masks.append(mask)
+            rows = mask[:, depends[work.positions]].any(axis=1) if len(work.positions) else np.zeros(work.stop - work.start, dtype=bool)
+            rows |= work.weights.trainable_mask().any(axis=1) if not work.sparse else self._sparse_trainable_rows(work)
+            rows |= work.bias.trainable_mask()
+            depends[work.rows] = rows
+            work.active = bool(rows.any())
+        affects = np.zeros(total, dtype=bool)
+        affects[self.output_positions] = True
+        for work, mask in zip(reversed(self.layers), reversed(masks)):
+            rows = affects[work.rows]
+            if len(work.positions):
+                affects[work.positions] |= mask[rows].any(axis=0)
+        self.depends, self.affects = depends, affects
+        if rule != "perceptron":
+            for work in self.layers:
+                row_names = None
+                for segment in work.segments:
+                    if segment.activation not in _STEPS:
+                        continue
+                    for r in range(segment.start, segment.stop):
+                        p = work.start + r
+                        if depends[p] and affects[p]:
+                            row_names = row_names or work.layer.rows
+                            raise _fail(
+                                f"backpropagation cannot pass through '{row_names[r]}', a step neuron: a step's "
+                                "gradient is 0 everywhere (and at 0 it has none), so no weight before it would ever change",
+                                "no-gradient",
+                                hint="use sigmoid (a smooth step) in the neurons to be trained, or train one layer of "
+                                "step neurons with the perceptron rule (rule \"perceptron\")",
+                            )
+        # Where each active layer sends its gradient back: the columns it reads that depend on theta.
+        written = np.zeros(total, dtype=bool)
+        written[self.output_positions] = True
+        written_by_layers = np.zeros(total, dtype=bool)
+        for work in reversed(self.layers):
+            if not work.active or not len(work.positions):
+                continue
+            if work.sparse:
+                entries = np.flatnonzero(depends[work.entry_columns])
+                if len(entries):
+                    work.back_local = entries
+                    targets = np.unique(work.entry_columns[entries])
+                    written_by_layers[targets] = True
+                    fresh = targets[~written[targets]]
+                    work.back_clear = fresh if len(fresh) else None
+                    written[targets] = True
+                continue
+            local = np.flatnonzero(depends[work.positions])
+            if not len(local):
+                continue
+            targets = work.positions[local]
+            work.back_local = _reader(local)
+            work.back_state = _reader(targets)
+            written_by_layers[targets] = True
+            fresh = ~written[targets]
+            if fresh.all():
+                work.back_overwrites = True
+                if not isinstance(work.back_state, slice):
+                    work.back_clear = targets
+            elif fresh.any():
+                work.back_clear = targets[fresh]
+            written[targets] = True
+        self.backward_layers = [work for work in reversed(self.layers) if work.active]
+        if self.loss == "cross-entropy":
+            # The loss's gradient by a softmax output's sums is (y - t) / batch directly: its
+            # segments skip the softmax's own derivative, so nothing else may send them a gradient.
+            outputs = set(self.output_positions.tolist())
+            for work in self.layers:
+                for i, segment in enumerate(work.segments):
+                    if work.start + segment.start in outputs:
+                        work.loss_segments.add(i)
+                        if written_by_layers[work.start + segment.start : work.start + segment.stop].any():
+                            raise _fail(
+                                f"with the cross-entropy loss, the softmax outputs ('{work.layer.rows[segment.start]}' ...) "
+                                "cannot also be read by other neurons",
+                                "bad-setting",
+                                hint="use the loss mse, or read the sums before the softmax",
+                            )
+        self.send_back_to = written  # columns of D that are ever written (the rest stay 0)
+
+    @staticmethod
+    def _sparse_trainable_rows(work: _LayerWork) -> np.ndarray:
+        rows = np.zeros(work.stop - work.start, dtype=bool)
+        rows[work.entry_rows[work.weights.trainable_mask()]] = True
+        return rows
+
+    def blocks(self, samples: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """State, gradient and scratch blocks for batches of up to ``samples``."""
+        widest = max([w.stop - w.start for w in self.layers] + [1])
+        return np.zeros((samples, self.total)), np.zeros((samples, self.total)), np.empty((samples, 2 * widest))
+
+    def forward(self, S: np.ndarray) -> None:
+        for work in self.layers:
+            work.forward(S)
+
+    def backward(self, S: np.ndarray, D: np.ndarray, scratch: np.ndarray, targets: np.ndarray, scale: float) -> float:
+        """The gradient of the batch's loss, times ``scale``, into ``self.grad`` (after ``forward``); the loss's check sum.
+
+        ``D[:, outputs]`` is set first to the loss's gradient by the outputs (for cross-entropy:
+        by the softmax sums directly, ``(y - t) / batch``)."""
+        samples = S.shape[0]
+        errors_block = scratch[:, scratch.shape[1] // 2 :]
+        scratch = scratch[:, : scratch.shape[1] // 2]
+        if self.indexed:
+            self.grad[...] = 0
+        # The error at the outputs; its sum is finite exactly when every output is (a cheap check).
+        if isinstance(self.outputs, slice):
+            error = D[:, self.outputs]
+            np.subtract(S[:, self.outputs], targets, out=error)
+        else:
+            error = S[:, self.outputs] - targets
+        check = float(np.sum(error))
+        factor = scale / samples
+        if factor != 1.0:
+            error *= factor
+        if not isinstance(self.outputs, slice):
+            D[:, self.outputs] = error
+        for work in self.backward_layers:
+            dz = D[:, work.rows]
+            if self.errors_back and work.back_local is not None:
+                # Rashid's rule: the error by the layer's outputs goes back, not the gradient by its sums.
+                errors = errors_block[:, : work.stop - work.start]
+                np.copyto(errors, dz)
+                work.derivative(S, D, scratch)
+                work.gradients(S, dz)
+                work.send_back(D, errors)
+                continue
+            work.derivative(S, D, scratch)
+            work.gradients(S, dz)
+            work.send_back(D, dz)
+        for bound in self.indexed:
+            bound.scatter(self.grad)
+        return check
+
+    def refresh(self) -> None:
+        for bound in self.indexed:
+            bound.refresh(self.theta)
+
+
+# --- checks before any work --------------------------------------------------------------
+
+
+def _check_settings(settings: Settings) -> None:
+    for name, allowed in (("rule", RULES), ("loss", LOSSES), ("optimizer", OPTIMIZERS)):
+        value = getattr(settings, name)
+        if value not in allowed:
+            raise _fail(
+                f"unknown {name} '{value}'",
+                "bad-setting",
+                hint=did_you_mean(str(value), allowed) or f"the {name} is one of {', '.join(allowed)}",
+            )
+    rate = settings.learning_rate
+    if not isinstance(rate, (int, float)) or not math.isfinite(rate) or rate <= 0:
+        raise _fail(f"the learning rate must be a positive number, not {rate}", "bad-setting", hint="try 0.1")
+    for name in ("epochs", "batch_size"):
+        value = getattr(settings, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < (0 if name == "epochs" else 1):
+            raise _fail(f"{name.replace('_', ' ')} must be a whole number of at least {0 if name == 'epochs' else 1}, not {value}", "bad-setting")
+    if not 0 <= settings.momentum < 1:
+        raise _fail(f"the momentum must be at least 0 and below 1, not {settings.momentum}", "bad-setting", hint="try 0.9")
+
+
+def _check_data(network: Network, inputs: Any, targets: Any, what: str = "training") -> Tuple[np.ndarray, np.ndarray]:
+    X = np.asarray(inputs, dtype=np.float64)
+    T = np.asarray(targets, dtype=np.float64)
+    if T.ndim == 1 and network.output_width == 1:
+        T = T[:, None]
+    if X.ndim == 1 and network.input_width == 1:
+        X = X[:, None]
+    if X.ndim != 2 or X.shape[1] != network.input_width:
+        raise _fail(f"the {what} inputs have shape {X.shape}, but the network takes rows of {network.input_width} values", "bad-shape")
+    if T.ndim != 2 or T.shape != (X.shape[0], network.output_width):
+        raise _fail(
+            f"the {what} targets have shape {T.shape}, but {X.shape[0]} samples of {network.output_width} outputs "
+            f"({', '.join(network.output_columns[:6])}{', ...' if network.output_width > 6 else ''}) need {(X.shape[0], network.output_width)}",
+            "bad-shape",
+        )
+    if X.shape[0] == 0:
+        raise _fail(f"there are no {what} samples", "bad-shape")
+    for array, name in ((X, "inputs"), (T, "targets")):
+        bad = ~np.isfinite(array)
+        if bad.any():
+            row, column = np.argwhere(bad)[0]
+            raise _fail(f"the {what} {name} hold {array[row, column]} in row {row} (from 0), column {column}; every value must be a finite number", "bad-value")
+    return np.ascontiguousarray(X), np.ascontiguousarray(T)
+
+
+def _check_loss(network: Network, loss: str, targets: np.ndarray) -> None:
+    if loss != "cross-entropy":
+        return
+    positions = {p for name in network.output_names for p in range(*network.signals.span_of(name))}
+    softmax = set()
+    for layer in network.layers:
+        for segment in layer.segments:
+            rows = set(range(layer.row_start + segment.start, layer.row_start + segment.stop))
+            if segment.activation == "softmax" and rows & positions:
+                if not rows <= positions:
+                    break
+                softmax |= rows
+    if softmax != positions:
+        raise _fail(
+            "the cross-entropy loss needs the outputs to be whole softmax layers",
+            "bad-setting",
+            hint="make the output layer softmax(...), or use the loss mse",
+        )
+    # The gradient (y - t) / batch holds when each sample's targets over a softmax sum to 1.
+    start = 0
+    for size in network.output_sizes:
+        width = 1 if size is None else size
+        sums = targets[:, start : start + width].sum(axis=1)
+        if not np.allclose(sums, 1.0, rtol=0, atol=1e-9):
+            row = int(np.argmax(np.abs(sums - 1.0)))
+            raise _fail(
+                f"with the cross-entropy loss each sample's targets must sum to 1 (one-hot), but row {row} (from 0) sums to {sums[row]:g}",
+                "bad-target",
+                hint="give one-hot targets (0 and 1), or use the loss mse",
+            )
+        start += width
+
+
+# --- classes and accuracy -----------------------------------------------------------------
+
+
+def classes(outputs: np.ndarray) -> np.ndarray:
+    """The class of each row of outputs: the argmax of a vector, or for one output 1 when it is at least 0.5."""
+    if outputs.shape[1] == 1:
+        return (outputs[:, 0] >= 0.5).astype(np.int64)
+    return np.argmax(outputs, axis=1)
+
+
+def _accuracy(outputs: np.ndarray, targets: np.ndarray) -> Optional[float]:
+    if targets.shape[1] == 1 and not np.all((targets >= 0) & (targets <= 1)):
+        return None  # not classes
+    return float(np.mean(classes(outputs) == classes(targets)))
+
+
+def loss_value(outputs: np.ndarray, targets: np.ndarray, loss: str) -> float:
+    """The mean loss of a batch: 1/2 sum (t - o)^2 per sample (mse), or -sum t log y (cross-entropy)."""
+    if loss == "mse":
+        difference = outputs - targets
+        return float(0.5 * np.einsum("ij,ij->", difference, difference) / len(outputs))
+    with np.errstate(divide="ignore"):
+        logs = np.log(np.maximum(outputs, np.finfo(np.float64).tiny))
+    return float(-np.einsum("ij,ij->", targets, logs) / len(outputs))
+
+
+# --- fit -------------------------------------------------------------------------------------
+
+
+def fit(
+    network: Network,
+    binding: Binding,
+    inputs: Any,
+    targets: Any,
+    settings: Settings = Settings(),
+    *,
+    validation: Optional[Tuple[Any, Any]] = None,
+    on_epoch: Optional[Callable[[Epoch], None]] = None,
+    on_update: Optional[Callable[[Update], None]] = None,
+) -> Result:
+    """Train the bound parameters of ``network`` on ``inputs`` (samples x input columns) and
+    ``targets`` (samples x output columns); the trained network, its parameters and the history.
+
+    Each epoch visits the samples in the order ``rng.permutation(samples)`` (``rng =
+    numpy.random.default_rng(seed)``, one permutation per epoch; in file order without
+    ``shuffle``), in batches of ``batch_size`` (the last one may be smaller). ``on_epoch``
+    receives each completed epoch, with its parameters: keep the last one to resume after an
+    interrupt (a KeyboardInterrupt inside is raised again, the network untouched).
+    """
+    _check_settings(settings)
+    X, T = _check_data(network, inputs, targets)
+    V = _check_data(network, validation[0], validation[1], "validation") if validation is not None else None
+    if binding.size == 0:
+        raise _fail("nothing in the network is trainable", "nothing-trainable", hint="mark weights or biases as trainable")
+    if settings.rule == "perceptron":
+        return _perceptron(network, binding, X, T, settings, V, on_epoch, on_update)
+    _check_loss(network, settings.loss, T)
+    engine = _Engine(network, binding, parameters(network, binding), settings.loss, settings.rule)
+    step = _optimizer(settings, engine.theta, engine.grad)
+    rng = np.random.default_rng(settings.seed)
+    samples = len(X)
+    batch = min(settings.batch_size, samples)
+    S_full, D_full, scratch_full = engine.blocks(batch)
+    history: List[Epoch] = []
+    inputs_slice = slice(0, engine.input_width)
+    scale = settings.learning_rate if settings.optimizer == "sgd" else 1.0
+    for epoch in range(1, settings.epochs + 1):
+        started = time.perf_counter()
+        order = rng.permutation(samples) if settings.shuffle else np.arange(samples)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+            for number, begin in enumerate(range(0, samples, batch), start=1):
+                chosen = order[begin : begin + batch]
+                count = len(chosen)
+                S, D, scratch = (S_full, D_full, scratch_full) if count == batch else (S_full[:count], D_full[:count], scratch_full[:count])
+                if count == 1:
+                    S[0, inputs_slice] = X[chosen[0]]
+                    batch_targets = T[chosen[0] : chosen[0] + 1]
+                else:
+                    S[:, inputs_slice] = X[chosen]
+                    batch_targets = T[chosen]
+                engine.forward(S)
+                check = engine.backward(S, D, scratch, batch_targets, scale)
+                if not math.isfinite(check):
+                    raise _not_finite(epoch, number, settings)
+                step()
+                engine.refresh()
+        record = _epoch_record(network, binding, engine.theta, epoch, X, T, V, settings.loss, started)
+        if not math.isfinite(record.loss) or not np.all(np.isfinite(engine.theta)):
+            raise _not_finite(epoch, number, settings)
+        history.append(record)
+        if on_epoch is not None:
+            on_epoch(record)
+    theta = engine.theta.copy()
+    return Result(with_parameters(network, binding, theta), theta, history)
+
+
+def _not_finite(epoch: int, batch: int, settings: Settings) -> NetlangError:
+    return _fail(
+        f"the loss became infinite or not a number in epoch {epoch}, batch {batch}: the weights diverged, training stopped",
+        "loss-not-finite",
+        hint=f"use a smaller learning rate than {settings.learning_rate:g} (say {settings.learning_rate / 10:g})",
+    )
+
+
+def _epoch_record(
+    network: Network, binding: Binding, theta: np.ndarray, epoch: int, X: np.ndarray, T: np.ndarray,
+    V: Optional[Tuple[np.ndarray, np.ndarray]], loss: str, started: float,
+) -> Epoch:
+    """The loss and accuracy of the network as it stands (evaluated by the runtime, as `netlang score` would)."""
+    current = with_parameters(network, binding, theta)
+    outputs = current(X)
+    validation = None
+    if V is not None:
+        validation = _accuracy(current(V[0]), V[1])
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = loss_value(outputs, T, loss)
+    return Epoch(epoch, value, _accuracy(outputs, T), validation, time.perf_counter() - started, theta.copy())
+
+
+def _optimizer(settings: Settings, theta: np.ndarray, grad: np.ndarray) -> Callable[[], None]:
+    """One step of the optimizer over ``theta`` from ``grad`` (for sgd, ``grad`` comes scaled by the rate)."""
+    rate = settings.learning_rate
+    if settings.optimizer == "sgd":
+
+        def sgd() -> None:
+            np.subtract(theta, grad, out=theta)
+
+        return sgd
+    if settings.optimizer == "momentum":
+        velocity = np.zeros_like(theta)
+        momentum = settings.momentum
+
+        def with_momentum() -> None:  # v = m v - rate g; theta += v
+            np.multiply(velocity, momentum, out=velocity)
+            np.subtract(velocity, rate * grad, out=velocity)
+            np.add(theta, velocity, out=theta)
+
+        return with_momentum
+    first, second = np.zeros_like(theta), np.zeros_like(theta)
+    steps = [0]
+    scratch = np.empty_like(theta)
+
+    def adam() -> None:  # Kingma and Ba, with the bias corrections folded into the rate
+        steps[0] += 1
+        t = steps[0]
+        np.multiply(first, ADAM_BETA1, out=first)
+        np.add(first, (1 - ADAM_BETA1) * grad, out=first)
+        np.multiply(second, ADAM_BETA2, out=second)
+        np.multiply(grad, grad, out=scratch)
+        np.add(second, (1 - ADAM_BETA2) * scratch, out=second)
+        corrected = rate * math.sqrt(1 - ADAM_BETA2**t) / (1 - ADAM_BETA1**t)
+        np.sqrt(second, out=scratch)
+        np.add(scratch, ADAM_EPSILON * math.sqrt(1 - ADAM_BETA2**t), out=scratch)
+        np.divide(first, scratch, out=scratch)
+        np.multiply(scratch, corrected, out=scratch)
+        np.subtract(theta, scratch, out=theta)
+
+    return adam
+
+
+# --- the perceptron rule ------------------------------------------------------------------
+
+
+def _perceptron(
+    network: Network, binding: Binding, X: np.ndarray, T: np.ndarray, settings: Settings,
+    V: Optional[Tuple[np.ndarray, np.ndarray]], on_epoch: Optional[Callable[[Epoch], None]], on_update: Optional[Callable[[Update], None]],
+) -> Result:
+    """Rosenblatt's rule, one sample at a time: w += rate (t - o) s and b += rate (t - o) for each
+    trainable step neuron (so its threshold θ = -b changes by -rate (t - o))."""
+    engine = _Engine(network, binding, parameters(network, binding), "mse", rule="perceptron")
+    trained = [work for work in engine.layers if work.weights.trainable or work.bias.trainable]
+    if len(trained) != 1:
+        raise _fail(
+            f"the perceptron rule trains one layer of step neurons, but {len(trained)} layers have trainable entries",
+            "bad-setting",
+            hint="train networks of several layers with backpropagation (rule \"backprop\") and sigmoid neurons",
+        )
+    work = trained[0]
+    trainable_rows = work.weights.trainable_mask().any(axis=1) if not work.sparse else engine._sparse_trainable_rows(work)
+    trainable_rows = trainable_rows | work.bias.trainable_mask()
+    activations = work.layer.activation
+    output_rows = {int(p) - work.start for p in engine.output_positions if work.start <= p < work.stop}
+    for r in np.flatnonzero(trainable_rows):
+        if activations[r] not in _STEPS or int(r) not in output_rows:
+            raise _fail(
+                f"the perceptron rule trains output neurons of step(...), but '{work.layer.rows[r]}' is "
+                + ("not an output" if activations[r] in _STEPS else f"{activations[r]}"),
+                "bad-setting",
+                hint="use backpropagation (rule \"backprop\") for sigmoid, tanh, relu or softmax neurons",
+            )
+    wrong = np.argwhere((T != 0) & (T != 1))
+    if len(wrong):
+        row, column = wrong[0]
+        raise _fail(
+            f"the perceptron rule needs targets of 0 and 1 (what a step neuron gives), but sample {row} (from 0) "
+            f"wants {T[row, column]:g} for {network.output_columns[column]}",
+            "bad-target",
+        )
+    # Where each output column sits among the layer's rows (other outputs get no error).
+    column_rows = [(i, int(p) - work.start) for i, p in enumerate(engine.output_positions) if work.start <= p < work.stop]
+    S, D, _ = engine.blocks(1)
+    rng = np.random.default_rng(settings.seed)
+    rate = settings.learning_rate
+    history: List[Epoch] = []
+    converged: Optional[int] = None
+    current = with_parameters(network, binding, engine.theta)
+    if np.array_equal(current(X), T):
+        converged = 0
+    for epoch in range(1, settings.epochs + 1) if converged is None else ():
+        started = time.perf_counter()
+        order = rng.permutation(len(X)) if settings.shuffle else np.arange(len(X))
+        for sample in order:
+            S[0, : engine.input_width] = X[sample]
+            engine.forward(S)
+            outputs = S[0, engine.outputs].copy()
+            D[...] = 0
+            for column, row in column_rows:  # the "gradient" o - t at each step neuron's sum
+                D[0, work.start + row] = outputs[column] - T[sample, column]
+            dz = D[:, work.rows]
+            if engine.indexed:
+                engine.grad[...] = 0
+            work.gradients(S, dz)
+            for bound in engine.indexed:
+                bound.scatter(engine.grad)
+            before = (work.weights.values.copy(), work.bias.values.copy()) if on_update is not None else None
+            engine.theta -= rate * engine.grad
+            engine.refresh()
+            if on_update is not None and before is not None:
+                on_update(Update(epoch, int(sample), X[sample].copy(), outputs, T[sample].copy(), work.layer.index,
+                                 work.weights.values - before[0], -(work.bias.values - before[1])))
+        current = with_parameters(network, binding, engine.theta)
+        outputs_all = current(X)
+        validation = _accuracy(current(V[0]), V[1]) if V is not None else None
+        record = Epoch(epoch, loss_value(outputs_all, T, "mse"), _accuracy(outputs_all, T), validation,
+                       time.perf_counter() - started, engine.theta.copy())
+        history.append(record)
+        if on_epoch is not None:
+            on_epoch(record)
+        if np.array_equal(outputs_all, T):
+            converged = epoch
+            break
+    theta = engine.theta.copy()
+    return Result(with_parameters(network, binding, theta), theta, history, converged)
+
+
+# --- gradient check --------------------------------------------------------------------------
+
+
+def gradient(network: Network, binding: Binding, inputs: Any, targets: Any, loss: str = "mse") -> np.ndarray:
+    """Backpropagation's gradient of the mean loss over all the samples, by each parameter."""
+    X, T = _check_data(network, inputs, targets)
+    _check_loss(network, loss, T)
+    engine = _Engine(network, binding, parameters(network, binding), loss)
+    S, D, scratch = engine.blocks(len(X))
+    S[:, : engine.input_width] = X
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        engine.forward(S)
+        engine.backward(S, D, scratch, T, 1.0)
+    return engine.grad.copy()
+
+
+def gradient_check(
+    network: Network, binding: Binding, inputs: Any, targets: Any, settings: Settings = Settings(), step: float = 1e-3
+) -> List[Difference]:
+    """Backpropagation against numerical differentiation for every parameter, worst first.
+
+    The numerical gradient is the fourth-order central difference
+    ``(8 (L(θ+h) - L(θ-h)) - (L(θ+2h) - L(θ-2h))) / 12h``, whose error is of order h^4 (1e-12 for
+    the default h = 1e-3) rather than the h^2 of a two-point difference; ``relative`` is
+    ``|analytic - numeric| / max(|analytic|, |numeric|, 1e-8)``. Costs four forward passes over
+    the samples per parameter: use a few samples.
+    """
+    X, T = _check_data(network, inputs, targets)
+    analytic = gradient(network, binding, X, T, settings.loss)
+    theta = parameters(network, binding)
+    numeric = np.empty_like(theta)
+
+    def loss_at(values: np.ndarray) -> float:
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            return loss_value(with_parameters(network, binding, values)(X), T, settings.loss)
+
+    for i in range(len(theta)):
+        shifted = theta.copy()
+        values = []
+        for offset in (step, -step, 2 * step, -2 * step):
+            shifted[i] = theta[i] + offset
+            values.append(loss_at(shifted))
+        numeric[i] = (8 * (values[0] - values[1]) - (values[2] - values[3])) / (12 * step)
+    scale = np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), 1e-8)
+    relative = np.abs(analytic - numeric) / scale
+    order = np.argsort(-relative, kind="stable")
+    return [Difference(int(i), float(analytic[i]), float(numeric[i]), float(relative[i])) for i in order]
