@@ -79,3 +79,18 @@ def test_mnist_data_script_is_deterministic(tmp_path, monkeypatch):
         assert sorted(fresh.files) == sorted(committed.files)
         for key in fresh.files:
             assert np.array_equal(fresh[key], committed[key])
+
+
+def test_activations_example_against_the_formulas():
+    """examples/activations.net (the tutorial's activations): each layer against numpy's formula."""
+    net = netlang.load(EXAMPLES / "activations.net")
+    W, b = np.array([[1.0, -1.0], [-2.0, 1.0]]), np.array([0.0, 0.5])
+    rng = np.random.default_rng(3)
+    for x in rng.normal(scale=3, size=(20, 2)):
+        z = W @ x + b
+        got = net.run({"x": x})
+        np.testing.assert_allclose(got["z"], z, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(got["s"], 1 / (1 + np.exp(-z)), rtol=1e-12)
+        np.testing.assert_allclose(got["r"], np.maximum(z, 0), rtol=1e-12)
+        np.testing.assert_allclose(got["t"], np.tanh(z), rtol=1e-12)
+        np.testing.assert_allclose(got["p"], np.exp(z) / np.exp(z).sum(), rtol=1e-12)

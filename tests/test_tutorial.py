@@ -1,5 +1,7 @@
 """docs/tutorial.md: every command on the page is run and its output compared with the one shown.
 
+The files the page asks the reader to write ("Save this as `NAME.net`:" before a ```netlang
+block) are written first, in a folder beside a link to examples/, where the commands run.
 With NETLANG_UPDATE_GOLDEN=1 the page's outputs are rewritten from the real ones (review the diff).
 """
 
@@ -7,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -16,13 +19,15 @@ from conftest import ROOT, UPDATE_GOLDEN
 
 TUTORIAL = ROOT / "docs" / "tutorial.md"
 BLOCK = re.compile(r"^```console\n(.*?)^```$", re.S | re.M)
+# "Save this as `majority.net`:" (the sentence may wrap), then the file in a ```netlang block.
+SAVED = re.compile(r"as\s+`([\w.-]+)`:\n\n```netlang\n(.*?)^```$", re.S | re.M)
 
 
 def run(command: str) -> str:
     """The output of one command on the page: ``netlang ...`` (in-process) or ``cat FILE``."""
     program, *args = shlex.split(command)
     if program == "cat":
-        return "".join((ROOT / name).read_text(encoding="utf-8") for name in args)
+        return "".join(Path(name).read_text(encoding="utf-8") for name in args)
     assert program == "netlang", f"the tutorial may only run netlang and cat, not {program!r}"
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     return result.output
@@ -40,14 +45,19 @@ def shown(block: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def test_every_command_shows_its_real_output(monkeypatch):
-    monkeypatch.chdir(ROOT)
+def test_every_command_shows_its_real_output(monkeypatch, tmp_path):
     text = TUTORIAL.read_text(encoding="utf-8")
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    saved = SAVED.findall(text)
+    assert {name for name, _ in saved} >= {"majority.net", "mistakes.net"}
+    for name, content in saved:
+        (tmp_path / name).write_text(content, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
     blocks = BLOCK.findall(text)
     assert len(blocks) >= 10
     pairs = [pair for block in blocks for pair in shown(block)]
     commands = [command for command, _ in pairs]
-    for needed in ("netlang table", "netlang test", "--explain", "--exact", "netlang compile"):
+    for needed in ("netlang table", "netlang test", "--explain", "--exact", "netlang compile", "netlang check"):
         assert any(needed in command for command in commands), needed
     if UPDATE_GOLDEN:
         def fill(match: re.Match) -> str:
