@@ -419,12 +419,16 @@ def _run_batch(
         source = batch.open_source(data, network, number_type, stdin=stdin)
         if output is None or output == "-":
             target: Any = sys.stdout
-        elif kind == "npy":
+        elif kind in ("npy", "parquet"):
             target = stream = open(output, "wb")
         else:
             target = stream = open(output, "w", encoding="utf-8", newline="")
-        if kind == "npy":
-            sink: Any = batch.NpySink(target, network.output_width, number_type)
+        if kind == "parquet":
+            from .parquet import ParquetSink
+
+            sink: Any = ParquetSink(target, network.output_columns, number_type)
+        elif kind == "npy":
+            sink = batch.NpySink(target, network.output_width, number_type)
         elif kind == "json":
             sink = batch.JsonSink(target, network)
         else:

@@ -562,6 +562,10 @@ def open_source(name: str, network: Any, dtype: Any = np.float64, stdin: Optiona
         raise _error(f"data file '{name}' does not exist" if not path.exists() else f"'{name}' is not a file", name, code="file-not-found")
     if path.suffix.lower() == ".npy":
         return NpySource(path, name, network.input_columns, dtype, rows)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        from .parquet import open_parquet  # pyarrow, only for Parquet files
+
+        return open_parquet(path, name, network.input_columns, dtype, rows)
     stream = open(path, encoding="utf-8", newline=None)
     return CsvSource(stream, name, network.input_columns, dtype, rows, total=path.stat().st_size, owns_stream=True)
 
@@ -584,10 +588,12 @@ def run_batch(network: Any, source: Any, sink: Any, dtype: Any = np.float64, pro
 
 
 def output_kind(path: str) -> str:
-    """``csv``, ``npy`` or ``json``, from an output file's name (``-`` is CSV on stdout)."""
+    """``csv``, ``npy``, ``json`` or ``parquet``, from an output file's name (``-`` is CSV on stdout)."""
     if path == "-":
         return "csv"
     suffix = os.path.splitext(path)[1].lower().lstrip(".")
-    if suffix not in ("csv", "npy", "json"):
-        raise ValueError(f"{path!r} does not end in .csv, .npy or .json")
+    if suffix == "pq":
+        return "parquet"
+    if suffix not in ("csv", "npy", "json", "parquet"):
+        raise ValueError(f"{path!r} does not end in .csv, .npy, .json or .parquet")
     return suffix
