@@ -304,6 +304,13 @@ def main() -> None:
     metavar="DEVICE",
     help="Compute on DEVICE (cpu, cuda, cuda:1, ...) with PyTorch, or CuPy for cuda (docs/scale.md).",
 )
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="With --input: evaluate on the Dask cluster at ADDRESS (tcp://host:8786, or 'local' for one on "
+    "this machine), partition by partition; --input may be a pattern ('data/*.csv'), --output 'out/part-*.csv' "
+    "writes one file per partition (docs/scale.md).",
+)
 def run(
     file: str,
     values: Optional[List[float]],
@@ -314,6 +321,7 @@ def run(
     explain: bool,
     exact: bool,
     device: Optional[str],
+    scheduler: Optional[str],
 ) -> None:
     """Run a network on input values, or on every row of a data file.
 
@@ -325,6 +333,7 @@ def run(
         netlang run xor.net --input pairs.csv
         netlang run mnist.net --input images.npy --output results.npy --dtype float32
         netlang run mnist.net --input images.npy --device cuda
+        netlang run mnist.net --input 'data/*.csv' --scheduler tcp://10.0.0.5:8786 --output results.csv
         generate-net | netlang run - --x 1 0
 
     FILE may be - for the program on standard input.
@@ -336,8 +345,10 @@ def run(
     if data_file is not None or output is not None:
         if explain or exact:
             raise click.UsageError("--explain and --exact work on one sample given with --x, not with --input")
-        _run_batch(file, values, data_file, output, dtype, as_json, device)
+        _run_batch(file, values, data_file, output, dtype, as_json, device, scheduler)
         return
+    if scheduler is not None:
+        raise click.UsageError("--scheduler runs a data file on a cluster: give it with --input")
     if explain and as_json:
         raise click.UsageError("--explain writes text; leave out --json")
     if (explain or exact) and dtype != "float64":
@@ -384,6 +395,24 @@ def _on_device(network: Any, device: Optional[str]) -> Any:
         raise click.BadParameter(str(problem), param_hint="'--device'") from None
 
 
+def _run_on_cluster(network: Any, data: str, output: Optional[str], kind: str, dtype: Any, scheduler: str, device: Optional[str]) -> None:
+    """``run --input DATA --scheduler ADDRESS``: the partitions of DATA evaluated on a Dask cluster."""
+    from . import cluster
+
+    if device is not None:
+        raise click.UsageError("--device and --scheduler do not go together: the workers compute with numpy")
+    if data == "-":
+        raise click.UsageError("--scheduler reads files the workers can open, not stdin")
+    paths = cluster.expand(data)
+    if any(not path.lower().endswith(".csv") for path in paths):
+        raise click.BadParameter("--scheduler reads CSV files (.csv)", param_hint="'--input'")
+    try:
+        with cluster.Cluster(scheduler) as connection:
+            cluster.run_to(network, paths, connection.client, output, kind, dtype)
+    except cluster.SchedulerError as problem:
+        raise click.BadParameter(str(problem), param_hint="'--scheduler'") from None
+
+
 def _run_batch(
     file: str,
     values: Optional[List[float]],
@@ -392,6 +421,7 @@ def _run_batch(
     dtype: str,
     as_json: bool,
     device: Optional[str] = None,
+    scheduler: Optional[str] = None,
 ) -> None:
     """``run --input``: stream DATA through the network, block by block, into the output."""
     from . import data as batch
@@ -411,6 +441,9 @@ def _run_batch(
     network = _on_device(_load(file), device)
     if not network.input_width:
         raise click.UsageError("this network has no inputs, so it has nothing to read from --input")
+    if scheduler is not None:
+        _run_on_cluster(network, data, output, kind, batch.DTYPES[dtype], scheduler, device)
+        return
     number_type = batch.DTYPES[dtype]
     stdin, stderr = sys.stdin, sys.stderr  # looked up now: click's test runner replaces them
     stream: Any = None
