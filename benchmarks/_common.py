@@ -15,9 +15,11 @@ from typing import Callable, List, Optional, Sequence, Tuple
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def arguments(description: str) -> argparse.Namespace:
+def arguments(description: str, more: Optional[Callable[[argparse.ArgumentParser], None]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="fewer repeats and smaller sizes: a smoke run")
+    if more is not None:
+        more(parser)  # a script's own options
     return parser.parse_args()
 
 

@@ -25,6 +25,7 @@ import copy
 import glob
 import importlib
 import io
+import logging
 import os
 from pathlib import Path
 from typing import IO, Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
@@ -37,6 +38,7 @@ from .nodes import Span
 # Bytes of CSV per partition (Dask's read_csv uses 64 MB blocks too): large enough that a
 # task's fixed cost (about a millisecond of scheduling) is nothing beside parsing it.
 PARTITION_BYTES = 64 << 20
+MIN_PARTITION_BYTES = 1 << 20
 
 
 def _dask(what: str) -> Any:
@@ -229,8 +231,9 @@ def evaluate_range(
     output: Optional[str] = None,
     kind: str = "csv",
 ) -> Outcome:
-    """One task: the partition's rows through ``network``; its results, or written to ``output``."""
-    from .data import rows_per_block
+    """One task: the partition's rows through ``network``: its results (``kind`` ``text``: as CSV lines),
+    or written to the file ``output`` as ``kind`` (csv, npy, json, parquet)."""
+    from .data import csv_text, rows_per_block
 
     with open(partition.path, "rb") as stream:
         body = read_range(stream, partition.start, partition.stop)
@@ -241,6 +244,9 @@ def evaluate_range(
     except NetlangError as error:
         return ("error", _records(error), lines)
     results = np.concatenate(blocks) if blocks else np.empty((0, network.output_width), dtype=dtype)
+    if output is None and kind == "text":
+        # CSV formatted here: on the client, writing the text of numbers took as long as parsing them.
+        return ("ok", (len(results), csv_text(results)), lines)
     if output is None:
         return ("ok", results, lines)
     _write(output, kind, network, results, dtype)
@@ -288,7 +294,9 @@ class Cluster:
         distributed = _dask("running on a Dask cluster (--scheduler)")
         self.local = None
         if address == "local":
-            self.local = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            self.local = distributed.LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+            )
             address = self.local.scheduler_address
         try:
             self.client = distributed.Client(address, timeout="10s")
@@ -323,7 +331,7 @@ def run(
     output_pattern: Optional[str] = None,
     kind: str = "csv",
     dtype: Any = np.float64,
-    size: int = PARTITION_BYTES,
+    size: Optional[int] = None,
     on_result: Optional[Callable[[int], None]] = None,
 ) -> int:
     """``paths`` (CSV files) through ``network`` on the cluster of ``client``; the rows evaluated.
@@ -334,7 +342,15 @@ def run(
     there). A bad row raises its NetlangError, located as a local run locates it.
     """
     headers = {path: read_header(path, network) for path in paths}
+    if size is None:
+        # A few partitions per worker thread, so that all are busy to the end and a lost
+        # worker costs little, within 1-64 MB each.
+        threads = max(1, sum(client.nthreads().values()))
+        total = sum(os.path.getsize(path) for path in paths)
+        size = max(MIN_PARTITION_BYTES, min(PARTITION_BYTES, total // (4 * threads) + 1))
     parts = partitions(paths, size)
+    # What a task returns or writes: its own file (partitioned), else CSV text for a CsvSink, else arrays.
+    task_kind = kind if output_pattern is not None else "text" if hasattr(sink, "write_text") else "array"
     # Once, to every worker; a key of its own (hash=False), so that two runs of one network never
     # share (and release) each other's copy.
     shared = client.scatter(_portable(network), broadcast=True, hash=False)
@@ -346,7 +362,7 @@ def run(
             headers[part.path].order,
             dtype,
             None if output_pattern is None else partition_name(output_pattern, part.number, len(parts)),
-            kind,
+            task_kind,
             pure=False,
             retries=2,
         )
@@ -362,7 +378,11 @@ def run(
             offsets[part.path] = offset + lines
             if status == "error":
                 raise _rebuild(value, offset)
-            if output_pattern is None:
+            if task_kind == "text":
+                count, text = value
+                sink.write_text(text)
+                rows += count
+            elif output_pattern is None:
                 sink.write(value)
                 rows += len(value)
             else:
@@ -377,7 +397,9 @@ def run(
     return rows
 
 
-def run_to(network: Any, paths: Sequence[str], client: Any, output: Optional[str], kind: str, dtype: Any = np.float64, size: int = PARTITION_BYTES) -> int:
+def run_to(
+    network: Any, paths: Sequence[str], client: Any, output: Optional[str], kind: str, dtype: Any = np.float64, size: Optional[int] = None
+) -> int:
     """``run`` with the output as ``run --output`` names it: stdout (None or ``-``), a file written
     atomically, or a pattern with ``*`` (one file per partition, written by the workers)."""
     import sys

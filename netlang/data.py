@@ -438,6 +438,11 @@ def format_rows(block: np.ndarray) -> List[str]:
     return text.replace(".0,", ",").replace(".0\n", "\n").split("\n")[:-1]
 
 
+def csv_text(block: np.ndarray) -> str:
+    """The CSV lines of ``block``'s rows, each ending in a newline."""
+    return "\n".join(format_rows(block)) + "\n" if len(block) else ""
+
+
 class CsvSink:
     """Results as CSV: a header of output column names, then one line per sample."""
 
@@ -447,7 +452,10 @@ class CsvSink:
         self.header = ",".join(columns) + "\n"
 
     def write(self, block: np.ndarray) -> None:
-        text = "\n".join(format_rows(block)) + "\n" if len(block) else ""
+        self.write_text(csv_text(block))
+
+    def write_text(self, text: str) -> None:
+        """Rows already formatted by ``csv_text`` (netlang.cluster's workers format their own)."""
         self.stream.write(self.header + text)
         self.header = ""
 
