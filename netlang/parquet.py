@@ -48,12 +48,8 @@ class ParquetSource:
         self, stream: IO[bytes], filename: str, columns: Sequence[str], dtype: Any = np.float64, rows: int = 4096
     ) -> None:
         pa = self.pa = _pyarrow(filename)
-        self.stream = stream
-        self.filename = filename
-        self.columns = tuple(columns)
-        self.dtype = np.dtype(dtype)
-        self.rows = rows
-        self.position = 0
+        self.stream, self.filename, self.columns = stream, filename, tuple(columns)
+        self.dtype, self.rows, self.position = np.dtype(dtype), rows, 0
         try:
             self.file = pa.parquet.ParquetFile(stream)
         except (pa.ArrowException, OSError, ValueError) as problem:
