@@ -891,3 +891,21 @@ def fmt(files: Tuple[str, ...], check: bool, write: bool) -> None:
             click.echo(formatted, nl=False)
     if failed:
         sys.exit(EXIT_INPUT_ERROR)
+
+
+@main.command(name="lsp")
+def lsp_command() -> None:
+    """Start netlang's language server on standard input and output, for editors.
+
+    Diagnostics as you type, hovers with shapes and equations, go to definition,
+    rename, formatting and fixes (docs/editors.md). Editors start it; it is not
+    meant to be typed. Needs the lsp extra: pip install 'netlang[lsp]'.
+
+    \b
+    Example (the command an editor starts):
+        netlang lsp
+    """
+    from .lsp import serve
+
+    serve()
+

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Set, Union
 
 from .checker import CheckedProgram
-from .pipeline import load_with_checked
+from .pipeline import check, load_with_checked, lower, text_source
 from .dependencies import Dependencies
 from . import limits
 from .errors import NetlangError, Report
@@ -72,6 +72,7 @@ class Diagnosis:
     filename: str
     diagnostics: List[NetlangError] = field(default_factory=list)
     network: Optional[Network] = None  # None when the file has errors
+    checked: Optional[CheckedProgram] = None  # None when the file has errors
 
     @property
     def errors(self) -> List[NetlangError]:
@@ -91,15 +92,23 @@ class Diagnosis:
         }
 
 
-def diagnose(path: Union[str, "os.PathLike[str]"]) -> Diagnosis:
-    """Read, parse, check and compile the .net file at ``path``; every error, or every warning."""
+def diagnose(path: Union[str, "os.PathLike[str]"], source: Optional[str] = None) -> Diagnosis:
+    """Read, parse, check and compile the .net file at ``path``; every error, or every warning.
+
+    ``source``: the file's text as an editor holds it (unsaved), checked instead of the
+    file's contents; ``load(...)`` still reads weight files beside ``path``.
+    """
     filename = os.fspath(path)
     try:
-        checked, network = load_with_checked(filename)
+        if source is None:
+            checked, network = load_with_checked(filename)
+        else:
+            checked = check(text_source(source, filename))
+            network = lower(checked)
         expectations(checked, network)
     except NetlangError as error:
         return Diagnosis(filename, list(error.errors))
-    return Diagnosis(filename, find_warnings(checked), network)
+    return Diagnosis(filename, find_warnings(checked), network, checked)
 
 
 def _lets(program: Program) -> Dict[str, Let]:

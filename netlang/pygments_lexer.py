@@ -4,7 +4,8 @@ Pygments finds it through the ``pygments.lexers`` entry point (``pip install
 'netlang[highlight]'``), so ``pygmentize -l netlang model.net``, Sphinx, MkDocs and
 Jupyter colour netlang code. Nothing in netlang imports this module.
 
-Every pattern comes from the grammar's own terminals (``netlang.parser.terminals()``):
+Every pattern comes from the grammar's own terminals, sorted into kinds by
+``netlang.lexical`` (which the language server and the VS Code grammar use too):
 comments, numbers, strings, names, keywords, operators and brackets are matched by
 the regular expressions the parser uses, so the colours never disagree with the
 parser. Activation and built-in function names come from the tables the checker uses.
@@ -15,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator, List, Tuple
 
-from pygments.lexer import RegexLexer, words
+from pygments.lexer import RegexLexer
 from pygments.token import (
     Comment,
     Keyword,
@@ -27,26 +28,12 @@ from pygments.token import (
     Whitespace,
 )
 
-from .callables import BUILTINS, PUBLIC_NAMES
-from .parser import keywords as keywords_of_grammar
-from .parser import terminals
-
-# Terminals that are not keywords, operators or brackets, by the name the grammar gives them.
-_SPECIAL = {"COMMENT": Comment.Single, "WS": Whitespace, "_NL": Whitespace, "STRING": String.Double}
-# The grammar's NAME refuses keywords with this guard: a keyword is a whole word.
-_WHOLE_WORD = r"(?![A-Za-z_0-9])"
-_BRACKETS = set("()[],")
-# Activations (step, sigmoid, ...) and built-in functions (load) share one colour.
-_FUNCTIONS = frozenset(PUBLIC_NAMES) | frozenset(BUILTINS)
-
-
-def _pattern(terminal: Any) -> str:
-    return terminal.pattern.to_regexp()
+from .lexical import FUNCTIONS, rules
 
 
 def _name_callback(lexer: RegexLexer, match: "re.Match[str]") -> Iterator[Tuple[int, Any, str]]:
     word = match.group()
-    yield match.start(), Name.Builtin if word in _FUNCTIONS else Name, word
+    yield match.start(), Name.Builtin if word in FUNCTIONS else Name, word
 
 
 def _number_callback(lexer: RegexLexer, match: "re.Match[str]") -> Iterator[Tuple[int, Any, str]]:
@@ -55,25 +42,22 @@ def _number_callback(lexer: RegexLexer, match: "re.Match[str]") -> Iterator[Tupl
     yield match.start(), kind, text
 
 
+# Each kind of netlang.lexical's table as Pygments' token types.
+_TOKENS = {
+    "comment": Comment.Single,
+    "whitespace": Whitespace,
+    "newline": Whitespace,
+    "string": String.Double,
+    "keyword": Keyword,
+    "name": _name_callback,
+    "number": _number_callback,
+    "operator": Operator,
+    "bracket": Punctuation,
+}
+
+
 def _rules() -> List[Tuple[Any, ...]]:
-    by_name = {terminal.name: terminal for terminal in terminals()}
-    keywords = keywords_of_grammar()
-    rules: List[Tuple[Any, ...]] = [(_pattern(by_name[name]), kind) for name, kind in _SPECIAL.items()]
-    rules.append((words(keywords, suffix=_WHOLE_WORD), Keyword))
-    rules.append((_pattern(by_name["NAME"]), _name_callback))
-    # NUMBER also matches every INT (sizes and indices), so INT needs no rule of its own.
-    rules.append((_pattern(by_name["NUMBER"]), _number_callback))
-    symbols = [
-        t
-        for t in by_name.values()
-        if t.name not in _SPECIAL and t.name not in ("NAME", "NUMBER", "INT") and t.pattern.value not in keywords
-    ]
-    # Longer fixed strings first ('->' before '-'), then the alternatives ('>=' comes before '>' inside them).
-    symbols.sort(key=lambda t: (t.pattern.type != "str", -len(t.pattern.value)))
-    for terminal in symbols:
-        is_bracket = terminal.pattern.type == "str" and set(terminal.pattern.value) <= _BRACKETS
-        rules.append((_pattern(terminal), Punctuation if is_bracket else Operator))
-    return rules
+    return [(rule.pattern, _TOKENS[rule.kind]) for rule in rules()]
 
 
 class NetlangLexer(RegexLexer):
