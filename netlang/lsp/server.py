@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Optional, Sequence
@@ -319,6 +321,15 @@ def _encode_tokens(tokens: Sequence[tuple[int, int, int, str]], units: Units) ->
 
 
 def serve() -> None:
-    """Run the server on stdin and stdout until the client says exit."""
+    """Run the server on stdin and stdout until the client says exit.
+
+    The protocol gets its own handles on the two streams (pygls closes them when it stops),
+    and ``sys.stdout`` points at stderr meanwhile: a stray print must not corrupt a message.
+    """
     logging.basicConfig(level=logging.WARNING)
-    make_server().start_io()
+    stdin, stdout = os.fdopen(os.dup(0), "rb"), os.fdopen(os.dup(1), "wb")
+    saved, sys.stdout = sys.stdout, sys.stderr
+    try:
+        make_server().start_io(stdin, stdout)
+    finally:
+        sys.stdout = saved
