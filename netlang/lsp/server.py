@@ -10,12 +10,13 @@ answer). Diagnostics wait for a pause in typing (``DEBOUNCE_SECONDS``) before th
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
 import sys
 import traceback
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
@@ -23,9 +24,15 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from .. import __version__
-from ..errors import NetlangError
 from ..nodes import Span
-from .analysis import Analysis, RenameRefused
+
+if TYPE_CHECKING:  # pragma: no cover - imported in the worker thread, after the initialize answer
+    from ..errors import NetlangError
+    from .analysis import Analysis
+
+# The analysis (parser, checker, numpy) is imported by the worker thread while the server
+# answers `initialize`: lsprotocol alone takes most of the start-up (benchmarks/lsp.py).
+_ANALYSIS = "netlang.lsp.analysis"
 
 # Diagnostics run this long after the last change: one analysis per pause in typing, not per
 # keystroke (a 1,000-line file takes about 30 ms to analyse; benchmarks/lsp.py).
@@ -105,6 +112,7 @@ class NetlangServer(LanguageServer):
         self.analyses: Dict[str, Analysis] = {}
         self.pending: Dict[str, asyncio.Task[None]] = {}
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netlang-analysis")
+        self.worker.submit(importlib.import_module, _ANALYSIS)
 
     def __repr__(self) -> str:
         return f"NetlangServer({len(self.analyses)} documents)"
@@ -122,7 +130,7 @@ class NetlangServer(LanguageServer):
         filename = to_fs_path(uri) if uri.startswith("file:") else None
         loop = asyncio.get_running_loop()
         try:
-            analysis = await loop.run_in_executor(self.worker, Analysis, text, filename or "<string>")
+            analysis = await loop.run_in_executor(self.worker, _analyse, text, filename or "<string>")
         except Exception:  # noqa: BLE001 - a bug in netlang must not take the editor's server down
             self.window_log_message(
                 types.LogMessageParams(types.MessageType.Error, f"netlang failed on {uri}:\n{traceback.format_exc()}")
@@ -153,6 +161,10 @@ class NetlangServer(LanguageServer):
         )
         if self.pending.get(uri) is asyncio.current_task():
             del self.pending[uri]
+
+
+def _analyse(text: str, filename: str) -> "Analysis":
+    return importlib.import_module(_ANALYSIS).Analysis(text, filename)
 
 
 def _diagnostic(error: NetlangError, units: Units) -> types.Diagnostic:
@@ -233,6 +245,8 @@ def make_server() -> NetlangServer:
 
     @answers(types.TEXT_DOCUMENT_RENAME)
     def rename(analysis: Analysis, units: Units, params: types.RenameParams) -> types.WorkspaceEdit:
+        from .analysis import RenameRefused
+
         try:
             edits = analysis.rename(*units.location(params.position), params.new_name)
         except RenameRefused as refusal:

@@ -1,0 +1,177 @@
+"""The language server through a real client over stdio: start-up, diagnostics, hover.
+
+`netlang lsp` is started as an editor starts it (the console script beside this Python) and
+driven by pygls' own client:
+
+- start-up: process start to the `initialize` answer, against `python -c "import numpy"`
+  started the same way (both fresh processes, in turn);
+- diagnostics: a 1,000-line netlist edited 40 times (`didChange`, one weight each time); the
+  time from sending the change to receiving its `publishDiagnostics`, minus the server's
+  debounce (the pause it waits for typing to stop), against `lint.diagnose` on the same text
+  in this process (what `netlang check` costs);
+- hover: on 60 names of the same file (a node, with its compiled row), against
+  `Analysis.hover` in this process.
+
+Medians and 95th percentiles; no timing is asserted anywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+from _common import arguments, fmt_time, machine_note
+
+from lsprotocol import types
+from pygls.lsp.client import LanguageClient
+from pygls.uris import from_fs_path
+
+from netlang.lint import diagnose
+from netlang.lsp.analysis import Analysis
+from netlang.lsp.server import DEBOUNCE_SECONDS
+
+
+def server_command() -> List[str]:
+    script = Path(sys.executable).parent / "netlang"
+    if script.exists():
+        return [str(script), "lsp"]
+    return [sys.executable, "-c", "from netlang.cli import main; main()", "lsp"]
+
+
+def netlist(lines: int, weight: float = 0.5) -> str:
+    """``lines`` lines: 8 inputs, nodes reading two of the inputs and the node before, one output."""
+    body = ["input " + ", ".join(f"x{i}" for i in range(8))]
+    body.append(f"node n0 = step({weight}*x0 + x1 > 0.5)")
+    for i in range(1, lines - 2):
+        body.append(f"node n{i} = sigmoid({weight}*x{i % 8} - 0.25*x{(i + 3) % 8} + 0.1*n{i - 1})")
+    body.append(f"output n{lines - 3}")
+    return "\n".join(body) + "\n"
+
+
+def percentile(values: List[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+async def start(command: List[str]) -> Tuple[LanguageClient, float, Dict[int, float], asyncio.Event]:
+    client = LanguageClient("netlang-benchmark", "1")
+    arrivals: Dict[int, float] = {}
+    arrived = asyncio.Event()
+
+    @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    def published(params: types.PublishDiagnosticsParams) -> None:
+        if params.version is not None:
+            arrivals[params.version] = time.perf_counter()
+            arrived.set()
+
+    begin = time.perf_counter()
+    await client.start_io(*command)
+    await client.initialize_async(types.InitializeParams(capabilities=types.ClientCapabilities()))
+    startup = time.perf_counter() - begin
+    client.initialized(types.InitializedParams())
+    return client, startup, arrivals, arrived
+
+
+async def stop(client: LanguageClient) -> None:
+    await client.shutdown_async(None)
+    client.exit(None)
+    await client.stop()
+
+
+def numpy_start(repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        begin = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import numpy"], check=True)
+        times.append(time.perf_counter() - begin)
+    return statistics.median(times)
+
+
+async def main() -> None:
+    options = arguments(__doc__.splitlines()[0])
+    edits = 10 if options.quick else 40
+    hovers = 20 if options.quick else 60
+    starts = 3 if options.quick else 7
+    machine_note()
+    command = server_command()
+
+    startups = []
+    for _ in range(starts):
+        client, startup, _, _ = await start(command)
+        startups.append(startup)
+        await stop(client)
+    baseline_start = numpy_start(starts)
+    print(f"\nstart-up to the initialize answer ({starts} fresh processes)")
+    print(f"  python -c 'import numpy'  {fmt_time(baseline_start):>10}  1.00x")
+    print(f"  netlang lsp               {fmt_time(statistics.median(startups)):>10}  {statistics.median(startups) / baseline_start:.2f}x")
+    print("  target: under 0.5 s")
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "netlist.net"
+        text = netlist(1000)
+        path.write_text(text)
+        uri = from_fs_path(str(path))
+        client, _, arrivals, arrived = await start(command)
+        client.text_document_did_open(
+            types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "netlang", 1, text))
+        )
+        while 1 not in arrivals:
+            arrived.clear()
+            await arrived.wait()
+        latencies = []
+        library = []
+        for version in range(2, edits + 2):
+            edited = netlist(1000, weight=0.5 + version / 1000)
+            sent = time.perf_counter()
+            client.text_document_did_change(
+                types.DidChangeTextDocumentParams(
+                    types.VersionedTextDocumentIdentifier(version, uri),
+                    [types.TextDocumentContentChangeWholeDocument(edited)],
+                )
+            )
+            while version not in arrivals:
+                arrived.clear()
+                await arrived.wait()
+            latencies.append(arrivals[version] - sent - DEBOUNCE_SECONDS)
+            begin = time.perf_counter()
+            diagnose(path, source=edited)
+            library.append(time.perf_counter() - begin)
+            text = edited
+        base = statistics.median(library)
+        print(f"\ndiagnostics of a 1,000-line file after a change, minus the {DEBOUNCE_SECONDS * 1000:.0f} ms debounce ({edits} edits)")
+        print(f"  lint.diagnose in-process  median {fmt_time(base):>10}  1.00x")
+        print(f"  netlang lsp over stdio    median {fmt_time(statistics.median(latencies)):>10}  {statistics.median(latencies) / base:.2f}x"
+              f"   p95 {fmt_time(percentile(latencies, 0.95))}")
+        print("  target: p95 within 50 ms")
+
+        analysis = Analysis(text, str(path))
+        lines = text.split("\n")
+        positions = [(i, 5) for i in range(2, len(lines) - 2, max(1, (len(lines) - 4) // hovers))][:hovers]
+        answered, local = [], []
+        for line, column in positions:
+            begin = time.perf_counter()
+            answer = await client.text_document_hover_async(
+                types.HoverParams(types.TextDocumentIdentifier(uri), types.Position(line, column))
+            )
+            answered.append(time.perf_counter() - begin)
+            assert answer is not None and "sigmoid(" in answer.contents.value
+            begin = time.perf_counter()
+            analysis.hover(line + 1, column + 1)
+            local.append(time.perf_counter() - begin)
+        base = statistics.median(local)
+        print(f"\nhover on a node of the same file ({len(positions)} hovers)")
+        print(f"  Analysis.hover in-process median {fmt_time(base):>10}  1.00x")
+        print(f"  netlang lsp over stdio    median {fmt_time(statistics.median(answered)):>10}  {statistics.median(answered) / base:.2f}x"
+              f"   p95 {fmt_time(percentile(answered, 0.95))}")
+        print("  target: within 20 ms")
+        await stop(client)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
