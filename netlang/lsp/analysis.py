@@ -41,7 +41,7 @@ from ..nodes import (
     String,
     walk,
 )
-from ..parser import keywords, parse_recovering
+from ..parser import gc_paused, keywords, parse_recovering
 from ..pipeline import text_source
 from ..runtime import Layer as CompiledLayer
 from ..runtime import Network
@@ -138,7 +138,10 @@ class Analysis:
         self.has_syntax_errors = any(d.code == "syntax-error" for d in self.diagnostics)
         self.symbols: Dict[str, Symbol] = {}
         self.occurrences: List[Occurrence] = []
-        self._collect()
+        # Thousands of small objects: the collector would scan the whole tree again and again
+        # (a third of the time of a 1,000-line file).
+        with gc_paused():
+            self._collect()
         self._by_line: Dict[int, List[Occurrence]] = {}
         for occurrence in self.occurrences:
             self._by_line.setdefault(occurrence.span.line, []).append(occurrence)
