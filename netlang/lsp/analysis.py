@@ -10,6 +10,7 @@ characters, end exclusive); ``netlang.lsp.server`` converts them to the protocol
 
 from __future__ import annotations
 
+import functools
 import re
 import zipfile
 from dataclasses import dataclass
@@ -134,25 +135,15 @@ class Analysis:
         self.diagnostics: List[NetlangError] = diagnosis.diagnostics
         self.checked: Optional[CheckedProgram] = diagnosis.checked
         self.network: Optional[Network] = diagnosis.network
-        self.program = self._program()
         self.has_syntax_errors = any(d.code == "syntax-error" for d in self.diagnostics)
-        self.symbols: Dict[str, Symbol] = {}
-        self.occurrences: List[Occurrence] = []
-        # Thousands of small objects: the collector would scan the whole tree again and again
-        # (a third of the time of a 1,000-line file).
-        with gc_paused():
-            self._collect()
-        self._by_line: Dict[int, List[Occurrence]] = {}
-        for occurrence in self.occurrences:
-            self._by_line.setdefault(occurrence.span.line, []).append(occurrence)
         self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         self._rows: Optional[Dict[str, Tuple[CompiledLayer, int]]] = None
 
-    def __repr__(self) -> str:
-        state = "ok" if self.checked is not None else f"{len(self.diagnostics)} diagnostics"
-        return f"Analysis({self.filename!r}, {len(self.symbols)} names, {state})"
+    # The diagnostics are published before anything below is made (on the first question).
 
-    def _program(self) -> Program:
+    @functools.cached_property
+    def program(self) -> Program:
+        """The tree: the checked program's, else the statements that parse."""
         if self.checked is not None:
             return self.checked.program
         try:
@@ -160,20 +151,51 @@ class Analysis:
         except NetlangError:  # only text over the size limit, already a diagnostic
             return Program((), self.filename)
 
+    @functools.cached_property
+    def _names(self) -> Tuple[Dict[str, Symbol], List[Occurrence], Dict[int, List[Occurrence]]]:
+        # Thousands of small objects: the collector would scan the whole tree again and again
+        # (a third of the time of a 1,000-line file).
+        with gc_paused():
+            symbols, occurrences = self._collect()
+        by_line: Dict[int, List[Occurrence]] = {}
+        for occurrence in occurrences:
+            by_line.setdefault(occurrence.span.line, []).append(occurrence)
+        return symbols, occurrences, by_line
+
+    @property
+    def symbols(self) -> Dict[str, Symbol]:
+        """The names the file defines (the first definition of each)."""
+        return self._names[0]
+
+    @property
+    def occurrences(self) -> List[Occurrence]:
+        """Every name in the file, in order."""
+        return self._names[1]
+
+    def prepare(self) -> None:
+        """Make the tree and the names now (the server does it in its worker, after the diagnostics)."""
+        self._names
+
+    def __repr__(self) -> str:
+        state = "ok" if self.checked is not None else f"{len(self.diagnostics)} diagnostics"
+        return f"Analysis({self.filename!r}, {len(self.text)} characters, {state})"
+
     # -- names -------------------------------------------------------------------
 
-    def _collect(self) -> None:
-        add = self.occurrences.append
+    def _collect(self) -> Tuple[Dict[str, Symbol], List[Occurrence]]:
+        symbols: Dict[str, Symbol] = {}
+        occurrences: List[Occurrence] = []
+        add = occurrences.append
         for statement in self.program.statements:
             if isinstance(statement, Input):
                 for var in statement.vars:
                     span = _name_span(var.span, var.name)
-                    self.symbols.setdefault(var.name, Symbol(var.name, "input", span, statement))
+                    symbols.setdefault(var.name, Symbol(var.name, "input", span, statement))
                     add(Occurrence(var.name, span, "definition", var))
                 continue
             if isinstance(statement, (Let, Node, Layer)):
                 kind = {Let: "constant", Node: "node", Layer: "layer"}[type(statement)]
-                self.symbols.setdefault(statement.name, Symbol(statement.name, kind, statement.name_span, statement))
+                symbols.setdefault(statement.name, Symbol(statement.name, kind, statement.name_span, statement))
                 add(Occurrence(statement.name, statement.name_span, "definition", statement))
             functions = set()
             for node in walk(statement):
@@ -184,12 +206,13 @@ class Analysis:
                     add(Occurrence(node.id, node.span, "use", node))
                 elif isinstance(node, Index):
                     add(Occurrence(node.name, _name_span(node.span, node.name), "use", node))
-        self.occurrences.sort(key=lambda o: (o.span.line, o.span.column))
+        occurrences.sort(key=lambda o: (o.span.line, o.span.column))
+        return symbols, occurrences
 
     def occurrence_at(self, line: int, column: int) -> Optional[Occurrence]:
         """The name at (or just after, as when the cursor ends a word) ``line``:``column``."""
         found = None
-        for occurrence in self._by_line.get(line, ()):
+        for occurrence in self._names[2].get(line, ()):
             span = occurrence.span
             if span.column <= column < span.end_column:
                 return occurrence

@@ -159,6 +159,7 @@ class NetlangServer(LanguageServer):
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri, [_diagnostic(d, units) for d in analysis.diagnostics], version)
         )
+        self.worker.submit(analysis.prepare)  # the names, for the hovers and the rest to come
         if self.pending.get(uri) is asyncio.current_task():
             del self.pending[uri]
 
@@ -210,7 +211,11 @@ def make_server() -> NetlangServer:
         def register(handler: Callable[[Analysis, Units, Any], Any]) -> Any:
             async def feature(ls: NetlangServer, params: Any) -> Any:
                 analysis = await ls.analysis(params.text_document.uri)
-                return None if analysis is None else handler(analysis, ls.units(analysis), params)
+                if analysis is None:
+                    return None
+                # In the worker too: the first question about a version builds its names.
+                loop = asyncio.get_running_loop()
+                return await loop.run_in_executor(ls.worker, handler, analysis, ls.units(analysis), params)
 
             server.feature(method, options)(feature)
             return handler
