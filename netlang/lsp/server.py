@@ -30,8 +30,8 @@ if TYPE_CHECKING:  # pragma: no cover - imported in the worker thread, after the
     from ..errors import NetlangError
     from .analysis import Analysis
 
-# The analysis (parser, checker, numpy) is imported by the worker thread while the server
-# answers `initialize`: lsprotocol alone takes most of the start-up (benchmarks/lsp.py).
+# The analysis (parser, checker, numpy) is imported by the worker thread once the client has
+# its `initialize` answer: lsprotocol alone takes most of the start-up (benchmarks/lsp.py).
 _ANALYSIS = "netlang.lsp.analysis"
 
 # Diagnostics run this long after the last change: one analysis per pause in typing, not per
@@ -112,7 +112,6 @@ class NetlangServer(LanguageServer):
         self.analyses: Dict[str, Analysis] = {}
         self.pending: Dict[str, asyncio.Task[None]] = {}
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netlang-analysis")
-        self.worker.submit(importlib.import_module, _ANALYSIS)
 
     def __repr__(self) -> str:
         return f"NetlangServer({len(self.analyses)} documents)"
@@ -180,6 +179,11 @@ def _overlaps(span: Span, start: tuple[int, int], end: tuple[int, int]) -> bool:
 
 def make_server() -> NetlangServer:
     server = NetlangServer()
+
+    @server.feature(types.INITIALIZED)
+    def initialized(ls: NetlangServer, params: types.InitializedParams) -> None:
+        # After the initialize answer, not during it: the import holds the interpreter's lock.
+        ls.worker.submit(importlib.import_module, _ANALYSIS)
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     async def did_open(ls: NetlangServer, params: types.DidOpenTextDocumentParams) -> None:
