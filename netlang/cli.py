@@ -895,7 +895,7 @@ def fmt(files: Tuple[str, ...], check: bool, write: bool) -> None:
 
 @main.command(name="lsp")
 def lsp_command() -> None:
-    """Start netlang's language server on standard input and output, for editors.
+    """The language server that editors start, on stdin and stdout.
 
     Diagnostics as you type, hovers with shapes and equations, go to definition,
     rename, formatting and fixes (docs/editors.md). Editors start it; it is not
