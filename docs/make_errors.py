@@ -32,6 +32,8 @@ EXPLANATIONS: Dict[str, str] = {
     "file-too-large": "A .net file is larger than the limit on source files.",
     "bad-encoding": "A .net file is not UTF-8 text.",
     "bad-file-name": "A file name contains a NUL byte, which no file name can hold.",
+    "output-is-input": "`netlang run --output` names the data file given to `--input` (perhaps through a link): writing there would destroy the data.",
+    "write-failed": "A file could not be written (a full disk, a missing folder, no permission); the file is left as it was.",
     "unknown-name": "A name is used that no input, constant, node or layer defines.",
     "unknown-function": "A call names a function that is neither an activation nor load.",
     "duplicate-definition": "Two inputs, constants, nodes or layers have the same name.",
@@ -63,7 +65,8 @@ EXPLANATIONS: Dict[str, str] = {
     "bad-input": "Values given to a compiled network in a library call do not match its inputs.",
     "bad-header": "The header of a data file (`netlang run --input`) names a column that is not an input, names one twice, or leaves an input out.",
     "wrong-column-count": "A row of a CSV file (data or weights) has more or fewer values than expected.",
-    "bad-value": "A cell of a CSV file, or a value of a .npy data file, is not a finite number.",
+    "bad-value": "A cell of a CSV file is not a number (or a quoted cell runs on past the end of its line).",
+    "non-finite-value": "A value of a data file is NaN or infinite (or too large for the number type it is read in).",
     "bad-data": "A .npy data file cannot be read: it is truncated or unreadable.",
     "expect-arity": "An `expect` statement lists more or fewer input or output values than the network has.",
     "bad-tolerance": "The tolerance after `within` in an `expect` statement is zero, negative or a vector.",
@@ -110,6 +113,8 @@ def _directive_note(path: Path) -> str:
             notes.append("checked as by `netlang check`")
         elif word == "input":
             notes.append(f"run on the data file `{rest}`, as by `netlang run --input`")
+        elif word == "output":
+            notes.append(f"the results written to `{rest}`, as by `netlang run --output`")
         elif word == "plot":
             notes.append("plotted, as by `netlang plot`")
         elif word == "export":

@@ -14,6 +14,7 @@ canvas, so it never changes the backend of the program that calls it.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, List, Optional, Sequence, Tuple
 
@@ -232,11 +233,14 @@ def plot(
 ) -> None:
     """Write ``signal``'s picture to ``path`` (.png, .svg, .pdf): its curve over ``plane`` for a network
     with one input value, its decision regions over ``plane`` x ``plane`` for one with two."""
+    from .files import atomic_write
+
     if network.input_width == 1:
         fig = curve_figure(curve(network, signal, plane or CURVE_RANGE), title)
     else:
         fig = figure(regions(network, signal, plane or DEFAULT_RANGE), title)
-    fig.savefig(path)
+    with atomic_write(path) as stream:  # an interrupted or failed plot leaves no half picture
+        fig.savefig(stream, format=os.path.splitext(path)[1].lstrip(".").lower())
 
 
 def _matplotlib() -> Tuple[Any, Any, Any, Any]:

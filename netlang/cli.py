@@ -446,42 +446,21 @@ def _run_batch(
         return
     number_type = batch.DTYPES[dtype]
     stdin, stderr = sys.stdin, sys.stderr  # looked up now: click's test runner replaces them
-    stream: Any = None
     source: Any = None
     try:
         source = batch.open_source(data, network, number_type, stdin=stdin)
-        if output is None or output == "-":
-            target: Any = sys.stdout
-        elif kind in ("npy", "parquet"):
-            target = stream = open(output, "wb")
-        else:
-            target = stream = open(output, "w", encoding="utf-8", newline="")
-        if kind == "parquet":
-            from .parquet import ParquetSink
-
-            sink: Any = ParquetSink(target, network.output_columns, number_type)
-        elif kind == "npy":
-            sink = batch.NpySink(target, network.output_width, number_type)
-        elif kind == "json":
-            sink = batch.JsonSink(target, network)
-        else:
-            sink = batch.CsvSink(target, network.output_columns)
         progress = batch.Progress(stderr, source.total) if stderr.isatty() else None
-        batch.run_batch(network, source, sink, number_type, progress)
-    except (NetlangError, KeyboardInterrupt, MemoryError):
-        if stream is not None:
-            stream.close()
-            os.remove(output)  # type: ignore[arg-type]  # half a result file would look like a whole one
-        raise
+        if output is None or output == "-":
+            batch.run_batch(network, source, batch.sink_for(kind, sys.stdout, network, number_type), number_type, progress)
+        else:  # atomically: an error, Ctrl-C or a full disk leaves the file as it was
+            batch.run_to_file(network, source, output, kind, number_type, progress)
     except OSError as error:
-        if error.filename is None and stream is None:
+        if error.filename is None and (output is None or output == "-"):
             raise  # writing standard output failed: netlang.launcher reports that
         raise click.FileError(error.filename or output or data, error.strerror) from None
     finally:
         if source is not None:
             source.close()
-        if stream is not None and not stream.closed:
-            stream.close()
 
 
 @main.command()
@@ -768,9 +747,10 @@ def plot(file: str, output_path: str, plane: Optional[Tuple[float, float]], sign
 
 
 def _write_file(path: str, data: bytes) -> None:
+    from .files import write_bytes
+
     try:
-        with open(path, "wb") as out:
-            out.write(data)
+        write_bytes(path, data)
     except OSError as error:
         raise Failure(f"cannot write {path}: {error.strerror or error}") from None
 

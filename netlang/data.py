@@ -7,6 +7,8 @@ the next block is read, so memory stays bounded whatever the size of the data.
 
 from __future__ import annotations
 
+import codecs
+import io
 import json
 import math
 import os
@@ -20,6 +22,7 @@ from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Sequence, 
 import numpy as np
 
 from .errors import NetlangError, combine, did_you_mean, name_list
+from .files import STREAM, FileError, atomic_write, open_file, read_npy_header, same_file
 from .nodes import Span
 from .numerals import parse_number
 
@@ -111,39 +114,77 @@ def _is_blank(line: str) -> bool:
     return not stripped or stripped.startswith("#")
 
 
+def _field_count(line: str) -> int:
+    """How many fields ``split_fields`` finds in ``line``, without building them (a line may be megabytes)."""
+    return line.count(",") + 1 if '"' not in line else len(split_fields(line))
+
+
+def _code(line: str) -> str:
+    """``line`` without its comment: from the first ``#`` outside double quotes."""
+    if '"' not in line:
+        return line.split("#", 1)[0]
+    quoted = False
+    for i, char in enumerate(line):
+        if char == '"':
+            quoted = not quoted
+        elif char == "#" and not quoted:
+            return line[:i]
+    return line
+
+
+def _unclosed_quote(line: str) -> int:
+    """The 0-based column of a quote that ``line`` leaves open (-1 if none): its cell runs on into the next line."""
+    code = _code(line)
+    if code.count('"') % 2 == 0:
+        return -1
+    return code.rfind('"')
+
+
 class CsvSource:
     """Rows of numbers from a CSV stream, in blocks, with an optional header naming the columns.
 
     The first line that is not blank or a comment is a header when any of its
     fields is not a number and some field is a column name (``x1``, ``x[0]``);
     a header may name the columns in any order. Without a header the columns
-    are taken in ``columns`` order. Errors name the file, line and column.
+    are taken in ``columns`` order; with ``columns`` None (a weight file), the first
+    row sets the width. Errors name the file, line and column.
+
+    A binary stream is decoded here, as UTF-8 (an undecodable byte is a located error)
+    with ``\n``, ``\r\n`` and ``\r`` all ending a line; ``max_values``, if given, bounds
+    the values the whole file may hold, counted from its separators as it is read, so a
+    file over it is refused before it is parsed.
     """
 
     def __init__(
         self,
-        stream: IO[str],
+        stream: IO[Any],
         filename: str,
-        columns: Sequence[str],
+        columns: Optional[Sequence[str]],
         dtype: Any = np.float64,
         rows: int = 4096,
         header: bool = True,
         total: Optional[int] = None,
-        expected: Optional[str] = None,
         owns_stream: bool = False,
+        max_values: Optional[int] = None,
     ) -> None:
         self.owns_stream = owns_stream  # close() closes the stream: it was opened for this source
         self.stream = stream
-        self.expected = expected  # what a line of the wrong width is told, when not the network's inputs
         self.filename = filename
-        self.columns = tuple(columns)
+        self.by_position = columns is None  # columns named 1, 2, ... and counted from the first row
+        self.columns = tuple(columns or ())
         self.dtype = np.dtype(dtype)
         self.rows = rows
         self.allow_header = header
-        self.total = total  # characters expected, for progress; None when unknown
-        self.position = 0  # characters read so far
+        self.total = total  # bytes (characters, for a text stream) expected, for progress; None when unknown
+        self.position = 0  # bytes (or characters) read so far
         self.order: Optional[np.ndarray] = None  # file column -> input column, when a header reorders them
+        self.max_values = max_values
+        self.separators = 0  # ',' and line ends read so far, when max_values is given
+        self.decoder: Any = None  # for a binary stream
+        self.at_end = False
         self.max_line = max(MIN_LINE_CHARS, MAX_CHARS_PER_VALUE * max(1, len(self.columns)))
+        if self.by_position:
+            self.max_line = 1 << 62  # the first row sets it; the file's size bounds it until then
 
     def __repr__(self) -> str:
         return f"CsvSource({self.filename!r}, columns={len(self.columns)}, {self.dtype})"
@@ -152,23 +193,70 @@ class CsvSource:
         if self.owns_stream:
             self.stream.close()
 
+    def _read_text(self, carry: str, number: int) -> str:
+        """The next chunk of text ('' at the end); bytes are decoded as UTF-8 with universal newlines.
+
+        ``carry`` (the line read so far) and ``number`` (its line number) place a decoding error.
+        """
+        raw = self.stream.read(READ_CHARS)
+        self.position += len(raw)
+        self.at_end = not raw
+        if self.max_values is not None:
+            self._count_values(raw)
+        if not isinstance(raw, bytes):
+            return raw
+        if self.decoder is None:
+            self.decoder = io.IncrementalNewlineDecoder(codecs.getincrementaldecoder("utf-8")(), translate=True)
+        try:
+            return self.decoder.decode(raw, final=not raw)
+        except UnicodeDecodeError as error:
+            raise self._encoding_error(error, carry, number) from None
+
+    def _encoding_error(self, error: UnicodeDecodeError, carry: str, number: int) -> NetlangError:
+        data = error.object if isinstance(error.object, bytes) else bytes(error.object)
+        before = carry + data[: error.start].decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
+        line = number + before.count("\n")
+        start_of_line = before[before.rfind("\n") + 1 :]
+        column = len(start_of_line) + 1
+        return NetlangError(
+            f"the file is not valid UTF-8 text (byte 0x{data[error.start]:02x} cannot be decoded)",
+            Span(line, column, line, column + 1),
+            filename=self.filename,
+            code="bad-encoding",
+            line_text=start_of_line + "\ufffd",
+            hint="save the file as UTF-8",
+        )
+
+    def _count_values(self, raw: Any) -> None:
+        """Refuse the file once its separators say it holds more than ``max_values`` values."""
+        assert self.max_values is not None
+        counted = (b",", b"\n", b"\r") if isinstance(raw, bytes) else (",", "\n", "\r")
+        # "\r\n" counts twice: a bound, not a count, and never too low (CR-only endings count too).
+        self.separators += sum(raw.count(mark) for mark in counted)
+        if self.separators + 1 > self.max_values:
+            for rest in iter(lambda: self.stream.read(READ_CHARS), raw[:0]):  # the whole file's bound, for the message
+                self.separators += sum(rest.count(mark) for mark in counted)
+            raise NetlangError(
+                f"'{self.filename}' has up to {self.separators + 1} values; the limit is {self.max_values}",
+                filename=self.filename,
+                code="limit-exceeded",
+            )
+
     def _lines(self) -> Iterator[Tuple[int, List[str]]]:
         """(number of the first line, complete lines) as the stream is read."""
         carry = ""
         number = 1
         first = True
-        while True:
-            text = self.stream.read(READ_CHARS)
-            self.position += len(text)
+        while not self.at_end:
+            text = self._read_text(carry, number)
             if first and text.startswith("\ufeff"):
                 text = text[1:]  # a byte-order mark, as spreadsheets write
-            first = False
-            if not text:
-                if carry:
-                    yield number, [carry]
-                return
-            lines = (carry + text).split("\n")
+            first = first and not text
+            joined = carry + text
+            lines = joined.split("\n")
             carry = lines.pop()
+            if '"' in joined:
+                self._check_quotes(lines + [carry] * self.at_end, number)
             if len(carry) > self.max_line:
                 raise _error(
                     f"line {number + len(lines)} is longer than {self.max_line} characters",
@@ -181,6 +269,24 @@ class CsvSource:
             if lines:
                 yield number, lines
                 number += len(lines)
+        if carry:
+            yield number, [carry]
+
+    def _check_quotes(self, lines: List[str], first: int) -> None:
+        """Refuse a quoted cell that runs past the end of its line: one row is one line, and
+        reading on would join the digits of two lines into one number."""
+        for offset, line in enumerate(lines):
+            column = _unclosed_quote(line) if '"' in line else -1
+            if column >= 0:
+                raise _error(
+                    f"a quoted value on line {first + offset} is not closed on that line",
+                    self.filename,
+                    first + offset,
+                    column + 1,
+                    code="bad-value",
+                    hint="netlang reads one row per line: remove the line break inside the quotes",
+                    text=line,
+                )
 
     def __iter__(self) -> Iterator[np.ndarray]:
         header_done = False
@@ -189,13 +295,20 @@ class CsvSource:
                 for i, line in enumerate(lines):
                     if not _is_blank(line):
                         header_done = True
-                        if self._read_header(line, number + i):
+                        if self.by_position:
+                            self._take_width(_field_count(line))
+                        elif self._read_header(line, number + i):
                             lines[i] = ""  # already used
                         break
             for start in range(0, len(lines), self.rows):
                 block = self._parse(lines[start : start + self.rows], number + start)
                 if block is not None:
                     yield block
+
+    def _take_width(self, width: int) -> None:
+        self.columns = tuple(str(i + 1) for i in range(width))
+        self.max_line = max(MIN_LINE_CHARS, MAX_CHARS_PER_VALUE * width)
+        self.rows = max(1, BLOCK_VALUES // 4 // width)
 
     def _read_header(self, line: str, number: int) -> bool:
         """Read ``line`` as a header if it is one; True when it was."""
@@ -288,18 +401,18 @@ class CsvSource:
             if _is_blank(line):
                 continue
             number = first + offset
-            fields = split_fields(line)
+            fields = split_fields(_code(line))
             if len(fields) != width:
                 errors.append(
                     _error(
                         f"line {number} has {len(fields)} value{'s' if len(fields) != 1 else ''}, "
-                        f"but {self.expected or f'the network takes {width} ({listed})'}",
+                        f"but {f'the first row has {width}' if self.by_position else f'the network takes {width} ({listed})'}",
                         self.filename,
                         number,
                         1,
                         len(line.rstrip()),
                         code="wrong-column-count",
-                        hint=_spaces_hint(line) or (None if self.expected else _extra_column_hint(len(fields), width)),
+                        hint=_spaces_hint(line) or (None if self.by_position else _extra_column_hint(len(fields), width)),
                         text=line,
                     )
                 )
@@ -317,7 +430,8 @@ class CsvSource:
                         row.append(value)
                         continue
                     hint = _spaces_hint(text)
-                    errors.append(_error(message, self.filename, number, column, max(1, len(raw)), code="bad-value", hint=hint, text=line))
+                    code = "non-finite-value" if value is not None else "bad-value"
+                    errors.append(_error(message, self.filename, number, column, max(1, len(raw)), code=code, hint=hint, text=line))
             if len(errors) >= 20:
                 break
         if errors:
@@ -342,22 +456,26 @@ class NpySource:
     """
 
     def __init__(self, path: Path, filename: str, columns: Sequence[str], dtype: Any = np.float64, rows: int = 4096) -> None:
-        from .weights import WeightFileError, read_npy_header
-
         self.filename = filename
         self.columns = tuple(columns)
         self.dtype = np.dtype(dtype)
         self.rows = rows
         self.position = 0
         try:
-            with open(path, "rb") as stream:
-                shape, _, stored = read_npy_header(stream, filename, holds="data values")
+            with open_file(path, "data file") as stream:
+                shape, fortran, stored = read_npy_header(stream, filename, holds="data values")
                 header_bytes = stream.tell()
-            size = path.stat().st_size
-        except WeightFileError as problem:
-            raise _error(str(problem), filename, code=problem.code, hint=problem.hint) from None
+                size = os.fstat(stream.fileno()).st_size
+                self.array = self._map(stream, shape, fortran, stored, header_bytes, size)
+        except FileError as problem:
+            raise _error(problem.message, filename, code=problem.code, hint=problem.hint) from None
         except (OSError, ValueError) as problem:
             raise _error(f"cannot read '{filename}' as a .npy file: {problem}", filename) from None
+        self.header_bytes = header_bytes
+
+    def _map(self, stream: IO[bytes], shape: Tuple[int, ...], fortran: bool, stored: Any, header_bytes: int, size: int) -> np.ndarray:
+        """The array, memory-mapped from the open file (never opened again by name), once its shape and size are checked."""
+        filename = self.filename
         width = len(self.columns)
         if len(shape) == 1 and width == 1:
             shape = (shape[0], 1)
@@ -378,12 +496,9 @@ class NpySource:
                 filename,
                 hint="was the file still being written, or copied in part?",
             )
-        try:
-            array = np.load(path, mmap_mode="r", allow_pickle=False)
-        except (OSError, ValueError) as problem:
-            raise _error(f"cannot read '{filename}': {problem} (is it truncated?)", filename) from None
-        self.array = array.reshape(shape)
-        self.header_bytes = header_bytes
+        if not math.prod(shape):
+            return np.zeros(shape, dtype=stored)
+        return np.memmap(stream, dtype=stored, mode="r", offset=header_bytes, shape=shape, order="F" if fortran else "C")
 
     def __repr__(self) -> str:
         return f"NpySource({self.filename!r}, shape={self.array.shape})"
@@ -414,7 +529,7 @@ class NpySource:
                 raise _error(
                     f"row {begin + row} (from 0), column {self.columns[column]}, is {block[row, column]}; inputs must be finite numbers",
                     self.filename,
-                    code="bad-value",
+                    code="non-finite-value",
                 )
             self.position = self.header_bytes + (begin + len(block)) * row_bytes
             yield block
@@ -560,22 +675,25 @@ class Progress:
 # -- the batch run ----------------------------------------------------------------------
 
 
-def open_source(name: str, network: Any, dtype: Any = np.float64, stdin: Optional[IO[str]] = None) -> Any:
-    """A block source for ``name``: ``-`` (CSV on stdin), a ``.npy`` file, or a CSV file."""
+def open_source(name: str, network: Any, dtype: Any = np.float64, stdin: Optional[IO[Any]] = None) -> Any:
+    """A block source for ``name``: ``-`` (CSV on stdin), a ``.npy`` file, or a CSV file (or a pipe: ``<(...)``)."""
     rows = rows_per_block(network)
     if name == "-":
-        return CsvSource(stdin if stdin is not None else sys.stdin, "<stdin>", network.input_columns, dtype, rows)
+        stream = stdin if stdin is not None else sys.stdin
+        return CsvSource(getattr(stream, "buffer", stream), "<stdin>", network.input_columns, dtype, rows)
     path = Path(name)
-    if not path.is_file():
-        raise _error(f"data file '{name}' does not exist" if not path.exists() else f"'{name}' is not a file", name, code="file-not-found")
     if path.suffix.lower() == ".npy":
         return NpySource(path, name, network.input_columns, dtype, rows)
     if path.suffix.lower() in (".parquet", ".pq"):
         from .parquet import open_parquet  # pyarrow, only for Parquet files
 
         return open_parquet(path, name, network.input_columns, dtype, rows)
-    stream = open(path, encoding="utf-8", newline=None)
-    return CsvSource(stream, name, network.input_columns, dtype, rows, total=path.stat().st_size, owns_stream=True)
+    try:
+        binary = open_file(path, "data file", kinds=STREAM)
+    except FileError as problem:
+        raise _error(problem.message, name, code=problem.code, hint=problem.hint) from None
+    size = os.fstat(binary.fileno()).st_size or None
+    return CsvSource(binary, name, network.input_columns, dtype, rows, total=size, owns_stream=True)
 
 
 def run_batch(network: Any, source: Any, sink: Any, dtype: Any = np.float64, progress: Optional[Progress] = None) -> int:
@@ -593,6 +711,40 @@ def run_batch(network: Any, source: Any, sink: Any, dtype: Any = np.float64, pro
     if progress is not None:
         progress.finish()
     return count
+
+
+def sink_for(kind: str, stream: IO[Any], network: Any, dtype: Any = np.float64) -> Any:
+    """The sink that writes results of ``kind`` (``csv``, ``npy``, ``json``, ``parquet``) to ``stream`` (binary for npy and parquet)."""
+    if kind == "parquet":
+        from .parquet import ParquetSink  # pyarrow, only for Parquet files
+
+        return ParquetSink(stream, network.output_columns, dtype)
+    if kind == "npy":
+        return NpySink(stream, network.output_width, dtype)
+    if kind == "json":
+        return JsonSink(stream, network)
+    return CsvSink(stream, network.output_columns)
+
+
+def run_to_file(network: Any, source: Any, output: str, kind: str, dtype: Any = np.float64, progress: Optional[Progress] = None) -> int:
+    """``run_batch`` into the file ``output``, atomically: the results go to a temporary file, renamed
+    to ``output`` only once every block is written. An error, Ctrl-C or a full disk leaves ``output``
+    as it was (missing, or the old file whole); ``output`` naming the input file is refused."""
+    if same_file(output, source.filename):
+        source.close()
+        raise _error(
+            f"--output '{output}' is the data file given to --input: writing the results there would destroy the data",
+            output,
+            code="output-is-input",
+            hint="write the results to another file",
+        )
+    try:
+        with atomic_write(output, binary=kind in ("npy", "parquet")) as stream:
+            return run_batch(network, source, sink_for(kind, stream, network, dtype), dtype, progress)
+    except FileError as problem:
+        raise _error(problem.message, output, code=problem.code, hint=problem.hint) from None
+    except OSError as error:
+        raise _error(f"cannot write '{output}': {error.strerror or error}; nothing was written", output, code="write-failed") from None
 
 
 def output_kind(path: str) -> str:

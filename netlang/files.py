@@ -336,6 +336,9 @@ def atomic_write(path: PathLike, binary: bool = True, durable: bool = True) -> I
     (an error, Ctrl-C, a full disk) the temporary file is removed and the target is left as
     it was. A link at ``path`` is kept: the file it leads to is replaced. Text mode writes
     UTF-8 with ``\\n`` line endings.
+
+    A target that exists and is not a regular file (``/dev/stdout``, a pipe, ``/dev/null``)
+    cannot be replaced by renaming: it is written directly, as a plain ``open`` would.
     """
     import tempfile
 
@@ -344,9 +347,16 @@ def atomic_write(path: PathLike, binary: bool = True, durable: bool = True) -> I
     target = os.path.realpath(name)  # a link stays a link: the file it points to is written
     directory = os.path.dirname(target)
     try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
+        existing: Optional[int] = os.stat(target).st_mode
     except FileNotFoundError:
-        mode = _new_file_mode()
+        existing = None
+    if existing is not None and stat.S_ISDIR(existing):
+        raise IsADirectoryError(21, "Is a directory", name)
+    if existing is not None and not stat.S_ISREG(existing):
+        with open(target, "wb") if binary else open(target, "w", encoding="utf-8", newline="") as direct:
+            yield direct
+        return
+    mode = stat.S_IMODE(existing) if existing is not None else _new_file_mode()
     handle, temporary = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".tmp", dir=directory)
     try:
         os.fchmod(handle, mode)

@@ -13,8 +13,6 @@ of rows. ``step`` is ``Greater`` + ``Cast``, ``step(a >= b)`` is ``GreaterOrEqua
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -382,13 +380,7 @@ def export_onnx(
 
     The keyword arguments are those of :func:`to_onnx`.
     """
+    from .files import write_bytes
+
     model = to_onnx(network, source_name=source_name, dtype=dtype, per_name=per_name)
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(model.SerializeToString())
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    write_bytes(path, model.SerializeToString())

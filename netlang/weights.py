@@ -6,7 +6,6 @@ the limits before any data is read; NaN and infinity are refused.
 
 from __future__ import annotations
 
-import io
 import math
 import os
 import zipfile
@@ -19,7 +18,7 @@ import numpy as np
 
 from . import limits
 from .errors import NetlangError
-from .files import FileError, HashingReader, inside, open_file, read_bytes, read_npy_header
+from .files import FileError, HashingReader, inside, open_file, read_npy_header
 
 
 # A weight file that cannot be used; the checker locates it at the load(...) call.
@@ -240,31 +239,22 @@ def _read_npz_member(stream: IO[bytes], name: str, key: Optional[str]) -> Tuple[
 
 
 def _read_csv(reader: Any, name: str) -> np.ndarray:
-    """A CSV of numbers, one matrix row per line (``#`` comments allowed); one row or column is a vector."""
-    from .data import CsvSource, split_fields
+    """A CSV of numbers, one matrix row per line (``#`` comments allowed); one row or column is a vector.
 
-    data = read_bytes(reader, limits.MAX_WEIGHT_FILE_BYTES)
-    bound = data.count(b",") + data.count(b"\n") + 1
-    if bound > limits.MAX_MATRIX_ENTRIES:
-        raise WeightFileError(
-            f"'{name}' has up to {bound} values; the limit is {limits.MAX_MATRIX_ENTRIES}",
-            code="limit-exceeded",
-        )
-    with io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline=None) as stream:
-        width = 0
-        for line in stream:
-            if line.strip() and not line.lstrip().startswith("#"):
-                width = len(split_fields(line))
-                break
-        if not width:
-            raise WeightFileError(f"'{name}' holds no numbers", code="bad-shape")
-        stream.seek(0)
-        columns = [f"{i + 1}" for i in range(width)]
-        source = CsvSource(stream, name, columns, rows=max(1, (1 << 16) // width), header=False, expected=f"the first row has {width}")
-        try:
-            array = np.concatenate(list(source))
-        except NetlangError as error:
-            # The data reader calls NaN and infinity bad values; in a weight file they are what .npy calls them.
-            code = "non-finite-weight" if error.code == "bad-value" and "finite" in error.message else error.code
-            raise WeightFileError(f"{error.location}: {error.message}", code=code, hint=error.hint) from None
+    Read as it streams (the hash sees the same bytes), refused as soon as its separators
+    pass ``MAX_MATRIX_ENTRIES`` values, CR-only line ends included.
+    """
+    from .data import CsvSource
+
+    source = CsvSource(reader, name, None, header=False, max_values=limits.MAX_MATRIX_ENTRIES)
+    try:
+        blocks = list(source)
+    except NetlangError as error:
+        # The data reader's codes, as a weight file's: NaN and infinity are what .npy calls them.
+        code = "non-finite-weight" if error.code == "non-finite-value" else error.code
+        message = error.message if error.code == "limit-exceeded" else f"{error.location}: {error.message}"
+        raise WeightFileError(message, code=code, hint=error.hint) from None
+    if not blocks:
+        raise WeightFileError(f"'{name}' holds no numbers", code="bad-shape")
+    array = np.concatenate(blocks)
     return array.reshape(-1) if 1 in array.shape else array

@@ -11,6 +11,7 @@ reads them as comments):
     #! check                       diagnose the file as `netlang check` does (lint.diagnose):
                                    its errors, or, when it has none, its warnings
     #! input data/rows.csv         run the network on a data file, as `netlang run --input` does
+    #! output out.csv              ... writing the results to this file (`netlang run --output`)
     #! plot                        check the network can be plotted (one or two input values)
     #! export per_name             export the network to ONNX (options: per_name, float32)
     #! without onnx                run as if the package onnx were not installed
@@ -31,7 +32,7 @@ import io
 import os
 import sys
 from pathlib import Path
-from typing import Dict, Iterator, List, Set, Tuple
+from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 import numpy as np
 
@@ -139,7 +140,7 @@ def run_case(path: Path) -> netlang.NetlangError:
             values = [float(v) for v in rest.split()]
         elif word == "load":
             target = rest
-        elif word in ("check", "input", "plot", "export", "fit"):
+        elif word in ("check", "input", "output", "plot", "export", "fit"):
             actions.append((word, rest))
         elif word == "without":
             missing += rest.split()
@@ -152,8 +153,10 @@ def run_case(path: Path) -> netlang.NetlangError:
             network = netlang.load(target)
             if values is not None:
                 network(np.array(values))
+            outputs = [rest for word, rest in actions if word == "output"]
             for word, rest in actions:
-                _act(network, word, rest, target, path)
+                if word != "output":
+                    _act(network, word, rest, target, path, outputs[0] if outputs else None)
         except netlang.NetlangError as error:
             return error
     raise AssertionError(f"{path.name} raised no error")
@@ -167,10 +170,13 @@ def _diagnosed(path: Path, target: str) -> netlang.NetlangError:
     return combine(found)
 
 
-def _act(network: netlang.Network, word: str, rest: str, target: str, path: Path) -> None:
+def _act(network: netlang.Network, word: str, rest: str, target: str, path: Path, output: Optional[str] = None) -> None:
     if word == "input":
         source = data.open_source(rest, network)
-        data.run_batch(network, source, data.CsvSink(io.StringIO(), network.output_columns))
+        if output is not None:
+            data.run_to_file(network, source, output, data.output_kind(output))
+        else:
+            data.run_batch(network, source, data.CsvSink(io.StringIO(), network.output_columns))
     elif word == "plot":
         boundary.check_plottable(network, filename=target)
     elif word == "export":

@@ -161,3 +161,187 @@ def test_same_file_sees_through_links(tmp_path):
     assert files.same_file(tmp_path / "a.csv", tmp_path / "b.csv")
     assert files.same_file(tmp_path / "a.csv", tmp_path / "c.csv")
     assert not files.same_file(tmp_path / "a.csv", tmp_path / "missing.csv")
+
+
+# -- data files and --output (issue 11: items 1, 3, 11, 12, 13, 19) ---------------------
+
+AND = "input x1, x2\nnode y = step(x1 + x2 > 1.5)\n"
+
+
+@pytest.fixture
+def and_net(tmp_path: Path) -> Path:
+    path = tmp_path / "and.net"
+    path.write_text(AND)
+    return path
+
+
+@pytest.mark.parametrize(
+    "data, line, column",
+    [
+        (b"x1,x2\n1,1\n\xff\xfe\x00\x01\n", 3, 1),  # random bytes
+        ("x1,x2\n1,1\n".encode("utf-16"), 1, 1),  # UTF-16 (its byte-order mark is not UTF-8)
+        ("x1,x2\n1,1 # caf\u00e9\n".encode("latin-1"), 2, 10),  # a Latin-1 letter in a comment
+    ],
+)
+def test_a_data_file_that_is_not_utf8_is_a_located_error_and_leaves_no_output(cli, tmp_path, and_net, data, line, column):
+    (tmp_path / "d.csv").write_bytes(data)
+    result = cli("run", str(and_net), "--input", str(tmp_path / "d.csv"), "--output", str(tmp_path / "out.csv"))
+    assert result.exit_code == 1
+    assert f"d.csv:{line}:{column}: error: the file is not valid UTF-8 text" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out.csv").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["and.net", "d.csv"]
+
+
+def test_a_bad_byte_far_into_a_data_file_is_placed_on_its_line(tmp_path, and_net):
+    from netlang import data
+
+    rows = "x1,x2\n" + "1,0\n" * 300_000  # past the first chunk the reader decodes
+    (tmp_path / "d.csv").write_bytes(rows.encode() + b"1,\xe9\n")
+    network = netlang.load(and_net)
+    with pytest.raises(netlang.NetlangError) as caught:
+        list(data.open_source(str(tmp_path / "d.csv"), network))
+    assert (caught.value.code, caught.value.line, caught.value.column) == ("bad-encoding", 300_002, 3)
+
+
+def test_a_data_file_on_stdin_that_is_not_utf8_is_a_located_error(cli, and_net):
+    from click.testing import CliRunner
+
+    from netlang.cli import main
+
+    result = CliRunner().invoke(main, ["run", str(and_net), "--input", "-"], input=b"x1,x2\n1,\xe9\n")
+    assert result.exit_code == 1 and "<stdin>:2:3: error: the file is not valid UTF-8 text" in result.output
+
+
+@pytest.mark.parametrize("cell", ['"1\n0"', '"2\n5\n0"'])
+def test_a_quoted_cell_spanning_lines_is_refused_not_read_as_other_digits(cli, tmp_path, and_net, cell):
+    (tmp_path / "d.csv").write_text(f"x1,x2\n1,{cell}\n")
+    result = cli("run", str(and_net), "--input", str(tmp_path / "d.csv"))
+    assert result.exit_code == 1
+    assert "d.csv:2:3: error: a quoted value on line 2 is not closed on that line" in result.output
+    (tmp_path / "w.csv").write_text(f"1,{cell}\n")
+    with pytest.raises(netlang.NetlangError, match="a quoted value on line 1 is not closed"):
+        netlang.compile('input x[2]\nnode y = relu(load("w.csv") @ x)', base_dir=tmp_path)
+
+
+def test_quoted_cells_on_one_line_and_quotes_in_comments_still_read(cli, tmp_path, and_net):
+    (tmp_path / "d.csv").write_text('# a "comment\nx1,x2\n"1", "1"\n1,0 # it\'s "odd\n')
+    result = cli("run", str(and_net), "--input", str(tmp_path / "d.csv"))
+    assert (result.exit_code, result.output) == (0, "y\n1\n0\n")
+
+
+def test_cr_only_line_endings_read_as_lines(cli, tmp_path, and_net):
+    (tmp_path / "d.csv").write_bytes(b"x1,x2\r1,1\r0,1\r")
+    result = cli("run", str(and_net), "--input", str(tmp_path / "d.csv"))
+    assert (result.exit_code, result.output) == (0, "y\n1\n0\n")
+
+
+def test_cr_only_line_endings_count_towards_the_weight_file_bound(tmp_path, monkeypatch):
+    from netlang import limits
+
+    (tmp_path / "w.csv").write_bytes(b"1\r2\r3\r4\r5\r6")  # six values, no ',' or '\n'
+    monkeypatch.setattr(limits, "MAX_MATRIX_ENTRIES", 5)
+    with pytest.raises(netlang.NetlangError, match=r"'w.csv' has up to 6 values; the limit is 5"):
+        netlang.compile('input x\nlet W = load("w.csv")\nnode y = relu(W[0] * x)', base_dir=tmp_path)
+    monkeypatch.setattr(limits, "MAX_MATRIX_ENTRIES", 10)
+    network = netlang.compile('input x\nlet W = load("w.csv")\nnode y = relu(W[5] * x)', base_dir=tmp_path)
+    assert network.run({"x": 1}) == {"y": 6.0}
+
+
+def test_a_single_long_weight_row_is_read_without_a_tuple_per_field(tmp_path):
+    row = np.random.default_rng(0).normal(size=200_000)
+    (tmp_path / "w.csv").write_text(",".join(repr(v) for v in row.tolist()) + "\n")
+    checked = netlang.compile('input x[200000]\nnode y = relu(load("w.csv") @ x)', base_dir=tmp_path)
+    assert np.array_equal(checked.layers[0].weights.ravel(), row)
+
+
+@pytest.mark.parametrize("how", ["same", "symlink", "hardlink", "dotdot"])
+def test_output_naming_the_input_is_refused_and_the_input_kept(cli, tmp_path, and_net, how):
+    data = tmp_path / "d.csv"
+    data.write_text("x1,x2\n1,1\n0,1\n")
+    output = {"same": data, "symlink": tmp_path / "out.csv", "hardlink": tmp_path / "out.csv", "dotdot": tmp_path / "sub" / ".." / "d.csv"}[how]
+    if how == "symlink":
+        output.symlink_to(data.name)
+    elif how == "hardlink":
+        os.link(data, output)
+    elif how == "dotdot":
+        (tmp_path / "sub").mkdir()
+    result = cli("run", str(and_net), "--input", str(data), "--output", str(output))
+    assert result.exit_code == 1 and "is the data file given to --input" in result.output
+    assert data.read_text() == "x1,x2\n1,1\n0,1\n"
+
+
+def test_output_npy_naming_the_input_npy_is_refused(cli, tmp_path, and_net):
+    np.save(tmp_path / "d.npy", np.array([[1.0, 1.0], [0.0, 1.0]]))
+    before = (tmp_path / "d.npy").read_bytes()
+    result = cli("run", str(and_net), "--input", str(tmp_path / "d.npy"), "--output", str(tmp_path / "d.npy"))
+    assert result.exit_code == 1 and (tmp_path / "d.npy").read_bytes() == before
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".npy", ".json"])
+def test_a_run_that_fails_part_way_leaves_the_old_output_whole(cli, tmp_path, and_net, suffix):
+    from netlang import data
+
+    rows = data.BLOCK_VALUES  # more than one block, so results were written before the error
+    (tmp_path / "d.csv").write_text("x1,x2\n" + "1,1\n" * rows + "1,oops\n")
+    output = tmp_path / f"out{suffix}"
+    output.write_bytes(b"the results of yesterday")
+    result = cli("run", str(and_net), "--input", str(tmp_path / "d.csv"), "--output", str(output))
+    assert result.exit_code == 1 and "'oops' in column x2 is not a number" in result.output
+    assert output.read_bytes() == b"the results of yesterday"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["and.net", "d.csv", f"out{suffix}"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".npy", ".json"])
+def test_a_full_disk_is_a_located_error_and_leaves_nothing_half_written(cli, tmp_path, and_net, suffix, monkeypatch):
+    (tmp_path / "d.csv").write_text("x1,x2\n1,1\n0,1\n")
+    output = tmp_path / f"out{suffix}"
+    output.write_bytes(b"old")
+    real_replace = files.os.replace
+
+    def full_disk(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(files.os, "fsync", full_disk)
+    result = cli("run", str(and_net), "--input", str(tmp_path / "d.csv"), "--output", str(output))
+    assert result.exit_code == 1
+    assert f"{output}: error: cannot write '{output}': No space left on device; nothing was written" in result.output
+    assert "Traceback" not in result.output and output.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["and.net", "d.csv", f"out{suffix}"]
+    assert files.os.replace is real_replace
+
+
+def test_output_through_a_link_to_dev_full_is_a_located_error(cli, tmp_path, and_net):
+    (tmp_path / "d.csv").write_text("x1,x2\n1,1\n0,1\n")
+    (tmp_path / "out.csv").symlink_to("/dev/full")
+    result = cli("run", str(and_net), "--input", str(tmp_path / "d.csv"), "--output", str(tmp_path / "out.csv"))
+    assert result.exit_code == 1 and "No space left on device" in result.output and "Traceback" not in result.output
+    assert os.path.exists("/dev/full") and not os.path.isfile("/dev/full")  # the device is written, never replaced
+
+
+def test_a_successful_run_replaces_the_output_with_the_mode_of_a_plain_write(cli, tmp_path, and_net):
+    (tmp_path / "d.csv").write_text("x1,x2\n1,1\n0,1\n")
+    output = tmp_path / "out.csv"
+    output.write_text("old")
+    output.chmod(0o664)
+    result = cli("run", str(and_net), "--input", str(tmp_path / "d.csv"), "--output", str(output))
+    assert result.exit_code == 0 and output.read_text() == "y\n1\n0\n"
+    assert stat.S_IMODE(output.stat().st_mode) == 0o664
+
+
+def test_graph_and_export_write_atomically_with_the_umask_mode(cli, tmp_path, and_net, monkeypatch):
+    pytest.importorskip("onnx")
+    old = os.umask(0o022)
+    files._UMASK = None
+    try:
+        assert cli("graph", str(and_net), "-o", str(tmp_path / "and.dot")).exit_code == 0
+        model = tmp_path / "and.onnx"
+        model.write_bytes(b"old")
+        model.chmod(0o644)
+        assert cli("export", str(and_net), "-o", str(model)).exit_code == 0
+    finally:
+        os.umask(old)
+        files._UMASK = None
+    assert stat.S_IMODE((tmp_path / "and.dot").stat().st_mode) == 0o644
+    assert stat.S_IMODE(model.stat().st_mode) == 0o644 and model.read_bytes() != b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["and.dot", "and.net", "and.onnx"]

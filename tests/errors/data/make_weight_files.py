@@ -63,6 +63,11 @@ def main() -> None:
         "escape.csv": b"x1,x2\n1,\x1b]0;pwned\x07\x1b[2J0\n",
         "one-array.npz": npy_bytes(np.eye(2)),  # a .npy file under a .npz name
         "sample_weight.pkl": pickle.dumps({"W1": [[1.0, 2.0]], "b1": [0.5]}, protocol=4),  # as "Deep Learning from Scratch" ships
+        # Also for two inputs: good; saved as Latin-1; a quoted cell over two lines.
+        "and.csv": b"x1,x2\n0,0\n0,1\n1,0\n1,1\n",
+        "and-latin1.csv": "# x1 is 1, x2 is 0\u00e9\nx1,x2\n1,0\n".encode("latin1"),
+        "and-quoted-newline.csv": b'x1,x2\n1,"1\n0"\n',
+        "quoted-newline.csv": b'1,2\n"3\n4",5\n',
     }
     model = io.BytesIO()
     with zipfile.ZipFile(model, "w") as archive:
