@@ -15,7 +15,7 @@ onnx = pytest.importorskip("onnx", reason="the onnx extra: pip install '.[onnx]'
 ort = pytest.importorskip("onnxruntime", reason="the onnx extra: pip install '.[onnx]'")
 
 import netlang  # noqa: E402
-from netlang import limits, onnx_export  # noqa: E402
+from netlang import files, limits, onnx_export  # noqa: E402
 from netlang.activations import ACTIVATIONS  # noqa: E402
 from netlang.checker import check  # noqa: E402
 from netlang.interpreter import interpret  # noqa: E402
@@ -266,7 +266,7 @@ def test_export_writes_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     def interrupted(*args: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(onnx_export.os, "replace", interrupted)
+    monkeypatch.setattr(files.os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
         export_onnx(netlang.load(EXAMPLES / "and.net"), target)
     assert target.read_bytes() == b"old"
