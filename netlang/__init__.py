@@ -29,6 +29,7 @@ _LAZY = {
     "lower_to_layers": "compiler",
     "parse": "parser",
     "read_source": "pipeline",
+    "train": "experiment",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -40,6 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .nodes import Program, Span
     from .parser import parse
     from .runtime import Layer, Network
+    from .experiment import train
 
 
 def __getattr__(name: str) -> Any:
@@ -69,5 +71,6 @@ __all__ = [
     "lower_to_layers",
     "parse",
     "read_source",
+    "train",
     "__version__",
 ]

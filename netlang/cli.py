@@ -889,3 +889,68 @@ def lsp_command() -> None:
 
     serve()
 
+
+@main.command(name="train")
+@click.argument("file")
+@click.option("--input", "data_file", metavar="DATA", help="The training data (CSV or .npy); default: the file's train data = \"...\".")
+@click.option("--validation", metavar="DATA", help="Validation data, scored after each epoch.")
+@click.option("--labels", metavar="COLUMN", help="The label column (a header name, or a position from 0); targets are one-hot.")
+@click.option("--preset", type=click.Choice(["rashid", "saito"]), help="A book's settings, under the file's and the options'.")
+@click.option("--rule", type=click.Choice(["backprop", "rashid", "perceptron"]), help="The learning rule.")
+@click.option("--loss", type=click.Choice(["mse", "cross-entropy"]), help="The loss backpropagation descends.")
+@click.option("--optimizer", type=click.Choice(["sgd", "momentum", "adam"]))
+@click.option("--rate", type=float, help="The learning rate.")
+@click.option("--momentum", type=float, help="The momentum optimizer's factor.")
+@click.option("--epochs", type=int)
+@click.option("--batch", type=int, help="Samples per update.")
+@click.option("--shuffle/--no-shuffle", default=None, help="Shuffle the samples before each epoch.")
+@click.option("--seed", type=int, help="Seeds the initialisers and the shuffling.")
+@click.option("--scale", type=float, help="Inputs are read as x*scale + shift.")
+@click.option("--shift", type=float, help="Inputs are read as x*scale + shift.")
+@click.option("--off", type=float, help="One-hot targets: the value of the other outputs.")
+@click.option("--on", type=float, help="One-hot targets: the value of the label's output.")
+@click.option("-o", "--output", "output", metavar="NEW.net", help="Write a new .net file (same folder); the original stays as it is.")
+@click.option("--weights", metavar="FILE.npz", help="Where arrays too large for the .net file go (default: the .net file's name, .npz).")
+@click.option("--dry-run", is_flag=True, help="Train and report, write nothing.")
+@click.option("--keep-last", is_flag=True, help="On Ctrl-C, write the values of the last completed epoch.")
+@click.option("--log", "log_path", metavar="FILE.csv", help="Write the history (loss and accuracies by epoch) as CSV.")
+@click.option("--curves", metavar="FILE.png", help="Draw the loss and accuracy curves (needs the plot extra).")
+@click.option("--lines", metavar="FILE.png", help="A two-input perceptron: draw its line after each epoch (needs the plot extra).")
+@click.option("--every", type=click.IntRange(min=1), default=1, metavar="N", help="Print the line of every Nth epoch (and the first and last).")
+@click.option("--explain", is_flag=True, help="Perceptron rule: print every update (sample, output, target, changes).")
+@click.option("--gradient-check", "gradient_check", is_flag=True, help="Compare backpropagation with numerical gradients; train nothing.")
+def train_command(
+    file: str,
+    data_file: Optional[str],
+    validation: Optional[str],
+    output: Optional[str],
+    weights: Optional[str],
+    dry_run: bool,
+    keep_last: bool,
+    log_path: Optional[str],
+    curves: Optional[str],
+    lines: Optional[str],
+    every: int,
+    explain: bool,
+    gradient_check: bool,
+    **settings: Any,
+) -> None:
+    """Learn the params of FILE from data and write the learned values back into it.
+
+    What is learned is marked in the file (param, param node, param layer); the
+    settings come from the file's train statements, overridden by these options.
+    One line per epoch: the loss, the training accuracy and, with --validation,
+    the validation accuracy. Every file is written at the end, all or none:
+    an error or Ctrl-C leaves them as they were.
+
+    \b
+    Examples:
+        netlang train and.net --input and.csv --rule perceptron --explain
+        netlang train xor.net --input xor.csv --epochs 2000 --log history.csv
+        netlang train digits.net --input train.csv --validation test.csv --labels 0 -o trained.net
+    """
+    from .history import run_training
+
+    run_training(
+        file, data_file, validation, output, weights, dry_run, keep_last, log_path, curves, lines, explain, gradient_check, settings, every
+    )

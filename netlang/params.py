@@ -146,7 +146,7 @@ Choice = Tuple[str, ...]
 # Every setting a train statement (or `netlang train --NAME`) takes: its kind and what it means.
 SETTINGS: Dict[str, Tuple[Union[str, Choice], str]] = {
     "preset": (("rashid", "saito"), "a book's settings, which the others override"),
-    "rule": (("backprop", "perceptron"), "the learning rule"),
+    "rule": (("backprop", "rashid", "perceptron"), "the learning rule (rashid: his book's update, the errors sent back)"),
     "loss": (("mse", "cross_entropy"), "squared error (Rashid) or softmax cross-entropy (Saito)"),
     "optimizer": (("sgd", "momentum", "adam"), "how a gradient changes the params"),
     "rate": ("positive", "the learning rate"),
@@ -167,7 +167,7 @@ SETTINGS: Dict[str, Tuple[Union[str, Choice], str]] = {
 PRESETS: Dict[str, Dict[str, Any]] = {
     # "Make Your Own Neural Network": one sample at a time, squared error, MNIST scaled to 0.01..1.0.
     "rashid": dict(
-        rule="backprop", loss="mse", optimizer="sgd", rate=0.3, epochs=1, batch=1, shuffle=False,
+        rule="rashid", loss="mse", optimizer="sgd", rate=0.3, epochs=1, batch=1, shuffle=False,
         scale=0.99 / 255, shift=0.01, off=0.01, on=0.99, labels=0,
     ),
     # "Deep Learning from Scratch", chapter 4: minibatches of 100, softmax cross-entropy;

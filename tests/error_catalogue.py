@@ -18,6 +18,8 @@ reads them as comments):
     #! fit data/and.csv rule=perceptron   train the network (every weight and bias) on a CSV file
                                    whose header names its inputs and outputs, with these
                                    training.Settings (trainable=none: nothing bound)
+    #! train data/and.csv rate=0.1  netlang.train(NAME.net, data, settings...) (DATA "-": no data
+                                   given); nothing is written unless output=FILE is given
     #! cli run --x 1               run the command line (netlang run NAME.net --x 1) instead;
                                    NAME.err is then what it prints, and its exit status
 
@@ -140,7 +142,7 @@ def run_case(path: Path) -> netlang.NetlangError:
             values = [float(v) for v in rest.split()]
         elif word == "load":
             target = rest
-        elif word in ("check", "input", "output", "plot", "export", "fit"):
+        elif word in ("check", "input", "output", "plot", "export", "fit", "train"):
             actions.append((word, rest))
         elif word == "without":
             missing += rest.split()
@@ -192,6 +194,8 @@ def _act(network: netlang.Network, word: str, rest: str, target: str, path: Path
         )
     elif word == "fit":
         _fit(network, rest)
+    elif word == "train":
+        _train(target, rest)
     else:
         raise AssertionError(f"{path.name}: #! {word} takes no value here")
 
@@ -216,6 +220,13 @@ def _number(text: str) -> object:
     if text in ("True", "False"):
         return text == "True"
     return int(text) if text.lstrip("-").isdigit() else float(text)
+
+
+def _train(target: str, rest: str) -> None:
+    name, *pairs = rest.split()
+    options: Dict[str, object] = dict(pair.split("=", 1) for pair in pairs)
+    write = "output" in options
+    netlang.train(target, None if name == "-" else name, write=write, **options)  # type: ignore[arg-type]
 
 
 def formatted(error: netlang.NetlangError) -> str:

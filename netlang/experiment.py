@@ -1,0 +1,274 @@
+"""Experiment: a .net file trained from data, its learned values written back (``netlang train``, ``netlang.train``).
+
+One run: read and check the file; trace where each trainable entry of the network comes
+from (:mod:`netlang.provenance`); decide where every learned value goes and make sure those
+files can be written (:mod:`netlang.writeback`), before any training; read the data; let the
+engine (:mod:`netlang.training`) learn; write the values back, all files or none. An error or
+an interrupt before the write leaves every file as it was (``keep_last`` writes the last
+completed epoch's values first, when the user asks for it).
+
+Settings come from, in order of precedence: the arguments (the command line's options), the
+file's ``train`` statements, the preset they name, the defaults (:mod:`netlang.params`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .errors import NetlangError
+from .params import ParamProblem, Settings as FileSettings, checked_number
+from .provenance import Provenance, trace
+from .runtime import Network
+from .writeback import WritePlan
+
+PathLike = Union[str, "os.PathLike[str]"]
+Data = Union[PathLike, Tuple[Any, Any]]
+
+
+@dataclass
+class Trained:
+    """What a training run gives: the trained ``network``, its ``history`` (one
+    :class:`netlang.training.Epoch` per epoch), the ``settings`` used, the files written."""
+
+    network: Network
+    history: List[Any]
+    settings: Dict[str, Any]
+    files: List[Path] = field(default_factory=list)
+    converged_epoch: Optional[int] = None
+    provenance: Optional[Provenance] = field(default=None, repr=False)
+    theta: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    data: Tuple[np.ndarray, np.ndarray] = field(default=(np.zeros(0), np.zeros(0)), repr=False)  # (inputs, targets) as trained on
+
+    def __repr__(self) -> str:
+        last = self.history[-1] if self.history else None
+        accuracy = "" if last is None or last.accuracy is None else f", accuracy={last.accuracy:.4g}"
+        loss = "" if last is None else f", loss={last.loss:.6g}"
+        return f"Trained({len(self.history)} epochs{loss}{accuracy}, files={[os.fspath(p) for p in self.files]})"
+
+
+def engine_settings(values: Dict[str, Any]) -> Any:
+    """The engine's :class:`netlang.training.Settings` for resolved file settings."""
+    from .training import Settings
+
+    return Settings(
+        rule=values["rule"],
+        loss="cross-entropy" if values["loss"] == "cross_entropy" else values["loss"],
+        optimizer=values["optimizer"],
+        learning_rate=float(values["rate"]),
+        epochs=int(values["epochs"]),
+        batch_size=int(values["batch"]),
+        shuffle=bool(values["shuffle"]),
+        seed=int(values["seed"]),
+        momentum=float(values["momentum"]),
+    )
+
+
+def checked_overrides(overrides: Dict[str, Any]) -> Dict[str, Any]:
+    """Settings given as arguments, checked as the file's are (a NetlangError names the bad one)."""
+    from .nodes import NO_SPAN
+    from .params import SETTINGS
+
+    checked: Dict[str, Any] = {}
+    for name, value in overrides.items():
+        if value is None:
+            continue
+        if name not in SETTINGS:
+            raise NetlangError(f"unknown setting '{name}'", code="unknown-setting", hint=f"the settings are {', '.join(SETTINGS)}")
+        kind = SETTINGS[name][0]
+        try:
+            if isinstance(kind, tuple):
+                word = str(value).replace("-", "_")
+                if word not in kind:
+                    raise ParamProblem(f"'{name}' is one of {', '.join(kind)}, not '{value}'", NO_SPAN, "bad-setting")
+                checked[name] = word
+            elif kind == "column" and isinstance(value, str) and not value.isdigit():
+                checked[name] = value  # a header name
+            elif kind == "bool" or kind == "file":
+                checked[name] = value
+            else:
+                checked[name] = checked_number(name, float(value), NO_SPAN)
+        except ParamProblem as problem:
+            raise NetlangError(problem.message, code=problem.code, hint=problem.hint) from None
+    return checked
+
+
+def prepare(
+    path: PathLike, seed: Optional[int] = None
+) -> Provenance:
+    """Read, parse and trace the .net file at ``path``."""
+    from .errors import combine
+    from .pipeline import parse, read
+
+    source = read(path)
+    program, syntax_errors, _ = parse(source)
+    if syntax_errors:
+        from .pipeline import check
+
+        check(source)  # the syntax errors, with the checker's errors in the rest
+        raise combine(syntax_errors)
+    return trace(program, source.base_dir, seed=seed)
+
+
+def read_data(data: Data, network: Network, settings: Dict[str, Any], base: Path) -> Tuple[np.ndarray, np.ndarray]:
+    """Inputs (scaled by ``scale`` and ``shift``) and targets from a data file or a pair of arrays."""
+    if isinstance(data, tuple):
+        inputs, targets = (np.asarray(part, dtype=float) for part in data)
+        if targets.ndim == 1:
+            targets = targets.reshape(-1, 1)
+    else:
+        from . import training
+
+        reader = getattr(training, "read_examples", None) or _read_examples
+        inputs, targets = reader(data, network, labels=settings.get("labels"), one_hot=(settings["off"], settings["on"]))
+    if settings["scale"] != 1.0 or settings["shift"] != 0.0:
+        inputs = inputs * settings["scale"] + settings["shift"]
+    return inputs, targets
+
+
+def _read_examples(
+    path: PathLike, network: Network, labels: Optional[Union[int, str]] = None, one_hot: Tuple[float, float] = (0.0, 1.0)
+) -> Tuple[np.ndarray, np.ndarray]:
+    """A CSV (an optional header line) of inputs then targets, or inputs and a label column."""
+    name = os.fspath(path)
+    try:
+        with open(name, encoding="utf-8") as stream:
+            first = stream.readline()
+            header = [cell.strip() for cell in first.split(",")]
+            has_header = any(cell and not _is_number(cell) for cell in header)
+            stream.seek(0)
+            table = np.loadtxt(stream, delimiter=",", skiprows=1 if has_header else 0, ndmin=2)
+    except (OSError, ValueError) as error:
+        raise NetlangError(f"cannot read '{name}': {error}", filename=name, code="bad-data") from None
+    inputs_count = len(network.input_columns)
+    if labels is not None:
+        column = header.index(labels) if isinstance(labels, str) and has_header and labels in header else int(labels)
+        label = table[:, column]
+        rest = np.delete(table, column, axis=1)
+        outputs = len(network.output_columns)
+        if not np.all((label >= 0) & (label < outputs) & (label == np.floor(label))):
+            raise NetlangError(f"'{name}': a label is not one of 0..{outputs - 1}", filename=name, code="bad-data")
+        targets = np.full((len(table), outputs), one_hot[0])
+        targets[np.arange(len(table)), label.astype(int)] = one_hot[1]
+        return rest[:, :inputs_count], targets
+    return table[:, :inputs_count], table[:, inputs_count:]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def train(
+    path: PathLike,
+    data: Optional[Data] = None,
+    *,
+    validation: Optional[Data] = None,
+    output: Optional[PathLike] = None,
+    weights: Optional[PathLike] = None,
+    write: bool = True,
+    keep_last: bool = False,
+    on_epoch: Optional[Callable[[Any], None]] = None,
+    on_update: Optional[Callable[[Any], None]] = None,
+    on_ready: Optional[Callable[[Provenance, Dict[str, Any]], None]] = None,
+    **settings: Any,
+) -> Trained:
+    """Train the params of the .net file at ``path`` and write the learned values back into it.
+
+    ``data``: a data file (CSV or .npy, as ``netlang score`` reads it: the label column named
+    by the ``labels`` setting, or target columns named like the outputs) or a pair
+    ``(inputs, targets)`` of arrays; by default the file's ``train data = "..."``.
+    ``validation`` likewise. ``output``: write a new .net file (in the same folder) and leave
+    ``path`` and its weight files alone; ``weights``: the .npz file for arrays too large to
+    write into the .net file. ``write=False`` trains without writing anything.
+    ``settings``: any setting of the ``train`` statement (``rate=0.3, epochs=5, seed=1``),
+    overriding the file's. ``on_epoch`` and ``on_update`` receive the engine's records.
+    """
+    from . import training
+
+    overrides = checked_overrides(settings)
+    provenance = prepare(path, seed=overrides.get("seed"))
+    checked = provenance.checked
+    resolved = checked.settings.resolved(overrides)
+    base = Path(os.fspath(path)).parent
+    if provenance.size == 0:
+        raise NetlangError(
+            "nothing in this file is learned: no param, param node or param layer feeds the network",
+            filename=os.fspath(path),
+            code="nothing-to-learn",
+            hint="mark what training may change: param w = 0.5, param W[3, 2] = xavier(), param node y = ...",
+        )
+    plan = WritePlan(provenance, path, output, weights) if write else None
+    if plan is not None:
+        plan.check_writable()
+    data = data if data is not None else _file_data(resolved, "data", checked.settings, base, path)
+    validation = validation if validation is not None else _file_data(resolved, "validation", checked.settings, base, path, required=False)
+    network = provenance.network
+    inputs, targets = read_data(data, network, resolved, base)  # type: ignore[arg-type]
+    valid = read_data(validation, network, resolved, base) if validation is not None else None
+    if on_ready is not None:
+        on_ready(provenance, resolved)
+    binding = provenance.binding()
+    last: List[Any] = []
+
+    def remember(epoch: Any) -> None:
+        last[:] = [epoch]
+        if on_epoch is not None:
+            on_epoch(epoch)
+
+    try:
+        result = training.fit(
+            network, binding, inputs, targets, engine_settings(resolved), validation=valid, on_epoch=remember, on_update=on_update
+        )
+    except KeyboardInterrupt:
+        if keep_last and last and plan is not None:
+            plan.write(provenance.learned_values(last[0].theta))
+        raise
+    files = plan.write(provenance.learned_values(result.theta)) if plan is not None else []
+    return Trained(result.network, result.history, resolved, files, result.converged_epoch, provenance, result.theta, (inputs, targets))
+
+
+def _file_data(
+    resolved: Dict[str, Any], key: str, settings: FileSettings, base: Path, path: PathLike, required: bool = True
+) -> Optional[Data]:
+    name = resolved.get(key)
+    if name is None:
+        if required:
+            raise NetlangError(
+                "no training data: give a data file",
+                filename=os.fspath(path),
+                code="no-data",
+                hint='netlang train FILE --input DATA.csv, or write train data = "DATA.csv" in the file',
+            )
+        return None
+    if key in settings.values and (Path(name).is_absolute() or ".." in Path(name).parts):
+        raise NetlangError(
+            f"train {key} reads files in the .net file's folder or below it, not '{name}'",
+            settings.spans[key],
+            filename=os.fspath(path),
+            code="path-outside",
+        )
+    return base / name if key in settings.values else Path(name)
+
+
+def gradient_check(path: PathLike, data: Optional[Data] = None, *, samples: int = 3, **settings: Any) -> List[Any]:
+    """Backpropagation against numerical gradients for every learned value of the file, worst first
+    (the engine's :func:`netlang.training.gradient_check`, over the first ``samples`` samples)."""
+    from . import training
+
+    overrides = checked_overrides(settings)
+    provenance = prepare(path, seed=overrides.get("seed"))
+    resolved = provenance.checked.settings.resolved(overrides)
+    base = Path(os.fspath(path)).parent
+    data = data if data is not None else _file_data(resolved, "data", provenance.checked.settings, base, path)
+    inputs, targets = read_data(data, provenance.network, resolved, base)  # type: ignore[arg-type]
+    return list(
+        training.gradient_check(provenance.network, provenance.binding(), inputs[:samples], targets[:samples], engine_settings(resolved))
+    )

@@ -1,0 +1,354 @@
+"""Training a .net file: provenance, write-back, atomicity, determinism, the API and the command."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import netlang
+from netlang import experiment, training
+from netlang.errors import NetlangError
+from netlang.formatter import format_source
+from netlang.parser import parse
+from netlang.pipeline import compile, read_source
+from netlang.provenance import trace
+from netlang.writeback import INLINE_LIMIT, WritePlan, number_text
+
+GATE_INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+
+AND = """\
+# AND, learned by the perceptron rule
+input x1, x2
+param node y = step(0*x1 + 0*x2 > 0)  # every weight starts at 0
+output y
+train rule = perceptron, rate = 0.1, epochs = 10, shuffle = false
+"""
+
+XOR = """\
+# XOR in two layers
+input x[2]
+param W1[3, 2] = xavier()  # drawn from the seed
+param b1 = [0, 0, 0]
+layer h[3] = sigmoid(W1 @ x + b1)
+param W2[1, 3] = xavier()
+layer y[1] = sigmoid(W2 @ h + 0.5)  # a fixed bias
+output y
+train rate = 3, epochs = 1000, batch = 4, seed = 1
+"""
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _snapshot(folder: Path) -> dict:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def _recompiled(path: Path) -> netlang.Network:
+    return compile(read_source(path), os.fspath(path))
+
+
+def _same_network(first: netlang.Network, second: netlang.Network) -> None:
+    assert len(first.layers) == len(second.layers)
+    for a, b in zip(first.layers, second.layers):
+        assert np.array_equal(a.weights, b.weights)
+        assert np.array_equal(a.bias, b.bias)
+
+
+# --- provenance -----------------------------------------------------------------------
+
+
+def test_a_threshold_is_bound_with_its_sign():
+    provenance = trace(parse(AND))
+    assert provenance.size == 3
+    (weights,), (bias,) = provenance.weight_index, provenance.bias_index
+    assert weights.tolist() == [[0, 1]] and bias.tolist() == [2]
+    assert provenance.sign.tolist() == [1.0, 1.0, -1.0]
+
+
+def test_a_number_broadcast_over_a_layer_is_one_shared_parameter():
+    provenance = trace(parse("input x[3]\nparam layer y = sigmoid(x + 0.5)\noutput y\n"))
+    assert provenance.size == 1
+    assert provenance.bias_index[0].tolist() == [0, 0, 0]
+    assert provenance.weight_index[0] is None  # the identity weights stay fixed
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "input x\nparam w = 0.5\nnode y = sigmoid(2*w*x)\noutput y\n",
+        "input x\nparam w = 0.5\nnode y = sigmoid(w*x + w*x)\noutput y\n",
+        "input x\nparam node y = sigmoid(2*0.5*x)\noutput y\n",
+        "input x\nparam t = 0.5\nnode y = step(t*x > t)\noutput y\n",
+        "input x[2]\nparam W = [[1, 2], [3, 4]]\nlet V = W @ W\nlayer y = V @ x\noutput y\n",
+    ],
+)
+def test_what_cannot_be_written_back_is_refused_with_a_location(source):
+    with pytest.raises(NetlangError) as caught:
+        trace(parse(source))
+    assert caught.value.code == "not-learnable"
+    assert caught.value.line >= 2
+
+
+# --- write-back -----------------------------------------------------------------------
+
+
+def test_learned_numbers_replace_the_written_ones_and_keep_every_comment(tmp_path):
+    path = _write(tmp_path, "and.net", AND)
+    trained = netlang.train(path, (GATE_INPUTS, [0, 0, 0, 1]))
+    text = path.read_text()
+    assert trained.converged_epoch is not None
+    assert text.splitlines()[0] == "# AND, learned by the perceptron rule"
+    assert "# every weight starts at 0" in text
+    assert text.splitlines()[4] == AND.splitlines()[4]  # the train statement, untouched
+    assert format_source(text) == text
+    written = _recompiled(path)
+    _same_network(written, trained.network)
+    assert np.array_equal(written(GATE_INPUTS).ravel(), [0, 0, 0, 1])
+
+
+def test_run_after_write_gives_the_trained_outputs_bit_for_bit(tmp_path):
+    path = _write(tmp_path, "xor.net", XOR)
+    trained = netlang.train(path, (GATE_INPUTS, [0, 1, 1, 0]))
+    written = _recompiled(path)
+    _same_network(written, trained.network)
+    assert np.array_equal(written(GATE_INPUTS), trained.network(GATE_INPUTS))
+    assert trained.history[-1].accuracy == 1.0
+    text = path.read_text()
+    assert "xavier" not in text and "# drawn from the seed" in text and "0.5)  # a fixed bias" in text
+
+
+def test_the_same_seed_gives_byte_identical_files(tmp_path):
+    outputs = []
+    for run in ("a", "b"):
+        folder = tmp_path / run
+        folder.mkdir()
+        path = _write(folder, "xor.net", XOR.replace("param W2[1, 3] = xavier()", "param W2[1, 3] = he()"))
+        netlang.train(path, (GATE_INPUTS, [0, 1, 1, 0]), epochs=20)
+        outputs.append(_snapshot(folder))
+    assert outputs[0] == outputs[1]
+    other = tmp_path / "c"
+    other.mkdir()
+    path = _write(other, "xor.net", XOR)
+    netlang.train(path, (GATE_INPUTS, [0, 1, 1, 0]), epochs=20, seed=2)
+    assert _snapshot(other)["xor.net"] != outputs[0]["xor.net"]
+
+
+def test_large_initialised_params_go_to_a_weights_file_and_load_it_next_time(tmp_path):
+    rows = INLINE_LIMIT // 4 + 1
+    source = f"input x[4]\nparam W[{rows}, 4] = he()\nlayer h = relu(W @ x)\nparam V[1, {rows}] = xavier()\nlayer y = V @ h\noutput y\n"
+    path = _write(tmp_path, "wide.net", source)
+    rng = np.random.default_rng(0)
+    inputs = rng.random((16, 4))
+    targets = inputs.sum(axis=1, keepdims=True)
+    first = netlang.train(path, (inputs, targets), rate=0.01, epochs=3, batch=4)
+    text = path.read_text()
+    assert 'param W[26, 4] = load("wide.npz", "W")' in text
+    assert "xavier" not in text  # V, 26 entries, is written into the file
+    assert (tmp_path / "wide.npz").exists()
+    _same_network(_recompiled(path), first.network)
+    # Trained again: W comes from the weights file and goes back into it.
+    second = netlang.train(path, (inputs, targets), rate=0.01, epochs=3, batch=4)
+    assert 'param W[26, 4] = load("wide.npz", "W")' in path.read_text()
+    _same_network(_recompiled(path), second.network)
+    assert not np.array_equal(first.network.layers[0].weights, second.network.layers[0].weights)
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".csv", ".npz"])
+def test_arrays_from_load_are_written_back_to_their_files(tmp_path, suffix):
+    W = np.array([[0.5, -0.25], [0.125, 0.75]])
+    if suffix == ".npy":
+        np.save(tmp_path / "w.npy", W)
+        call = 'load("w.npy")'
+    elif suffix == ".csv":
+        (tmp_path / "w.csv").write_text("0.5,-0.25\n0.125,0.75\n")
+        call = 'load("w.csv")'
+    else:
+        np.savez(tmp_path / "w.npz", W=W, other=np.arange(3.0))
+        call = 'load("w.npz", "W")'
+    source = f"input x[2]\nparam W = {call}\nlayer y = sigmoid(W @ x)\noutput y\n"
+    path = _write(tmp_path, "net.net", source)
+    trained = netlang.train(path, (GATE_INPUTS, GATE_INPUTS), epochs=5)
+    assert path.read_text() == source  # the file itself does not change
+    _same_network(_recompiled(path), trained.network)
+    if suffix == ".npz":
+        from netlang.weights import load_weights
+
+        assert np.array_equal(load_weights(tmp_path / "w.npz", "other"), np.arange(3.0))
+
+
+def test_output_writes_a_new_file_and_leaves_the_original_alone(tmp_path):
+    np.save(tmp_path / "w.npy", np.array([[0.5, -0.25], [0.125, 0.75]]))
+    path = _write(tmp_path, "net.net", 'input x[2]\nparam W = load("w.npy")  # mine\nlayer y = sigmoid(W @ x)\noutput y\n')
+    before = _snapshot(tmp_path)
+    trained = netlang.train(path, (GATE_INPUTS, GATE_INPUTS), epochs=5, output=tmp_path / "trained.net")
+    after = _snapshot(tmp_path)
+    assert {name: after[name] for name in before} == before
+    assert set(after) - set(before) == {"trained.net", "trained.npz"}
+    assert 'param W = load("trained.npz", "W")  # mine' in (tmp_path / "trained.net").read_text()
+    _same_network(_recompiled(tmp_path / "trained.net"), trained.network)
+
+
+@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False), min_size=7, max_size=7))
+@settings(max_examples=60, deadline=None)
+def test_any_learned_values_are_written_so_that_they_compile_to_exactly_them(values):
+    source = format_source(
+        "input x[2]\n# weights\nparam W = [[0.5, -0.25], [1, 2]]\nlayer h = W @ x\nparam node y = sigmoid(-0.5*h[0] + 1e-3*h[1] - 2)\noutput y\n"
+    )
+    provenance = trace(parse(source, "t.net"))
+    plan = WritePlan(provenance, "t.net")
+    learned = np.array(values)
+    text = plan.render(learned)[Path("t.net")].decode()
+    theta = provenance.sign * learned[provenance.values]
+    expected = training.with_parameters(provenance.network, provenance.binding(), theta)
+    _same_network(compile(text), expected)
+    assert "# weights" in text and "--" not in text and format_source(text) == text
+
+
+def test_number_text_reads_back_to_the_same_float():
+    for value in (0.1, 1 / 3, -0.0, 5e-324, 1.7976931348623157e308, 1e-05, 123456789.0):
+        program = parse(f"input x\nnode y = {number_text(value)}*x\noutput y\n")
+        assert compile(program).layers[0].weights[0, 0] == value
+
+
+# --- errors leave every file as it was --------------------------------------------------
+
+
+def test_an_interrupt_leaves_every_file_untouched(tmp_path):
+    path = _write(tmp_path, "xor.net", XOR)
+    before = _snapshot(tmp_path)
+
+    def interrupt(epoch):
+        if epoch.epoch == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        netlang.train(path, (GATE_INPUTS, [0, 1, 1, 0]), on_epoch=interrupt)
+    assert _snapshot(tmp_path) == before
+
+
+def test_keep_last_writes_the_last_completed_epoch(tmp_path):
+    path = _write(tmp_path, "xor.net", XOR)
+    seen = []
+
+    def interrupt(epoch):
+        seen.append(epoch)
+        if epoch.epoch == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        netlang.train(path, (GATE_INPUTS, [0, 1, 1, 0]), on_epoch=interrupt, keep_last=True)
+    provenance = trace(parse(XOR))
+    expected = training.with_parameters(provenance.network, provenance.binding(), seen[-1].theta)
+    _same_network(_recompiled(path), expected)
+
+
+def test_a_failing_write_leaves_every_file_as_it_was(tmp_path, monkeypatch):
+    np.save(tmp_path / "w.npy", np.array([[0.5, -0.25], [0.125, 0.75]]))
+    path = _write(tmp_path, "net.net", 'input x[2]\nparam W = load("w.npy")\nparam node y = sigmoid(0.5*x[0] + 0.1)\noutput y\n')
+    before = _snapshot(tmp_path)
+    real_replace = os.replace
+    calls = []
+
+    def failing_replace(source, target):
+        calls.append(target)
+        if len(calls) == 2:  # the second file: the first is already in place
+            raise OSError(28, "No space left on device", target)
+        return real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(NetlangError) as caught:
+        netlang.train(path, (GATE_INPUTS, GATE_INPUTS[:, :1]), epochs=2)
+    monkeypatch.undo()
+    assert caught.value.code == "cannot-write" and "No space left" in caught.value.message
+    assert len(calls) >= 2
+    assert _snapshot(tmp_path) == before
+
+
+def test_a_file_that_cannot_be_written_is_found_before_training(tmp_path):
+    path = _write(tmp_path, "and.net", AND)
+    (tmp_path / "trained.net").mkdir()  # in the way of the new file
+    epochs = []
+    with pytest.raises(NetlangError) as caught:
+        netlang.train(path, (GATE_INPUTS, [0, 0, 0, 1]), output=tmp_path / "trained.net", on_epoch=epochs.append)
+    assert caught.value.code == "cannot-write" and "not a regular file" in caught.value.message
+    assert epochs == []  # no training was done
+
+
+def test_a_weights_file_that_is_not_ours_is_not_overwritten(tmp_path):
+    (tmp_path / "wide.npz").write_bytes(b"someone else's")
+    path = _write(tmp_path, "wide.net", f"input x[2]\nparam W[{INLINE_LIMIT}, 2] = he()\nlayer y = W @ x\noutput y\n")
+    with pytest.raises(NetlangError) as caught:
+        netlang.train(path, (GATE_INPUTS, np.zeros((4, INLINE_LIMIT))))
+    assert caught.value.code == "cannot-write" and "--weights" in caught.value.hint
+    assert (tmp_path / "wide.npz").read_bytes() == b"someone else's"
+
+
+def test_nothing_to_learn_is_a_clear_error(tmp_path):
+    path = _write(tmp_path, "fixed.net", "input x\nnode y = sigmoid(0.5*x)\noutput y\n")
+    with pytest.raises(NetlangError) as caught:
+        netlang.train(path, (GATE_INPUTS[:, :1], GATE_INPUTS[:, :1]))
+    assert caught.value.code == "nothing-to-learn"
+
+
+def test_a_bad_setting_on_the_command_line_is_an_error(tmp_path):
+    path = _write(tmp_path, "and.net", AND)
+    with pytest.raises(NetlangError) as caught:
+        netlang.train(path, (GATE_INPUTS, [0, 0, 0, 1]), rate=-1)
+    assert caught.value.code == "bad-setting"
+
+
+# --- the command ------------------------------------------------------------------------
+
+
+def test_the_command_trains_prints_each_epoch_and_writes_back(cli, tmp_path):
+    path = _write(tmp_path, "and.net", AND)
+    (tmp_path / "and.csv").write_text("x1,x2,y\n0,0,0\n0,1,0\n1,0,0\n1,1,1\n")
+    result = cli("train", str(path), "--input", str(tmp_path / "and.csv"), "--explain", "--log", str(tmp_path / "h.csv"))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("training 3 parameters of")
+    assert "  y = 0, wanted 1: w(x1) +0.1, w(x2) +0.1, threshold -0.1" in lines
+    assert any(line.startswith("epoch  1/10  loss 0.375  accuracy 0.2500") for line in lines)
+    assert "every sample is right after epoch 5" in lines
+    log = (tmp_path / "h.csv").read_text().splitlines()
+    assert log[0] == "epoch,loss,accuracy,validation_accuracy,seconds" and len(log) == 6
+    run = cli("run", str(path), "--x", "1", "1")
+    assert run.output.strip() == "y = 1"
+
+
+def test_xor_is_not_separable_for_one_perceptron(cli, tmp_path):
+    path = _write(tmp_path, "xor1.net", AND)
+    (tmp_path / "xor.csv").write_text("x1,x2,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n")
+    result = cli("train", str(path), "--input", str(tmp_path / "xor.csv"), "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "some samples are still wrong after 10 epochs" in result.output
+    assert path.read_text() == AND
+
+
+def test_the_command_reports_an_error_and_writes_nothing(cli, tmp_path):
+    path = _write(tmp_path, "and.net", AND)
+    (tmp_path / "and.csv").write_text("x1,x2,y\n0,0,0\n0,1,0\n1,0,0\n1,1,1\n")
+    result = cli("train", str(path), "--input", str(tmp_path / "and.csv"), "--rule", "backprop")
+    assert result.exit_code == 1
+    assert "step" in result.output and "Traceback" not in result.output
+    assert path.read_text() == AND
+
+
+def test_gradient_check_compares_backprop_with_numbers(cli, tmp_path):
+    path = _write(tmp_path, "xor.net", XOR)
+    (tmp_path / "xor.csv").write_text("x[0],x[1],y[0]\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n")
+    result = cli("train", str(path), "--input", str(tmp_path / "xor.csv"), "--gradient-check")
+    assert result.exit_code == 0, result.output
+    rows = result.output.splitlines()[1:]
+    assert rows and all(float(row.split()[-1]) < 1e-6 for row in rows)
+    assert path.read_text() == XOR
