@@ -35,6 +35,11 @@ CURVES = [
     ("neuron-curve.png", "neuron.net", None),
 ]
 
+# A perceptron's line after each epoch of its training (netlang train --lines).
+LINES = [
+    ("and-lines.png", "learn/and.net"),
+]
+
 
 def make_pictures(out_dir: Path) -> list[Path]:
     """Write every picture into ``out_dir``; the paths written."""
@@ -54,6 +59,11 @@ def make_pictures(out_dir: Path) -> list[Path]:
     for picture, example, signal in CURVES:
         network = netlang.load(EXAMPLES / example)
         written.append(_save(boundary.curve_figure(boundary.curve(network, signal), title=example), out_dir / picture))
+    from netlang import history
+
+    for picture, example in LINES:
+        trained = netlang.train(EXAMPLES / example, write=False)
+        written.append(_save(history.lines_figure(trained, title=example), out_dir / picture))
     return written
 
 

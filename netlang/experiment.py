@@ -68,7 +68,7 @@ def engine_settings(values: Dict[str, Any]) -> Any:
     )
 
 
-def checked_overrides(overrides: Dict[str, Any]) -> Dict[str, Any]:
+def checked_overrides(overrides: Dict[str, Any], filename: Optional[str] = None) -> Dict[str, Any]:
     """Settings given as arguments, checked as the file's are (a NetlangError names the bad one)."""
     from .nodes import NO_SPAN
     from .params import SETTINGS
@@ -78,7 +78,9 @@ def checked_overrides(overrides: Dict[str, Any]) -> Dict[str, Any]:
         if value is None:
             continue
         if name not in SETTINGS:
-            raise NetlangError(f"unknown setting '{name}'", code="unknown-setting", hint=f"the settings are {', '.join(SETTINGS)}")
+            raise NetlangError(
+                f"unknown setting '{name}'", filename=filename, code="unknown-setting", hint=f"the settings are {', '.join(SETTINGS)}"
+            )
         kind = SETTINGS[name][0]
         try:
             if isinstance(kind, tuple):
@@ -93,7 +95,7 @@ def checked_overrides(overrides: Dict[str, Any]) -> Dict[str, Any]:
             else:
                 checked[name] = checked_number(name, float(value), NO_SPAN)
         except ParamProblem as problem:
-            raise NetlangError(problem.message, code=problem.code, hint=problem.hint) from None
+            raise NetlangError(problem.message, filename=filename, code=problem.code, hint=problem.hint) from None
     return checked
 
 
@@ -193,7 +195,7 @@ def train(
     """
     from . import training
 
-    overrides = checked_overrides(settings)
+    overrides = checked_overrides(settings, os.fspath(path))
     provenance = prepare(path, seed=overrides.get("seed"))
     checked = provenance.checked
     resolved = checked.settings.resolved(overrides)
@@ -263,7 +265,7 @@ def gradient_check(path: PathLike, data: Optional[Data] = None, *, samples: int 
     (the engine's :func:`netlang.training.gradient_check`, over the first ``samples`` samples)."""
     from . import training
 
-    overrides = checked_overrides(settings)
+    overrides = checked_overrides(settings, os.fspath(path))
     provenance = prepare(path, seed=overrides.get("seed"))
     resolved = provenance.checked.settings.resolved(overrides)
     base = Path(os.fspath(path)).parent

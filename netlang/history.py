@@ -129,6 +129,24 @@ def decision_lines_figure(networks: Sequence[Network], inputs: np.ndarray, targe
     return fig
 
 
+def epoch_networks(trained: Any) -> List[Network]:
+    """The network as it stood at the end of each epoch of a training run (``netlang.train``'s result)."""
+    from .training import with_parameters
+
+    provenance = trained.provenance
+    binding = provenance.binding()
+    return [with_parameters(provenance.network, binding, epoch.theta) for epoch in trained.history]
+
+
+def lines_figure(trained: Any, title: Optional[str] = None) -> Any:
+    """:func:`decision_lines_figure` of a training run of a two-input perceptron."""
+    from .boundary import check_two_inputs
+
+    check_two_inputs(trained.network)
+    inputs, targets = trained.data
+    return decision_lines_figure(epoch_networks(trained), inputs, targets, title)
+
+
 def figure_bytes(fig: Any, path: str) -> bytes:
     """The figure in the format ``path``'s suffix names (png, svg, pdf)."""
     out = io.BytesIO()
@@ -173,7 +191,6 @@ def run_training(
             )
         return
     state: Dict[str, Any] = {}
-    networks: List[Network] = []
     error_stream = sys.stderr
     progress: List[Progress] = []
 
@@ -195,11 +212,6 @@ def run_training(
             progress[0].finish()
         if epoch.epoch % every == 0 or epoch.epoch in (1, state["epochs"]):
             click.echo(epoch_line(epoch, state["epochs"]))
-        if lines:
-            from .training import with_parameters
-
-            provenance = state["provenance"]
-            networks.append(with_parameters(provenance.network, provenance.binding(), epoch.theta))
         if progress:
             progress[0].update(epoch.epoch, epoch.epoch)
 
@@ -240,9 +252,5 @@ def run_training(
         write_bytes(curves, figure_bytes(curves_figure(trained.history, title=file), curves))
         click.echo(f"wrote {curves}")
     if lines:
-        from .boundary import check_two_inputs
-
-        check_two_inputs(trained.network, filename=file)
-        inputs, targets = trained.data
-        write_bytes(lines, figure_bytes(decision_lines_figure(networks, inputs, targets, title=file), lines))
+        write_bytes(lines, figure_bytes(lines_figure(trained, title=file), lines))
         click.echo(f"wrote {lines}")
