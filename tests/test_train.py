@@ -352,3 +352,52 @@ def test_gradient_check_compares_backprop_with_numbers(cli, tmp_path):
     rows = result.output.splitlines()[1:]
     assert rows and all(float(row.split()[-1]) < 1e-6 for row in rows)
     assert path.read_text() == XOR
+
+
+# --- the books' presets -----------------------------------------------------------------
+
+BOOKS = Path(__file__).resolve().parent.parent / "examples" / "books"
+
+
+def _mnist_like(folder: Path, name: str, rows: int, seed: int) -> np.ndarray:
+    """A CSV as the MNIST files come: the label first, 784 pixels 0..255, no header."""
+    rng = np.random.default_rng(seed)
+    table = np.concatenate([rng.integers(0, 10, (rows, 1)), rng.integers(0, 256, (rows, 784))], axis=1)
+    np.savetxt(folder / name, table, fmt="%d", delimiter=",")
+    return table.astype(float)
+
+
+def test_rashids_preset_is_his_update_sample_by_sample(tmp_path):
+    shutil.copy(BOOKS / "rashid-100.net", tmp_path)
+    table = _mnist_like(tmp_path, "mnist_train.csv", 30, 1)
+    _mnist_like(tmp_path, "mnist_test.csv", 10, 2)
+    path = tmp_path / "rashid-100.net"
+    start = trace(parse(path.read_text(), os.fspath(path)), tmp_path)
+    wih, who = (layer.weights.copy() for layer in start.network.layers)
+    trained = netlang.train(path)
+    # His published update, written here from its equations, one sample at a time in file order.
+    inputs = table[:, 1:] / 255 * 0.99 + 0.01
+    targets = np.full((len(table), 10), 0.01)
+    targets[np.arange(len(table)), table[:, 0].astype(int)] = 0.99
+    sigmoid = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    for x, t in zip(inputs, targets):
+        h = sigmoid(wih @ x)
+        o = sigmoid(who @ h)
+        e_o = t - o
+        e_h = who.T @ e_o
+        who += 0.3 * np.outer(e_o * o * (1 - o), h)
+        wih += 0.3 * np.outer(e_h * h * (1 - h), x)
+    learned = [layer.weights for layer in trained.network.layers]
+    assert np.allclose(learned[0], wih, rtol=0, atol=1e-12) and np.allclose(learned[1], who, rtol=0, atol=1e-12)
+    assert trained.history[-1].validation_accuracy is not None
+    assert 'param W_input_hidden[100, 784] = load("rashid-100.npz", "W_input_hidden")' in path.read_text()
+    _same_network(_recompiled(path), trained.network)
+
+
+def test_saitos_preset_trains_his_two_layer_net(tmp_path):
+    shutil.copy(BOOKS / "saito.net", tmp_path)
+    _mnist_like(tmp_path, "mnist_train.csv", 200, 3)
+    _mnist_like(tmp_path, "mnist_test.csv", 20, 4)
+    trained = netlang.train(tmp_path / "saito.net", epochs=2, write=False)
+    assert trained.settings["batch"] == 100 and trained.settings["loss"] == "cross_entropy"
+    assert len(trained.history) == 2 and trained.history[1].loss < trained.history[0].loss
