@@ -20,7 +20,7 @@ from .dependencies import Dependencies
 from . import limits
 from .errors import NetlangError, Report
 from .expectations import expectations
-from .nodes import Expect, InputVar, Let, Output, Program, Span, names_read
+from .nodes import Expect, InputVar, Let, Output, Param, Program, Span, names_read
 from .runtime import Network
 
 
@@ -60,7 +60,8 @@ def find_warnings(checked: CheckedProgram) -> List[NetlangError]:
             report.add(f"{kind} '{unit.name}' does not reach any output", unit.statement.name_span, "unreachable", hint)
     for name, let in _lets(program).items():
         if name not in readers and name not in used_elsewhere:
-            report.add(f"constant '{name}' is never used", let.name_span, "unused-constant", "remove it, or use it")
+            kind = "param" if isinstance(let, Param) else "constant"
+            report.add(f"{kind} '{name}' is never used", let.name_span, "unused-constant", "remove it, or use it")
     ordered = sorted(report.found, key=lambda warning: (warning.span.line, warning.span.column))
     return ordered[: limits.MAX_WARNINGS]
 
@@ -111,8 +112,9 @@ def diagnose(path: Union[str, "os.PathLike[str]"], source: Optional[str] = None)
     return Diagnosis(filename, find_warnings(checked), network, checked)
 
 
-def _lets(program: Program) -> Dict[str, Let]:
-    return {statement.name: statement for statement in program.statements if isinstance(statement, Let)}
+def _lets(program: Program) -> Dict[str, Union[Let, Param]]:
+    """The constants, learned (``param``) or not."""
+    return {statement.name: statement for statement in program.statements if isinstance(statement, (Let, Param))}
 
 
 def _name_span(var: InputVar) -> Span:

@@ -164,3 +164,12 @@ def test_bad_params_are_located_errors(param, code):
         check_program(f"input x[2]\n{param}\nlayer y = W @ x\noutput y\n")
     assert caught.value.errors[0].code == code
     assert caught.value.errors[0].line == 2
+
+
+def test_an_unused_param_is_a_warning(tmp_path):
+    from netlang.lint import diagnose
+
+    path = tmp_path / "u.net"
+    path.write_text("input x\nparam w = 1\nparam v[2] = zeros()\nnode y = w*x\noutput y\n")
+    warnings = diagnose(path).warnings
+    assert [(w.code, w.line, w.message) for w in warnings] == [("unused-constant", 3, "param 'v' is never used")]
