@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 
 from .display import format_number
+from .errors import NetlangError
 from .runtime import Network
 
 
@@ -140,9 +141,6 @@ def epoch_networks(trained: Any) -> List[Network]:
 
 def lines_figure(trained: Any, title: Optional[str] = None) -> Any:
     """:func:`decision_lines_figure` of a training run of a two-input perceptron."""
-    from .boundary import check_two_inputs
-
-    check_two_inputs(trained.network)
     inputs, targets = trained.data
     return decision_lines_figure(epoch_networks(trained), inputs, targets, title)
 
@@ -180,7 +178,7 @@ def run_training(
 
     from . import experiment
     from .data import Progress
-    from .files import write_bytes, write_text
+    from .files import write_bytes
 
     if gradient_check:
         differences = experiment.gradient_check(file, data_file, **settings)
@@ -195,6 +193,19 @@ def run_training(
     progress: List[Progress] = []
 
     def ready(provenance: Any, resolved: Dict[str, Any]) -> None:
+        # What would fail after training fails before it: no time is spent for nothing.
+        if curves or lines:
+            from .extras import require
+
+            require("matplotlib", "plot", "drawing the training", filename=file)
+        if lines and provenance.network.input_width != 2:
+            raise NetlangError(
+                f"--lines draws a perceptron's line over the plane of its two inputs, but this network takes "
+                f"{provenance.network.input_width}",
+                filename=file,
+                code="not-two-inputs",
+                hint="--curves draws the loss and accuracy of any network",
+            )
         state["provenance"] = provenance
         state["epochs"] = resolved["epochs"]
         how = (
@@ -245,12 +256,16 @@ def run_training(
             )
     for path in trained.files:
         click.echo(f"wrote {path}")
+    outputs = []
     if log_path:
-        write_text(log_path, log_text(trained.history))
-        click.echo(f"wrote {log_path}")
+        outputs.append((log_path, log_text(trained.history).encode("utf-8")))
     if curves:
-        write_bytes(curves, figure_bytes(curves_figure(trained.history, title=file), curves))
-        click.echo(f"wrote {curves}")
+        outputs.append((curves, figure_bytes(curves_figure(trained.history, title=file), curves)))
     if lines:
-        write_bytes(lines, figure_bytes(lines_figure(trained, title=file), lines))
-        click.echo(f"wrote {lines}")
+        outputs.append((lines, figure_bytes(lines_figure(trained, title=file), lines)))
+    for path, data in outputs:
+        try:
+            write_bytes(path, data)
+        except OSError as error:
+            raise NetlangError(f"cannot write '{path}': {error.strerror or error}", filename=path, code="cannot-write") from None
+        click.echo(f"wrote {path}")

@@ -401,3 +401,25 @@ def test_saitos_preset_trains_his_two_layer_net(tmp_path):
     trained = netlang.train(tmp_path / "saito.net", epochs=2, write=False)
     assert trained.settings["batch"] == 100 and trained.settings["loss"] == "cross_entropy"
     assert len(trained.history) == 2 and trained.history[1].loss < trained.history[0].loss
+
+
+def test_lines_for_a_network_that_is_not_two_inputs_fail_before_training(cli, tmp_path):
+    path = _write(tmp_path, "xor.net", XOR.replace("input x[2]", "input x[2], z"))
+    (tmp_path / "d.csv").write_text("x[0],x[1],z,y[0]\n0,0,0,0\n0,1,0,1\n1,0,0,1\n1,1,0,0\n")
+    result = cli("train", str(path), "--input", str(tmp_path / "d.csv"), "--lines", str(tmp_path / "l.png"))
+    assert result.exit_code == 1 and "epoch" not in result.output
+    assert not (tmp_path / "l.png").exists()
+
+
+def test_curves_and_lines_are_pictures(cli, tmp_path):
+    pytest.importorskip("matplotlib")
+    path = _write(tmp_path, "and.net", AND)
+    (tmp_path / "and.csv").write_text("x1,x2,y\n0,0,0\n0,1,0\n1,0,0\n1,1,1\n")
+    result = cli(
+        "train", str(path), "--input", str(tmp_path / "and.csv"), "--dry-run",
+        "--curves", str(tmp_path / "c.png"), "--lines", str(tmp_path / "l.svg"),
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert b"<svg" in (tmp_path / "l.svg").read_bytes()[:400]
+    assert path.read_text() == AND
