@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import sys
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -254,9 +254,9 @@ def run_training(
                 f"some samples are still wrong after {len(trained.history)} epochs: "
                 "the data may not be linearly separable (XOR is not); a hidden layer can learn it"
             )
-    for path in trained.files:
-        click.echo(f"wrote {path}")
-    outputs = []
+    for written in trained.files:
+        click.echo(f"wrote {written}")
+    outputs: List[Tuple[str, bytes]] = []
     if log_path:
         outputs.append((log_path, log_text(trained.history).encode("utf-8")))
     if curves:
