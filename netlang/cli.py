@@ -919,22 +919,7 @@ def lsp_command() -> None:
 @click.option("--every", type=click.IntRange(min=1), default=1, metavar="N", help="Print the line of every Nth epoch (and the first and last).")
 @click.option("--explain", is_flag=True, help="Perceptron rule: print every update (sample, output, target, changes).")
 @click.option("--gradient-check", "gradient_check", is_flag=True, help="Compare backpropagation with numerical gradients; train nothing.")
-def train_command(
-    file: str,
-    data_file: Optional[str],
-    validation: Optional[str],
-    output: Optional[str],
-    weights: Optional[str],
-    dry_run: bool,
-    keep_last: bool,
-    log_path: Optional[str],
-    curves: Optional[str],
-    lines: Optional[str],
-    every: int,
-    explain: bool,
-    gradient_check: bool,
-    **settings: Any,
-) -> None:
+def train_command(file: str, **options: Any) -> None:
     """Learn the params of FILE from data and write the learned values back into it.
 
     What is learned is marked in the file (param, param node, param layer); the
@@ -951,6 +936,4 @@ def train_command(
     """
     from .history import run_training
 
-    run_training(
-        file, data_file, validation, output, weights, dry_run, keep_last, log_path, curves, lines, explain, gradient_check, settings, every
-    )
+    run_training(file, options)

@@ -156,24 +156,14 @@ def figure_bytes(fig: Any, path: str) -> bytes:
 # --- the command ------------------------------------------------------------------------
 
 
-def run_training(
-    file: str,
-    data_file: Optional[str],
-    validation: Optional[str],
-    output: Optional[str],
-    weights: Optional[str],
-    dry_run: bool,
-    keep_last: bool,
-    log_path: Optional[str],
-    curves: Optional[str],
-    lines: Optional[str],
-    explain: bool,
-    gradient_check: bool,
-    settings: Dict[str, Any],
-    every: int = 1,
-) -> None:
+def run_training(file: str, options: Dict[str, Any]) -> None:
     """``netlang train``: train, print a line per epoch (and each update with ``explain``), write
-    the learned values back, then the log and the pictures asked for."""
+    the learned values back, then the log and the pictures asked for. ``options``: the command's
+    options by name; those that are not the command's own are training settings."""
+    settings = dict(options)
+    data_file, validation, output, weights = (settings.pop(key) for key in ("data_file", "validation", "output", "weights"))
+    dry_run, keep_last, every, explain = (settings.pop(key) for key in ("dry_run", "keep_last", "every", "explain"))
+    log_path, curves, lines, gradient_check = (settings.pop(key) for key in ("log_path", "curves", "lines", "gradient_check"))
     import click
 
     from . import experiment
