@@ -920,7 +920,7 @@ def lsp_command() -> None:
 @click.option("--explain", is_flag=True, help="Perceptron rule: print every update (sample, output, target, changes).")
 @click.option("--gradient-check", "gradient_check", is_flag=True, help="Compare backpropagation with numerical gradients; train nothing.")
 def train_command(file: str, **options: Any) -> None:
-    """Learn the params of FILE from data and write the learned values back into it.
+    """Learn a file's params from data and write them back into it.
 
     What is learned is marked in the file (param, param node, param layer); the
     settings come from the file's train statements, overridden by these options.
