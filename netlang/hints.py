@@ -29,6 +29,9 @@ CHARACTERS: Dict[str, str] = {
     "≤": "comparisons are written >, >=, < or <= (<= for ≤)",
     "θ": "names use the letters A-Z and a-z, digits and '_': write theta for θ",
     ";": "a statement ends at the end of its line: remove the ';'",
+    "%": "there is no remainder operator: a neuron's input is a weighted sum of its signals",
+    "{": "vectors and matrices are written in square brackets: [1, 2], [[1, 2], [3, 4]]",
+    "±": "a tolerance is written with 'within': expect (1, 1) -> 2 within 0.1",
 }
 
 POWER = (
@@ -40,6 +43,16 @@ LOGIC = (
     "node y = step(0.5*x1 + 0.5*x2 > 0.7)"
 )
 LOGIC_WORDS = frozenset({"and", "or", "not", "xor", "AND", "OR", "NOT", "XOR"})
+TRANSPOSE = (
+    "there is no transpose: x @ W multiplies by W with rows and columns swapped "
+    "(the row-vector convention), W @ x as it is"
+)
+ATTRIBUTE = (
+    "netlang has no modules or attributes: write the function's own name (relu, sigmoid, ...), "
+    "and a constant's name alone"
+)
+EQUALITY = "a neuron cannot test equality: comparisons are written >, >=, < or <="
+CONTINUATION = "a statement continues over lines inside brackets, without '\\': wrap it in ( )"
 COMMENT = "comments start with '#': node y = x1  # a comment"
 
 _MAX = (

@@ -432,7 +432,9 @@ def parse_recovering(source: str, filename: str = "<string>") -> Tuple[Program, 
     except (UnexpectedInput, _LocatedError) as first:
         with gc_paused():
             partial, errors, unparsed = _parse_each_statement(source, filename)
-        errors = errors or [_translate(first)]
+        if not errors:
+            _state.text = source  # the hints read the text the first error's positions count in
+            errors = [_translate(first)]
         for error in errors:
             error.filename, error.source = filename, source
         return partial, errors, unparsed
@@ -587,13 +589,26 @@ def _token_hint(error: UnexpectedToken, expected: set) -> Optional[str]:
     token = error.token
     keyword = getattr(_state, "statement_keyword", None)
     open_brackets = getattr(_state, "open_brackets", [])
+    if token.type in ("EQUAL", "COMPARE") and keyword == "EXPECT" and "ARROW" in expected:
+        return "write '->' between the input values and the outputs: expect (0, 1) -> 1"
     if token.type == "EQUAL" and "COMPARE" in expected:
         return "comparisons are written >, >=, < or <=; '=' only defines a name"
     if token.type == "COMMA" and keyword == "EXPECT" and not open_brackets:
         return _expect_hint(token)
+    if token.type == "COMMA" and not open_brackets and keyword in ("LET", "NODE", "LAYER"):
+        decimal = _decimal_comma(token)
+        if decimal is not None:
+            return f"numbers are written with a decimal point: {decimal}"
+        return "a ',' separates values inside brackets only: a vector is written [x1, x2]"
     previous = _previous(error)
     if previous is None:
         return None
+    if token.type == "LSQB" and previous.kind == "RSQB" and open_brackets and open_brackets[-1].type == "LSQB":
+        return "separate the rows of a matrix with ',': [[1, 2], [3, 4]]"
+    if "INT" in expected and token.type != "INT" and previous.kind == "LSQB":
+        return "an index is a whole number, x[0]; a function is called with parentheses: sigmoid(...)"
+    if token.type == "NUMBER" and previous.kind == "INT" and "RSQB" in expected:
+        return "an index or a size is a whole number: x[0], input x[3]"
     if token.type in ("NAME", "NUMBER") and previous.kind in _OPERAND_ENDS:
         word = previous.kind in ("NAME", "NUMBER")
         if "EQUAL" in expected and keyword in ("LET", "NODE", "LAYER"):
@@ -637,6 +652,17 @@ def _in_parentheses(side: str) -> str:
     if side.startswith("(") or len(values) < 2:
         return side
     return "(" + ", ".join(values) + ")"
+
+
+def _decimal_comma(token: Token) -> Optional[str]:
+    """``0,5`` (a decimal comma) as ``0.5``, when the comma at ``token`` sits between digits."""
+    text = getattr(_state, "text", "")
+    position = token.start_pos or 0
+    digits_before = re.search(r"[0-9]+$", text[max(0, position - 40) : position])
+    digits_after = re.match(r"[0-9]+", text[position + 1 : position + 41])
+    if digits_before is None or digits_after is None:
+        return None
+    return f"{digits_before.group()}.{digits_after.group()}"
 
 
 def _expect_hint(token: Token) -> str:
@@ -698,24 +724,46 @@ def _rest_of_line(token: Token) -> str:
 def _unexpected_character(error: UnexpectedCharacters) -> NetlangError:
     char = error.char
     span = Span(error.line, error.column, error.line, error.column + 1)
-    hint = hints.character_hint(char)
-    if hint is not None:
-        pass
-    elif char == "'":
-        hint = 'file names are written in double quotes: load("w.npy")'
-    elif char == '"':
+    if char == '"':
         message = "this string is never closed"
         return NetlangError(message, span, hint='close it with " on the same line', code="syntax-error")
-    elif char.isalpha() or char.isdigit():
-        hint = "names use the letters A-Z and a-z, digits and '_'"
-    elif char == "=":
-        hint = "comparisons are written >, >=, < or <="
-    elif char in "^*":
-        hint = hints.POWER
+    hint = _character_hint(char, getattr(_state, "text", ""), error.pos_in_stream or 0)
     expected = _expected_words(set(error.allowed or ()))
     return NetlangError(
         f"unexpected character {char!r}; expected {expected}", span, hint=hint, code="syntax-error"
     )
+
+
+def _character_hint(char: str, text: str, position: int) -> Optional[str]:
+    """What to write instead of ``char``, found at ``position`` of ``text``."""
+    before = text[max(0, position - 40) : position]
+    word = re.search(r"[A-Za-z_][A-Za-z_0-9]*$", before)
+    after = text[position + 1 : position + 2]
+    glued = bool(before) and (before[-1].isalnum() or before[-1] in "_)]")
+    if char == "." and word is not None:
+        if after == "T" or after == "t":
+            return hints.TRANSPOSE
+        return hints.ATTRIBUTE
+    if char == "'" and glued:
+        return hints.TRANSPOSE
+    if char == ":" and word is not None and word.group() in keywords():
+        return f"no ':' after the keyword: {word.group()} ..."
+    if char == "!" and after == "=":
+        return hints.EQUALITY
+    if char == "\\" and not text[position + 1 :].split("\n", 1)[0].strip():
+        return hints.CONTINUATION
+    found = hints.character_hint(char)
+    if found is not None:
+        return found
+    if char == "'":
+        return 'file names are written in double quotes: load("w.npy")'
+    if char.isalpha() or char.isdigit():
+        return "names use the letters A-Z and a-z, digits and '_'"
+    if char == "=":
+        return "comparisons are written >, >=, < or <="
+    if char in "^*":
+        return hints.POWER
+    return None
 
 
 def terminals() -> Tuple[Any, ...]:

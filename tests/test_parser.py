@@ -312,3 +312,34 @@ def test_max_and_min_are_not_softmax_and_the_hinted_network_computes_them(name, 
 def test_unknown_functions_without_advice_still_list_what_exists():
     assert _compiled_hint("frobnicate").startswith("the functions are step, sigmoid")
     assert _compiled_hint("sigmod") == "did you mean 'sigmoid'?"
+
+
+@pytest.mark.parametrize(
+    "source, hint",
+    [
+        ("input x1, x2\nnode y = np.maximum(x1, x2)\n", hints.ATTRIBUTE),
+        ("input x[2]\nlet W = [[1, 2], [3, 4]]\nlayer y = W.T @ x\n", hints.TRANSPOSE),
+        ("input x[2]\nlayer y = x'\n", hints.TRANSPOSE),
+        ("input x1\nlet w = load('w.npy')\n", 'file names are written in double quotes: load("w.npy")'),
+        ("input x1, x2\nnode y = step(x1 != x2)\n", hints.EQUALITY),
+        ("input x1, x2\nnode y = x1 + x2 \\\n  + 1\n", hints.CONTINUATION),
+        ("output: y\n", "no ':' after the keyword: output ..."),
+        ("input x1\nlet w = 0,5\n", "numbers are written with a decimal point: 0.5"),
+        ("input x1\nnode y = x1*0,25 + 1\n", "numbers are written with a decimal point: 0.25"),
+        ("input x1, x2\nnode y = x1, x2\n", "a ',' separates values inside brackets only: a vector is written [x1, x2]"),
+        ("let W = [[1, 2] [3, 4]]\n", "separate the rows of a matrix with ',': [[1, 2], [3, 4]]"),
+        ("input x1, x2\nnode y = sigmoid[x1 + x2]\n", "an index is a whole number, x[0]; a function is called with parentheses: sigmoid(...)"),
+        ("input x[3]\nnode y = x[1.5]\n", "an index or a size is a whole number: x[0], input x[3]"),
+        ("input a\nnode y = a\nexpect (1) => 1\n", "write '->' between the input values and the outputs: expect (0, 1) -> 1"),
+        ("input a\nnode y = a\nexpect 1 -> 1 ± 0.1\n", hints.CHARACTERS["±"]),
+        ("input x1\nnode y = x1 % 2\n", hints.CHARACTERS["%"]),
+        ("input x1\nnode y = {x1}\n", hints.CHARACTERS["{"]),
+    ],
+)
+def test_habits_from_other_languages(source, hint):
+    assert _error(source).hint == hint
+
+
+def test_the_fixes_these_hints_name_parse():
+    for fixed in ("let w = 0.5", "input x[2]\nlet W = [[1, 2], [3, 4]]\nlayer y = x @ W", "let W = [[1, 2], [3, 4]]"):
+        netlang.parse(fixed)
