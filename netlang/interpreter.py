@@ -16,6 +16,7 @@ back as the shortest decimal that is that float.
 
 from __future__ import annotations
 
+import sys
 from fractions import Fraction
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
@@ -87,14 +88,24 @@ class Arithmetic:
     def activate(self, activation: Activation, z: Value) -> Value:
         """``activation`` applied to a scalar or, element by element (softmax: as a whole), to a vector."""
         if activation.whole_vector:
-            return self.array(activation.reference([float(v) for v in np.ravel(z)]))
+            return self.array(activation.reference([_float(v) for v in np.ravel(z)]))
         apply = activation.reference if self.dtype is not float and activation.piecewise_linear else None
         if apply is None:
             def apply(v: Any) -> Any:
-                return activation.reference(float(v))
+                return activation.reference(_float(v))
         if np.ndim(z):
             return self.array([apply(v) for v in np.ravel(z)])
         return self.scalar(apply(z))
+
+
+def _float(value: Any) -> float:
+    """``value`` as a float. An exact rational beyond float64's range (``float(Fraction(10**400))``
+    raises OverflowError) becomes the largest float of its sign: it is finite, and so are
+    sigmoid, tanh and softmax of it (their limits), where infinity would give softmax NaN."""
+    try:
+        return float(value)
+    except OverflowError:
+        return sys.float_info.max if value > 0 else -sys.float_info.max
 
 
 FLOAT = Arithmetic("float64", float, lambda number: number.value, float)

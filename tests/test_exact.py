@@ -99,3 +99,16 @@ def test_the_library_entry_point():
     outcomes = netlang.check_expectations(THRESHOLD + "expect (1, 1) -> 0\n", exact=True)
     assert [o.passed for o in outcomes] == [True]
     assert [o.passed for o in netlang.check_expectations(THRESHOLD + "expect (1, 1) -> 0\n")] == [False]
+
+
+def test_exact_sums_beyond_float64_give_the_activations_limits(cli, tmp_path):
+    """A sum of 1e600 is exact as a rational, but beyond float64: sigmoid, tanh and softmax of it
+    are their limits (it used to end in OverflowError's traceback)."""
+    path = tmp_path / "big.net"
+    path.write_text(
+        "input x1, x2\nnode s = sigmoid(1e300*x1)\nnode t = tanh(-1e300*x1)\nlayer p = softmax([1e300*x1, x2])\n",
+        encoding="utf-8",
+    )
+    result = cli("run", str(path), "--x", "1e300", "1", "--exact")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["s = 1", "t = -1", "p = [1, 0]"]
