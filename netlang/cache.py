@@ -3,11 +3,14 @@
 An entry is one ``.npz`` file (never a pickle: read with ``allow_pickle=False``) holding the
 layers' arrays and a JSON description. Its name is a hash of the cache format, the netlang
 version, the directory of the .net file (``load(...)`` paths are relative to it) and the
-source bytes; inside, it lists every weight file the compile read with a hash of its contents,
-and an entry is used only if those files are unchanged. Entries are written atomically (a
-temporary file renamed into place). An entry that cannot be read, describes a network of
-inconsistent shapes, or belongs to another key is ignored and rebuilt: the cache is never
-trusted blindly. Only networks that compiled without error are stored.
+source bytes that were compiled; inside, it lists every weight file the compile read with the
+hash of the bytes it read, and an entry is used only if those files still hold them. Entries
+are written atomically (``files.atomic_write``). An entry that cannot be read, describes a
+network of inconsistent shapes, or belongs to another key is ignored and rebuilt: the cache
+is never trusted blindly. The directory is used only if it belongs to the user and no one
+else may write to it (it is made with mode 0700); an entry only if it is a regular file of the
+user's, of bounded size, whose arrays' headers and unpacked sizes are checked before they are
+read. Only networks that compiled without error are stored.
 
 Where: ``$NETLANG_CACHE_DIR``, else ``$XDG_CACHE_HOME/netlang``, else ``~/.cache/netlang``.
 ``NETLANG_NO_CACHE=1`` turns the cache off.
@@ -18,13 +21,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
 from .activations import ACTIVATIONS
-from .files import FileError, file_hash, open_file, read_bytes
+from .files import FileError, atomic_write, file_hash, open_file, read_bytes, read_npy, zip_member_count
 from .runtime import Layer, Network, Segment, SignalTable
 
 if TYPE_CHECKING:  # pragma: no cover - weights imports zipfile, which the launcher's fast path does without
@@ -83,8 +87,28 @@ def key_of(source: bytes, filename: str) -> Optional[str]:
     return digest.hexdigest()
 
 
-def _entry_path(entry_key: str) -> Path:
-    return directory() / f"{entry_key}.npz"
+def _trusted(path: Path) -> bool:
+    """Whether ``path`` (the cache directory) is a directory of this user that no one else may write to.
+
+    As ssh does for its keys: anyone who could write an entry could make ``netlang run`` print
+    another network's results, so a directory others may write to is not used at all.
+    """
+    try:
+        status = os.stat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(status.st_mode) and status.st_uid == os.getuid() and not status.st_mode & 0o022
+
+
+def _usable_directory(create: bool) -> Optional[Path]:
+    """The cache directory if it can be trusted (made, private, if ``create`` and it is missing), else None."""
+    path = directory()
+    if create and not os.path.lexists(path):
+        try:
+            path.mkdir(parents=True, mode=0o700)
+        except OSError:
+            return None
+    return path if _trusted(path) else None
 
 
 # --- reading -------------------------------------------------------------------------
@@ -94,12 +118,48 @@ class _Invalid(Exception):
     """An entry that does not describe a consistent network."""
 
 
+# An entry is at most _MAX_ENTRY_BYTES of arrays and a JSON description; anything larger,
+# in the file or unpacked, was not written by netlang.
+_MAX_ENTRY_FILE_BYTES = _MAX_ENTRY_BYTES + (64 << 20)
+_MAX_ENTRY_ARRAYS = 4 * 10_000 + 1
+
+
+def _read_arrays(entry_key: str) -> Dict[str, np.ndarray]:
+    """The arrays of an entry file, each header checked and every size bounded before it is read.
+
+    The file must be a regular file of this user (a FIFO would block, /dev/zero never end) in a
+    trusted directory, of bounded size, listing a bounded number of members whose unpacked
+    sizes (as the archive states them, which zipfile holds each member to) are bounded too.
+    """
+    import zipfile
+
+    folder = _usable_directory(create=False)
+    if folder is None:
+        raise _Invalid()
+    path = folder / f"{entry_key}.npz"
+    _need(stat.S_ISREG(os.lstat(path).st_mode))  # not a link: an entry is netlang's own file
+    with open_file(path) as stream:
+        status = os.fstat(stream.fileno())
+        _need(status.st_uid == os.getuid() and status.st_size <= _MAX_ENTRY_FILE_BYTES)
+        members = zip_member_count(stream)
+        _need(members is not None and members <= _MAX_ENTRY_ARRAYS)
+        with zipfile.ZipFile(stream) as archive:
+            infos = archive.infolist()
+            _need(sum(info.file_size for info in infos) <= _MAX_ENTRY_FILE_BYTES)
+            arrays = {}
+            for info in infos:
+                _need(info.filename.endswith(".npy"))
+                with archive.open(info) as member:
+                    array = read_npy(member, info.filename, info.file_size)
+                    arrays[info.filename[:-4]] = array
+    return arrays
+
+
 def read(entry_key: str) -> Optional[Network]:
     """The network stored under ``entry_key``, or None if there is none, it is stale, or it is invalid."""
     try:
-        with np.load(_entry_path(entry_key), allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except Exception:  # a missing, truncated or foreign file: a miss, never an error
+        arrays = _read_arrays(entry_key)
+    except Exception:  # a missing, truncated, foreign or hostile file: a miss, never an error
         return None
     try:
         meta = json.loads(bytes(arrays.pop("meta")).decode("utf-8"))
@@ -211,18 +271,15 @@ def write(entry_key: str, network: Network, weight_files: Sequence[WeightRead]) 
         "layers": layers,
     }
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-    import tempfile
-
-    target = _entry_path(entry_key)
+    folder = _usable_directory(create=True)
+    if folder is None:
+        return
+    target = folder / f"{entry_key}.npz"
     try:
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                np.savez(stream, **arrays)  # type: ignore[arg-type]  # (numpy types the keywords as allow_pickle)
-            os.replace(temporary, target)
-        except BaseException:
-            os.unlink(temporary)
-            raise
+        if os.path.lexists(target) and not stat.S_ISREG(os.lstat(target).st_mode):
+            return  # a link, a FIFO: not netlang's (writing through it could block or reach another file)
+        # Not durable: a lost entry is only a miss, and syncing would slow every first run.
+        with atomic_write(target, durable=False) as stream:
+            np.savez(stream, **arrays)  # type: ignore[arg-type]  # (numpy types the keywords as allow_pickle)
     except OSError:
         pass

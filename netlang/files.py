@@ -24,6 +24,7 @@ import stat
 from pathlib import Path
 from typing import IO, Any, Iterator, Optional, Tuple, Union
 
+from . import limits
 from .errors import NetlangError
 from .nodes import Span
 
@@ -239,9 +240,6 @@ def encoding_error(data: bytes, start: int, name: str, source: Optional[str] = N
 
 # How a pickle starts (protocol 2 and later): a .npy file name does not make a file an array.
 _PICKLE_START = b"\x80"
-# numpy's own reader refuses headers over 10,000 bytes unless told otherwise; a header that
-# claims more is refused here before a byte of it is read (a length field may claim 4 GiB).
-MAX_NPY_HEADER_BYTES = 10_000
 _PICKLE_HINT = (
     "netlang never loads pickles: loading one can run any code the file holds. If you trust the file, "
     "convert it once yourself, in Python: numpy.save(\"w.npy\", pickle.load(f)) for one array, "
@@ -282,15 +280,15 @@ def read_npy_header(stream: Any, name: str, holds: str = "weights") -> Tuple[Tup
     if len(raw_length) != length_bytes:
         raise FileError(f"'{name}' has a corrupt header (it ends inside the header)")
     length = int.from_bytes(raw_length, "little")
-    if length > MAX_NPY_HEADER_BYTES:
-        raise FileError(f"'{name}' has a corrupt header: it claims {length} bytes of header; the limit is {MAX_NPY_HEADER_BYTES}")
+    if length > limits.MAX_NPY_HEADER_BYTES:
+        raise FileError(f"'{name}' has a corrupt header: it claims {length} bytes of header; the limit is {limits.MAX_NPY_HEADER_BYTES}")
     header = stream.read(length)
     if len(header) != length:
         raise FileError(f"'{name}' has a corrupt header (it ends inside the header)")
     try:
         # numpy's parser, on the header alone: its length is known to be within the bound, so
         # numpy's advice for long headers (allow_pickle=True) can never be passed on.
-        shape, fortran, dtype = reader(io.BytesIO(raw_length + header), max_header_size=MAX_NPY_HEADER_BYTES)
+        shape, fortran, dtype = reader(io.BytesIO(raw_length + header), max_header_size=limits.MAX_NPY_HEADER_BYTES)
     except Exception as error:  # noqa: BLE001 - numpy's header parser raises many kinds on hostile input
         raise FileError(f"'{name}' has a corrupt header ({type(error).__name__}: {error})") from None
     if dtype.hasobject:
@@ -303,6 +301,63 @@ def read_npy_header(stream: Any, name: str, holds: str = "weights") -> Tuple[Tup
     if any(n < 0 for n in shape):
         raise FileError(f"'{name}' has a corrupt header: its shape {shape} has a negative size")
     return shape, fortran, dtype
+
+
+def read_npy(stream: Any, name: str, max_entries: int, holds: str = "weights") -> Any:
+    """The array of a .npy file (its own dtype): the header checked, then at most ``max_entries`` values read.
+
+    A header that claims more is refused before any data is read; a file that ends early is an error.
+    """
+    import math
+
+    import numpy as np
+
+    shape, fortran, dtype = read_npy_header(stream, name, holds)
+    count = math.prod(shape)  # Python integers: a crafted shape cannot overflow into a small count
+    if count > max_entries:
+        raise FileError(f"'{name}' has {count} entries (shape {shape}); the limit is {max_entries}", code="limit-exceeded")
+    data = stream.read(count * dtype.itemsize)
+    if len(data) != count * dtype.itemsize:
+        raise FileError(
+            f"'{name}' is truncated: its header promises {count} values of {dtype.itemsize} bytes, "
+            f"but only {len(data)} bytes follow",
+            code="bad-weight-file",
+        )
+    return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+
+
+# -- zip archives (.npz) ----------------------------------------------------------------
+
+_END_OF_DIRECTORY = b"PK\x05\x06"
+_ZIP64_LOCATOR = b"PK\x06\x07"
+_ZIP64_END = b"PK\x06\x06"
+
+
+def zip_member_count(stream: IO[bytes]) -> Optional[int]:
+    """How many members a zip file's end record declares, read before its directory is (None: no end record).
+
+    ``zipfile`` builds an object per member as it opens an archive: a small file declaring a
+    million members would cost a gigabyte before a single one is read.
+    """
+    size = stream.seek(0, os.SEEK_END)
+    tail_size = min(size, (1 << 16) + 22)  # the record, and a comment of up to 64 KiB after it
+    stream.seek(size - tail_size)
+    tail = stream.read(tail_size)
+    stream.seek(0)
+    at = tail.rfind(_END_OF_DIRECTORY)
+    if at < 0 or at + 22 > len(tail):
+        return None
+    count = int.from_bytes(tail[at + 10 : at + 12], "little")
+    locator = tail[at - 20 : at] if at >= 20 else b""
+    if locator.startswith(_ZIP64_LOCATOR):  # ZIP64: the count is in a record that the locator points to
+        offset = int.from_bytes(locator[8:16], "little")
+        if offset + 56 <= size:
+            stream.seek(offset)
+            record = stream.read(56)
+            stream.seek(0)
+            if record.startswith(_ZIP64_END):
+                count = max(count, int.from_bytes(record[32:40], "little"))
+    return count
 
 
 # -- writing ----------------------------------------------------------------------------

@@ -26,6 +26,11 @@ MAX_SIGNALS = 10_000_000
 # for netlists of some 700 000 neurons, and no file can exhaust memory.
 MAX_SOURCE_BYTES = 32 * 1024 * 1024
 MAX_WEIGHT_FILE_BYTES = 2 * 1024 * 1024 * 1024
+# Arrays listed in one .npz file: zipfile builds an object per member as it opens an archive,
+# so a small file declaring a million would cost about a gigabyte before one is read.
+MAX_NPZ_MEMBERS = 10_000
+# Bytes of a .npy header (numpy's own default bound): its length field is checked first.
+MAX_NPY_HEADER_BYTES = 10_000
 # Weights in one exported ONNX file: a model is one protobuf message, which cannot pass
 # 2 GiB; 16 MiB less leaves room for the graph itself.
 MAX_ONNX_BYTES = 2**31 - 2**24

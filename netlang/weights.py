@@ -6,7 +6,6 @@ the limits before any data is read; NaN and infinity are refused.
 
 from __future__ import annotations
 
-import math
 import os
 import zipfile
 import zlib
@@ -17,8 +16,8 @@ from typing import IO, Any, Dict, List, Optional, Tuple
 import numpy as np
 
 from . import limits
-from .errors import NetlangError
-from .files import FileError, HashingReader, inside, open_file, read_npy_header
+from .errors import NetlangError, name_list
+from .files import FileError, HashingReader, inside, open_file, read_npy, zip_member_count
 
 
 # A weight file that cannot be used; the checker locates it at the load(...) call.
@@ -155,25 +154,11 @@ def _member(key: Optional[str]) -> str:
 
 def _listing(archive: zipfile.ZipFile) -> str:
     names = [n[:-4] for n in archive.namelist() if n.endswith(".npy")]
-    return f"; it holds {', '.join(names)}" if names else ""
+    return f"; it holds {name_list(names, count='in all')}" if names else ""
 
 
 def _read_npy(stream: Any, name: str) -> np.ndarray:
-    shape, fortran, dtype = read_npy_header(stream, name)
-    count = math.prod(shape)  # Python integers: a crafted shape cannot overflow into a small count
-    if count > limits.MAX_MATRIX_ENTRIES:
-        raise WeightFileError(
-            f"'{name}' has {count} entries (shape {shape}); the limit is {limits.MAX_MATRIX_ENTRIES}",
-            code="limit-exceeded",
-        )
-    data = stream.read(count * dtype.itemsize)
-    if len(data) != count * dtype.itemsize:
-        raise WeightFileError(
-            f"'{name}' is truncated: its header promises {count} values of {dtype.itemsize} bytes, "
-            f"but only {len(data)} bytes follow",
-            code="bad-weight-file",
-        )
-    array = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+    array = read_npy(stream, name, limits.MAX_MATRIX_ENTRIES)
     try:
         return as_float(array, np.dtype(np.float64))
     except TooLarge as large:
@@ -215,7 +200,9 @@ def _read_npz_member(stream: IO[bytes], name: str, key: Optional[str]) -> Tuple[
     """
     before = os.fstat(stream.fileno())
     digest = HashingReader(stream).finish()
-    stream.seek(0)
+    members = zip_member_count(stream)
+    if members is not None and members > limits.MAX_NPZ_MEMBERS:
+        raise WeightFileError(f"'{name}' lists {members} arrays; the limit is {limits.MAX_NPZ_MEMBERS}", code="limit-exceeded")
     with zipfile.ZipFile(stream) as archive:
         if key is None:
             raise WeightFileError(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -189,3 +190,123 @@ def test_a_file_over_the_size_limit_is_read_no_further(model, monkeypatch):
     with pytest.raises(netlang.NetlangError) as error:
         netlang.load(model)
     assert error.value.code == "file-too-large"
+
+
+# --- hardening (issue 11, items 10 and 15) ---------------------------------------------
+
+
+def _only_entry() -> Path:
+    [entry] = _entries()
+    return entry
+
+
+def _in_a_thread(function, seconds: float = 20):
+    import threading
+
+    outcome: list = []
+    thread = threading.Thread(target=lambda: outcome.append(function()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert outcome, f"did not finish within {seconds} s"
+    return outcome[0]
+
+
+def test_a_cache_directory_others_may_write_to_is_not_used(model, parses):
+    folder = cache.directory()
+    folder.chmod(0o777)
+    netlang.load(model)
+    netlang.load(model)
+    assert len(parses) == 2 and not _entries()  # nothing written, nothing read
+    folder.chmod(0o700)
+    netlang.load(model)
+    assert len(_entries()) == 1
+    folder.chmod(0o757)  # an entry written while it was private is not trusted either
+    netlang.load(model)
+    assert len(parses) == 4
+
+
+def test_a_new_cache_directory_is_private(model, monkeypatch, tmp_path):
+    monkeypatch.setenv("NETLANG_CACHE_DIR", str(tmp_path / "new" / "cache"))
+    netlang.load(model)
+    assert stat.S_IMODE((tmp_path / "new" / "cache").stat().st_mode) == 0o700
+
+
+def test_a_fifo_as_an_entry_is_a_miss_not_a_hang(model, parses):
+    netlang.load(model)
+    entry = _only_entry()
+    entry.unlink()
+    os.mkfifo(entry)
+    _in_a_thread(lambda: netlang.load(model))
+    _in_a_thread(lambda: netlang.load(model))
+    assert len(parses) == 3  # read as a miss each time; never written through
+    assert stat.S_ISFIFO(os.lstat(entry).st_mode)
+
+
+def test_a_link_as_an_entry_is_neither_read_nor_written_through(model, parses, tmp_path):
+    netlang.load(model)
+    entry = _only_entry()
+    elsewhere = tmp_path / "elsewhere.npz"
+    entry.rename(elsewhere)
+    entry.symlink_to(elsewhere)
+    netlang.load(model)
+    assert len(parses) == 2 and entry.is_symlink()
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo"])
+def test_a_special_file_among_an_entrys_weight_files_is_a_miss(model, parses, special, tmp_path):
+    netlang.load(model)
+    entry = _only_entry()
+    with np.load(entry) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    meta = json.loads(bytes(arrays["meta"]).decode())
+    if special == "fifo":
+        os.mkfifo(tmp_path / "fifo")
+        special = str(tmp_path / "fifo")
+    meta["weights"] = [[special, meta["weights"][0][1]]]
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    np.savez(entry, **arrays)
+    _in_a_thread(lambda: netlang.load(model))
+    assert len(parses) == 2
+
+
+def test_an_entry_unpacking_to_more_than_its_bound_is_not_read(model, parses, monkeypatch):
+    """A small entry whose member inflates to gigabytes (declared in the zip directory) is refused unread."""
+    import zipfile
+
+    netlang.load(model)
+    entry = _only_entry()
+    monkeypatch.setattr(cache, "_MAX_ENTRY_FILE_BYTES", 1 << 20)
+    with zipfile.ZipFile(entry, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("big.npy", b"\0" * (2 << 20))  # 2 MiB of zeros: a few kB deflated
+    assert entry.stat().st_size < 1 << 20
+    netlang.load(model)
+    assert len(parses) == 2
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+def test_an_entry_member_whose_header_claims_more_than_it_holds_is_not_read(model, parses):
+    import zipfile
+
+    netlang.load(model)
+    entry = _only_entry()
+    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000,), }"
+    text = header.encode("latin1")
+    text += b" " * (64 - (10 + len(text) + 1) % 64) + b"\n"
+    member = np.lib.format.MAGIC_PREFIX + bytes([1, 0]) + len(text).to_bytes(2, "little") + text
+    with zipfile.ZipFile(entry, "a") as archive:
+        archive.writestr("b0.npy", member)  # a second b0: zipfile reads the last one
+    netlang.load(model)
+    assert len(parses) == 2
+
+
+def test_an_entry_copied_from_another_source_is_not_used(model, parses, tmp_path):
+    """An entry is bound to the bytes it was compiled from: another file's entry under this key is a miss."""
+    netlang.load(model)
+    first = _only_entry()
+    other = tmp_path / "other.net"
+    other.write_text(SOURCE.replace("0.1", "0.3"))
+    netlang.load(other)
+    [second] = [e for e in _entries() if e != first]
+    first.write_bytes(second.read_bytes())
+    netlang.load(model)
+    assert len(parses) == 3

@@ -345,3 +345,48 @@ def test_graph_and_export_write_atomically_with_the_umask_mode(cli, tmp_path, an
     assert stat.S_IMODE((tmp_path / "and.dot").stat().st_mode) == 0o644
     assert stat.S_IMODE(model.stat().st_mode) == 0o644 and model.read_bytes() != b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["and.dot", "and.net", "and.onnx"]
+
+
+# -- .npz archives (issue 11, item 21) -------------------------------------------------------
+
+
+def test_an_npz_listing_too_many_arrays_is_refused_before_its_directory_is_read(tmp_path, monkeypatch):
+    import zipfile
+
+    from netlang import limits
+
+    with zipfile.ZipFile(tmp_path / "w.npz", "w") as archive:
+        for i in range(5):
+            archive.writestr(f"W{i}.npy", b"")
+    monkeypatch.setattr(limits, "MAX_NPZ_MEMBERS", 4)
+
+    def no_directory(*args, **kwargs):
+        raise AssertionError("the zip directory was read")
+
+    monkeypatch.setattr(zipfile.ZipFile, "_RealGetContents", no_directory)
+    with pytest.raises(netlang.NetlangError, match="'w.npz' lists 5 arrays; the limit is 4") as caught:
+        netlang.compile('input x[2]\nnode y = relu(load("w.npz", "W1") @ x)', base_dir=tmp_path)
+    assert caught.value.code == "limit-exceeded"
+
+
+def test_zip_member_count_reads_the_zip64_record(tmp_path):
+    import zipfile
+
+    path = tmp_path / "many.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for i in range(70_000):  # past 65,535: the count moves to the ZIP64 end record
+            archive.writestr(f"{i}", b"")
+    with open(path, "rb") as stream:
+        assert files.zip_member_count(stream) == 70_000
+        assert stream.tell() == 0
+    (tmp_path / "not.zip").write_bytes(b"PK\x03\x04 not really")
+    with open(tmp_path / "not.zip", "rb") as stream:
+        assert files.zip_member_count(stream) is None
+
+
+def test_the_missing_array_hint_lists_a_few_names_not_all(tmp_path):
+    arrays = {f"A{i}": np.ones(2) for i in range(30)}
+    np.savez(tmp_path / "w.npz", **arrays)
+    with pytest.raises(netlang.NetlangError) as caught:
+        netlang.compile('input x[2]\nnode y = relu(load("w.npz", "W") @ x)', base_dir=tmp_path)
+    assert caught.value.hint == "it holds A0, A1, A2, A3, A4, A5, A6, A7, ... (30 in all)"
