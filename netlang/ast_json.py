@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from . import nodes
 from .nodes import Number, Program, Span
@@ -69,7 +69,22 @@ def to_json(program: Program) -> JSONDict:
 
 def dumps(program: Program, indent: Optional[int] = 2) -> str:
     """``program`` as JSON text."""
-    return json.dumps(to_json(program), indent=indent, allow_nan=False)
+    if indent != 2:
+        return json.dumps(to_json(program), indent=indent, allow_nan=False)
+    chunks: List[str] = []
+    write(program, chunks.append)
+    return "".join(chunks)
+
+
+def write(program: Program, out: Callable[[str], Any]) -> None:
+    """``program`` as JSON text, exactly as ``json.dumps(to_json(program), indent=2)`` writes it,
+    handed to ``out`` in chunks of about 64 kB.
+
+    Written straight from the syntax tree, never building the dicts of :func:`to_json`:
+    those took some 600 bytes of memory per byte of source (a 32 MiB file would have needed
+    about 20 GB); this needs the tree and one chunk.
+    """
+    _Writer(out).program(program)
 
 
 def from_json(data: JSONDict) -> Program:
@@ -89,7 +104,13 @@ def from_json(data: JSONDict) -> Program:
 
 def outline(program: Program) -> str:
     """The tree as indented text, one node a line with its span: a quick look for people."""
-    lines: List[str] = [f"Program {program.filename}"]
+    return "\n".join(outline_lines(program))
+
+
+def outline_lines(program: Program) -> Iterator[str]:
+    """The lines of :func:`outline`, made one statement at a time."""
+    yield f"Program {program.filename}"
+    lines: List[str] = []
 
     def visit(data: JSONDict, depth: int) -> None:
         span = data["span"]
@@ -107,12 +128,12 @@ def outline(program: Program) -> str:
                 if isinstance(child, dict) and "type" in child:
                     visit(child, depth + 1)
 
-    document = to_json(program)
     # Comments interleaved with the statements, in file order.
-    top = sorted(document["statements"] + document["comments"], key=lambda item: (item["span"]["line"], item["span"]["column"]))
+    top = sorted((*program.statements, *program.comments), key=lambda item: (item.span.line, item.span.column))
     for item in top:
-        visit(item, 1)
-    return "\n".join(lines)
+        visit(_node(item), 1)
+        yield from lines
+        lines.clear()
 
 
 # --- the conversions -----------------------------------------------------------
@@ -135,6 +156,95 @@ def _value(value: Any) -> Any:
     if dataclasses.is_dataclass(value):
         return _node(value)
     return value
+
+
+class _Writer:
+    """JSON text in ``json.dumps(..., indent=2)``'s layout, written from nodes as it goes."""
+
+    CHUNK = 1 << 16
+
+    def __init__(self, out: Callable[[str], Any]) -> None:
+        self.out = out
+        self.parts: List[str] = []
+        self.size = 0
+
+    def __repr__(self) -> str:
+        return f"_Writer({self.size} characters pending)"
+
+    def put(self, text: str) -> None:
+        self.parts.append(text)
+        self.size += len(text)
+        if self.size >= self.CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.parts:
+            self.out("".join(self.parts))
+            self.parts.clear()
+            self.size = 0
+
+    def program(self, program: Program) -> None:
+        self.pairs(
+            [
+                ("type", "Program"),
+                ("filename", program.filename),
+                ("statements", program.statements),
+                ("comments", program.comments),
+                ("span", _program_span(program)),
+            ],
+            0,
+        )
+        self.flush()
+
+    def pairs(self, items: List[Tuple[str, Any]], level: int) -> None:
+        inner = "\n" + "  " * (level + 1)
+        self.put("{")
+        for index, (key, value) in enumerate(items):
+            self.put(("," if index else "") + inner + _string(key) + ": ")
+            self.value(value, level + 1)
+        self.put("\n" + "  " * level + "}")
+
+    def value(self, value: Any, level: int) -> None:
+        if isinstance(value, Span):
+            self.pairs([(name, getattr(value, name)) for name in _SPAN_FIELDS], level)
+        elif isinstance(value, tuple):
+            if not value:
+                self.put("[]")
+                return
+            inner = "\n" + "  " * (level + 1)
+            self.put("[")
+            for index, item in enumerate(value):
+                self.put(("," if index else "") + inner)
+                self.value(item, level + 1)
+            self.put("\n" + "  " * level + "]")
+        elif dataclasses.is_dataclass(value):
+            items: List[Tuple[str, Any]] = [("type", type(value).__name__)]
+            items += [(field.name, getattr(value, field.name)) for field in dataclasses.fields(value)]
+            if isinstance(value, Number) and not math.isfinite(value.value):
+                items[1] = ("value", None)
+            self.pairs(items, level)
+        else:
+            self.put(_scalar(value))
+
+
+def _string(text: str) -> str:
+    return json.dumps(text)
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, str):
+        return json.dumps(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, float):
+        return float.__repr__(value)
+    if isinstance(value, int):
+        return int.__repr__(value)
+    raise TypeError(f"not JSON data: {value!r}")  # pragma: no cover
 
 
 def _build(data: Any) -> Any:

@@ -539,7 +539,14 @@ def parse(file: str, as_json: bool) -> None:
     from .pipeline import read_source
 
     program = parse_source(read_source(file), file)
-    click.echo(ast_json.dumps(program) if as_json else ast_json.outline(program))
+    # Written as it is made, a chunk at a time: the whole text of a large file would take
+    # far more memory than its syntax tree.
+    if as_json:
+        ast_json.write(program, lambda chunk: click.echo(chunk, nl=False))
+        click.echo()
+    else:
+        for line in ast_json.outline_lines(program):
+            click.echo(line)
 
 
 @main.command()

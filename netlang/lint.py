@@ -18,7 +18,7 @@ from .checker import CheckedProgram
 from .pipeline import check, load_with_checked, lower, text_source
 from .dependencies import Dependencies
 from . import limits
-from .errors import NetlangError, Report
+from .errors import NetlangError, Report, name_list
 from .expectations import expectations
 from .nodes import Expect, InputVar, Let, Output, Param, Program, Span, names_read
 from .runtime import Network
@@ -124,5 +124,7 @@ def _name_span(var: InputVar) -> Span:
 
 def _listing(names: List[str]) -> str:
     quoted = [f"'{name}'" for name in names]
+    if len(quoted) > 8:  # an input read by thousands of nodes: its first readers
+        return name_list(quoted, count="in all")
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
 

@@ -228,3 +228,44 @@ def test_schema_load_names_the_schemas():
     assert schema.load("diagnostics")["title"] == "netlang diagnostics"
     with pytest.raises(ValueError, match="the schemas are ast, diagnostics"):
         schema.load("nope")
+
+
+# --- the streamed writer: the same text as json.dumps, without the dicts -------------
+
+
+def _written_in_chunks(program: Program, chunk: int) -> str:
+    chunks: list = []
+    writer = ast_json._Writer(chunks.append)
+    writer.CHUNK = chunk
+    writer.program(program)
+    assert all(len(part) >= chunk for part in chunks[:-1])  # handed out as it grows
+    return "".join(chunks)
+
+
+@settings(max_examples=80, deadline=None)
+@given(LINES, st.sampled_from([1, 50, 1 << 16]))
+def test_the_written_json_is_json_dumps_text(lines, chunk):
+    source = "".join(f"{before}{statement}{comment}\n" for statement, comment, before in lines)
+    program = netlang.parse(source, "generated \u00e9\"name.net")
+    expected = json.dumps(ast_json.to_json(program), indent=2, allow_nan=False)
+    assert _written_in_chunks(program, chunk) == expected
+    assert ast_json.dumps(program) == expected
+
+
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_the_written_json_of_every_example_is_json_dumps_text(path):
+    program = netlang.parse(path.read_text(encoding="utf-8"), str(path))
+    assert _written_in_chunks(program, 100) == json.dumps(program.to_json(), indent=2, allow_nan=False)
+
+
+def test_overflowing_numbers_and_empty_lists_are_written_as_json_dumps_does():
+    program = netlang.parse("input x\nlet big = 1e999\nnode y = step(x > 0.5)\nexpect (1) -> 1\n", "t.net")
+    assert ast_json.dumps(program) == json.dumps(program.to_json(), indent=2, allow_nan=False)
+    assert '"value": null' in ast_json.dumps(program)
+
+
+def test_the_outline_is_made_statement_by_statement():
+    program = netlang.parse((EXAMPLES / "and.net").read_text(encoding="utf-8"), "and.net")
+    lines = ast_json.outline_lines(program)
+    assert next(lines) == "Program and.net"
+    assert "\n".join(["Program and.net", *lines]) == ast_json.outline(program)

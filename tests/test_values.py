@@ -162,3 +162,13 @@ def test_the_warnings_of_a_file_split_its_source_once_and_are_capped():
     text = "\n".join(w.format() for w in warnings)
     assert errors._lines.cache_info().misses == before + 1
     assert text.count("does not reach any output") == limits.MAX_WARNINGS
+
+
+def test_an_input_read_by_many_unreachable_nodes_names_its_first_readers():
+    from netlang.lint import find_warnings
+    from netlang.pipeline import check_program
+
+    source = "input x, z\noutput y\nnode y = z\n" + "".join(f"node u{i} = x\n" for i in range(20))
+    (unused, *_) = find_warnings(check_program(source, "t.net"))
+    assert unused.message == "input 'x' is not used by any output"
+    assert unused.hint == "it is read only by 'u0', 'u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7', ... (20 in all), which no output depends on"
