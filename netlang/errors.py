@@ -2,7 +2,7 @@
 
 :class:`NetlangError` is one error (or warning) with its place, words and code;
 :class:`Report` collects those of one file, each made with that file's name and source;
-:func:`name_list`, :func:`did_you_mean` and :func:`escaped` are the wordings that messages share.
+:func:`name_list`, :func:`did_you_mean`, :func:`escaped` and :func:`shown` are the wordings that messages share.
 """
 
 from __future__ import annotations
