@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from json.encoder import encode_basestring_ascii
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from . import nodes
@@ -81,7 +82,7 @@ def write(program: Program, out: Callable[[str], Any]) -> None:
     handed to ``out`` in chunks of about 64 kB.
 
     Written straight from the syntax tree, never building the dicts of :func:`to_json`:
-    those took some 600 bytes of memory per byte of source (a 32 MiB file would have needed
+    those took some 600 bytes of memory per byte of source (a 32 MiB file, the limit then, would have needed
     about 20 GB); this needs the tree and one chunk.
     """
     _Writer(out).program(program)
@@ -197,53 +198,108 @@ class _Writer:
         self.flush()
 
     def pairs(self, items: List[Tuple[str, Any]], level: int) -> None:
-        inner = "\n" + "  " * (level + 1)
-        self.put("{")
+        inner = _NEWLINE[level + 1]
+        parts = ["{"]
         for index, (key, value) in enumerate(items):
-            self.put(("," if index else "") + inner + _string(key) + ": ")
-            self.value(value, level + 1)
-        self.put("\n" + "  " * level + "}")
+            parts.append(("," if index else "") + inner + _key(key))
+            text = _leaf(value, level + 1)
+            if text is not None:
+                parts.append(text)
+            else:  # a list or a node: written as it goes
+                self.put("".join(parts))
+                parts.clear()
+                self.value(value, level + 1)
+        parts.append(_NEWLINE[level] + "}")
+        self.put("".join(parts))
 
     def value(self, value: Any, level: int) -> None:
-        if isinstance(value, Span):
-            self.pairs([(name, getattr(value, name)) for name in _SPAN_FIELDS], level)
-        elif isinstance(value, tuple):
+        if isinstance(value, tuple):
             if not value:
                 self.put("[]")
                 return
-            inner = "\n" + "  " * (level + 1)
+            inner = _NEWLINE[level + 1]
             self.put("[")
             for index, item in enumerate(value):
-                self.put(("," if index else "") + inner)
-                self.value(item, level + 1)
-            self.put("\n" + "  " * level + "]")
-        elif dataclasses.is_dataclass(value):
-            items: List[Tuple[str, Any]] = [("type", type(value).__name__)]
-            items += [(field.name, getattr(value, field.name)) for field in dataclasses.fields(value)]
-            if isinstance(value, Number) and not math.isfinite(value.value):
-                items[1] = ("value", None)
-            self.pairs(items, level)
+                text = _leaf(item, level + 1)
+                if text is not None:
+                    self.put(("," if index else "") + inner + text)
+                else:
+                    self.put(("," if index else "") + inner)
+                    self.value(item, level + 1)
+            self.put(_NEWLINE[level] + "]")
+        elif isinstance(value, Span):
+            self.put(_span_text(value, level))
         else:
-            self.put(_scalar(value))
+            self.pairs(_node_items(value), level)
 
 
-def _string(text: str) -> str:
-    return json.dumps(text)
+class _Newlines(Dict[int, str]):
+    """``"\\n"`` and the indentation of a level, made once per level."""
+
+    def __missing__(self, level: int) -> str:
+        text = self[level] = "\n" + "  " * level
+        return text
 
 
-def _scalar(value: Any) -> str:
-    if isinstance(value, str):
-        return json.dumps(value)
+_NEWLINE = _Newlines()
+_KEYS: Dict[str, str] = {}
+_FIELDS: Dict[type, Tuple[str, ...]] = {}
+
+
+def _key(key: str) -> str:
+    text = _KEYS.get(key)
+    if text is None:
+        text = _KEYS[key] = encode_basestring_ascii(key) + ": "
+    return text
+
+
+def _node_items(node: Any) -> List[Tuple[str, Any]]:
+    kind = type(node)
+    names = _FIELDS.get(kind)
+    if names is None:
+        names = _FIELDS[kind] = tuple(field.name for field in dataclasses.fields(node))
+    items: List[Tuple[str, Any]] = [("type", kind.__name__)]
+    items += [(name, getattr(node, name)) for name in names]
+    if kind is Number and not math.isfinite(node.value):
+        items[1] = ("value", None)
+    return items
+
+
+def _span_text(span: Span, level: int) -> str:
+    inner, outer = _NEWLINE[level + 1], _NEWLINE[level]
+    return (
+        f'{{{inner}"line": {span.line},{inner}"column": {span.column},'
+        f'{inner}"end_line": {span.end_line},{inner}"end_column": {span.end_column}{outer}}}'
+    )
+
+
+def _leaf(value: Any, level: int) -> Optional[str]:
+    """The JSON text of a value with no lists or nodes inside (a scalar, a span, a name or a number), else None."""
+    kind = type(value)
+    if kind is str:
+        return encode_basestring_ascii(value)
+    if kind is float:
+        return float.__repr__(value)
+    if kind is Span:
+        return _span_text(value, level)
+    if kind is Number or kind is nodes.Name:
+        inner, outer = _NEWLINE[level + 1], _NEWLINE[level]
+        parts = [f"{{{inner}\"type\": \"{kind.__name__}\""]
+        for key, item in _node_items(value)[1:]:
+            text = _leaf(item, level + 1)
+            assert text is not None
+            parts.append(f",{inner}{_key(key)}{text}")
+        return "".join(parts) + outer + "}"
     if value is None:
         return "null"
     if value is True:
         return "true"
     if value is False:
         return "false"
-    if isinstance(value, float):
-        return float.__repr__(value)
-    if isinstance(value, int):
+    if kind is int:
         return int.__repr__(value)
+    if isinstance(value, (tuple, Span)) or dataclasses.is_dataclass(value):
+        return None
     raise TypeError(f"not JSON data: {value!r}")  # pragma: no cover
 
 

@@ -21,10 +21,13 @@ MAX_FOLDING_MULTIPLY_ADDS = 10_000_000_000
 MAX_FOLDED_BYTES = 2 * 1024 * 1024 * 1024
 # Signals (input elements plus neurons) in one network.
 MAX_SIGNALS = 10_000_000
-# Size of a .net file, and of a weight file. Parsing takes about 150 bytes of memory per
-# byte of source (one object per token), so 32 MiB of source may take about 5 GB: enough
-# for netlists of some 700 000 neurons, and no file can exhaust memory.
-MAX_SOURCE_BYTES = 32 * 1024 * 1024
+# Size of a .net file. The syntax tree takes about 50 bytes of memory per byte of source and
+# `netlang check` about 80, and every step is linear; what bounds the size is time: on the
+# development machine (2 shared cores) an 8 MiB netlist of 107 000 nodes took 62 s and 0.6 GB
+# to check, an 8 MiB one-line sum of 528 000 terms 111 s and 0.7 GB (both while other work ran
+# beside them), and `parse --json` writes some 70 bytes of JSON per byte of source. 32 MiB,
+# the limit before, took 106-127 s and 3-7 GB to check (docs/limits.md).
+MAX_SOURCE_BYTES = 8 * 1024 * 1024
 MAX_WEIGHT_FILE_BYTES = 2 * 1024 * 1024 * 1024
 # Arrays listed in one .npz file: zipfile builds an object per member as it opens an archive,
 # so a small file declaring a million would cost about a gigabyte before one is read.
