@@ -28,6 +28,7 @@ MAX_SIGNALS = 10_000_000
 # beside them), and `parse --json` writes some 70 bytes of JSON per byte of source. 32 MiB,
 # the limit before, took 106-127 s and 3-7 GB to check (docs/limits.md).
 MAX_SOURCE_BYTES = 8 * 1024 * 1024
+# Size of a weight file.
 MAX_WEIGHT_FILE_BYTES = 2 * 1024 * 1024 * 1024
 # Arrays listed in one .npz file: zipfile builds an object per member as it opens an archive,
 # so a small file declaring a million would cost about a gigabyte before one is read.
