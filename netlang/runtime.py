@@ -147,6 +147,21 @@ class Layer:
         return f"Layer({rows}x{cols}, {'/'.join(kinds)}{sparse})"
 
 
+def _numbers(value: Any, what: str) -> np.ndarray:
+    """``value`` as a float64 array, or a NetlangError naming ``what`` when it is not numbers (text, None, ...)."""
+    from .errors import NetlangError
+
+    if isinstance(value, (str, bytes)) or (isinstance(value, (list, tuple)) and any(isinstance(v, (str, bytes)) for v in value)):
+        raise NetlangError(f"{what} must be numbers, not text: {value!r:.60}", code="bad-input")
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise NetlangError(f"{what} must be numbers, not {value!r:.60}", code="bad-input") from None
+    if not np.all(np.isfinite(array)):  # None becomes NaN on the way
+        raise NetlangError(f"{what} must be finite numbers, not {value!r:.60}", code="bad-input")
+    return array
+
+
 class Network:
     """A compiled network: call it on a batch, or ``run`` it on named values."""
 
@@ -240,7 +255,12 @@ class Network:
                 from .arrays import evaluate
 
                 return evaluate(self, batch, dtype)
-        X = np.asarray(batch, dtype=np.float64 if dtype is None else dtype)
+        try:
+            X = np.asarray(batch, dtype=np.float64 if dtype is None else dtype)
+        except (TypeError, ValueError):  # text, None, ragged lists: what the user gave, not a bug
+            from .errors import NetlangError
+
+            raise NetlangError(f"the batch must be numbers, not {batch!r:.60}", code="bad-input") from None
         if X.ndim == 2 and X.shape[1] == self.input_width:
             return self.evaluate(X)
         single = X.ndim == 1
@@ -258,12 +278,19 @@ class Network:
         out = self.evaluate(X)
         return out[0] if single else out
 
-    def run(self, values: Mapping[str, Any]) -> Dict[str, Union[float, np.ndarray]]:
-        """One sample given by name, ``{"x1": 1, "x2": 0}``: each output by name (floats, or arrays for vectors)."""
-        missing = [name for name in self.input_names if name not in values]
-        unknown = [name for name in values if name not in self.input_names]
+    def run(self, values: Union[Mapping[str, Any], Sequence[Any]]) -> Dict[str, Union[float, np.ndarray]]:
+        """One sample: each output by name (floats, or arrays for vectors).
+
+        The values are given by name, ``{"x1": 1, "x2": 0}``, or as a sequence in the order the
+        inputs are declared, ``[1, 0]`` (a vector input's values flattened in its place, or as
+        one list per input). Anything else is a NetlangError (code ``bad-input``).
+        """
         from .errors import NetlangError
 
+        if not isinstance(values, Mapping):
+            values = self._by_name(values)
+        missing = [name for name in self.input_names if name not in values]
+        unknown = [str(name) for name in values if name not in self.input_names]
         if missing or unknown:
             parts = []
             if missing:
@@ -276,14 +303,41 @@ class Network:
             )
         row = []
         for name, size in self.inputs:
-            value = np.asarray(values[name], dtype=np.float64)
+            value = _numbers(values[name], f"input {name}")
             expected = () if size is None else (size,)
             if value.shape != expected and not (size is None and value.shape == (1,)):
                 want = "a single number" if size is None else f"{size} values"
                 raise NetlangError(f"input {name} takes {want}, but got shape {value.shape}", code="bad-input")
             row.append(value.reshape(-1))
-        outputs = self(np.concatenate(row))
+        outputs = self(np.concatenate(row) if row else np.zeros(0))
         return self.split_outputs(outputs)
+
+    def _by_name(self, values: Any) -> Dict[str, Any]:
+        """A sequence of values in input order as a dict by input name."""
+        from .errors import NetlangError
+
+        if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)):
+            raise NetlangError(
+                f"give the inputs as a dict by name or a list in input order ({', '.join(self.input_names)}), "
+                f"not {type(values).__name__}",
+                code="bad-input",
+            )
+        items = list(values)
+        if len(items) == len(self.inputs):
+            return dict(zip(self.input_names, items))
+        flat = _numbers(items, "the inputs")
+        if flat.shape != (self.input_width,):
+            raise NetlangError(
+                f"the network takes {self.input_width} input values ({', '.join(self.input_columns)}), "
+                f"but {len(items)} {'was' if len(items) == 1 else 'were'} given",
+                code="bad-input",
+            )
+        by_name, start = {}, 0
+        for name, size in self.inputs:
+            stop = start + (1 if size is None else size)
+            by_name[name] = flat[start] if size is None else flat[start:stop]
+            start = stop
+        return by_name
 
     def split_outputs(self, row: np.ndarray) -> Dict[str, Union[float, np.ndarray]]:
         """One output row as a dict by output name."""

@@ -127,3 +127,19 @@ def test_bad_batches_and_names_are_errors():
 def test_repr_is_readable():
     net = netlang.compile("input x1, x2\nnode s1 = step(x1 + x2 > 1)\nnode s2 = sigmoid(x1)\nnode y = step(s1 + s2 > 1)\n")
     assert repr(net) == "Network(inputs=['x1', 'x2'], outputs=['y'], layers=[Layer(2x2, sigmoid/step), Layer(1x2, step)])"
+
+
+def test_run_takes_a_sequence_in_input_order_and_refuses_what_is_not_numbers():
+    import netlang
+
+    net = netlang.compile("input a\ninput v[2]\nnode y = a + v[0] + 2*v[1]\n")
+    by_name = net.run({"a": 1, "v": [2, 3]})
+    assert net.run([1, 2, 3]) == net.run([1, [2, 3]]) == net.run((1, np.array([2, 3]))) == by_name == {"y": 9.0}
+    for bad in ({"a": "x", "v": [1, 2]}, {"a": None, "v": [1, 2]}, {"a": 1, "v": [1, "2"]}, [1, 2], "123", 5, [1, 2, 3, 4]):
+        with pytest.raises(netlang.NetlangError) as raised:
+            net.run(bad)
+        assert raised.value.code == "bad-input"
+    for bad in ("ab", [[1, 2], [3]], [["a", "b", "c"]]):
+        with pytest.raises(netlang.NetlangError) as raised:
+            net(bad)
+        assert raised.value.code == "bad-input"
