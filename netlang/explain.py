@@ -37,7 +37,9 @@ def explain(checked: CheckedProgram, inputs: Mapping[str, Any], arithmetic: Arit
     """The computation of every neuron for one sample, layer by layer, then the outputs."""
     env = evaluate(checked, inputs, arithmetic=arithmetic)
     explainer = _Explainer(checked, env, arithmetic)
+    explainer.precise = True  # the inputs as given, every digit
     given = ", ".join(f"{var.name} = {explainer.value(env[var.name])}" for var in checked.inputs)
+    explainer.precise = False
     parts = [f"inputs: {given or '(none)'}" + (" (exact arithmetic)" if arithmetic is not FLOAT else "")]
     for number, (_, group) in enumerate(groupby(checked.units, key=lambda unit: unit.depth)):
         units = list(group)
@@ -57,6 +59,7 @@ class _Explainer:
         self.env = env
         self.arithmetic = arithmetic
         self.source_lines = (checked.program.source or "").splitlines()
+        self.precise = False  # every digit: set for a comparison that 6 digits would show as a tie
 
     # -- one neuron or layer ----------------------------------------------------------
 
@@ -69,6 +72,8 @@ class _Explainer:
             argument = expr.args[0]
             result = self.value(self.env[unit.name])
             if isinstance(argument, Compare):
+                sides = [value_of(side, self.env, self.arithmetic) for side in (argument.left, argument.right)]
+                self.precise = self.value(sides[0]) == self.value(sides[1]) and not np.array_equal(sides[0], sides[1])
                 left = self.side(argument.left, steps)
                 right = self.side(argument.right, steps)
                 steps.append(f"{left} {argument.op} {right}? {self.answer(self.env[unit.name])} -> {result}")
@@ -81,6 +86,7 @@ class _Explainer:
                     steps.append(f"{activation.name}({z}) = {result}{note}")
         else:
             self.side(expr, steps)
+        self.precise = False
         return lines + [f"     {step}" for step in steps]
 
     def side(self, expr: Expr, steps: List[str]) -> str:
@@ -115,8 +121,13 @@ class _Explainer:
             if value.ndim == 2:
                 rows = [self.value(row) if row is not None else "..." for row in _elide(list(value), MAX_ROWS)]
                 return "[" + ", ".join(rows) + "]"
-            return "[" + ", ".join("..." if v is None else format_short(v) for v in _elide(list(value), MAX_ELEMENTS)) + "]"
-        return format_number(value)
+            return "[" + ", ".join("..." if v is None else self.number(v) for v in _elide(list(value), MAX_ELEMENTS)) + "]"
+        return self.number(value)
+
+    def number(self, value: Any) -> str:
+        """One format for every value of the steps, in layers and nodes alike: 6 significant digits
+        (``0.731059``; an exact rational stays exact), or every digit where rounding decides a step."""
+        return format_number(value) if self.precise else format_short(value)
 
     def render(self, expr: Expr, context: int, substitute: bool = True) -> str:
         """``expr`` with the value of every name in place (``substitute``), parenthesised for ``context``."""

@@ -96,3 +96,19 @@ def test_big_netlists_are_shown_by_their_first_nodes():
     text = explain(check_program(source), {"x": 3})
     assert "  n23 = step(x > 23)" in text and "n24 = step" not in text
     assert "  ... and 6 more nodes or layers in this layer" in text
+
+
+def test_one_number_format_for_layers_and_nodes():
+    source = (
+        "input x1, x2\nlayer h = sigmoid([[0.1, 0.2], [0.3, 0.4]] @ [x1, x2])\n"
+        "node y = sigmoid(0.7*h[0] + 0.3*h[1])\noutput y\n"
+    )
+    text = explain(check_program(source), {"x1": 1, "x2": 0.3})
+    assert "sigmoid([0.16, 0.42]) = [0.539915, 0.603483]" in text  # a layer: 6 significant digits
+    assert "0.7*0.539915 + 0.3*0.603483 = 0.558985" in text  # a node: the same
+    assert text.endswith("sigmoid(0.558985) = 0.636218\n\ny = 0.6362177475792042")  # outputs in full, as run prints them
+
+
+def test_a_step_decided_by_rounding_shows_every_digit():
+    text = explain(check_program("input x1, x2\nnode y = step(0.1*x1 + 0.2*x2 > 0.3)\n"), {"x1": 1, "x2": 1})
+    assert "0.30000000000000004 > 0.3? yes -> 1" in text
