@@ -366,7 +366,10 @@ def run(
         values = []
     _check_arity(network, values)
     if explain or exact:
-        from .interpreter import EXACT, FLOAT, inputs_by_name, interpret
+        from .interpreter import EXACT, FLOAT, check_exact_work, inputs_by_name, interpret
+
+        if exact:
+            check_exact_work(network, 1, file)
 
         arithmetic = EXACT if exact else FLOAT
         if explain:
@@ -810,13 +813,13 @@ def export_command(file: str, output: str, dtype: str, per_name: bool) -> None:
         netlang export xor.net -o xor.onnx
         netlang export mlp.net -o mlp.onnx --dtype float32 --per-name
     """
-    from .onnx_export import export_onnx, interface, to_onnx
+    from .onnx_export import export_onnx, interface, serialize, to_onnx
 
     network = _load(file)
     try:
         if output == "-":
             with click.open_file("-", "wb") as stream:
-                stream.write(to_onnx(network, source_name=file, dtype=dtype, per_name=per_name).SerializeToString())
+                stream.write(serialize(to_onnx(network, source_name=file, dtype=dtype, per_name=per_name), file))
         else:
             export_onnx(network, output, source_name=file, dtype=dtype, per_name=per_name)
     except OSError as error:

@@ -23,7 +23,7 @@ from .checker import CheckedProgram
 from .pipeline import check_program, lower
 from .display import format_number
 from .errors import NetlangError, Report, combine, did_you_mean, name_list
-from .interpreter import EXACT, FLOAT, Arithmetic, Scalar, constants, interpret_row, value_of
+from .interpreter import EXACT, FLOAT, Arithmetic, Scalar, check_exact_work, constants, interpret_row, value_of
 from .nodes import Call, Compare, Expect, Expr, Index, Name, Program, Span, String, walk
 from .runtime import Network
 
@@ -105,6 +105,7 @@ def run_expectations(
         batch = np.array([e.inputs for e in found], dtype=float).reshape(len(found), network.input_width)
         rows: List[Sequence[Scalar]] = [[float(v) for v in row] for row in network(batch)]
     else:
+        check_exact_work(network, len(found), checked.program.filename)
         rows = [interpret_row(checked, e.inputs, arithmetic) for e in found]
     outcomes = []
     for expectation, actual in zip(found, rows):

@@ -24,6 +24,7 @@ import numpy as np
 
 from .activations import ACTIVATIONS, Activation
 from .checker import CheckedProgram
+from .errors import NetlangError
 from .nodes import Call, Compare, Expr, Index, Let, Name, Number, Product, String, Sum, UnaryOp, Vector
 
 Scalar = Union[float, Fraction]
@@ -238,3 +239,21 @@ def value_of(expr: Expr, env: Values, arithmetic: Arithmetic = FLOAT) -> Value:
         path, *key = [arg.value for arg in expr.args if isinstance(arg, String)]
         return arithmetic.array(env.loaded[(path, key[0] if key else None)])
     raise TypeError(f"cannot interpret {expr!r}")
+
+
+def check_exact_work(network: Any, samples: int, filename: Optional[str] = None) -> None:
+    """A ``limit-exceeded`` NetlangError when evaluating ``samples`` samples of ``network`` in exact
+    arithmetic would compute more than ``MAX_EXACT_TERMS`` weight terms (each a Fraction: slow)."""
+    from . import limits
+
+    terms = sum(layer.nonzeros + layer.shape[0] for layer in network.layers)  # weights and biases
+    if terms * samples > limits.MAX_EXACT_TERMS:
+        per = f" x {samples:,} samples" if samples != 1 else ""
+        raise NetlangError(
+            f"exact arithmetic (--exact) computes every weight term with fractions, thousands of times slower than float64: "
+            f"this network has {terms:,} weight terms{per}, more than the limit of {limits.MAX_EXACT_TERMS:,} "
+            "(MAX_EXACT_TERMS)",
+            filename=filename,
+            code="limit-exceeded",
+            hint="leave out --exact: float64 computes the same network in microseconds",
+        )

@@ -46,3 +46,12 @@ MAX_WARNINGS = 100
 MAX_INT_DIGITS = 12
 # Input values of a network that `netlang table` lists every 0/1 combination of (2**16 rows).
 MAX_TABLE_INPUTS = 16
+# Values (rows x columns, inputs and outputs) of one table from `netlang table`: a small file
+# with 16 inputs and a layer of 10,000 outputs would otherwise ask for 655 million cells
+# (gigabytes of text). 2,000,000 values take about 0.5 s and 200 MB to format.
+MAX_TABLE_VALUES = 2_000_000
+# Weight terms computed in exact arithmetic (`--exact`) by one command, counted over every
+# sample it evaluates (a table's rows, a file's expectations): each term is a Fraction
+# operation, 7 to 20 microseconds and more as denominators grow (2 layers of 250 x 250
+# random weights: 2.7 s; of 1000 x 1000: 14 s and up), so 100,000 terms stay near 2 s.
+MAX_EXACT_TERMS = 100_000

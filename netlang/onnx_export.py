@@ -368,6 +368,22 @@ def _value_info(helper: Any, name: str, elem_type: int, columns: Sequence[str]) 
     return info
 
 
+def serialize(model: Any, filename: str = "<string>") -> bytes:
+    """The bytes of an ONNX model; a NetlangError when protobuf cannot encode it (over its 2 GiB message limit)."""
+    from google.protobuf.message import EncodeError
+
+    try:
+        return bytes(model.SerializeToString())
+    except EncodeError:
+        raise NetlangError(
+            "the ONNX model could not be written: with its graph it is larger than the 2 GiB that one "
+            "protobuf message (one ONNX file) can hold",
+            filename=filename,
+            hint="export with --dtype float32 (dtype='float32') to halve the size, or split the network's largest layers",
+            code="export-too-large",
+        ) from None
+
+
 def export_onnx(
     network: Network,
     path: Union[str, Path],
@@ -383,4 +399,4 @@ def export_onnx(
     from .files import write_bytes
 
     model = to_onnx(network, source_name=source_name, dtype=dtype, per_name=per_name)
-    write_bytes(path, model.SerializeToString())
+    write_bytes(path, serialize(model, source_name))

@@ -14,7 +14,7 @@ from . import limits
 from .checker import CheckedProgram
 from .display import format_number, json_number
 from .errors import NetlangError
-from .interpreter import FLOAT, Arithmetic, interpret_row
+from .interpreter import FLOAT, Arithmetic, check_exact_work, interpret_row
 from .runtime import Network
 
 
@@ -84,6 +84,18 @@ def truth_table(
             code="limit-exceeded",
             hint="run the network on chosen inputs instead: netlang run FILE --x ...",
         )
+    columns = width + network.output_width
+    if 2**width * columns > limits.MAX_TABLE_VALUES:
+        raise NetlangError(
+            f"a table of every 0/1 combination of the {width} input values would have {2**width:,} rows of "
+            f"{columns:,} values ({2**width * columns:,} values); the limit is {limits.MAX_TABLE_VALUES:,} "
+            "values (MAX_TABLE_VALUES)",
+            filename=filename,
+            code="limit-exceeded",
+            hint="list fewer outputs in the 'output' statement, or run the network on chosen inputs: netlang run FILE --x ...",
+        )
+    if arithmetic is not FLOAT:
+        check_exact_work(network, 2**width, filename)
     combinations = np.array(list(itertools.product((0, 1), repeat=width)), dtype=float).reshape(2**width, width)
     if arithmetic is FLOAT:
         rows = np.hstack([combinations, network(combinations)])

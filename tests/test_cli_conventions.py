@@ -306,3 +306,31 @@ def test_files_the_readme_writes_are_ignored_by_git():
     ignored = {line.strip().lstrip("/") for line in (ROOT / ".gitignore").read_text().splitlines()}
     assert written <= ignored, f"add these to .gitignore: {sorted(written - ignored)}"
     assert "pip install 'netlang[" not in readme  # inside the checkout it is pip install '.[plot]'
+
+
+def test_a_table_with_too_many_values_is_refused_before_any_row(cli, tmp_path):
+    net = tmp_path / "wide.net"
+    net.write_text('input x[16]\nlet W = load("W.npy")\nlayer h = relu(W @ x)\n')
+    np.save(tmp_path / "W.npy", np.ones((1000, 16)))
+    result = cli("table", str(net))
+    assert result.exit_code == 1
+    assert result.output.startswith(f"{net}: error: a table of every 0/1 combination of the 16 input values would have")
+    assert "65,536 rows of 1,016 values (66,584,576 values); the limit is 2,000,000 values (MAX_TABLE_VALUES)" in result.output
+
+
+@pytest.mark.parametrize("command", [["run", "{}", "--exact", "--x"], ["table", "{}", "--exact"], ["test", "{}", "--exact"]])
+def test_exact_work_is_bounded_with_a_message_that_says_why(cli, tmp_path, command):
+    net = tmp_path / "big.net"
+    np.save(tmp_path / "W.npy", np.full((250, 12), 0.5))
+    np.save(tmp_path / "V.npy", np.full((250, 250), 0.25))  # 2 x 62,500 weights: over 100,000 for one sample
+    expects = "".join(f"expect ({', '.join(['1'] * 12)}) -> ({', '.join(['0'] * 250)}) within 1e300\n" for _ in range(3))
+    net.write_text(
+        'input x[12]\nlet W = load("W.npy")\nlet V = load("V.npy")\n'
+        f"layer h = relu(W @ x)\nlayer g = V @ h\nlayer y = V @ g\noutput y\n{expects}"
+    )
+    args = [a.format(net) for a in command] + (["1"] * 12 if command[-1] == "--x" else [])
+    result = cli(*args)
+    assert result.exit_code == 1, result.output
+    assert f"{net}: error: exact arithmetic (--exact) computes every weight term with fractions" in result.output
+    assert "more than the limit of 100,000 (MAX_EXACT_TERMS)" in result.output
+    assert "hint: leave out --exact" in result.output

@@ -410,3 +410,18 @@ def test_generated_networks_agree_with_netlang(case: Tuple[str, int]) -> None:
     rng = np.random.default_rng(seed)
     X = np.vstack([rng.normal(scale=1.5, size=(30, network.input_width)), corners(network.input_width, 4)])
     assert_same(source, X, per_name=True)
+
+
+def test_a_model_protobuf_cannot_encode_is_a_netlang_error():
+    from google.protobuf.message import EncodeError
+
+    from netlang.onnx_export import serialize
+
+    class TooLarge:
+        def SerializeToString(self):  # what protobuf raises for a message over 2 GiB
+            raise EncodeError("Failed to serialize proto")
+
+    with pytest.raises(netlang.NetlangError) as raised:
+        serialize(TooLarge(), "big.net")
+    assert raised.value.code == "export-too-large" and raised.value.filename == "big.net"
+    assert "2 GiB" in raised.value.message
