@@ -225,7 +225,7 @@ def _lines(source: str) -> List[str]:
 class Report:
     """The errors (or warnings) found in one file, each made with the file's name and source.
 
-    At most ``limit`` are kept (``limits.MAX_ERRORS``); the rest are counted in ``left_out``.
+    At most ``limit`` are kept (``limits.MAX_ERRORS``); the rest are left out.
     """
 
     def __init__(
@@ -236,7 +236,6 @@ class Report:
         self.severity: Severity = severity
         self.limit = limits.MAX_ERRORS if limit is None else limit
         self.found: List[NetlangError] = []
-        self.left_out = 0
 
     def __repr__(self) -> str:
         return f"Report({self.filename!r}, {len(self.found)} {self.severity}s)"
@@ -248,8 +247,6 @@ class Report:
                     message, span, filename=self.filename, hint=hint, code=code, source=self.source, severity=self.severity
                 )
             )
-        else:
-            self.left_out += 1
 
 
 def name_list(names: Sequence[str], limit: int = 8, count: str = "") -> str:
