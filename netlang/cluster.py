@@ -21,7 +21,6 @@ column exactly as a local run does. A worker that dies has its tasks run again e
 
 from __future__ import annotations
 
-import copy
 import glob
 import importlib
 import io
@@ -101,9 +100,7 @@ def evaluate(network: Any, collection: Any, dtype: Any = np.float64) -> Any:
 
 def _portable(network: Any) -> Any:
     """A copy of ``network`` without its evaluation plans (each worker makes its own)."""
-    clean = copy.copy(network)
-    clean._plans = {}
-    return clean
+    return network.without_plans()
 
 
 def _array_block(block: np.ndarray, network: Any, dtype: Any) -> np.ndarray:
