@@ -84,7 +84,7 @@ def main() -> None:
         with open(os.devnull, "w") as null:
             started = time.perf_counter()
             source = data.open_source(str(folder / "data.csv"), net)
-            data.run_batch(net, source, cluster.make_sink("csv", null, net, np.float64))
+            data.run_batch(net, source, data.sink_for("csv", null, net, np.float64))
             local = time.perf_counter() - started
 
             started = time.perf_counter()
@@ -94,7 +94,7 @@ def main() -> None:
                 with distributed.Client(local_cluster) as client:
                     startup = time.perf_counter() - started
                     started = time.perf_counter()
-                    counted = cluster.run(net, [str(folder / "data.csv")], client, cluster.make_sink("csv", null, net, np.float64))
+                    counted = cluster.run(net, [str(folder / "data.csv")], client, data.sink_for("csv", null, net, np.float64))
                     remote = time.perf_counter() - started
         assert counted == rows
     report(

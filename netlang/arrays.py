@@ -116,7 +116,8 @@ class Portable:
         layout = RowLayout(network)
 
         def array(values: Any, kind: Any = None) -> Any:
-            return xp.asarray(np.ascontiguousarray(values), dtype=kind if kind is not None else dtype, device=device)
+            # A copy: the network's arrays are read-only, which PyTorch cannot share.
+            return xp.asarray(np.array(values, order="C"), dtype=kind if kind is not None else dtype, device=device)
 
         self.layers: List[_PortableLayer] = []
         for layer in network.layers:

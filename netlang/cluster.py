@@ -192,8 +192,8 @@ def read_header(path: str, network: Any) -> Header:
 def _csv(body: bytes, path: str, network: Any, dtype: Any, rows: int, order: Optional[np.ndarray], header: bool) -> Any:
     from .data import CsvSource
 
-    text = io.TextIOWrapper(io.BytesIO(body), encoding="utf-8", newline=None)
-    source = CsvSource(text, path, network.input_columns, dtype, rows, header=header)
+    # Bytes, decoded by CsvSource as a local run's file is: the same located errors for bad UTF-8.
+    source = CsvSource(io.BytesIO(body), path, network.input_columns, dtype, rows, header=header)
     if not header:
         source.order = order
     return source
@@ -252,27 +252,13 @@ def evaluate_range(
 
 def _write(path: str, kind: str, network: Any, results: np.ndarray, dtype: Any) -> None:
     """One partition's results to the file ``path``, atomically."""
+    from .data import sink_for
     from .files import atomic_write
 
     with atomic_write(path, binary=kind in ("npy", "parquet")) as stream:
-        sink = make_sink(kind, stream, network, dtype)
+        sink = sink_for(kind, stream, network, dtype)
         sink.write(results)
         sink.close()
-
-
-def make_sink(kind: str, stream: IO[Any], network: Any, dtype: Any) -> Any:
-    """The sink for results of ``kind`` (csv, npy, json, parquet) written to ``stream``."""
-    from . import data
-
-    if kind == "parquet":
-        from .parquet import ParquetSink
-
-        return ParquetSink(stream, network.output_columns, dtype)
-    if kind == "npy":
-        return data.NpySink(stream, network.output_width, dtype)
-    if kind == "json":
-        return data.JsonSink(stream, network)
-    return data.CsvSink(stream, network.output_columns)
 
 
 def partition_name(pattern: str, index: int, count: int) -> str:
@@ -401,11 +387,12 @@ def run_to(
     atomically, or a pattern with ``*`` (one file per partition, written by the workers)."""
     import sys
 
+    from .data import sink_for
     from .files import atomic_write
 
     if output is None or output == "-":
-        return run(network, paths, client, make_sink(kind, sys.stdout, network, dtype), dtype=dtype, size=size)
+        return run(network, paths, client, sink_for(kind, sys.stdout, network, dtype), dtype=dtype, size=size)
     if "*" in output:
         return run(network, paths, client, output_pattern=output, kind=kind, dtype=dtype, size=size)
     with atomic_write(output, binary=kind in ("npy", "parquet")) as stream:
-        return run(network, paths, client, make_sink(kind, stream, network, dtype), dtype=dtype, size=size)
+        return run(network, paths, client, sink_for(kind, stream, network, dtype), dtype=dtype, size=size)

@@ -68,7 +68,7 @@ def _write_files(tmp_path, net, sizes, seed=0):
 def _local(net, paths, kind="csv"):
     """What a local run prints for the files in order (one header)."""
     out = io.StringIO()
-    sink = cluster.make_sink(kind, out, net, np.float64)
+    sink = data.sink_for(kind, out, net, np.float64)
     for path in paths:
         source = data.open_source(path, net)
         for block in source:
@@ -82,7 +82,7 @@ def test_results_equal_a_local_run_row_for_row(client, net, tmp_path):
     paths = _write_files(tmp_path, net, [700, 1, 0, 1300, 250])
     for size in (997, 1 << 20):  # many ranges cut mid-line, and one range per file
         out = io.StringIO()
-        rows = cluster.run(net, paths, client, cluster.make_sink("csv", out, net, np.float64), size=size)
+        rows = cluster.run(net, paths, client, data.sink_for("csv", out, net, np.float64), size=size)
         assert rows == 700 + 1 + 1300 + 250
         assert out.getvalue() == _local(net, paths)
     assert len(cluster.partitions(paths, 997)) > 20
@@ -98,7 +98,7 @@ def test_the_network_is_sent_once(client, net, tmp_path, monkeypatch):
         return original(value, **kwargs)
 
     monkeypatch.setattr(client, "scatter", counting)
-    cluster.run(net, paths, client, cluster.make_sink("csv", io.StringIO(), net, np.float64), size=2000)
+    cluster.run(net, paths, client, data.sink_for("csv", io.StringIO(), net, np.float64), size=2000)
     assert scattered == [("Network", True, False)]
 
 
@@ -128,7 +128,7 @@ def test_a_worker_killed_during_the_run_loses_nothing(client, net, tmp_path):
             killed.append(victim)
 
     out = io.StringIO()
-    rows = cluster.run(net, paths, client, cluster.make_sink("csv", out, net, np.float64), size=60_000, on_result=kill_one)
+    rows = cluster.run(net, paths, client, data.sink_for("csv", out, net, np.float64), size=60_000, on_result=kill_one)
     assert killed and rows == 40_000
     assert out.getvalue() == _local(net, paths)
     client.wait_for_workers(2, timeout=60)  # the nanny restarts it, under a new address
@@ -145,7 +145,7 @@ def test_a_bad_row_on_a_worker_is_located_as_locally(client, net, tmp_path):
     with pytest.raises(netlang.NetlangError) as local:
         _local(net, paths)
     with pytest.raises(netlang.NetlangError) as remote:
-        cluster.run(net, paths, client, cluster.make_sink("csv", io.StringIO(), net, np.float64), size=1500)
+        cluster.run(net, paths, client, data.sink_for("csv", io.StringIO(), net, np.float64), size=1500)
     assert remote.value.line == 701 and remote.value.filename == paths[1]
     assert remote.value.format() == local.value.format()
 
