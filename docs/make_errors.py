@@ -90,6 +90,9 @@ EXPLANATIONS: Dict[str, str] = {
     "no-data": "`netlang train` has no training data: give `--input DATA` or write `train data = \"DATA.csv\"` in the file.",
     "not-learnable": "A learned value reaches the network's weights other than as written (doubled, added to, multiplied by another learned value, or with both signs), so its learned value could not be written back into the file.",
     "cannot-write": "`netlang train` cannot write the learned values to a file (read-only, a folder in the way, a full disk, a weights file it does not own); found before training where it can be, and every file is left as it was.",
+    "missing-column": "A data file lacks a column the command needs: the label column, a target column named like an output, or an input.",
+    "bad-label": "A label in a data file is not a whole number naming one of the network's classes (0 to outputs - 1; 0 or 1 for a single output).",
+    "no-samples": "A data file for scoring or training holds no samples.",
     "missing-extra": "A feature needs an optional package that is not installed; the message names the extra to install.",
 }
 
@@ -126,6 +129,9 @@ def _directive_note(path: Path) -> str:
         elif word == "fit":
             data_file, *settings = rest.split()
             notes.append(f"trained on `{data_file}`" + (f" with `{' '.join(settings)}`" if settings else ""))
+        elif word == "score":
+            data_file, labels, *skip = rest.split()
+            notes.append(f"scored against the labels in column `{labels}` of `{data_file}`, as by `netlang score`")
         elif word == "without":
             notes.append(f"as if `{rest}` were not installed")
         elif word == "cli":

@@ -1,6 +1,6 @@
 """Command line: ``netlang COMMAND``, a thin click layer over the library.
 
-Commands: run, check, compile, parse, table, test, graph, plot, export, fmt.
+Commands: run, score, check, compile, parse, table, test, graph, plot, export, fmt.
 
 How a command is written (and how a new one should be): a plain click command on
 the ``main`` group, as short as click's own examples::
@@ -464,6 +464,54 @@ def _run_batch(
     finally:
         if source is not None:
             source.close()
+
+
+@main.command()
+@click.argument("file")
+@click.option(
+    "--input",
+    "data_file",
+    metavar="DATA",
+    required=True,
+    help="The samples with their labels: a CSV file (a header naming the inputs and the label column, "
+    "or no header, as MNIST's files), or - for CSV on stdin.",
+)
+@click.option(
+    "--labels",
+    metavar="COLUMN",
+    required=True,
+    help="The label column: its name in the header, or its position from 0 (MNIST's CSV files: 0).",
+)
+@click.option(
+    "--skip",
+    metavar="COLUMN",
+    multiple=True,
+    help="A column that is neither an input nor the label, to leave out (name or position); repeat for more.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the score as JSON (accuracy, correct, total, confusion, classes).")
+def score(file: str, data_file: str, labels: str, skip: Tuple[str, ...], as_json: bool) -> None:
+    """Score a network against labelled samples: accuracy, per class, confusion matrix.
+
+    The class of a sample is the output with the largest value (the first of equal
+    ones), or for a single output 1 when it is at least 0.5. Labels are whole numbers
+    from 0. The file is read block by block, so its size does not matter.
+
+    \b
+    Examples:
+        netlang score digits.net --input test.csv --labels label
+        netlang score mnist.net --input mnist_test.csv --labels 0 --json
+        netlang score and.net --input gates.csv --labels y --skip id
+    """
+    from . import data as batch
+    from .labelled import score_file
+
+    if file == "-" and data_file == "-":
+        raise click.UsageError("the program and the data cannot both come from standard input: name one of them by file")
+    network = _load(file)
+    stderr = sys.stderr
+    progress = batch.Progress(stderr, None) if stderr.isatty() else None
+    result = score_file(network, data_file, labels, skip, stdin=sys.stdin, progress=progress)
+    click.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.text())
 
 
 @main.command()

@@ -678,22 +678,27 @@ class Progress:
 def open_source(name: str, network: Any, dtype: Any = np.float64, stdin: Optional[IO[Any]] = None) -> Any:
     """A block source for ``name``: ``-`` (CSV on stdin), a ``.npy`` file, or a CSV file (or a pipe: ``<(...)``)."""
     rows = rows_per_block(network)
-    if name == "-":
-        stream = stdin if stdin is not None else sys.stdin
-        return CsvSource(getattr(stream, "buffer", stream), "<stdin>", network.input_columns, dtype, rows)
     path = Path(name)
-    if path.suffix.lower() == ".npy":
+    if name != "-" and path.suffix.lower() == ".npy":
         return NpySource(path, name, network.input_columns, dtype, rows)
-    if path.suffix.lower() in (".parquet", ".pq"):
+    if name != "-" and path.suffix.lower() in (".parquet", ".pq"):
         from .parquet import open_parquet  # pyarrow, only for Parquet files
 
         return open_parquet(path, name, network.input_columns, dtype, rows)
+    stream, filename, size = open_csv(name, stdin)
+    return CsvSource(stream, filename, network.input_columns, dtype, rows, total=size, owns_stream=name != "-")
+
+
+def open_csv(name: str, stdin: Optional[IO[Any]] = None) -> Tuple[IO[Any], str, Optional[int]]:
+    """(stream, name to report, size if known) of CSV data: ``-`` is stdin (not to be closed)."""
+    if name == "-":
+        stream = stdin if stdin is not None else sys.stdin
+        return getattr(stream, "buffer", stream), "<stdin>", None
     try:
-        binary = open_file(path, "data file", kinds=STREAM)
+        binary = open_file(Path(name), "data file", kinds=STREAM)
     except FileError as problem:
         raise _error(problem.message, name, code=problem.code, hint=problem.hint) from None
-    size = os.fstat(binary.fileno()).st_size or None
-    return CsvSource(binary, name, network.input_columns, dtype, rows, total=size, owns_stream=True)
+    return binary, name, os.fstat(binary.fileno()).st_size or None
 
 
 def run_batch(network: Any, source: Any, sink: Any, dtype: Any = np.float64, progress: Optional[Progress] = None) -> int:

@@ -27,6 +27,7 @@ import numpy as np
 from .errors import NetlangError, did_you_mean
 from .activations import sigmoid_in_place
 from .runtime import Layer, Network
+from .scoring import classes
 
 RULES = ("backprop", "rashid", "perceptron")
 LOSSES = ("mse", "cross-entropy")
@@ -711,13 +712,6 @@ def _check_loss(network: Network, loss: str, targets: np.ndarray) -> None:
 
 
 # --- classes and accuracy -----------------------------------------------------------------
-
-
-def classes(outputs: np.ndarray) -> np.ndarray:
-    """The class of each row of outputs: the argmax of a vector, or for one output 1 when it is at least 0.5."""
-    if outputs.shape[1] == 1:
-        return (outputs[:, 0] >= 0.5).astype(np.int64)
-    return np.argmax(outputs, axis=1)
 
 
 def _accuracy(outputs: np.ndarray, targets: np.ndarray) -> Optional[float]:

@@ -16,10 +16,13 @@ reads them as comments):
     #! export per_name             export the network to ONNX (options: per_name, float32)
     #! without onnx                run as if the package onnx were not installed
     #! fit data/and.csv rule=perceptron   train the network (every weight and bias) on a CSV file
-                                   whose header names its inputs and outputs, with these
-                                   training.Settings (trainable=none: nothing bound)
+                                   whose header names its inputs and outputs (or labels=COLUMN
+                                   for one-hot targets), with these training.Settings
+                                   (trainable=none: nothing bound), as training.fit does
     #! train data/and.csv rate=0.1  netlang.train(NAME.net, data, settings...) (DATA "-": no data
                                    given); nothing is written unless output=FILE is given
+    #! score data/and.csv label    score the network against the label column, as `netlang score`
+                                   does (more words: columns to skip)
     #! cli run --x 1               run the command line (netlang run NAME.net --x 1) instead;
                                    NAME.err is then what it prints, and its exit status
 
@@ -142,7 +145,7 @@ def run_case(path: Path) -> netlang.NetlangError:
             values = [float(v) for v in rest.split()]
         elif word == "load":
             target = rest
-        elif word in ("check", "input", "output", "plot", "export", "fit", "train"):
+        elif word in ("check", "input", "output", "plot", "export", "fit", "train", "score"):
             actions.append((word, rest))
         elif word == "without":
             missing += rest.split()
@@ -196,6 +199,11 @@ def _act(network: netlang.Network, word: str, rest: str, target: str, path: Path
         _fit(network, rest)
     elif word == "train":
         _train(target, rest)
+    elif word == "score":
+        from netlang.labelled import score_file
+
+        name, labels, *skip = rest.split()
+        score_file(network, name, labels, skip)
     else:
         raise AssertionError(f"{path.name}: #! {word} takes no value here")
 
@@ -203,17 +211,17 @@ def _act(network: netlang.Network, word: str, rest: str, target: str, path: Path
 def _fit(network: netlang.Network, rest: str) -> None:
     from netlang import training
 
+    from netlang.labelled import read_examples
+
     name, *pairs = rest.split()
-    columns = network.input_columns + network.output_columns
-    with open(name, encoding="utf-8") as stream:
-        rows = np.concatenate(list(data.CsvSource(stream, name, columns)))
     options = dict(pair.split("=", 1) for pair in pairs)
+    inputs, targets = read_examples(name, network, labels=options.pop("labels", None))
     binding = training.binding_all(network)
     if options.pop("trainable", None) == "none":
         binding = training.Binding([None] * len(network.layers), [None] * len(network.layers), 0)
     fields = training.Settings.__dataclass_fields__
     settings = training.Settings(**{key: fields[key].type == "str" and value or _number(value) for key, value in options.items()})
-    training.fit(network, binding, rows[:, : network.input_width], rows[:, network.input_width :], settings)
+    training.fit(network, binding, inputs, targets, settings)
 
 
 def _number(text: str) -> object:

@@ -1,0 +1,320 @@
+"""Labelled data: samples read from a CSV file with their labels or targets, for `netlang score` and training.
+
+Files as they come: a header naming the columns (inputs as the network names them, ``x1`` or
+``x[0]``; targets named like the outputs, ``y`` or ``y[0]``; the label column by any name), or
+no header (MNIST's CSVs: the label first, then the pixels), the label column then given by its
+position. Columns that are neither inputs, label nor targets are an error unless the caller
+asks to skip them. Reading streams in blocks (``data.CsvSource``), so scoring a file takes
+bounded memory; ``read_examples`` gathers every row for training.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import IO, Any, Callable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .data import MAX_CHARS_PER_VALUE, MIN_LINE_CHARS, CsvSource, _cell_text, _error, _is_blank, _number, open_csv, rows_per_block, split_fields
+from .errors import NetlangError, did_you_mean, name_list
+from .scoring import Score, class_count
+
+Column = Union[int, str]
+
+
+class Layout(NamedTuple):
+    """Where things are among a file's columns (0-based positions)."""
+
+    names: Tuple[str, ...]  # every column's name (from the header, or made up)
+    header: bool
+    inputs: np.ndarray  # the position of each input column, in the network's order
+    label: Optional[int]
+    targets: Optional[np.ndarray]  # the position of each output column's target, in the network's order
+
+
+def _position(column: Column, width: int) -> Optional[int]:
+    """A column given by position (``0`` or ``"0"``, from 0; negative counts from the end), or None for a name."""
+    if isinstance(column, int):
+        index = column
+    elif column.strip().lstrip("-").isdigit():
+        index = int(column)
+    else:
+        return None
+    return index + width if index < 0 else index
+
+
+def find_layout(
+    filename: str, first: Tuple[int, str], network: Any, labels: Optional[Column], targets: bool, skip: Sequence[Column]
+) -> Layout:
+    """The layout of a file whose first line is ``first``: which columns are inputs, label, targets."""
+    number, line = first
+    fields = split_fields(line)
+    texts = [_cell_text(text) for _, text in fields]
+    width = len(fields)
+    header = any(_number(t) is None for t in texts)
+
+    def missing(message: str, hint: Optional[str] = None) -> NetlangError:
+        return _error(message, filename, number, 1, max(1, len(line)), code="missing-column", hint=hint, text=line)
+
+    def locate(column: Column, what: str) -> int:
+        position = _position(column, width)
+        if header and (position is None or str(column) in texts):
+            if str(column) not in texts:
+                raise missing(
+                    f"the header has no {what} column '{column}'",
+                    did_you_mean(str(column), texts) or f"the columns are {name_list(texts)}",
+                )
+            return texts.index(str(column))
+        if position is None:
+            raise missing(
+                f"the file has no header, so the {what} column cannot be found by the name '{column}'",
+                "give its position instead (0 is the first column)",
+            )
+        if not 0 <= position < width:
+            raise missing(f"the {what} column is number {column} (from 0), but the lines have {width} values")
+        return position
+
+    label = locate(labels, "label") if labels is not None else None
+    skipped = {locate(column, "skipped") for column in skip}
+    taken = set(skipped) | ({label} if label is not None else set())
+    if header:
+        names = tuple(texts)
+        where = {text: i for i, text in enumerate(texts) if i not in taken}
+        absent = [name for name in network.input_columns if name not in where]
+        if absent:
+            raise missing(f"the header has no column for the input{'s' if len(absent) > 1 else ''} {name_list(absent)}")
+        inputs = np.array([where[name] for name in network.input_columns], dtype=np.intp)
+        target_positions = None
+        if targets:
+            absent = [name for name in network.output_columns if name not in where]
+            if absent:
+                raise missing(
+                    f"the header has no target column for {name_list(absent)}",
+                    "name the target columns like the outputs, or give a label column to make one-hot targets from",
+                )
+            target_positions = np.array([where[name] for name in network.output_columns], dtype=np.intp)
+        used = set(inputs.tolist()) | set(target_positions.tolist() if target_positions is not None else []) | taken
+        for i, (column, raw) in enumerate(fields):
+            if i not in used:
+                raise _error(
+                    f"the header names '{texts[i]}', which is not an input"
+                    + (" or an output" if targets else "")
+                    + (" or the label" if label is not None else ""),
+                    filename,
+                    number,
+                    column,
+                    max(1, len(raw)),
+                    code="bad-header",
+                    hint=did_you_mean(texts[i], network.input_columns) or f"to leave it out, skip it (--skip {texts[i]})",
+                    text=line,
+                )
+        return Layout(names, True, inputs, label, target_positions)
+    rest = [i for i in range(width) if i not in taken]
+    wanted = network.input_width + (network.output_width if targets else 0)
+    if len(rest) != wanted:
+        parts = [f"{network.input_width} input{'s' if network.input_width != 1 else ''}"]
+        if targets:
+            parts.append(f"{network.output_width} target{'s' if network.output_width != 1 else ''}")
+        if label is not None:
+            parts.append("the label")
+        if skipped:
+            parts.append(f"{len(skipped)} skipped")
+        raise _error(
+            f"line {number} has {width} values, but {' + '.join(parts)} make {wanted + len(taken)}",
+            filename,
+            number,
+            1,
+            max(1, len(line)),
+            code="wrong-column-count",
+            hint="without a header, the columns left after the label and the skipped ones are the inputs"
+            + (", then the targets" if targets else "")
+            + ", in order",
+            text=line,
+        )
+    names_list = [f"column {i}" for i in range(width)]
+    own = list(network.input_columns) + (list(network.output_columns) if targets else [])
+    for i, name in zip(rest, own):
+        names_list[i] = name
+    if label is not None:
+        names_list[label] = "label"
+    inputs = np.array(rest[: network.input_width], dtype=np.intp)
+    target_positions = np.array(rest[network.input_width :], dtype=np.intp) if targets else None
+    return Layout(tuple(names_list), False, inputs, label, target_positions)
+
+
+class _Source(CsvSource):
+    """A CsvSource whose first line (header or not) decides the layout of the columns, and which
+    remembers its last block's lines, to name the line of a bad label."""
+
+    last: Tuple[List[str], int] = ([], 1)
+
+    def __init__(self, stream: IO[Any], filename: str, network: Any, find: Callable[[int, str], Layout], total: Optional[int], owns: bool) -> None:
+        # One placeholder column until the first line is read.
+        super().__init__(stream, filename, ["?"], rows=rows_per_block(network), total=total, owns_stream=owns)
+        self.find = find
+        self.layout: Optional[Layout] = None
+
+    def _read_header(self, line: str, number: int) -> bool:
+        layout = self.layout = self.find(number, line)
+        self.columns = layout.names
+        self.max_line = max(MIN_LINE_CHARS, MAX_CHARS_PER_VALUE * len(layout.names))
+        return layout.header
+
+    def _parse(self, lines: List[str], first: int) -> Optional[np.ndarray]:
+        self.last = (lines, first)
+        return super()._parse(lines, first)
+
+    def line_of(self, row: int) -> Tuple[int, str]:
+        """(number, text) of the ``row``-th sample of the last block."""
+        lines, first = self.last
+        seen = -1
+        for offset, line in enumerate(lines):
+            if not _is_blank(line):
+                seen += 1
+                if seen == row:
+                    return first + offset, line
+        return 0, ""  # pragma: no cover - every row of a block comes from a line
+
+
+class Examples:
+    """The blocks of a labelled CSV file: ``(inputs, labels, targets)`` each (labels or targets None
+    when not asked for). Labels are checked to be whole numbers naming one of the network's classes."""
+
+    def __init__(
+        self,
+        path: Union[str, Path],
+        network: Any,
+        labels: Optional[Column] = None,
+        targets: bool = False,
+        skip: Sequence[Column] = (),
+        stdin: Optional[IO[Any]] = None,
+    ) -> None:
+        self.network = network
+        self.classes = class_count(network.output_width)
+        name = str(path)
+        if name != "-" and Path(name).suffix.lower() in (".npy", ".parquet", ".pq"):
+            raise _error(
+                f"'{name}' is not a CSV file; labelled data are read from CSV files",
+                name,
+                code="bad-data",
+                hint="write the samples with their labels as CSV",
+            )
+        stream, self.filename, total = open_csv(name, stdin)
+
+        def find(number: int, line: str) -> Layout:
+            return find_layout(self.filename, (number, line), network, labels, targets, skip)
+
+        self.source = _Source(stream, self.filename, network, find, total, owns=name != "-")
+
+    def __repr__(self) -> str:
+        return f"Examples({self.filename!r})"
+
+    @property
+    def position(self) -> int:
+        return self.source.position
+
+    def close(self) -> None:
+        self.source.close()
+
+    def __iter__(self) -> Iterator[Tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray]]]:
+        rows = 0
+        for block in self.source:
+            layout = self.source.layout
+            assert layout is not None  # found from the first line, before any block
+            inputs = block[:, layout.inputs]
+            labels = None
+            if layout.label is not None:
+                labels = block[:, layout.label]
+                self._check_labels(labels, layout.label)
+            targets = block[:, layout.targets] if layout.targets is not None else None
+            rows += len(block)
+            yield inputs, labels, targets
+        if not rows:
+            raise _error(f"'{self.filename}' has no samples", self.filename, code="no-samples")
+
+    def _check_labels(self, labels: np.ndarray, label: int) -> None:
+        bad = np.flatnonzero((labels != np.round(labels)) | (labels < 0) | (labels >= self.classes))
+        if not len(bad):
+            return
+        row = int(bad[0])
+        number, text = self.source.line_of(row)
+        column, raw = split_fields(text)[label] if text else (0, "")
+        value = labels[row]
+        shown = _cell_text(raw) or f"{value:g}"
+        what = "is not a whole number" if value != round(value) else "is out of range"
+        outputs = self.network.output_width
+        raise _error(
+            f"label {shown} {what}: the network's {outputs} output{'s' if outputs != 1 else ''} "
+            f"tell{'s' if outputs == 1 else ''} classes 0 to {self.classes - 1} apart",
+            self.filename,
+            number,
+            column,
+            max(1, len(raw)),
+            code="bad-label",
+            hint=(
+                "a single output is class 1 when it is at least 0.5, else 0"
+                if outputs == 1
+                else f"class k is output column k ({self.network.output_columns[0]} is class 0); is the label column the right one?"
+            ),
+            text=text,
+        )
+
+
+def score_file(
+    network: Any, path: Union[str, Path], labels: Column, skip: Sequence[Column] = (), stdin: Optional[IO[Any]] = None,
+    progress: Any = None,
+) -> Score:
+    """The score of ``network`` on a labelled CSV file, read block by block (bounded memory)."""
+    examples = Examples(path, network, labels=labels, skip=skip, stdin=stdin)
+    score = Score(examples.classes)
+    rows = 0
+    try:
+        for inputs, found, _ in examples:
+            assert found is not None
+            score.add(network(inputs), found)
+            rows += len(inputs)
+            if progress is not None:
+                progress.update(examples.position, rows)
+    finally:
+        examples.close()
+    if progress is not None:
+        progress.finish()
+    return score
+
+
+def read_examples(
+    path: Union[str, Path],
+    network: Any,
+    labels: Optional[Column] = None,
+    skip: Sequence[Column] = (),
+    one_hot: Tuple[float, float] = (0.0, 1.0),
+    stdin: Optional[IO[Any]] = None,
+) -> Tuple[np.ndarray, np.ndarray]:
+    """``(inputs, targets)`` of every sample of a CSV file, for training.
+
+    With ``labels`` (a column's name, or position from 0), the targets are made from the class
+    label: ``one_hot[1]`` at the label's output and ``one_hot[0]`` elsewhere (Rashid: ``(0.01,
+    0.99)``; for a single output, label 1 is ``on`` and 0 is ``off``). Without, the targets are
+    read from columns named like the outputs (``y``, ``y[0]``, ...; without a header: the
+    columns after the inputs).
+    """
+    examples = Examples(path, network, labels=labels, targets=labels is None, skip=skip, stdin=stdin)
+    inputs: List[np.ndarray] = []
+    targets: List[np.ndarray] = []
+    off, on = one_hot
+    try:
+        for block, found, given in examples:
+            inputs.append(block)
+            if found is not None:
+                made = np.full((len(block), network.output_width), float(off))
+                if network.output_width == 1:
+                    made[found == 1, 0] = on
+                else:
+                    made[np.arange(len(block)), found.astype(np.intp)] = on
+                targets.append(made)
+            else:
+                assert given is not None
+                targets.append(given)
+    finally:
+        examples.close()
+    return np.concatenate(inputs), np.concatenate(targets)
