@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
@@ -29,6 +30,7 @@ from .activations import sigmoid_in_place
 from .runtime import Layer, Network
 from .scoring import classes
 
+Op = Callable[[], Any]
 RULES = ("backprop", "rashid", "perceptron")
 LOSSES = ("mse", "cross-entropy")
 OPTIMIZERS = ("sgd", "momentum", "adam")
@@ -338,82 +340,117 @@ class _LayerWork:
             return mask
         return (self.weights.values != 0) | trainable
 
-    # -- forward ---------------------------------------------------------------------
+    # -- the operations of a pass, each bound to its arrays ------------------------------
+    #
+    # Built once per batch size over fixed blocks (fit's full batches, its last one), so that a
+    # step runs a list of bound numpy calls: no lookups, no slicing, no temporaries where an
+    # out= argument will do. At batch 1 the Python around the numpy calls is most of the time.
 
-    def forward(self, S: np.ndarray) -> None:
+    def forward_ops(self, S: np.ndarray) -> List[Op]:
         out = S[:, self.rows]
         W = self.weights.values
+        ops: List[Op] = []
         if self.sparse:
-            gathered = S[:, self.entry_columns]
-            gathered *= W
-            if len(self.entry_rows) == 0:
-                out[...] = 0
-            elif self.all_rows:
-                np.add.reduceat(gathered, self.row_starts, axis=1, out=out)
-            else:
-                out[...] = 0
-                out[:, self.filled_rows] = np.add.reduceat(gathered, self.row_starts, axis=1)
-        elif len(self.positions):
-            np.matmul(S[:, self.read], W.T, out=out)
+            ops.append(partial(self._sparse_forward, S, out))
+        elif not len(self.positions):
+            ops.append(partial(out.fill, 0.0))
+        elif isinstance(self.read, slice):
+            ops.append(partial(np.matmul, S[:, self.read], W.T, out=out))
         else:
-            out[...] = 0
+            read = self.read
+            ops.append(lambda: np.matmul(S[:, read], W.T, out=out))
         if len(self.segments) == 1 and self.segments[0].activation == "sigmoid":
             # The bias goes into sigmoid's first pass, as in the runtime.
             if self.bias.trainable:
-                np.negative(self.bias.values, out=self.negated_bias)
-            sigmoid_in_place(out, self.negated_bias if self.use_bias else 0.0)
-            return
+                ops.append(partial(np.negative, self.bias.values, out=self.negated_bias))
+            ops.append(partial(sigmoid_in_place, out, self.negated_bias if self.use_bias else 0.0))
+            return ops
         if self.use_bias:
-            out += self.bias.values
+            ops.append(partial(np.add, out, self.bias.values, out=out))
         for segment in self.segments:
-            _activate(out if len(self.segments) == 1 else out[:, segment.start : segment.stop], segment.activation)
+            if segment.activation != "identity":
+                ops.append(partial(_activate, out[:, segment.start : segment.stop], segment.activation))
+        return ops
 
-    # -- backward ----------------------------------------------------------------------
+    def _sparse_forward(self, S: np.ndarray, out: np.ndarray) -> None:
+        gathered = S[:, self.entry_columns]
+        gathered *= self.weights.values
+        if len(self.entry_rows) == 0:
+            out[...] = 0
+        elif self.all_rows:
+            np.add.reduceat(gathered, self.row_starts, axis=1, out=out)
+        else:
+            out[...] = 0
+            out[:, self.filled_rows] = np.add.reduceat(gathered, self.row_starts, axis=1)
 
-    def derivative(self, S: np.ndarray, D: np.ndarray, scratch: np.ndarray) -> None:
-        """``D[:, rows]``: from the gradient by the layer's outputs to the gradient by its sums (in place)."""
+    def backward_ops(self, S: np.ndarray, D: np.ndarray, scratch: np.ndarray, errors: Optional[np.ndarray]) -> List[Op]:
+        """From the gradient by the layer's outputs (in ``D[:, rows]``) to its parameters' gradients
+        and to the gradient by the signals it reads; ``errors``: a block for Rashid's rule, which
+        sends back the error by the outputs instead of the gradient by the sums."""
+        dz = D[:, self.rows]
+        ops: List[Op] = []
+        back = dz
+        if errors is not None and self.back_local is not None:
+            back = errors[:, : self.stop - self.start]
+            ops.append(partial(np.copyto, back, dz))
         for i, segment in enumerate(self.segments):
-            if i in self.loss_segments:
-                continue
-            a, b = self.start + segment.start, self.start + segment.stop
-            _derive(S[:, a:b], D[:, a:b], scratch[:, : b - a], segment.activation)
+            if i not in self.loss_segments and segment.activation != "identity":
+                a, b = self.start + segment.start, self.start + segment.stop
+                ops.append(partial(_derive, S[:, a:b], D[:, a:b], scratch[:, : b - a], segment.activation))
+        return ops + self.gradient_ops(S, dz) + self._send_back_ops(D, back)
 
-    def gradients(self, S: np.ndarray, dz: np.ndarray) -> None:
+    def gradient_ops(self, S: np.ndarray, dz: np.ndarray) -> List[Op]:
         """The gradients of the weights and biases from ``dz`` (samples x rows)."""
+        ops: List[Op] = []
         if self.weights.trainable:
             gradient = self.weights.gradient
             assert gradient is not None
             if self.sparse:
-                np.einsum("ij,ij->j", dz[:, self.entry_rows], S[:, self.entry_columns], out=gradient)
-            elif len(dz) == 1:
+                rows, columns = self.entry_rows, self.entry_columns  # gathered at each step (copies)
+                ops.append(lambda: np.einsum("ij,ij->j", dz[:, rows], S[:, columns], out=gradient))
+            else:
                 # One sample: the outer product by broadcasting; matmul with an inner size of 1
                 # skips BLAS and took 3x as long (300 against 100 us for 100 x 784, measured here).
-                np.multiply(dz.T, S[:, self.read], out=gradient)
-            else:
-                np.matmul(dz.T, S[:, self.read], out=gradient)
+                product = np.multiply if len(dz) == 1 else np.matmul
+                if isinstance(self.read, slice):
+                    ops.append(partial(product, dz.T, S[:, self.read], out=gradient))
+                else:
+                    read = self.read
+                    ops.append(lambda: product(dz.T, S[:, read], out=gradient))
         if self.bias.trainable:
             assert self.bias.gradient is not None
-            np.sum(dz, axis=0, out=self.bias.gradient)
+            if len(dz) == 1:
+                ops.append(partial(np.copyto, self.bias.gradient, dz[0]))
+            else:
+                ops.append(partial(np.add.reduce, dz, 0, None, self.bias.gradient))
+        return ops
 
-    def send_back(self, D: np.ndarray, dz: np.ndarray) -> None:
+    def _send_back_ops(self, D: np.ndarray, dz: np.ndarray) -> List[Op]:
         """Add the gradient by the signals this layer reads (those that depend on theta) into ``D``."""
         if self.back_local is None:
-            return
+            return []
         W = self.weights.values
+        clear = self.back_clear
         if self.sparse:
             entries = self.back_local
-            contributions = dz[:, self.entry_rows[entries]] * W[entries]
-            if self.back_clear is not None:
-                D[:, self.back_clear] = 0
-            np.add.at(D.T, self.entry_columns[entries], contributions.T)
-            return
-        part = W if isinstance(self.back_local, slice) and self.back_local == slice(0, W.shape[1]) else W[:, self.back_local]
-        if self.back_overwrites and isinstance(self.back_state, slice):
-            np.matmul(dz, part, out=D[:, self.back_state])
-            return
-        if self.back_clear is not None:
-            D[:, self.back_clear] = 0
-        D[:, self.back_state] += dz @ part
+            rows, columns = self.entry_rows[entries], self.entry_columns[entries]
+
+            def sparse() -> None:
+                if clear is not None:
+                    D[:, clear] = 0
+                np.add.at(D.T, columns, (dz[:, rows] * W[entries]).T)
+
+            return [sparse]
+        local, state = self.back_local, self.back_state
+        if isinstance(local, slice) and self.back_overwrites and isinstance(state, slice):
+            return [partial(np.matmul, dz, W[:, local], out=D[:, state])]  # views of W and D
+
+        def dense() -> None:
+            if clear is not None:
+                D[:, clear] = 0
+            D[:, state] += dz @ W[:, local]
+
+        return [dense]
 
 
 def _activate(z: np.ndarray, name: str) -> None:
@@ -577,57 +614,77 @@ class _Engine:
         rows[work.entry_rows[work.weights.trainable_mask()]] = True
         return rows
 
-    def blocks(self, samples: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """State, gradient and scratch blocks for batches of up to ``samples``."""
-        widest = max([w.stop - w.start for w in self.layers] + [1])
-        return np.zeros((samples, self.total)), np.zeros((samples, self.total)), np.empty((samples, 2 * widest))
-
-    def forward(self, S: np.ndarray) -> None:
-        for work in self.layers:
-            work.forward(S)
-
-    def backward(self, S: np.ndarray, D: np.ndarray, scratch: np.ndarray, targets: np.ndarray, scale: float) -> float:
-        """The gradient of the batch's loss, times ``scale``, into ``self.grad`` (after ``forward``); the loss's check sum.
-
-        ``D[:, outputs]`` is set first to the loss's gradient by the outputs (for cross-entropy:
-        by the softmax sums directly, ``(y - t) / batch``)."""
-        samples = S.shape[0]
-        errors_block = scratch[:, scratch.shape[1] // 2 :]
-        scratch = scratch[:, : scratch.shape[1] // 2]
-        if self.indexed:
-            self.grad[...] = 0
-        # The error at the outputs; its sum is finite exactly when every output is (a cheap check).
-        if isinstance(self.outputs, slice):
-            error = D[:, self.outputs]
-            np.subtract(S[:, self.outputs], targets, out=error)
-        else:
-            error = S[:, self.outputs] - targets
-        check = float(np.sum(error))
-        factor = scale / samples
-        if factor != 1.0:
-            error *= factor
-        if not isinstance(self.outputs, slice):
-            D[:, self.outputs] = error
-        for work in self.backward_layers:
-            dz = D[:, work.rows]
-            if self.errors_back and work.back_local is not None:
-                # Rashid's rule: the error by the layer's outputs goes back, not the gradient by its sums.
-                errors = errors_block[:, : work.stop - work.start]
-                np.copyto(errors, dz)
-                work.derivative(S, D, scratch)
-                work.gradients(S, dz)
-                work.send_back(D, errors)
-                continue
-            work.derivative(S, D, scratch)
-            work.gradients(S, dz)
-            work.send_back(D, dz)
-        for bound in self.indexed:
-            bound.scatter(self.grad)
-        return check
+    def program(self, samples: int, scale: float) -> "_Program":
+        """The bound operations of a step over batches of ``samples``, the gradient times ``scale``."""
+        return _Program(self, samples, scale)
 
     def refresh(self) -> None:
         for bound in self.indexed:
             bound.refresh(self.theta)
+
+
+class _Program:
+    """One step over a batch of fixed size: the blocks (state ``S``, gradient ``D``, scratch) and
+    the operations of the forward and backward passes, bound to them.
+
+    ``load`` puts a batch's inputs and targets in place; ``forward`` computes every signal;
+    ``backward`` the gradient of the batch's mean loss times ``scale`` into ``engine.grad``.
+    ``D[:, outputs]`` starts as the loss's gradient by the outputs (cross-entropy: by the softmax
+    sums, ``(y - t) / batch``)."""
+
+    def __init__(self, engine: _Engine, samples: int, scale: float) -> None:
+        self.engine = engine
+        self.samples = samples
+        widest = max([w.stop - w.start for w in engine.layers] + [1])
+        self.S = S = np.zeros((samples, engine.total))
+        self.D = D = np.zeros((samples, engine.total))
+        scratch = np.empty((samples, widest))
+        errors = np.empty((samples, widest)) if engine.errors_back else None
+        self.inputs = S[:, : engine.input_width]
+        self.targets = np.empty((samples, len(engine.output_positions)))
+        self.forward_ops = [op for work in engine.layers for op in work.forward_ops(S)]
+        outputs = engine.outputs
+        self.error = D[:, outputs] if isinstance(outputs, slice) else np.empty_like(self.targets)
+        self.output_values = S[:, outputs] if isinstance(outputs, slice) else None
+        self.factor = scale / samples
+        backward: List[Op] = []
+        if not isinstance(outputs, slice):
+            error = self.error
+            backward.append(lambda: D.__setitem__((slice(None), outputs), error))
+        for work in engine.backward_layers:
+            backward += work.backward_ops(S, D, scratch, errors)
+        backward += [partial(bound.scatter, engine.grad) for bound in engine.indexed]
+        self.backward_ops = backward
+
+    def load(self, X: np.ndarray, T: np.ndarray, chosen: np.ndarray) -> None:
+        if self.samples == 1:
+            np.copyto(self.inputs[0], X[chosen[0]])
+            np.copyto(self.targets[0], T[chosen[0]])
+        else:
+            self.inputs[...] = X[chosen]
+            np.take(T, chosen, axis=0, out=self.targets)
+
+    def forward(self) -> None:
+        for op in self.forward_ops:
+            op()
+
+    def outputs(self) -> np.ndarray:
+        values = self.output_values
+        return values if values is not None else self.S[:, self.engine.outputs]
+
+    def backward(self) -> float:
+        """The gradient (after ``forward``); the sum of the output errors, finite exactly when every output is."""
+        engine = self.engine
+        if engine.indexed:
+            engine.grad[...] = 0
+        error = self.error
+        np.subtract(self.outputs(), self.targets, out=error)
+        check = float(np.add.reduce(error, axis=None))
+        if self.factor != 1.0:
+            np.multiply(error, self.factor, out=error)
+        for op in self.backward_ops:
+            op()
+        return check
 
 
 # --- checks before any work --------------------------------------------------------------
@@ -674,7 +731,7 @@ def _check_data(network: Network, inputs: Any, targets: Any, what: str = "traini
         bad = ~np.isfinite(array)
         if bad.any():
             row, column = np.argwhere(bad)[0]
-            raise _fail(f"the {what} {name} hold {array[row, column]} in row {row} (from 0), column {column}; every value must be a finite number", "bad-value")
+            raise _fail(f"the {what} {name} hold {array[row, column]} in row {row} (from 0), column {column}; every value must be a finite number", "non-finite-value")
     return np.ascontiguousarray(X), np.ascontiguousarray(T)
 
 
@@ -766,27 +823,20 @@ def fit(
     rng = np.random.default_rng(settings.seed)
     samples = len(X)
     batch = min(settings.batch_size, samples)
-    S_full, D_full, scratch_full = engine.blocks(batch)
-    history: List[Epoch] = []
-    inputs_slice = slice(0, engine.input_width)
     scale = settings.learning_rate if settings.optimizer == "sgd" else 1.0
+    full = engine.program(batch, scale)
+    last = engine.program(samples % batch, scale) if samples % batch else full
+    history: List[Epoch] = []
     for epoch in range(1, settings.epochs + 1):
         started = time.perf_counter()
         order = rng.permutation(samples) if settings.shuffle else np.arange(samples)
         with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
             for number, begin in enumerate(range(0, samples, batch), start=1):
                 chosen = order[begin : begin + batch]
-                count = len(chosen)
-                S, D, scratch = (S_full, D_full, scratch_full) if count == batch else (S_full[:count], D_full[:count], scratch_full[:count])
-                if count == 1:
-                    S[0, inputs_slice] = X[chosen[0]]
-                    batch_targets = T[chosen[0] : chosen[0] + 1]
-                else:
-                    S[:, inputs_slice] = X[chosen]
-                    batch_targets = T[chosen]
-                engine.forward(S)
-                check = engine.backward(S, D, scratch, batch_targets, scale)
-                if not math.isfinite(check):
+                program = full if len(chosen) == batch else last
+                program.load(X, T, chosen)
+                program.forward()
+                if not math.isfinite(program.backward()):
                     raise _not_finite(epoch, number, settings)
                 step()
                 engine.refresh()
@@ -904,7 +954,9 @@ def _perceptron(
         )
     # Where each output column sits among the layer's rows (other outputs get no error).
     column_rows = [(i, int(p) - work.start) for i, p in enumerate(engine.output_positions) if work.start <= p < work.stop]
-    S, D, _ = engine.blocks(1)
+    program = engine.program(1, 1.0)
+    S, D = program.S, program.D
+    gradient_ops = work.gradient_ops(S, D[:, work.rows]) + [partial(bound.scatter, engine.grad) for bound in engine.indexed]
     rng = np.random.default_rng(settings.seed)
     rate = settings.learning_rate
     history: List[Epoch] = []
@@ -916,18 +968,16 @@ def _perceptron(
         started = time.perf_counter()
         order = rng.permutation(len(X)) if settings.shuffle else np.arange(len(X))
         for sample in order:
-            S[0, : engine.input_width] = X[sample]
-            engine.forward(S)
-            outputs = S[0, engine.outputs].copy()
+            program.load(X, T, np.array([sample]))
+            program.forward()
+            outputs = program.outputs()[0].copy()
             D[...] = 0
             for column, row in column_rows:  # the "gradient" o - t at each step neuron's sum
                 D[0, work.start + row] = outputs[column] - T[sample, column]
-            dz = D[:, work.rows]
             if engine.indexed:
                 engine.grad[...] = 0
-            work.gradients(S, dz)
-            for bound in engine.indexed:
-                bound.scatter(engine.grad)
+            for op in gradient_ops:
+                op()
             before = (work.weights.values.copy(), work.bias.values.copy()) if on_update is not None else None
             engine.theta -= rate * engine.grad
             engine.refresh()
@@ -957,11 +1007,11 @@ def gradient(network: Network, binding: Binding, inputs: Any, targets: Any, loss
     X, T = _check_data(network, inputs, targets)
     _check_loss(network, loss, T)
     engine = _Engine(network, binding, parameters(network, binding), loss)
-    S, D, scratch = engine.blocks(len(X))
-    S[:, : engine.input_width] = X
+    program = engine.program(len(X), 1.0)
+    program.load(X, T, np.arange(len(X)))
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
-        engine.forward(S)
-        engine.backward(S, D, scratch, T, 1.0)
+        program.forward()
+        program.backward()
     return engine.grad.copy()
 
 
