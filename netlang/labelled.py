@@ -80,6 +80,12 @@ def find_layout(
     if header:
         names = tuple(texts)
         where = {text: i for i, text in enumerate(texts) if i not in taken}
+        # A vector of one element may be named without its index: 'y' for y[0].
+        for columns in (network.input_columns, network.output_columns):
+            for name in columns:
+                base = name[:-3]
+                if name.endswith("[0]") and base in where and name not in where and f"{base}[1]" not in columns:
+                    where[name] = where[base]
         absent = [name for name in network.input_columns if name not in where]
         if absent:
             raise missing(f"the header has no column for the input{'s' if len(absent) > 1 else ''} {name_list(absent)}")

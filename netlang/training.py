@@ -999,6 +999,14 @@ def _perceptron(
     return Result(with_parameters(network, binding, theta), theta, history, converged)
 
 
+def read_examples(path: Any, network: Network, labels: Any = None, skip: Sequence[Any] = (), one_hot: Tuple[float, float] = (0.0, 1.0), stdin: Any = None) -> Tuple[np.ndarray, np.ndarray]:
+    """The inputs and targets of a labelled CSV file: :func:`netlang.labelled.read_examples`
+    (imported when called: the engine itself reads no files)."""
+    from .labelled import read_examples as read
+
+    return read(path, network, labels=labels, skip=skip, one_hot=one_hot, stdin=stdin)
+
+
 # --- gradient check --------------------------------------------------------------------------
 
 

@@ -167,3 +167,10 @@ def test_score_repr_and_text():
     assert repr(score) == "Score(2/3 correct, 2 classes)"
     assert "confusion (rows: label, columns: predicted class)" in score.text()
     assert Score(3).accuracy is None
+
+
+def test_a_one_element_vector_may_be_named_without_its_index(tmp_path):
+    net = netlang.compile("input x[1]\nlayer y[1] = sigmoid([[2]] @ x)\noutput y\n")
+    (tmp_path / "d.csv").write_text("y,x\n1,0.5\n0,-1\n")
+    X, T = labelled.read_examples(tmp_path / "d.csv", net)
+    assert X.tolist() == [[0.5], [-1.0]] and T.tolist() == [[1.0], [0.0]]

@@ -1,0 +1,261 @@
+"""Training speed: netlang.training.fit against numpy transcriptions of the books' updates, and PyTorch.
+
+- Rashid's preset: 784-100-10 sigmoid, no biases, rule "rashid", learning rate 0.3, batch 1, one
+  epoch over 60,000 synthetic rows of MNIST's shape, in file order. Baseline: his published
+  update, transcribed here from its equations, sample by sample (column vectors):
+  h = σ(Wih·x), o = σ(Who·h), e_o = t − o, e_h = Whoᵀ·e_o, Who += lr·(e_o∘o∘(1−o))·hᵀ,
+  Wih += lr·(e_h∘h∘(1−h))·xᵀ. Both must end with the same weights (checked, to 1e-9).
+- Saito's preset: 784-50-10, sigmoid hidden, softmax output, mean cross-entropy, SGD at 0.1,
+  1,000 iterations of batch 100 (10 epochs over 10,000 rows, one permutation per epoch, the
+  same for all). Baselines: his two-layer update transcribed from its equations (row vectors,
+  x·W + b; dy = (y − t)/batch, ∇W2 = z1ᵀ·dy, ∇b2 = Σ dy, ∇W1 = xᵀ·((dy·W2ᵀ)∘z1∘(1−z1)),
+  ∇b1 its column sums), and PyTorch (CPU; autograd, F.cross_entropy, torch.optim.SGD) when
+  installed (`pip install torch==2.13.0`).
+- digits (needs scikit-learn, the `digits` extra): examples/digits/digits.net trained as its
+  `train` statement says, the time to >= 97% test accuracy (target: under 10 s).
+
+netlang's time includes what fit does besides the updates: checking the data, and after each
+epoch the loss and accuracy over the training data (one forward pass) and the trained network.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional, Tuple
+
+import numpy as np
+
+from _common import GcPaused, arguments, interleaved, machine_note, report
+
+import netlang
+from netlang import training
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+# --- Rashid --------------------------------------------------------------------------------------
+
+
+def rashid_numpy(Wih: np.ndarray, Who: np.ndarray, X: np.ndarray, T: np.ndarray, rate: float) -> Tuple[np.ndarray, np.ndarray]:
+    Wih, Who = Wih.copy(), Who.copy()
+    for i in range(len(X)):
+        x = X[i][:, None]
+        t = T[i][:, None]
+        h = sigmoid(Wih @ x)
+        o = sigmoid(Who @ h)
+        e_o = t - o
+        e_h = Who.T @ e_o
+        Who += rate * (e_o * o * (1 - o)) @ h.T
+        Wih += rate * (e_h * h * (1 - h)) @ x.T
+    return Wih, Who
+
+
+def mnist_shaped(rng: np.random.Generator, rows: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Synthetic rows of MNIST's shape: pixels 0..255 scaled as Rashid does, labels, his targets."""
+    X = rng.integers(0, 256, (rows, 784)) / 255 * 0.99 + 0.01
+    labels = rng.integers(0, 10, rows)
+    T = np.full((rows, 10), 0.01)
+    T[np.arange(rows), labels] = 0.99
+    return X, labels, T
+
+
+def network(folder: Path, text: str, arrays: dict) -> Any:
+    np.savez(folder / "w.npz", **arrays)
+    (folder / "net.net").write_text(text, encoding="utf-8")
+    return netlang.load(folder / "net.net")
+
+
+RASHID = """input x[784]
+let Wih = load("w.npz", "Wih")
+let Who = load("w.npz", "Who")
+layer hidden[100] = sigmoid(Wih @ x)
+layer out[10] = sigmoid(Who @ hidden)
+output out
+"""
+
+
+def bench_rashid(folder: Path, rows: int, repeats: int) -> None:
+    rng = np.random.default_rng(1)
+    Wih = rng.normal(0, 784**-0.5, (100, 784))
+    Who = rng.normal(0, 100**-0.5, (10, 100))
+    X, _, T = mnist_shaped(rng, rows)
+    net = network(folder, RASHID, {"Wih": Wih, "Who": Who})
+    binding = training.binding_all(net, biases=False)
+    settings = training.Settings(rule="rashid", learning_rate=0.3, epochs=1, batch_size=1, shuffle=False)
+    result = training.fit(net, binding, X, T, settings)
+    expected = rashid_numpy(Wih, Who, X, T, 0.3)
+    difference = max(np.max(np.abs(result.network.layers[0].weights - expected[0])), np.max(np.abs(result.network.layers[1].weights - expected[1])))
+    assert difference < 1e-9, difference
+    print(f"\nRashid: the same weights after one epoch of {rows} rows (largest difference {difference:.1e})")
+    with GcPaused():
+        numpy_time, netlang_time = interleaved(
+            [lambda: rashid_numpy(Wih, Who, X, T, 0.3), lambda: training.fit(net, binding, X, T, settings)], repeats
+        )
+    report(f"Rashid's preset: 784-100-10, batch 1, one epoch of {rows} rows", [("numpy transcription", numpy_time), ("netlang fit", netlang_time)], numpy_time, "<= 1.0x")
+
+
+# --- Saito ---------------------------------------------------------------------------------------
+
+
+SAITO = """input x[784]
+let W1 = load("w.npz", "W1")
+let b1 = load("w.npz", "b1")
+let W2 = load("w.npz", "W2")
+let b2 = load("w.npz", "b2")
+layer z1[50] = sigmoid(W1 @ x + b1)
+layer y[10] = softmax(W2 @ z1 + b2)
+output y
+"""
+
+
+def saito_numpy(W1: np.ndarray, b1: np.ndarray, W2: np.ndarray, b2: np.ndarray, X: np.ndarray, T: np.ndarray, orders: list, batch: int, rate: float) -> Tuple[np.ndarray, ...]:
+    W1, b1, W2, b2 = W1.copy(), b1.copy(), W2.copy(), b2.copy()
+    for order in orders:
+        for begin in range(0, len(order), batch):
+            chosen = order[begin : begin + batch]
+            x, t = X[chosen], T[chosen]
+            z1 = sigmoid(x @ W1 + b1)
+            a2 = z1 @ W2 + b2
+            e = np.exp(a2 - a2.max(axis=1, keepdims=True))
+            y = e / e.sum(axis=1, keepdims=True)
+            dy = (y - t) / len(chosen)
+            grad_W2 = z1.T @ dy
+            grad_b2 = dy.sum(axis=0)
+            da1 = (dy @ W2.T) * z1 * (1 - z1)
+            grad_W1 = x.T @ da1
+            grad_b1 = da1.sum(axis=0)
+            W1 -= rate * grad_W1
+            b1 -= rate * grad_b1
+            W2 -= rate * grad_W2
+            b2 -= rate * grad_b2
+    return W1, b1, W2, b2
+
+
+def saito_torch(W1: np.ndarray, b1: np.ndarray, W2: np.ndarray, b2: np.ndarray, X: np.ndarray, labels: np.ndarray, orders: list, batch: int, rate: float) -> Optional[Callable[[], Any]]:
+    try:
+        import torch
+    except ImportError:
+        return None
+    X_t = torch.from_numpy(X)
+    labels_t = torch.from_numpy(labels)
+    orders_t = [torch.from_numpy(order) for order in orders]
+
+    def run() -> Any:
+        params = [torch.tensor(a, requires_grad=True) for a in (W1, b1, W2, b2)]
+        w1, c1, w2, c2 = params
+        optimizer = torch.optim.SGD(params, lr=rate)
+        for order in orders_t:
+            for begin in range(0, len(order), batch):
+                chosen = order[begin : begin + batch]
+                x = X_t[chosen]
+                logits = torch.sigmoid(x @ w1 + c1) @ w2 + c2
+                loss = torch.nn.functional.cross_entropy(logits, labels_t[chosen])
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+        return [p.detach().numpy() for p in params]
+
+    return run
+
+
+def bench_saito(folder: Path, rows: int, epochs: int, repeats: int) -> None:
+    rng = np.random.default_rng(2)
+    W1 = 0.01 * rng.standard_normal((784, 50))
+    W2 = 0.01 * rng.standard_normal((50, 10))
+    b1, b2 = np.zeros(50), np.zeros(10)
+    X, labels, _ = mnist_shaped(rng, rows)
+    X = (X - 0.01) / 0.99  # Saito's x/255
+    T = np.eye(10)[labels]
+    net = network(folder, SAITO, {"W1": W1.T, "b1": b1, "W2": W2.T, "b2": b2})
+    binding = training.binding_all(net)
+    settings = training.Settings(loss="cross-entropy", learning_rate=0.1, epochs=epochs, batch_size=100, seed=4)
+    order_rng = np.random.default_rng(4)
+    orders = [order_rng.permutation(rows) for _ in range(epochs)]
+    result = training.fit(net, binding, X, T, settings)
+    expected = saito_numpy(W1, b1, W2, b2, X, T, orders, 100, 0.1)
+    layers = result.network.layers
+    difference = max(
+        np.max(np.abs(layers[0].weights - expected[0].T)), np.max(np.abs(layers[0].bias - expected[1])),
+        np.max(np.abs(layers[1].weights - expected[2].T)), np.max(np.abs(layers[1].bias - expected[3])),
+    )
+    assert difference < 1e-9, difference
+    iterations = epochs * rows // 100
+    print(f"\nSaito: the same weights after {iterations} iterations (largest difference {difference:.1e})")
+    runs = [lambda: saito_numpy(W1, b1, W2, b2, X, T, orders, 100, 0.1), lambda: training.fit(net, binding, X, T, settings)]
+    names = ["numpy transcription", "netlang fit"]
+    torch_run = saito_torch(W1, b1, W2, b2, X, labels, orders, 100, 0.1)
+    if torch_run is not None:
+        import torch
+
+        got = torch_run()
+        torch_difference = max(np.max(np.abs(g - e)) for g, e in zip(got, expected))
+        print(f"PyTorch {torch.__version__} ({torch.get_num_threads()} threads): largest difference from numpy {torch_difference:.1e}")
+        runs.append(torch_run)
+        names.append("PyTorch CPU")
+    with GcPaused():
+        times = interleaved(runs, repeats)
+    rows_out = list(zip(names, times))
+    report(f"Saito's preset: 784-50-10, {iterations} iterations of batch 100", rows_out, times[0], "<= 1.0x numpy")
+    if torch_run is not None:
+        report("the same against PyTorch", rows_out[1:], times[2], "<= 1.0x PyTorch")
+
+
+# --- digits --------------------------------------------------------------------------------------
+
+
+# digits.net's train statement, as the engine's settings.
+DIGITS = training.Settings(rule="rashid", loss="mse", learning_rate=0.3, epochs=20, batch_size=1, seed=1)
+
+
+def bench_digits(folder: Path) -> None:
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        print("\ndigits: scikit-learn is not installed (pip install '.[digits]'); skipped")
+        return
+    import shutil
+    import sys
+
+    sys.path.insert(0, str(ROOT / "examples" / "digits"))
+    import make_data
+
+    from netlang.labelled import read_examples, score_file
+
+    make_data.write(folder)
+    shutil.copy(ROOT / "examples" / "digits" / "digits.net", folder / "digits.net")
+    net = netlang.load(folder / "digits.net")
+    settings = DIGITS
+    start = time.perf_counter()
+    X, T = read_examples(folder / "train.csv", net, labels="label", one_hot=(0.01, 0.99))
+    result = training.fit(net, training.binding_all(net), X, T, settings)
+    seconds = time.perf_counter() - start
+    accuracy = score_file(result.network, folder / "test.csv", "label").accuracy
+    print(f"\ndigits: {settings.epochs} epochs of {len(X)} samples in {seconds:.2f} s (data read included); test accuracy {accuracy:.4f}")
+    print("  target: >= 0.97 in under 10 s")
+
+
+def main() -> None:
+    args = arguments(__doc__.splitlines()[0])
+    machine_note()
+    try:
+        import platform
+
+        name = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), platform.processor())
+        print(f"CPU: {name}")
+    except OSError:
+        pass
+    with tempfile.TemporaryDirectory() as directory:
+        folder = Path(directory)
+        bench_rashid(folder, 6000 if args.quick else 60000, 1 if args.quick else 3)
+        bench_saito(folder, 2000 if args.quick else 10000, 10, 1 if args.quick else 5)
+        bench_digits(folder)
+
+
+if __name__ == "__main__":
+    main()
