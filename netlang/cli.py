@@ -300,6 +300,13 @@ def main() -> None:
 @click.option("--explain", is_flag=True, help="Write out each neuron's computation with its numbers, layer by layer.")
 @click.option("--exact", is_flag=True, help=_EXACT_HELP)
 @click.option(
+    "--class",
+    "show_class",
+    is_flag=True,
+    help="Also print the class of the outputs, as netlang score counts it: the largest output's position, "
+    "or for a single output 1 when it is at least 0.5 (with --input: a last column 'class').",
+)
+@click.option(
     "--device",
     metavar="DEVICE",
     help="Compute on DEVICE (cpu, cuda, cuda:1, ...) with PyTorch, or CuPy for cuda (docs/scale.md).",
@@ -320,6 +327,7 @@ def run(
     dtype: str,
     explain: bool,
     exact: bool,
+    show_class: bool,
     device: Optional[str],
     scheduler: Optional[str],
 ) -> None:
@@ -345,10 +353,12 @@ def run(
     if data_file is not None or output is not None:
         if explain or exact:
             raise click.UsageError("--explain and --exact work on one sample given with --x, not with --input")
-        _run_batch(file, values, data_file, output, dtype, as_json, device, scheduler)
+        _run_batch(file, values, data_file, output, dtype, as_json, device, scheduler, show_class)
         return
     if scheduler is not None:
         raise click.UsageError("--scheduler runs a data file on a cluster: give it with --input")
+    if explain and show_class:
+        raise click.UsageError("--explain writes out the computation; leave out --class")
     if explain and as_json:
         raise click.UsageError("--explain writes text; leave out --json")
     if (explain or exact) and dtype != "float64":
@@ -383,6 +393,10 @@ def run(
         if dtype == "float32":  # float32's own shortest digits (0.7310586), not their float64 expansion
             row = [float(str(value)) for value in row]
         outputs = network.split_outputs(row)
+    if show_class:
+        from .scoring import class_of
+
+        outputs = {**outputs, "class": float(class_of(outputs))}
     click.echo(outputs_text(outputs, as_json))  # also what the launcher's fast path prints
 
 
@@ -425,6 +439,7 @@ def _run_batch(
     as_json: bool,
     device: Optional[str] = None,
     scheduler: Optional[str] = None,
+    show_class: bool = False,
 ) -> None:
     """``run --input``: stream DATA through the network, block by block, into the output."""
     from . import data as batch
@@ -441,9 +456,15 @@ def _run_batch(
         kind = "json" if as_json else batch.output_kind(output or "-")
     except ValueError as problem:
         raise click.BadParameter(str(problem), param_hint="'--output'") from None
+    if show_class and (device is not None or scheduler is not None):
+        raise click.UsageError("--class works on this computer's CPU: leave out --device and --scheduler")
     network = _on_device(_load(file), device)
     if not network.input_width:
         raise click.UsageError("this network has no inputs, so it has nothing to read from --input")
+    if show_class:
+        from .scoring import WithClass
+
+        network = WithClass(network)
     if scheduler is not None:
         _run_on_cluster(network, data, output, kind, batch.DTYPES[dtype], scheduler, device)
         return

@@ -20,6 +20,34 @@ def classes(outputs: np.ndarray) -> np.ndarray:
     return np.argmax(outputs, axis=1)
 
 
+def class_of(outputs: Dict[str, Any]) -> int:
+    """The class of one sample's outputs given by name (``run --class``), as :func:`classes` counts it."""
+    row = np.concatenate([np.ravel(np.asarray(value, dtype=np.float64)) for value in outputs.values()])
+    return int(classes(row[None, :])[0])
+
+
+class WithClass:
+    """A network whose outputs end with a column ``class`` (``run --input --class``): what the
+    data sources and sinks use of a Network, the class added to each block of outputs."""
+
+    def __init__(self, network: Any) -> None:
+        self.network = network
+        self.input_width = network.input_width
+        self.input_columns = network.input_columns
+        self.output_names = tuple(network.output_names) + ("class",)
+        self.output_sizes = tuple(network.output_sizes) + (None,)
+        self.output_columns = tuple(network.output_columns) + ("class",)
+        self.output_width = network.output_width + 1
+
+    def __repr__(self) -> str:
+        return f"WithClass({self.network!r})"
+
+    def __call__(self, batch: Any, dtype: Any = np.float64) -> np.ndarray:
+        outputs = self.network(batch, dtype=dtype)
+        found = classes(np.asarray(outputs, dtype=np.float64)) if len(outputs) else np.zeros(0)
+        return np.column_stack([outputs, found.astype(outputs.dtype)])
+
+
 class Score:
     """Counts of predicted against true classes, added up block by block.
 

@@ -174,3 +174,17 @@ def test_a_one_element_vector_may_be_named_without_its_index(tmp_path):
     (tmp_path / "d.csv").write_text("y,x\n1,0.5\n0,-1\n")
     X, T = labelled.read_examples(tmp_path / "d.csv", net)
     assert X.tolist() == [[0.5], [-1.0]] and T.tolist() == [[1.0], [0.0]]
+
+
+def test_run_prints_the_class_beside_the_outputs(cli, tmp_path):
+    result = cli("run", "examples/dlfs.net", "--x", "1.0", "0.5", "--class")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "class = 1"  # y = [0.317, 0.696]: the second is largest
+    result = cli("run", "examples/and.net", "--x", "1", "1", "--class", "--json")
+    assert json.loads(result.output) == {"y": 1, "class": 1}
+    (tmp_path / "d.csv").write_text("x1,x2\n1,1\n0,1\n")
+    result = cli("run", "examples/and.net", "--input", str(tmp_path / "d.csv"), "--class")
+    assert result.output == "y,class\n1,1\n0,0\n"
+    result = cli("run", "examples/and.net", "--input", str(tmp_path / "d.csv"), "--class", "--json")
+    assert json.loads(result.output) == [{"y": 1, "class": 1}, {"y": 0, "class": 0}]
+    assert cli("run", "examples/and.net", "--x", "1", "1", "--class", "--explain").exit_code == 2

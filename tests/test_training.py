@@ -466,3 +466,21 @@ def test_sparse_layers_train_as_their_dense_equivalent():
     assert sparse_result.network.layers[0].is_sparse  # the structure is kept
     worst = training.gradient_check(net, sparse_binding, X[:3], T[:3])[0]
     assert worst.relative < 1e-6
+
+
+def test_without_evaluation_an_epoch_reports_the_mean_loss_of_its_batches():
+    net = netlang.compile("input x\nnode y = sigmoid(0.1*x + 0)\noutput y\n")
+    X, T = np.array([-1.0, 1.0, 2.0]), np.array([0.0, 1.0, 1.0])
+    quiet = training.fit(net, training.binding_all(net), X, T, training.Settings(epochs=1, shuffle=False, evaluate=False))
+    assert quiet.history[0].accuracy is None
+    # Each sample's loss before its own update, by hand.
+    theta = training.parameters(net, training.binding_all(net))
+    losses = []
+    for x, t in zip(X, T):
+        o = 1 / (1 + np.exp(-(theta[0] * x + theta[1])))
+        losses.append(0.5 * (t - o) ** 2)
+        theta = theta - 0.1 * (o - t) * o * (1 - o) * np.array([x, 1.0])
+    assert quiet.history[0].loss == pytest.approx(np.mean(losses), rel=1e-12)
+    np.testing.assert_allclose(quiet.theta, theta, rtol=1e-12)
+    evaluated = training.fit(net, training.binding_all(net), X, T, training.Settings(epochs=1, shuffle=False))
+    np.testing.assert_array_equal(evaluated.theta, quiet.theta)
