@@ -511,7 +511,7 @@ def _run_batch(
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the score as JSON (accuracy, correct, total, confusion, classes).")
 def score(file: str, data_file: str, labels: str, skip: Tuple[str, ...], as_json: bool) -> None:
-    """Score a network against labelled samples: accuracy, per class, confusion matrix.
+    """Score a network against labels: accuracy, confusion matrix.
 
     The class of a sample is the output with the largest value (the first of equal
     ones), or for a single output 1 when it is at least 0.5. Labels are whole numbers
