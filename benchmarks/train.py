@@ -36,31 +36,22 @@ import numpy as np
 
 from _common import GcPaused, arguments, interleaved, machine_note, report
 
+import sys
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from book_updates import rashid_epoch, saito_epoch  # noqa: E402  (the books' updates, shared with the tests)
+
 import netlang
 from netlang import training
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
-
-
 # --- Rashid --------------------------------------------------------------------------------------
 
 
 def rashid_numpy(Wih: np.ndarray, Who: np.ndarray, X: np.ndarray, T: np.ndarray, rate: float) -> Tuple[np.ndarray, np.ndarray]:
-    Wih, Who = Wih.copy(), Who.copy()
-    for i in range(len(X)):
-        x = X[i][:, None]
-        t = T[i][:, None]
-        h = sigmoid(Wih @ x)
-        o = sigmoid(Who @ h)
-        e_o = t - o
-        e_h = Who.T @ e_o
-        Who += rate * (e_o * o * (1 - o)) @ h.T
-        Wih += rate * (e_h * h * (1 - h)) @ x.T
-    return Wih, Who
+    return rashid_epoch(Wih, Who, X, T, range(len(X)), rate)
 
 
 def mnist_shaped(rng: np.random.Generator, rows: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -125,26 +116,10 @@ output y
 
 
 def saito_numpy(W1: np.ndarray, b1: np.ndarray, W2: np.ndarray, b2: np.ndarray, X: np.ndarray, T: np.ndarray, orders: list, batch: int, rate: float) -> Tuple[np.ndarray, ...]:
-    W1, b1, W2, b2 = W1.copy(), b1.copy(), W2.copy(), b2.copy()
+    weights = (W1, b1, W2, b2)
     for order in orders:
-        for begin in range(0, len(order), batch):
-            chosen = order[begin : begin + batch]
-            x, t = X[chosen], T[chosen]
-            z1 = sigmoid(x @ W1 + b1)
-            a2 = z1 @ W2 + b2
-            e = np.exp(a2 - a2.max(axis=1, keepdims=True))
-            y = e / e.sum(axis=1, keepdims=True)
-            dy = (y - t) / len(chosen)
-            grad_W2 = z1.T @ dy
-            grad_b2 = dy.sum(axis=0)
-            da1 = (dy @ W2.T) * z1 * (1 - z1)
-            grad_W1 = x.T @ da1
-            grad_b1 = da1.sum(axis=0)
-            W1 -= rate * grad_W1
-            b1 -= rate * grad_b1
-            W2 -= rate * grad_W2
-            b2 -= rate * grad_b2
-    return W1, b1, W2, b2
+        weights = saito_epoch(*weights, X, T, order, batch, rate)
+    return weights
 
 
 def saito_torch(W1: np.ndarray, b1: np.ndarray, W2: np.ndarray, b2: np.ndarray, X: np.ndarray, labels: np.ndarray, orders: list, batch: int, rate: float) -> Optional[Callable[[], Any]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from book_updates import rashid_epoch, saito_epoch, sigmoid
 from generators import programs
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -17,10 +18,6 @@ from hypothesis import strategies as st
 import netlang
 from netlang import training
 from netlang.errors import NetlangError
-
-
-def sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
 
 
 def network_with(tmp_path, text, arrays):
@@ -38,22 +35,6 @@ layer hidden[{n_hidden}] = sigmoid(Wih @ x)
 layer out[{n_out}] = sigmoid(Who @ hidden)
 output out
 """
-
-
-def rashid_epoch(Wih, Who, X, T, order, rate):
-    """Rashid's update, one sample at a time: h = σ(Wih·x), o = σ(Who·h), e_o = t − o, e_h = Whoᵀ·e_o,
-    Who += lr·(e_o∘o∘(1−o))·hᵀ, Wih += lr·(e_h∘h∘(1−h))·xᵀ."""
-    Wih, Who = Wih.copy(), Who.copy()
-    for i in order:
-        x = X[i][:, None]
-        t = T[i][:, None]
-        h = sigmoid(Wih @ x)
-        o = sigmoid(Who @ h)
-        e_o = t - o
-        e_h = Who.T @ e_o
-        Who += rate * (e_o * o * (1 - o)) @ h.T
-        Wih += rate * (e_h * h * (1 - h)) @ x.T
-    return Wih, Who
 
 
 @pytest.mark.parametrize("shuffle", [False, True])
@@ -90,30 +71,6 @@ layer z1[{n_hidden}] = sigmoid(W1 @ x + b1)
 layer y[{n_out}] = softmax(W2 @ z1 + b2)
 output y
 """
-
-
-def saito_epoch(W1, b1, W2, b2, X, T, order, batch, rate):
-    """Saito's two-layer net, row vectors: a1 = x·W1 + b1, z1 = σ(a1), y = softmax(z1·W2 + b2);
-    dy = (y − t)/batch, ∇W2 = z1ᵀ·dy, ∇b2 = Σ dy, ∇W1 = xᵀ·((dy·W2ᵀ)∘z1∘(1−z1)), ∇b1 its column sums."""
-    W1, b1, W2, b2 = W1.copy(), b1.copy(), W2.copy(), b2.copy()
-    for begin in range(0, len(order), batch):
-        chosen = order[begin : begin + batch]
-        x, t = X[chosen], T[chosen]
-        z1 = sigmoid(x @ W1 + b1)
-        a2 = z1 @ W2 + b2
-        e = np.exp(a2 - a2.max(axis=1, keepdims=True))
-        y = e / e.sum(axis=1, keepdims=True)
-        dy = (y - t) / len(chosen)
-        grad_W2 = z1.T @ dy
-        grad_b2 = dy.sum(axis=0)
-        da1 = (dy @ W2.T) * z1 * (1 - z1)
-        grad_W1 = x.T @ da1
-        grad_b1 = da1.sum(axis=0)
-        W1 -= rate * grad_W1
-        b1 -= rate * grad_b1
-        W2 -= rate * grad_W2
-        b2 -= rate * grad_b2
-    return W1, b1, W2, b2
 
 
 def test_one_epoch_equals_saitos_minibatch_update(tmp_path):
