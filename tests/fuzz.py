@@ -3,6 +3,7 @@
     python tests/fuzz.py --minutes 10            # mutations of the examples, and generated programs
     python tests/fuzz.py --minutes 1 --seed 7    # reproducible
     python tests/fuzz.py --minutes 5 --cli       # also through the command line (slower)
+    python tests/fuzz.py --minutes 5 --lsp       # also through the language server's analysis
 
 A crash is any exception other than a NetlangError with a valid location (or a
 disagreement between the compiled network and the interpreter). Each is written to
@@ -27,7 +28,7 @@ import numpy as np  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from fuzzing import REGRESSIONS, compare_with_interpreter, exercise, exercise_cli, mutate, seeds  # noqa: E402
+from fuzzing import REGRESSIONS, compare_with_interpreter, exercise, exercise_cli, exercise_lsp, mutate, seeds  # noqa: E402
 from fuzzing import programs  # noqa: E402
 
 
@@ -40,7 +41,7 @@ def save(data: bytes, report: str) -> Path:
     return path
 
 
-def fuzz_mutations(deadline: float, rng: random.Random, cli: bool) -> tuple[int, int]:
+def fuzz_mutations(deadline: float, rng: random.Random, cli: bool, lsp: bool = False) -> tuple[int, int]:
     runs = crashes = 0
     corpus = seeds() + [p.read_bytes() for p in sorted(REGRESSIONS.glob("*.net"))]
     with tempfile.TemporaryDirectory() as directory:
@@ -49,6 +50,8 @@ def fuzz_mutations(deadline: float, rng: random.Random, cli: bool) -> tuple[int,
             report = exercise(data, Path(directory))
             if report is None and cli and runs % 10 == 0:
                 report = exercise_cli(data, Path(directory))
+            if report is None and lsp and runs % 10 == 5:
+                report = exercise_lsp(data, Path(directory))
             runs += 1
             if runs % 2000 == 0:
                 print(f"{runs} mutated files, {crashes} crashes", flush=True)
@@ -96,13 +99,14 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=1.0, help="how long to run (default 1)")
     parser.add_argument("--seed", type=int, default=None, help="random seed, for a reproducible run")
     parser.add_argument("--cli", action="store_true", help="also run every tenth mutation through the CLI")
+    parser.add_argument("--lsp", action="store_true", help="also ask the language server's analysis about every tenth")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(2**32)
     rng = random.Random(seed)
     warnings.simplefilter("error", RuntimeWarning)  # a numpy warning on user input is a finding too
     total = args.minutes * 60
     print(f"fuzzing for {args.minutes} minutes, seed {seed}", flush=True)
-    runs, crashes = fuzz_mutations(time.monotonic() + total * 0.7, rng, args.cli)
+    runs, crashes = fuzz_mutations(time.monotonic() + total * 0.7, rng, args.cli, args.lsp)
     generated = fuzz_programs(total * 0.3, seed)
     print(f"{runs} mutated files, {generated} generated programs; {crashes} crashes")
     return 1 if crashes else 0

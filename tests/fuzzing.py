@@ -282,3 +282,38 @@ def exercise_cli(data: bytes, directory: Path) -> Optional[str]:
         if result.exit_code not in (0, 1, 2) or "Traceback" in result.output:
             return f"netlang {' '.join(args)}: exit status {result.exit_code}\n{result.output}"
     return None
+
+
+def exercise_lsp(data: bytes, directory: Path) -> Optional[str]:
+    """The same text as an editor holds it, through the language server's analysis: every
+    question at every name and at the start and end of every line; a description of any crash.
+
+    Needs no pygls (netlang.lsp.analysis is the server's logic without the protocol).
+    """
+    from netlang.lsp.analysis import Analysis, RenameRefused
+
+    _with_weight_files(directory)
+    text = data.decode("utf-8", errors="replace")  # an editor shows undecodable bytes as U+FFFD
+    try:
+        analysis = Analysis(text, str(directory / "fuzz.net"))
+        lines = text.split("\n")
+        places = [(o.span.line, o.span.column) for o in analysis.occurrences]
+        places += [(n, c) for n, line in enumerate(lines[:200], 1) for c in (1, len(line) + 1)]
+        for line, column in places:
+            analysis.hover(line, column)
+            analysis.definition(line, column)
+            analysis.completions(line, column)
+            if analysis.prepare_rename(line, column) is not None:
+                try:
+                    analysis.rename(line, column, "fuzz_renamed")
+                except RenameRefused:
+                    pass
+        analysis.semantic_tokens()
+        analysis.inlay_hints()
+        analysis.document_symbols()
+        analysis.formatted()
+        for fix in analysis.fixes():
+            assert fix.edits, f"{fix.title}: a fix without edits"
+    except Exception:  # noqa: BLE001 - a crash is what the fuzzer looks for
+        return traceback.format_exc()
+    return None

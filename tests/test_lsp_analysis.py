@@ -8,7 +8,6 @@ the text it scans; and every question asked of mutated documents, which must nev
 from __future__ import annotations
 
 import random
-import re
 import sys
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from netlang.parser import keywords
 from conftest import EXAMPLES
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fuzzing import mutate, programs, seeds  # noqa: E402
+from fuzzing import REGRESSIONS, exercise_lsp, mutate, programs, seeds  # noqa: E402
 
 _SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -171,25 +170,13 @@ def test_every_terminal_of_the_grammar_has_a_rule():
         assert [t.kind for t in scan(word + "_1")] == ["name"]
 
 
-def test_any_text_gets_answers():
-    """Mutated examples and error cases: every question gets an answer, never an exception."""
+def test_any_text_gets_answers(tmp_path: Path):
+    """Mutated examples and error cases (the fuzz suite's mutations) and the fuzz regressions:
+    every question gets an answer, never an exception (tests/fuzz.py --lsp runs this for longer)."""
     rng = random.Random(1414)
     cases = seeds()
-    for _ in range(150):
-        text = mutate(rng.choice(cases), rng).decode("utf-8", errors="replace")
-        analysis = Analysis(text, "<string>")
-        assert all(d.code for d in analysis.diagnostics)
-        lines = text.split("\n")
-        for _ in range(5):
-            line = rng.randrange(1, len(lines) + 1)
-            column = rng.randrange(1, len(lines[line - 1]) + 2)
-            analysis.hover(line, column)
-            analysis.completions(line, column)
-            analysis.definition(line, column)
-            analysis.prepare_rename(line, column)
-        analysis.semantic_tokens()
-        analysis.inlay_hints()
-        analysis.document_symbols()
-        analysis.formatted()
-        for fix in analysis.fixes():
-            assert fix.edits and all(re.fullmatch(r"[\w ,@\[\]\n.*+-]*", e.text) for e in fix.edits)
+    texts = [mutate(rng.choice(cases), rng) for _ in range(120)]
+    texts += [path.read_bytes() for path in sorted(REGRESSIONS.glob("*.net"))]
+    for data in texts:
+        report = exercise_lsp(data, tmp_path)
+        assert report is None, f"{data[:300]!r}\n{report}"
