@@ -4,6 +4,8 @@ says what to install when its extra is missing."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import re
 import subprocess
 import sys
@@ -94,3 +96,50 @@ def test_without_pygls_the_command_names_the_extra(cli, monkeypatch: pytest.Monk
     result = cli("lsp")
     assert result.exit_code == 1
     assert "pip install 'netlang[lsp]'" in result.output and "Traceback" not in result.output
+
+
+# Run inside Neovim: open the file, wait for the server's diagnostics, ask for a hover, print JSON.
+_NEOVIM_CHECK = r"""
+vim.cmd("edit " .. vim.fn.fnameescape(vim.env.NETLANG_TEST_FILE))
+local published = vim.wait(60000, function() return #vim.diagnostic.get(0) > 0 end, 50)
+local found = {}
+for _, d in ipairs(vim.diagnostic.get(0)) do
+  table.insert(found, { lnum = d.lnum, col = d.col, code = d.code, message = d.message })
+end
+local hover = vim.lsp.buf_request_sync(0, "textDocument/hover", {
+  textDocument = { uri = vim.uri_from_bufnr(0) },
+  position = { line = 0, character = 6 },
+}, 20000)
+local text = ""
+for _, answer in pairs(hover or {}) do
+  if answer.result then text = answer.result.contents.value end
+end
+io.stdout:write(vim.fn.json_encode({ published = published, diagnostics = found, hover = text,
+  filetype = vim.bo.filetype }) .. "\n")
+vim.cmd("qa!")
+"""
+
+
+def test_the_neovim_snippet_in_a_headless_neovim(tmp_path: Path):
+    pytest.importorskip("pygls", reason="the lsp extra (pygls) is not installed: pip install 'netlang[lsp]'")
+    nvim = shutil.which("nvim")
+    if nvim is None:
+        pytest.skip("Neovim is not installed (apt-get install neovim): the snippet's command is still tested above")
+    script = Path(sys.executable).with_name("netlang")
+    if not script.exists():
+        pytest.skip("netlang's console script is not installed beside this Python")
+    (tmp_path / "init.lua").write_text(_snippet("neovim"))
+    (tmp_path / "check.lua").write_text(_NEOVIM_CHECK)
+    model = tmp_path / "model.net"
+    model.write_text("input x1, x2\nnode y = step(x1 + x3 > 1)\noutput y\n")
+    environment = dict(os.environ, PATH=f"{script.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+                       NETLANG_TEST_FILE=str(model), HOME=str(tmp_path), XDG_STATE_HOME=str(tmp_path))
+    result = subprocess.run(
+        [nvim, "--headless", "-u", str(tmp_path / "init.lua"), "-c", f"luafile {tmp_path / 'check.lua'}"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path, env=environment,
+    )
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answer["filetype"] == "netlang"
+    assert answer["published"], result.stderr
+    assert [(d["lnum"], d["col"], d["code"]) for d in answer["diagnostics"]] == [(1, 19, "unknown-name")]
+    assert "input: one value" in answer["hover"]

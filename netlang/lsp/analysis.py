@@ -297,12 +297,12 @@ class Analysis:
         return min(self._line_starts[line - 1] + column - 1, len(self.text))
 
     def _details(self, symbol: Symbol, occurrence: Occurrence) -> str:
+        if isinstance(symbol.statement, Input):  # its size is written where it is declared
+            size = next((var.size for var in symbol.statement.vars if var.name == symbol.name), None)
+            return "input: one value" if size is None else f"input: a vector of {size} values"
         checked = self.checked
         if checked is None:
             return "(shapes and weights are shown when the file has no errors)"
-        if symbol.kind == "input":
-            size = checked.sizes.get(symbol.name)
-            return "input: one value" if size is None else f"input: a vector of {size} values"
         if symbol.kind == "constant":
             value = checked.constants.get(symbol.name)
             return "" if value is None else _constant_text(value)
