@@ -10,7 +10,8 @@ driven by pygls' own client:
   debounce (the pause it waits for typing to stop), against `lint.diagnose` on the same text
   in this process (what `netlang check` costs);
 - hover: on 60 names of the same file (a node, with its compiled row), against
-  `Analysis.hover` in this process.
+  `Analysis.hover` in this process;
+- a 10,000-line file: from `didOpen` to its diagnostics, and hovers on it.
 
 Medians and 95th percentiles; no timing is asserted anywhere.
 """
@@ -170,6 +171,30 @@ async def main() -> None:
         print(f"  netlang lsp over stdio    median {fmt_time(statistics.median(answered)):>10}  {statistics.median(answered) / base:.2f}x"
               f"   p95 {fmt_time(percentile(answered, 0.95))}")
         print("  target: within 20 ms")
+
+        # A 10,000-line file: its diagnostics after opening, then hovers on it.
+        big_path = Path(folder) / "big.net"
+        big = netlist(10_000)
+        big_path.write_text(big)
+        big_uri = from_fs_path(str(big_path))
+        sent = time.perf_counter()
+        client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(big_uri, "netlang", 1, big)))
+        arrivals.pop(1, None)
+        while 1 not in arrivals:
+            arrived.clear()
+            await arrived.wait()
+        opened = arrivals[1] - sent
+        big_hovers = []
+        for line in range(100, 10_000, 10_000 // (hovers // 2)):
+            begin = time.perf_counter()
+            await client.text_document_hover_async(
+                types.HoverParams(types.TextDocumentIdentifier(big_uri), types.Position(line, 5))
+            )
+            big_hovers.append(time.perf_counter() - begin)
+        print("\na 10,000-line file")
+        print(f"  open to its diagnostics        {fmt_time(opened):>10}")
+        print(f"  hover (the first builds the names) median {fmt_time(statistics.median(big_hovers))}"
+              f", first {fmt_time(big_hovers[0])}, p95 {fmt_time(percentile(big_hovers, 0.95))}")
         await stop(client)
 
 
