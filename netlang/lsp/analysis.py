@@ -10,6 +10,7 @@ characters, end exclusive); ``netlang.lsp.server`` converts them to the protocol
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 import zipfile
@@ -347,13 +348,23 @@ class Analysis:
         more = f"\n- ... ({size - MAX_ROWS} more neurons)" if size > MAX_ROWS else ""
         return f"{text}\n\n{shown}{more}"
 
+    @functools.cached_property
+    def _starts(self) -> List[Tuple[int, int]]:
+        return [(statement.span.line, statement.span.column) for statement in self.program.statements]
+
+    def statement_at(self, line: int, column: int) -> Optional[Statement]:
+        """The statement that spans ``line``:``column`` (statements are in file order)."""
+        i = bisect.bisect_right(self._starts, (line, column)) - 1
+        if i < 0:
+            return None
+        statement = self.program.statements[i]
+        return statement if _contains(statement.span, line, column) else None
+
     def _load_call_at(self, line: int, column: int) -> Optional[Call]:
-        for statement in self.program.statements:
-            if not _contains(statement.span, line, column):
-                continue
-            for node in walk(statement):
-                if isinstance(node, Call) and node.func.id == "load" and _contains(node.span, line, column):
-                    return node
+        statement = self.statement_at(line, column)
+        for node in walk(statement) if statement is not None else ():
+            if isinstance(node, Call) and node.func.id == "load" and _contains(node.span, line, column):
+                return node
         return None
 
     def _load_text(self, call: Call) -> str:
@@ -496,9 +507,8 @@ class Analysis:
 
     def _swap_product(self, diagnostic: NetlangError) -> Optional[Fix]:
         """``W @ x`` for ``x @ W`` (and back), when the hint says the other order fits."""
-        for statement in self.program.statements:
-            if not _contains(statement.span, diagnostic.span.line, diagnostic.span.column):
-                continue
+        statement = self.statement_at(diagnostic.span.line, diagnostic.span.column)
+        if statement is not None:
             for node in walk(statement):
                 if getattr(node, "span", None) == diagnostic.span and getattr(node, "ops", None) == ("@",):
                     left, right = node.operands  # type: ignore[attr-defined]
