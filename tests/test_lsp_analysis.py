@@ -180,3 +180,17 @@ def test_any_text_gets_answers(tmp_path: Path):
     for data in texts:
         report = exercise_lsp(data, tmp_path)
         assert report is None, f"{data[:300]!r}\n{report}"
+
+
+@pytest.mark.parametrize(
+    "written, fixed",
+    [("W.T @ x", "x @ W"), ("W' @ x", "x @ W"), ("y @ W.T", "W @ y")],
+)
+def test_a_transpose_is_rewritten_as_the_order_of_the_product(written: str, fixed: str):
+    text = f"input x[2], y[3]\nlet W = [[1, 2, 3], [4, 5, 6]]\nlayer h = {written}\noutput h\n"
+    analysis = Analysis(text, "<string>")
+    (fix,) = analysis.fixes()
+    assert fix.title == f"Rewrite as {fixed}" and fix.diagnostic.code == "syntax-error"
+    after = _apply(text, analysis, fix.edits)
+    assert after.split("\n")[2] == f"layer h = {fixed}"
+    assert [d.code for d in Analysis(after, "<string>").diagnostics if d.severity == "error"] == []

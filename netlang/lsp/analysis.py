@@ -25,6 +25,7 @@ from ..checker import CheckedProgram
 from ..display import format_number, format_value
 from ..errors import NetlangError
 from ..formatter import format_source
+from ..hints import TRANSPOSE
 from ..lexical import FUNCTIONS, scan
 from ..lint import diagnose
 from ..nodes import (
@@ -54,6 +55,11 @@ MAX_TERMS = 12
 MAX_VALUES = 8
 MAX_ROWS = 6
 _WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+# A transposed matrix in a product, ``W.T @ x`` or ``W' @ x`` (left) and ``x @ W.T`` (right):
+# netlang writes them the other way round, b @ a.
+_OPERAND = r"[A-Za-z_][A-Za-z_0-9]*(?:\[[0-9]+\])?"
+_TRANSPOSED_LEFT = re.compile(rf"(?P<a>{_OPERAND})(?P<mark>\.T\b|')\s*@\s*(?P<b>{_OPERAND})")
+_TRANSPOSED_RIGHT = re.compile(rf"(?P<a>{_OPERAND})\s*@\s*(?P<b>{_OPERAND})(?P<mark>\.T\b|')")
 _DID_YOU_MEAN = re.compile(r"did you mean '([A-Za-z_][A-Za-z_0-9]*)'\?")
 
 
@@ -495,6 +501,21 @@ class Analysis:
             return Fix(f"Add '{written}' to the inputs", diagnostic, (self._add_input(written),))
         if diagnostic.code == "shape-mismatch" and "convention) would fit" in hint:
             return self._swap_product(diagnostic)
+        if hint == TRANSPOSE:
+            return self._without_transpose(diagnostic)
+        return None
+
+    def _without_transpose(self, diagnostic: NetlangError) -> Optional[Fix]:
+        """``W.T @ x`` (or ``W' @ x``) as ``x @ W``, and ``x @ W.T`` as ``W @ x``: the transpose the
+        hint says netlang writes by the order of the product."""
+        line = diagnostic.span.line
+        text = self.span_text(Span(line, 1, line + 1, 1)).rstrip("\n")
+        for pattern in (_TRANSPOSED_LEFT, _TRANSPOSED_RIGHT):
+            for match in pattern.finditer(text):
+                if match.start("mark") + 1 == diagnostic.span.column:
+                    swapped = f"{match.group('b')} @ {match.group('a')}"
+                    span = Span(line, match.start() + 1, line, match.end() + 1)
+                    return Fix(f"Rewrite as {swapped}", diagnostic, (Edit(span, swapped),))
         return None
 
     def _add_input(self, name: str) -> Edit:
