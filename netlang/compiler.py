@@ -123,11 +123,15 @@ def _lower_layer(
         layer = Layer(index, row_start, bias, segments, column_positions, signals, dense=weights)
         finite = bool(np.all(np.isfinite(weights)))
     else:
+        # Every block's terms gathered first and joined once: joining them one block at a time
+        # copied all the terms so far for each block (1,000 terms over v[20000]: 36 s, 1.4 GB).
+        all_rows, all_cols, all_values = [rows], [cols], [values]
         for first, block_cols, block in blocks:
             block_rows, block_local = np.nonzero(block)
-            rows = np.concatenate([rows, block_rows + first])
-            cols = np.concatenate([cols, block_cols[block_local]])
-            values = np.concatenate([values, block[block_rows, block_local]])
+            all_rows.append(block_rows + first)
+            all_cols.append(block_cols[block_local])
+            all_values.append(block[block_rows, block_local])
+        rows, cols, values = np.concatenate(all_rows), np.concatenate(all_cols), np.concatenate(all_values)
         order = np.lexsort((cols, rows))
         coo = (rows[order], np.searchsorted(column_positions, cols[order]), values[order])
         layer = Layer(index, row_start, bias, segments, column_positions, signals, coo=coo)
