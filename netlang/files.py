@@ -127,11 +127,10 @@ def open_file(
         raise FileError(f"cannot read {what} '{name}': {error.strerror}", code="file-not-found") from None
     if not _allowed(mode, kinds):
         raise FileError(f"'{name}' is {_describe(mode)}, not {expected or 'a ' + what}", code="file-not-found")
-    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
-    # Non-blocking only for what must be regular: a FIFO swapped in after the stat then cannot
-    # hang the open. A pipe the user named must block until its writer starts.
-    if kinds == REGULAR:
-        flags |= getattr(os, "O_NONBLOCK", 0)
+    # Opened non-blocking, so that no open can hang: a FIFO swapped in after the stat, or a named
+    # FIFO that no program writes to (it then reads as empty). Reads block again afterwards, so a
+    # pipe with a writer (``<(...)``) is read as it arrives.
+    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
         descriptor = os.open(name, flags)
     except OSError as error:
@@ -140,7 +139,7 @@ def open_file(
         opened = os.fstat(descriptor).st_mode
         if not _allowed(opened, kinds):
             raise FileError(f"'{name}' is {_describe(opened)}, not {expected or 'a ' + what}", code="file-not-found")
-        if kinds == REGULAR and hasattr(os, "O_NONBLOCK"):
+        if hasattr(os, "O_NONBLOCK"):
             os.set_blocking(descriptor, True)
         return os.fdopen(descriptor, "rb")
     except BaseException:

@@ -9,6 +9,12 @@ A crash is any exception other than a NetlangError with a valid location (or a
 disagreement between the compiled network and the interpreter). Each is written to
 tests/fuzz_regressions/crash-HASH.net, which tests/test_fuzz.py replays: fix the code,
 keep the file.
+
+A fifth of the time goes to data and weight files (mutated CSV, .npy and .npz files, special
+files, hostile names in load(...)), run through `netlang run --input --output` and `netlang
+check`: each must end in exit status 0, or 1 with an error naming the file, without a
+traceback, an output file left behind, or more than fuzzing.MAX_CASE_MEMORY of memory. A
+failing file is saved as tests/fuzz_regressions/file-HASH-ROLE-NAME (ROLE: data or weights).
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from fuzzing import REGRESSIONS, compare_with_interpreter, exercise, exercise_cli, exercise_lsp, mutate, seeds  # noqa: E402
-from fuzzing import programs  # noqa: E402
+from fuzzing import exercise_file, exercise_load_name, file_seeds, load_name, mutate_file, programs, special_cases  # noqa: E402
 
 
 def save(data: bytes, report: str) -> Path:
@@ -61,6 +67,47 @@ def fuzz_mutations(deadline: float, rng: random.Random, cli: bool, lsp: bool = F
             elif rng.random() < 0.05:
                 corpus.append(data)  # mutations of mutations reach further
     return runs, crashes
+
+
+def save_file(role: str, name: str, data: bytes, report: str) -> Path:
+    REGRESSIONS.mkdir(exist_ok=True)
+    path = REGRESSIONS / f"file-{hashlib.sha256(data).hexdigest()[:12]}-{role}-{name}"
+    if not path.exists():
+        path.write_bytes(data)
+        print(f"\nfailure saved to {path}\n{report}", file=sys.stderr)
+    return path
+
+
+def fuzz_files(deadline: float, rng: random.Random) -> tuple[int, int]:
+    """Mutated data and weight files, special files and load() names, until ``deadline``."""
+    runs = failures = 0
+    corpus = file_seeds()
+    with tempfile.TemporaryDirectory() as directory:
+        folder = Path(directory)
+        for role, name, data in special_cases():
+            report = exercise_file(role, name, data, folder)
+            runs += 1
+            if report is not None:
+                failures += 1
+                print(f"\n{role} file {name} (special):\n{report}", file=sys.stderr)
+        while time.monotonic() < deadline:
+            if rng.random() < 0.1:
+                report = exercise_load_name(load_name(rng), folder)
+                failures += report is not None
+                if report is not None:
+                    print(f"\n{report}", file=sys.stderr)
+                runs += 1
+                continue
+            role, name, seed = rng.choice(corpus)
+            data = mutate_file(seed, rng)
+            report = exercise_file(role, name, data, folder)
+            runs += 1
+            if report is not None:
+                failures += 1
+                save_file(role, name, data, report)
+            elif rng.random() < 0.05:
+                corpus.append((role, name, data))
+    return runs, failures
 
 
 def fuzz_programs(seconds: float, seed: int) -> int:
@@ -106,10 +153,11 @@ def main() -> int:
     warnings.simplefilter("error", RuntimeWarning)  # a numpy warning on user input is a finding too
     total = args.minutes * 60
     print(f"fuzzing for {args.minutes} minutes, seed {seed}", flush=True)
-    runs, crashes = fuzz_mutations(time.monotonic() + total * 0.7, rng, args.cli, args.lsp)
+    runs, crashes = fuzz_mutations(time.monotonic() + total * 0.5, rng, args.cli, args.lsp)
+    file_runs, failures = fuzz_files(time.monotonic() + total * 0.2, rng)
     generated = fuzz_programs(total * 0.3, seed)
-    print(f"{runs} mutated files, {generated} generated programs; {crashes} crashes")
-    return 1 if crashes else 0
+    print(f"{runs} mutated files, {file_runs} data and weight files, {generated} generated programs; {crashes + failures} crashes")
+    return 1 if crashes or failures else 0
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ invalid UTF-8), which must only ever raise a located NetlangError.
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import shutil
@@ -316,4 +317,203 @@ def exercise_lsp(data: bytes, directory: Path) -> Optional[str]:
             assert fix.edits, f"{fix.title}: a fix without edits"
     except Exception:  # noqa: BLE001 - a crash is what the fuzzer looks for
         return traceback.format_exc()
+    return None
+
+
+# --- data files, weight files and load() names ---------------------------------------
+#
+# Every case is a folder holding a .net file and the files it names: a data file given to
+# `netlang run --input ... --output ...`, or weight files its load(...) calls read. A mutated
+# file must give exit status 0, or 1 with a located error naming the file; never a traceback,
+# never an output file left behind by a failed run, never more than MAX_CASE_MEMORY of memory
+# (the files are a few hundred bytes: a size read from one was trusted if it takes more).
+
+MAX_CASE_MEMORY = 256 << 20
+DATA_NET = "input x1, x2\nnode y = step(x1 + x2 > 1.5)\noutput y\n"
+
+
+def _npy(array: np.ndarray) -> bytes:
+    import io
+
+    stream = io.BytesIO()
+    np.save(stream, array)
+    return stream.getvalue()
+
+
+def _npz(**arrays: np.ndarray) -> bytes:
+    import io
+
+    stream = io.BytesIO()
+    np.savez(stream, **arrays)
+    return stream.getvalue()
+
+
+def file_seeds() -> List[tuple]:
+    """(role, file name, bytes): data files for a network of inputs x1, x2, and weight files of a 2x2 matrix."""
+    matrix = np.array([[1.0, -2.0], [0.5, 3.0]])
+    return [
+        ("data", "d.csv", b"x1,x2\n0,0\n0,1\n1,0\n1,1\n"),
+        ("data", "d.csv", b'# comment\n"x1", "x2"\n"1", 0.5 # inline\n2e-3,-1\n\n1,1\r\n'),
+        ("data", "d.npy", _npy(np.array([[0.0, 1.0], [1.0, 1.0], [0.5, 0.25]]))),
+        ("weights", "w.npy", _npy(matrix)),
+        ("weights", "w.csv", b"1, -2\n0.5, 3\n"),
+        ("weights", "w.npz", _npz(W=matrix, b=np.zeros(2))),
+    ]
+
+
+def _npy_header_mutation(data: bytes, rng: random.Random) -> bytes:
+    """A .npy header made hostile: a huge length field, another shape or dtype."""
+    if not data.startswith(b"\x93NUMPY") or len(data) < 10:
+        return data
+    choice = rng.randrange(3)
+    if choice == 0:
+        return data[:8] + rng.choice([b"\xff\xff", b"\x00\x00", b"\x01\x00"]) + data[10:]
+    text = data[10 : 10 + int.from_bytes(data[8:10], "little")]
+    if choice == 1:
+        shapes = [b"(4000000000, 2)", b"(-1, 2)", b"(2, 2, 2)", b"()", b"(0, 2)", b"(3,)", b"(2, 99999999999999999999)"]
+        changed = re.sub(rb"\([0-9, ]*\)", rng.choice(shapes), text, count=1)
+    else:
+        changed = re.sub(rb"'[<>|][a-zA-Z][0-9]*'", rng.choice([b"'|O'", b"'<c16'", b"'<U3'", b"'>f8'", b"'<f16'", b"'|b1'", b"'<i8'"]), text, count=1)
+    changed = changed[: len(text)].ljust(len(text))  # the same length: only the meaning changes
+    return data[:10] + changed + data[10 + len(text) :]
+
+
+def _zip_mutation(data: bytes, rng: random.Random) -> bytes:
+    """A .npz made hostile: its end record's member count, or one member's bytes, changed."""
+    at = data.rfind(b"PK\x05\x06")
+    if at < 0:
+        return data
+    if rng.random() < 0.5:
+        count = rng.choice([0, 1, 0xFFFF, 3])
+        return data[: at + 8] + count.to_bytes(2, "little") + count.to_bytes(2, "little") + data[at + 12 :]
+    start = data.find(b"\x93NUMPY")
+    return data if start < 0 else data[:start] + _npy_header_mutation(data[start:], rng)
+
+
+def mutate_file(data: bytes, rng: random.Random) -> bytes:
+    """``data`` (a CSV, .npy or .npz file) with a mutation aimed at what readers get wrong."""
+    kind = rng.choice(["flip", "insert", "delete", "duplicate", "truncate", "cr", "utf16", "quoted", "nul", "npy", "zip"])
+    position = rng.randrange(len(data) + 1)
+    if kind == "flip" and data:
+        position = min(position, len(data) - 1)
+        return data[:position] + bytes([data[position] ^ (1 << rng.randrange(8))]) + data[position + 1 :]
+    if kind == "insert":
+        inserted = rng.choice([b"\x00", b"\xff", b"\xc3", b"\xed\xa0\x80", b"\r", b"\n", b'"', b",", b"#", b"nan", b"inf", b"1e999", b"\x1b[2J"])
+        return data[:position] + inserted * rng.randint(1, 3) + data[position:]
+    if kind == "delete":
+        return data[:position] + data[position + rng.randint(1, 16) :]
+    if kind == "duplicate":
+        return data[:position] + data[position : position + 64] * rng.randint(2, 50) + data[position:]
+    if kind == "truncate":
+        return data[:position]
+    if kind == "cr":
+        return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r")
+    if kind == "utf16":
+        return data.decode("latin-1").encode(rng.choice(["utf-16", "utf-16-le", "utf-32"]))
+    if kind == "quoted":  # a quoted cell that runs over two lines
+        cells = [m.start() for m in re.finditer(rb"[0-9]+", data)]
+        if cells:
+            at = rng.choice(cells)
+            return data[:at] + b'"' + data[at : at + 1] + b"\n" + data[at + 1 :] + b'"'
+        return data
+    if kind == "nul":
+        return data[:position] + b"\x00" + data[position:]
+    if kind == "npy":
+        return _npy_header_mutation(data, rng)
+    return _zip_mutation(data, rng)
+
+
+_NAME_PARTS = ["w", ".npy", ".csv", ".npz", "/", "..", "\x00", "\\", " ", "\u00e9", "\x1b[2J", "sub", "", "/etc/passwd", "x" * 300]
+
+
+def load_name(rng: random.Random) -> str:
+    """A file name for load(...): NUL bytes, '..', absolute paths, backslashes, long names, escapes."""
+    return "".join(rng.choice(_NAME_PARTS) for _ in range(rng.randint(1, 5))).replace('"', "")
+
+
+SPECIAL_FILES = {
+    "fifo.npy": lambda path: os.mkfifo(path),
+    "fifo.csv": lambda path: os.mkfifo(path),
+    "zero.csv": lambda path: path.symlink_to("/dev/zero"),
+    "zero.npz": lambda path: path.symlink_to("/dev/zero"),
+    "urandom.csv": lambda path: path.symlink_to("/dev/urandom"),
+    "folder.npy": lambda path: path.mkdir(),
+    "passwd.csv": lambda path: path.symlink_to("/etc/passwd"),
+}
+
+
+def special_cases() -> List[tuple]:
+    """(role, file name, None) for every special file, as a data file and as a weight file."""
+    return [(role, name, None) for name in SPECIAL_FILES for role in ("data", "weights")]
+
+
+def _weights_net(name: str) -> str:
+    key = ', "W"' if name.endswith(".npz") else ""
+    return f'input x[2]\nlet W = load("{name}"{key})\nlayer h = relu(W @ x)\n'
+
+
+def exercise_file(role: str, name: str, data: Optional[bytes], directory: Path) -> Optional[str]:
+    """Run the case through the command line (``data``: written to ``name``; None: ``name`` exists already).
+
+    A description of what went wrong, or None.
+    """
+    import tracemalloc
+
+    from click.testing import CliRunner
+
+    from netlang.cli import main
+
+    case = directory / "case"
+    if case.exists():
+        shutil.rmtree(case)
+    case.mkdir()
+    if data is None:
+        SPECIAL_FILES[name](case / name)
+    else:
+        (case / name).write_bytes(data)
+    net = case / "model.net"
+    if role == "data":
+        net.write_text(DATA_NET)
+        args = ["run", str(net), "--input", str(case / name), "--output", str(case / "out.csv")]
+    else:
+        net.write_text(_weights_net(name), encoding="utf-8", errors="surrogateescape")
+        args = ["check", str(net)]
+    before = sorted(p.name for p in case.iterdir())
+    tracemalloc.start()
+    try:
+        result = CliRunner().invoke(main, args)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        return "".join(traceback.format_exception(result.exception))
+    output = result.output
+    if "Traceback" in output or result.exit_code not in (0, 1):
+        return f"netlang {' '.join(args)}: exit status {result.exit_code}\n{output}"
+    if peak > MAX_CASE_MEMORY:
+        return f"netlang {' '.join(args)}: {peak >> 20} MiB of memory for a {len(data or b'')}-byte file"
+    after = sorted(p.name for p in case.iterdir())
+    if result.exit_code == 1:
+        located = f"{case / name}" if role == "data" else f"{net}:2:"
+        if located not in output and f"{net}:" not in output:
+            return f"netlang {' '.join(args)}: the error does not name the file\n{output}"
+        if after != before:
+            return f"netlang {' '.join(args)} failed but left {sorted(set(after) - set(before))}\n{output}"
+    if role == "weights" and "root:" in output:
+        return f"netlang {' '.join(args)} showed the contents of a file outside the folder\n{output}"
+    return None
+
+
+def exercise_load_name(load: str, directory: Path) -> Optional[str]:
+    """``load("NAME")`` with a hostile name: a located error (or a successful load), never a traceback."""
+    (directory / "w.npy").write_bytes(_npy(np.eye(2)))
+    path = directory / "names.net"
+    path.write_bytes(f'input x[2]\nlet W = load("{load}")\nlayer h = relu(W @ x)\n'.encode("utf-8", "surrogateescape"))
+    try:
+        try:
+            netlang.load(path)
+        except netlang.NetlangError as error:
+            _check_location(error, path.read_bytes())
+    except Exception:  # noqa: BLE001 - a crash is what the fuzzer looks for
+        return f"load({load!r}):\n{traceback.format_exc()}"
     return None
