@@ -238,7 +238,14 @@ def _bind(
         raw_biases.append(per_layer[1] if len(per_layer) > 1 else None)
     if errors:
         raise combine(_unique(errors))
-    used = np.flatnonzero(sign_of)
+    # Parameters are numbered in the network's order (layer by layer, each layer's weights row by
+    # row, then its bias), not the file's: a matrix used as `x @ W` is then bound in row-major order
+    # too, which the engine trains without gathering or scattering (its fast path).
+    found = [index.ravel() for pair in zip(raw_weights, raw_biases) for index in pair if index is not None]
+    flat = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+    flat = flat[flat >= 0]
+    firsts = np.unique(flat, return_index=True)[1]
+    used = flat[np.sort(firsts)]
     parameter = np.full(count + 1, -1, dtype=np.int64)  # the last entry maps -1 to -1
     parameter[used] = np.arange(len(used))
     weight_index = [None if index is None else parameter[index] for index in raw_weights]

@@ -423,3 +423,10 @@ def test_curves_and_lines_are_pictures(cli, tmp_path):
     assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert b"<svg" in (tmp_path / "l.svg").read_bytes()[:400]
     assert path.read_text() == AND
+
+
+def test_a_matrix_used_as_x_at_w_is_bound_row_major_for_the_engines_fast_path():
+    provenance = trace(parse("input x[3]\nparam W[3, 2] = [[1, 2], [3, 4], [5, 6]]\nparam b = [7, 8]\nlayer y = x @ W + b\noutput y\n"))
+    (weights,), (bias,) = provenance.weight_index, provenance.bias_index
+    assert weights.tolist() == [[0, 1, 2], [3, 4, 5]] and bias.tolist() == [6, 7]
+    assert provenance.theta0.tolist() == [1, 3, 5, 2, 4, 6, 7, 8]  # W transposed, as the layer holds it
