@@ -209,6 +209,7 @@ def run_training(file: str, options: Dict[str, Any]) -> None:
             progress.append(Progress(error_stream, resolved["epochs"]))
 
     def on_epoch(epoch: Any) -> None:
+        state["done"] = epoch.epoch
         if progress:
             progress[0].finish()
         if epoch.epoch % every == 0 or epoch.epoch in (1, state["epochs"]):
@@ -221,19 +222,29 @@ def run_training(file: str, options: Dict[str, Any]) -> None:
             for line in update_lines(update, state["provenance"].network):
                 click.echo(line)
 
-    trained = experiment.train(
-        file,
-        data_file,
-        validation=validation,
-        output=output,
-        weights=weights,
-        write=not dry_run,
-        keep_last=keep_last,
-        on_epoch=on_epoch,
-        on_update=on_update,
-        on_ready=ready,
-        **settings,
-    )
+    try:
+        trained = experiment.train(
+            file,
+            data_file,
+            validation=validation,
+            output=output,
+            weights=weights,
+            write=not dry_run,
+            keep_last=keep_last,
+            on_epoch=on_epoch,
+            on_update=on_update,
+            on_ready=ready,
+            **settings,
+        )
+    except KeyboardInterrupt:
+        if progress:
+            progress[0].finish()
+        done = state.get("done")
+        if keep_last and done and not dry_run:
+            click.echo(f"\ninterrupted: the values after epoch {done} are written (--keep-last)", err=True)
+        else:
+            click.echo("\ninterrupted: every file is as it was", err=True)
+        raise
     if progress:
         progress[0].finish()
     if trained.settings["rule"] == "perceptron":

@@ -430,3 +430,31 @@ def test_a_matrix_used_as_x_at_w_is_bound_row_major_for_the_engines_fast_path():
     (weights,), (bias,) = provenance.weight_index, provenance.bias_index
     assert weights.tolist() == [[0, 1, 2], [3, 4, 5]] and bias.tolist() == [6, 7]
     assert provenance.theta0.tolist() == [1, 3, 5, 2, 4, 6, 7, 8]  # W transposed, as the layer holds it
+
+
+@pytest.mark.parametrize("keep_last", [False, True])
+def test_ctrl_c_in_a_real_process(tmp_path, keep_last):
+    import signal
+    import subprocess
+    import sys
+
+    path = _write(tmp_path, "xor.net", XOR.replace("epochs = 1000", "epochs = 1000000"))
+    (tmp_path / "xor.csv").write_text("x[0],x[1],y[0]\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n")
+    before = _snapshot(tmp_path)
+    command = [sys.executable, "-m", "netlang", "train", str(path), "--input", str(tmp_path / "xor.csv"), "--every", "100"]
+    process = subprocess.Popen(
+        command + (["--keep-last"] if keep_last else []), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    process.stdout.readline()  # "training ..."
+    process.stdout.readline()  # epoch 1 is done
+    process.send_signal(signal.SIGINT)
+    _, errors = process.communicate(timeout=60)
+    assert process.returncode not in (0, 1) and "Traceback" not in errors
+    if keep_last:
+        assert "the values after epoch" in errors
+        assert _snapshot(tmp_path) != before
+        _recompiled(path)  # a whole, valid file
+    else:
+        assert "every file is as it was" in errors
+        assert _snapshot(tmp_path) == before
