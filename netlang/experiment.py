@@ -123,49 +123,12 @@ def read_data(data: Data, network: Network, settings: Dict[str, Any], base: Path
         if targets.ndim == 1:
             targets = targets.reshape(-1, 1)
     else:
-        from . import training
+        from .labelled import read_examples
 
-        reader = getattr(training, "read_examples", None) or _read_examples
-        inputs, targets = reader(data, network, labels=settings.get("labels"), one_hot=(settings["off"], settings["on"]))
+        inputs, targets = read_examples(data, network, labels=settings.get("labels"), one_hot=(settings["off"], settings["on"]))
     if settings["scale"] != 1.0 or settings["shift"] != 0.0:
         inputs = inputs * settings["scale"] + settings["shift"]
     return inputs, targets
-
-
-def _read_examples(
-    path: PathLike, network: Network, labels: Optional[Union[int, str]] = None, one_hot: Tuple[float, float] = (0.0, 1.0)
-) -> Tuple[np.ndarray, np.ndarray]:
-    """A CSV (an optional header line) of inputs then targets, or inputs and a label column."""
-    name = os.fspath(path)
-    try:
-        with open(name, encoding="utf-8") as stream:
-            first = stream.readline()
-            header = [cell.strip() for cell in first.split(",")]
-            has_header = any(cell and not _is_number(cell) for cell in header)
-            stream.seek(0)
-            table = np.loadtxt(stream, delimiter=",", skiprows=1 if has_header else 0, ndmin=2)
-    except (OSError, ValueError) as error:
-        raise NetlangError(f"cannot read '{name}': {error}", filename=name, code="bad-data") from None
-    inputs_count = len(network.input_columns)
-    if labels is not None:
-        column = header.index(labels) if isinstance(labels, str) and has_header and labels in header else int(labels)
-        label = table[:, column]
-        rest = np.delete(table, column, axis=1)
-        outputs = len(network.output_columns)
-        if not np.all((label >= 0) & (label < outputs) & (label == np.floor(label))):
-            raise NetlangError(f"'{name}': a label is not one of 0..{outputs - 1}", filename=name, code="bad-data")
-        targets = np.full((len(table), outputs), one_hot[0])
-        targets[np.arange(len(table)), label.astype(int)] = one_hot[1]
-        return rest[:, :inputs_count], targets
-    return table[:, :inputs_count], table[:, inputs_count:]
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def train(
