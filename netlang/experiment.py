@@ -125,7 +125,7 @@ def read_data(data: Data, network: Network, settings: Dict[str, Any], base: Path
     else:
         from .labelled import read_examples
 
-        inputs, targets = read_examples(data, network, labels=settings.get("labels"), one_hot=(settings["off"], settings["on"]))
+        inputs, targets = read_examples(os.fspath(data), network, labels=settings.get("labels"), one_hot=(settings["off"], settings["on"]))
     if settings["scale"] != 1.0 or settings["shift"] != 0.0:
         inputs = inputs * settings["scale"] + settings["shift"]
     return inputs, targets
