@@ -18,12 +18,12 @@ import numpy as np
 from . import limits
 from .callables import CALLABLES
 from .dependencies import Dependencies
-from .errors import Report, combine, did_you_mean
+from .errors import Failed, Report, combine, did_you_mean
 from .files import FileError
 from .forms import ScalarForm, VectorForm, keys_read, signal_of
 from . import params as params_
-from .nodes import Call, Expr, Index, Input, InputVar, Layer, Let, Name, Node, Output, Param, Program, Span, Train, walk
-from .values import Budget, Constant, Failed, Signal, Values
+from .nodes import Call, Expr, Index, Input, InputVar, Layer, Let, Name, Node, Output, Param, Program, Span, walk
+from .values import Budget, Constant, Signal, Values
 from .weights import WeightFiles
 
 __all__ = ["CheckedProgram", "Constant", "Unit", "check"]
@@ -97,7 +97,8 @@ def check(
 
 
 class _Checker:
-    """One check of one program; implements :class:`values.Scope` for the values of its expressions."""
+    """One check of one program; implements :class:`values.Scope` for the values of its expressions,
+    and :class:`params.ParamScope` for its params and train settings."""
 
     def __init__(
         self, program: Program, source: Optional[str], base_dir: Optional[Path], unparsed: FrozenSet[str], weight_files: WeightFiles
@@ -113,7 +114,6 @@ class _Checker:
         self.definition_span: Dict[str, Span] = {}
         self.constants: Dict[str, Constant] = {}
         self.definitions: Dict[str, Union[Let, Param, Node, Layer]] = {}
-        self.trains: List[Train] = []
         self.param_values: Dict[str, Constant] = {}
         self.seed: Optional[int] = None
         self.failed: Set[str] = set()  # definitions with an error (reported) or in a cycle
@@ -168,7 +168,7 @@ class _Checker:
                 self.failed.add(name)
         units = _with_depths(units, self.definitions)
         outputs = self.resolve_outputs(units)
-        settings = self.settings()
+        settings = params_.train_settings(self, self.program.statements)
         if self.report.found:
             raise combine(self.report.found)
         return CheckedProgram(
@@ -189,8 +189,6 @@ class _Checker:
                         self.signals[var.name] = var
                         self.sizes[var.name] = var.size
                         inputs.append(var)
-            elif isinstance(statement, Train):
-                self.trains.append(statement)
             elif isinstance(statement, (Let, Param)):
                 if self.define(statement.name, statement.name_span):
                     self.lets[statement.name] = statement
@@ -256,51 +254,19 @@ class _Checker:
         if name in self.failed or name not in self.lets:
             raise Failed()  # its error is reported already
         statement = self.lets[name]
-        value = self.param(statement) if isinstance(statement, Param) else self.constant_values.value(statement.value)
-        assert isinstance(value, (float, np.ndarray))
+        if isinstance(statement, Param):
+            seed = self.seed if self.seed is not None else params_.file_seed(self.program.statements)
+            value = params_.param_value(self, statement, self.param_values.get(name), seed)
+        else:
+            value = self.fold(statement.value)
         self.constants[name] = value
         return value
 
-    def param(self, statement: Param) -> Constant:
-        """A param's value: given from outside (training), drawn by an initialiser, or written."""
-        given = self.param_values.get(statement.name)
-        try:
-            if given is not None:
-                value = given
-            else:
-                call = params_.initialiser_call(statement.value)
-                if call is not None:
-                    arguments = [self.constant_values.value(arg) for arg in call.args]
-                    numbers = [arg for arg in arguments if isinstance(arg, float)]
-                    if len(numbers) != len(arguments):
-                        raise self.error("an initialiser's arguments are single numbers", call.span, "bad-arguments")
-                    seed = self.seed if self.seed is not None else params_.file_seed(self.trains)
-                    value = params_.initial_values(statement, call, numbers, seed)
-                else:
-                    folded = self.constant_values.value(statement.value)
-                    assert isinstance(folded, (float, np.ndarray))
-                    value = folded
-            params_.check_shape(statement, value)
-        except params_.ParamProblem as problem:
-            raise self.error(problem.message, problem.span, problem.code, hint=problem.hint) from None
+    def fold(self, expr: Expr) -> Constant:
+        """The value of a constant expression (the ParamScope of params and settings)."""
+        value = self.constant_values.value(expr)
+        assert isinstance(value, (float, np.ndarray))
         return value
-
-    def settings(self) -> params_.Settings:
-        """The train statements' settings; their mistakes are reported."""
-
-        def number(expr: Expr) -> float:
-            try:
-                value = self.constant_values.value(expr)
-            except Failed:
-                raise params_.Reported() from None
-            if not isinstance(value, float):
-                raise params_.ParamProblem("a setting is a single value", expr.span, "bad-setting")
-            return value
-
-        settings, problems = params_.read_settings(self.trains, number)
-        for problem in problems:
-            self.error(problem.message, problem.span, problem.code, hint=problem.hint)
-        return settings
 
     # -- the Scope of values ---------------------------------------------------------
 
@@ -358,14 +324,7 @@ class _Checker:
                 unknown.setdefault(name, span)
         known = list(self.definition_span)
         undeclared = [name for name in unknown if did_you_mean(name, known) is None]
-        names = " and ".join(undeclared) if len(undeclared) <= 3 else ", ".join(undeclared)
-        inputs = [var.name if var.size is None else f"{var.name}[{var.size}]" for var in self.program.inputs()]
-        if inputs:
-            new = "is a new input, add it" if len(undeclared) == 1 else "are new inputs, add them"
-            as_input = f"the inputs are {', '.join(inputs)}; if {names} {new}: input {', '.join(inputs + undeclared)}"
-        else:
-            new = "is an input, declare it" if len(undeclared) == 1 else "are inputs, declare them"
-            as_input = f"if {names} {new}: input {', '.join(undeclared)}"
+        as_input = _as_input_hint(self.program, undeclared)
         for name, span in unknown.items():
             if name in undeclared and not isinstance(statement, (Let, Param)):
                 self.unknown_name(name, span, hint=as_input)
@@ -401,14 +360,7 @@ class _Checker:
         # Start from the first definition in the file, so the message reads in file order.
         spans = {name: self.definitions[name].name_span for name in cycle}
         first = min(cycle, key=lambda n: (spans[n].line, spans[n].column))
-        start = cycle.index(first)
-        chain = " -> ".join(cycle[start:] + cycle[:start] + [first])
-        if all(name in self.lets for name in cycle):
-            message = f"these constants are defined in terms of each other: {chain}"
-            hint = "a constant cannot depend on itself; give one of them a number"
-        else:
-            message = f"these definitions depend on each other in a cycle: {chain} (each reads the next)"
-            hint = "signals must flow one way, from inputs to outputs: break the cycle"
+        message, hint = _cycle_words(cycle, first, constants=all(name in self.lets for name in cycle))
         self.error(message, spans[first], "cycle", hint=hint)
 
     # -- outputs ----------------------------------------------------------------
@@ -453,6 +405,32 @@ class _Checker:
             )
             return []
         return [s.name for s in defined if s.name not in read]
+
+
+def _as_input_hint(program: Program, undeclared: List[str]) -> str:
+    """The hint for names nothing defines that look like inputs the file forgot to declare."""
+    names = " and ".join(undeclared) if len(undeclared) <= 3 else ", ".join(undeclared)
+    inputs = [var.name if var.size is None else f"{var.name}[{var.size}]" for var in program.inputs()]
+    if inputs:
+        new = "is a new input, add it" if len(undeclared) == 1 else "are new inputs, add them"
+        return f"the inputs are {', '.join(inputs)}; if {names} {new}: input {', '.join(inputs + undeclared)}"
+    new = "is an input, declare it" if len(undeclared) == 1 else "are inputs, declare them"
+    return f"if {names} {new}: input {', '.join(undeclared)}"
+
+
+def _cycle_words(cycle: List[str], first: str, constants: bool) -> Tuple[str, str]:
+    """The message and hint of a cycle of definitions, read from ``first``."""
+    start = cycle.index(first)
+    chain = " -> ".join(cycle[start:] + cycle[:start] + [first])
+    if constants:
+        return (
+            f"these constants are defined in terms of each other: {chain}",
+            "a constant cannot depend on itself; give one of them a number",
+        )
+    return (
+        f"these definitions depend on each other in a cycle: {chain} (each reads the next)",
+        "signals must flow one way, from inputs to outputs: break the cycle",
+    )
 
 
 def _with_depths(units: List[Unit], definitions: Dict[str, Union[Let, Param, Node, Layer]]) -> List[Unit]:

@@ -1,7 +1,8 @@
 """Diagnostics: the errors a user's input can cause, located and explained.
 
 :class:`NetlangError` is one error (or warning) with its place, words and code;
-:class:`Report` collects those of one file, each made with that file's name and source;
+:class:`Report` collects those of one file, each made with that file's name and source
+(:class:`Failed` abandons the definition whose error it reported);
 :func:`name_list`, :func:`did_you_mean`, :func:`escaped` and :func:`shown` are the wordings that messages share.
 """
 
@@ -220,6 +221,10 @@ def _lines(source: str) -> List[str]:
     if source_lines and source_lines[-1] == "":
         source_lines.pop()
     return source_lines
+
+
+class Failed(Exception):
+    """An expression had an error (already reported); abandon that definition."""
 
 
 class Report:

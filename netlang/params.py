@@ -5,22 +5,24 @@ A ``param`` is a constant the checker folds like a ``let``; when its value is an
 file's ``train seed = N`` (0 when not given) and the param's name, so the same file always
 starts from the same weights, and adding a param does not change the others' values.
 
-The settings of the ``train`` statements are read and validated here too (the checker calls
-:func:`read_settings`), so that ``netlang check`` reports a misspelt setting as it reports a
-misspelt name.
+The settings of the ``train`` statements are read and validated here too, so that
+``netlang check`` reports a misspelt setting as it reports a misspelt name. What a param or a
+setting needs from outside (folding a constant expression, reporting an error) is asked of a
+:class:`ParamScope`, the small interface the checker implements, as it does
+:class:`netlang.values.Scope` for the value of an expression.
 """
 
 from __future__ import annotations
 
 import math
 import zlib
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple, Union
 
 import numpy as np
 
 from . import limits
-from .errors import did_you_mean
-from .nodes import Call, Expr, Name, Param, Span, String, Train
+from .errors import Failed, did_you_mean
+from .nodes import Call, Expr, Name, Param, Span, String, Statement, Train
 
 # Each initialiser: (the numbers of arguments it takes, what they are).
 INITIALISERS: Dict[str, Tuple[Tuple[int, ...], str]] = {
@@ -43,8 +45,54 @@ class ParamProblem(Exception):
         self.hint = hint
 
 
-class Reported(Exception):
-    """A setting's value had an error the checker has reported already."""
+class ParamScope(Protocol):
+    """What a param's value and the train settings need from outside them (the checker implements it)."""
+
+    def error(self, message: str, span: Span, code: str, hint: Optional[str] = None) -> Failed:
+        """Report an error; the returned exception abandons the definition."""
+
+    def fold(self, expr: Expr) -> Union[float, np.ndarray]:
+        """The value of the constant expression ``expr``; raises :class:`Failed` (reported) if it has an error."""
+
+
+def param_value(scope: ParamScope, statement: Param, given: Optional[Union[float, np.ndarray]], seed: int) -> Union[float, np.ndarray]:
+    """A param's value: ``given`` from outside (training), drawn by an initialiser from ``seed``, or written.
+
+    Its mistakes are reported to ``scope``, and abandon the param (:class:`Failed`).
+    """
+    try:
+        if given is not None:
+            value = given
+        else:
+            call = initialiser_call(statement.value)
+            if call is not None:
+                arguments = [scope.fold(arg) for arg in call.args]
+                numbers = [arg for arg in arguments if isinstance(arg, float)]
+                if len(numbers) != len(arguments):
+                    raise scope.error("an initialiser's arguments are single numbers", call.span, "bad-arguments")
+                value = initial_values(statement, call, numbers, seed)
+            else:
+                value = scope.fold(statement.value)
+        check_shape(statement, value)
+    except ParamProblem as problem:
+        raise scope.error(problem.message, problem.span, problem.code, hint=problem.hint) from None
+    return value
+
+
+def train_settings(scope: ParamScope, statements: Sequence[Statement]) -> Settings:
+    """The settings of the train statements among ``statements``; their mistakes are reported to ``scope``."""
+
+    def number(expr: Expr) -> float:
+        value = scope.fold(expr)
+        if not isinstance(value, float):
+            raise ParamProblem("a setting is a single value", expr.span, "bad-setting")
+        return value
+
+    trains = [statement for statement in statements if isinstance(statement, Train)]
+    settings, problems = read_settings(trains, number)
+    for problem in problems:
+        scope.error(problem.message, problem.span, problem.code, hint=problem.hint)
+    return settings
 
 
 def initialiser_call(expr: Expr) -> Optional[Call]:
@@ -239,8 +287,8 @@ def read_settings(statements: Sequence[Train], number: Callable[[Expr], float]) 
                 settings.spans[setting.name] = setting.span
             except ParamProblem as problem:
                 problems.append(problem)
-            except Reported:
-                pass
+            except Failed:
+                pass  # reported already
     return settings, problems
 
 
@@ -287,13 +335,13 @@ def checked_number(name: str, value: float, span: Span) -> Union[int, float]:
     return float(value)
 
 
-def file_seed(statements: Sequence[Train]) -> int:
+def file_seed(statements: Sequence[Statement]) -> int:
     """The seed a file's initialisers use: its ``train seed = N`` if that is a plain whole number, else 0
     (a bad seed is reported by :func:`read_settings`)."""
     from .nodes import Number
 
     for statement in statements:
-        for setting in statement.settings:
+        for setting in statement.settings if isinstance(statement, Train) else ():
             if setting.name == "seed" and isinstance(setting.value, Number):
                 value = setting.value.value
                 if value.is_integer() and 0 <= value < 2**63:

@@ -19,7 +19,7 @@ import numpy as np
 from . import limits
 from .params import INITIALISERS
 from .callables import BUILTINS, CALLABLES, PUBLIC_NAMES, is_activation
-from .errors import did_you_mean
+from .errors import Failed as Failed, did_you_mean
 from .hints import function_hint
 from .forms import Block, Diag, Key, ScalarForm, VectorForm
 from .nodes import Call, Compare, Expr, Index, Layer, Name, Node, Number, Product, Span, String, Sum, UnaryOp, Vector
@@ -27,10 +27,6 @@ from .nodes import Call, Compare, Expr, Index, Layer, Name, Node, Number, Produc
 Constant = Union[float, np.ndarray]
 Value = Union[Constant, ScalarForm, VectorForm]
 Form = Union[ScalarForm, VectorForm]
-
-
-class Failed(Exception):
-    """An expression had an error (already reported); abandon that definition."""
 
 
 class Signal(NamedTuple):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Dict, List, Optional, Union
 
 import jsonschema
 import numpy as np
@@ -12,8 +13,10 @@ from netlang import schema
 from netlang.pipeline import check_program, compile
 from netlang.errors import NetlangError
 from netlang.formatter import format_source
-from netlang.nodes import Layer, Node, Param, Program, Train
-from netlang.params import PRESETS, generator
+from netlang.errors import Failed
+from netlang.nodes import Expr, Layer, Node, Param, Program, Span, Train
+from netlang.params import PRESETS, generator, param_value, train_settings
+from netlang.values import Budget, Signal, Values
 from netlang.parser import parse
 
 SOURCE = """\
@@ -173,3 +176,82 @@ def test_an_unused_param_is_a_warning(tmp_path):
     path.write_text("input x\nparam w = 1\nparam v[2] = zeros()\nnode y = w*x\noutput y\n")
     warnings = diagnose(path).warnings
     assert [(w.code, w.line, w.message) for w in warnings] == [("unused-constant", 3, "param 'v' is never used")]
+
+
+# --- params behind their ParamScope (what the checker implements) ---------------------------
+
+
+class FoldingScope:
+    """A ParamScope over fixed constants, folding with the real netlang.values (as the checker does)."""
+
+    def __init__(self, constants: Dict[str, Union[float, np.ndarray]]) -> None:
+        self.names = constants
+        self.errors: List[str] = []
+        self.values = Values(self, Budget())
+
+    def error(self, message: str, span: Span, code: str, hint: Optional[str] = None) -> Failed:
+        self.errors.append(f"{code}: {message}")
+        return Failed()
+
+    def resolve(self, name: str, span: Span, indexed: bool) -> Union[float, np.ndarray, Signal]:
+        if name not in self.names:
+            raise self.error(f"unknown name '{name}'", span, "unknown-name")
+        return self.names[name]
+
+    def is_scalar_signal(self, name: str) -> bool:
+        return False
+
+    def read_weights(self, path: str, key: Optional[str], path_span: Span, span: Span) -> np.ndarray:
+        raise self.error("no files here", span, "file-missing")
+
+    def fold(self, expr: Expr) -> Union[float, np.ndarray]:
+        value = self.values.value(expr)
+        assert isinstance(value, (float, np.ndarray))
+        return value
+
+
+def _param(text: str) -> Param:
+    (statement,) = [s for s in parse(text + "\n").statements if isinstance(s, Param)]
+    return statement
+
+
+def test_param_value_needs_only_a_scope_and_draws_what_the_checker_draws():
+    scope = FoldingScope({"n": 2.0})
+    drawn = param_value(scope, _param("param W[3, 2] = xavier(n)"), None, seed=3)
+    checked = check_program("input x[2]\nlet n = 2\nparam W[3, 2] = xavier(n)\nlayer y[3] = W @ x\ntrain seed = 3")
+    assert isinstance(drawn, np.ndarray) and np.array_equal(drawn, checked.constants["W"])
+    assert scope.errors == []
+    written = param_value(scope, _param("param b = [n, 2*n]"), None, seed=0)
+    assert isinstance(written, np.ndarray) and written.tolist() == [2.0, 4.0]
+    given = np.ones((3, 2))
+    assert param_value(scope, _param("param W[3, 2] = xavier()"), given, seed=0) is given
+
+
+@pytest.mark.parametrize(
+    "text, given, error",
+    [
+        ("param W[2] = normal(v, 1)", None, "bad-arguments: an initialiser's arguments are single numbers"),
+        ("param W[2] = normal(0, -1)", None, "bad-arguments: the standard deviation -1.0 is negative"),
+        ("param W[2] = [1, 2, 3]", None, "shape-mismatch: 'W' is declared [2] but its value is 3"),
+        ("param W[2] = zeros()", np.zeros(3), "shape-mismatch: 'W' is declared [2] but its value is 3"),
+        ("param W = missing + 1", None, "unknown-name: unknown name 'missing'"),
+    ],
+)
+def test_param_value_reports_each_mistake_once_and_abandons_the_param(text, given, error):
+    scope = FoldingScope({"v": np.array([1.0, 2.0])})
+    with pytest.raises(Failed):
+        param_value(scope, _param(text), given, seed=0)
+    assert scope.errors == [error]
+
+
+def test_train_settings_fold_values_and_report_mistakes_through_the_scope():
+    scope = FoldingScope({"r": 0.1})
+    statements = parse("input x\nnode y = x\ntrain rate = 3*r, epoch = 2, shuffle = no\ntrain seed = missing, batch = [1, 2]\n").statements
+    settings = train_settings(scope, statements)
+    assert settings.values == {"rate": pytest.approx(0.3), "shuffle": False}
+    assert settings.spans["rate"].line == 3
+    assert scope.errors == [
+        "unknown-name: unknown name 'missing'",  # reported once, as the fold meets it, not again as a setting
+        "unknown-setting: unknown setting 'epoch'",
+        "bad-setting: a setting is a single value",
+    ]
