@@ -325,6 +325,32 @@ def read_npy(stream: Any, name: str, max_entries: int, holds: str = "weights") -
     return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
 
 
+class TooLarge(ValueError):
+    """A finite value that the number type cannot hold: ``where`` (its index) and ``value`` (as text)."""
+
+    def __init__(self, where: Tuple[int, ...], value: str, dtype: Any) -> None:
+        import numpy as np
+
+        self.where, self.value, self.dtype = where, value, dtype
+        self.limit = f"±{float(np.finfo(dtype).max):.1e}"
+        super().__init__(f"{value} is too large for {dtype.name} (about {self.limit} at most)")
+
+
+def as_float(array: Any, dtype: Any) -> Any:
+    """``array`` as ``dtype``; a finite value too large for it (in a float128 file, or 1e300 as
+    float32) raises :class:`TooLarge`, where numpy would only warn and give infinity."""
+    import numpy as np
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        converted = np.asarray(array, dtype=dtype)
+    if array.dtype.kind == "f" and array.dtype.itemsize > dtype.itemsize:
+        too_large = np.isinf(converted) & np.isfinite(array)
+        if too_large.any():
+            where = tuple(int(i) for i in np.argwhere(too_large)[0])
+            raise TooLarge(where, str(array[where]), dtype)
+    return converted
+
+
 # -- zip archives (.npz) ----------------------------------------------------------------
 
 _END_OF_DIRECTORY = b"PK\x05\x06"

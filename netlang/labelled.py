@@ -15,7 +15,8 @@ from typing import IO, Any, Callable, Iterator, List, NamedTuple, Optional, Sequ
 
 import numpy as np
 
-from .data import MAX_CHARS_PER_VALUE, MIN_LINE_CHARS, CsvSource, _cell_text, _error, _is_blank, _number, open_csv, rows_per_block, split_fields
+from .csvnumbers import MAX_CHARS_PER_VALUE, MIN_LINE_CHARS, CsvSource, _cell_text, _is_blank, _number, located_error, split_fields
+from .data import open_csv, rows_per_block
 from .errors import NetlangError, did_you_mean, name_list
 from .scoring import Score, class_count
 
@@ -54,7 +55,7 @@ def find_layout(
     header = any(_number(t) is None for t in texts)
 
     def missing(message: str, hint: Optional[str] = None) -> NetlangError:
-        return _error(message, filename, number, 1, max(1, len(line)), code="missing-column", hint=hint, text=line)
+        return located_error(message, filename, number, 1, max(1, len(line)), code="missing-column", hint=hint, text=line)
 
     def locate(column: Column, what: str) -> int:
         position = _position(column, width)
@@ -102,7 +103,7 @@ def find_layout(
         used = set(inputs.tolist()) | set(target_positions.tolist() if target_positions is not None else []) | taken
         for i, (column, raw) in enumerate(fields):
             if i not in used:
-                raise _error(
+                raise located_error(
                     f"the header names '{texts[i]}', which is not an input"
                     + (" or an output" if targets else "")
                     + (" or the label" if label is not None else ""),
@@ -125,7 +126,7 @@ def find_layout(
             parts.append("the label")
         if skipped:
             parts.append(f"{len(skipped)} skipped")
-        raise _error(
+        raise located_error(
             f"line {number} has {width} values, but {' + '.join(parts)} make {wanted + len(taken)}",
             filename,
             number,
@@ -199,7 +200,7 @@ class Examples:
         self.classes = class_count(network.output_width)
         name = str(path)
         if name != "-" and Path(name).suffix.lower() in (".npy", ".parquet", ".pq"):
-            raise _error(
+            raise located_error(
                 f"'{name}' is not a CSV file; labelled data are read from CSV files",
                 name,
                 code="bad-data",
@@ -236,7 +237,7 @@ class Examples:
             rows += len(block)
             yield inputs, labels, targets
         if not rows:
-            raise _error(f"'{self.filename}' has no samples", self.filename, code="no-samples")
+            raise located_error(f"'{self.filename}' has no samples", self.filename, code="no-samples")
 
     def _check_labels(self, labels: np.ndarray, label: int) -> None:
         bad = np.flatnonzero((labels != np.round(labels)) | (labels < 0) | (labels >= self.classes))
@@ -249,7 +250,7 @@ class Examples:
         shown = _cell_text(raw) or f"{value:g}"
         what = "is not a whole number" if value != round(value) else "is out of range"
         outputs = self.network.output_width
-        raise _error(
+        raise located_error(
             f"label {shown} {what}: the network's {outputs} output{'s' if outputs != 1 else ''} "
             f"tell{'s' if outputs == 1 else ''} classes 0 to {self.classes - 1} apart",
             self.filename,

@@ -17,7 +17,8 @@ import numpy as np
 
 from . import limits
 from .errors import NetlangError, name_list
-from .files import FileError, HashingReader, inside, open_file, read_npy, zip_member_count
+from .csvnumbers import CsvSource
+from .files import FileError, HashingReader, TooLarge, as_float, inside, open_file, read_npy, zip_member_count
 
 
 # A weight file that cannot be used; the checker locates it at the load(...) call.
@@ -169,28 +170,6 @@ def _read_npy(stream: Any, name: str) -> np.ndarray:
         ) from None
 
 
-class TooLarge(ValueError):
-    """A finite value that the number type cannot hold: ``where`` (its index) and ``value`` (as text)."""
-
-    def __init__(self, where: Tuple[int, ...], value: str, dtype: np.dtype) -> None:
-        self.where, self.value, self.dtype = where, value, dtype
-        self.limit = f"±{float(np.finfo(dtype).max):.1e}"
-        super().__init__(f"{value} is too large for {dtype.name} (about {self.limit} at most)")
-
-
-def as_float(array: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """``array`` as ``dtype``; a finite value too large for it (in a float128 file, or 1e300 as
-    float32) raises :class:`TooLarge`, where numpy would only warn and give infinity."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        converted = np.asarray(array, dtype=dtype)
-    if array.dtype.kind == "f" and array.dtype.itemsize > dtype.itemsize:
-        too_large = np.isinf(converted) & np.isfinite(array)
-        if too_large.any():
-            where = tuple(int(i) for i in np.argwhere(too_large)[0])
-            raise TooLarge(where, str(array[where]), dtype)
-    return converted
-
-
 def _read_npz_member(stream: IO[bytes], name: str, key: Optional[str]) -> Tuple[np.ndarray, str]:
     """The array ``key`` of the .npz file open as ``stream``, and the hash of the whole file.
 
@@ -231,8 +210,6 @@ def _read_csv(reader: Any, name: str) -> np.ndarray:
     Read as it streams (the hash sees the same bytes), refused as soon as its separators
     pass ``MAX_MATRIX_ENTRIES`` values, CR-only line ends included.
     """
-    from .data import CsvSource
-
     source = CsvSource(reader, name, None, header=False, max_values=limits.MAX_MATRIX_ENTRIES)
     try:
         blocks = list(source)

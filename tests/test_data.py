@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import netlang
-from netlang import data
+from netlang import csvnumbers, data
 from conftest import EXAMPLES
 
 SOURCE = "input a, v[2]\nlayer h = sigmoid([[1, -2], [0.5, 1]] @ v + a)\nnode y = step(h[0] + h[1] > 1)\noutput y, h\n"
@@ -226,7 +226,8 @@ class _CountingNetwork:
 
 def test_csv_is_read_and_evaluated_in_blocks(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "BLOCK_VALUES", 300)  # 100 rows of 3 inputs
-    monkeypatch.setattr(data, "READ_CHARS", 4096)
+    monkeypatch.setattr(csvnumbers, "BLOCK_VALUES", 300)
+    monkeypatch.setattr(csvnumbers, "READ_CHARS", 4096)
     network = _CountingNetwork(netlang.compile(SOURCE))
     rows = np.random.default_rng(2).normal(size=(2500, 3))
     _csv(tmp_path / "d.csv", rows, "a,v[0],v[1]")
@@ -240,7 +241,8 @@ def test_csv_is_read_and_evaluated_in_blocks(tmp_path, monkeypatch):
 def test_memory_stays_bounded_whatever_the_input_size(tmp_path, monkeypatch):
     """A CSV 75 times the size of one block streams through with a peak far below the file's size."""
     monkeypatch.setattr(data, "BLOCK_VALUES", 3 * 2000)
-    monkeypatch.setattr(data, "READ_CHARS", 1 << 15)
+    monkeypatch.setattr(csvnumbers, "BLOCK_VALUES", 3 * 2000)
+    monkeypatch.setattr(csvnumbers, "READ_CHARS", 1 << 15)
     network = netlang.compile(SOURCE)
     block = ",".join(["0.123456789"] * 3) + "\n"
     path = tmp_path / "big.csv"

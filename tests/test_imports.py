@@ -15,10 +15,6 @@ LAZY_HOOKS = {
     ("nodes", "ast_json"),  # Program.to_json
     ("runtime", "diagram"),  # the Jupyter display of a Network
     ("runtime", "arrays"),  # net(X) on another library's arrays
-    # Known and not yet removed: weights reads CSV through data, data reads .npy headers through
-    # weights (issue 10, point 5: one module for reading numbers and files, which both would use).
-    ("weights", "data"),
-    ("data", "weights"),
 }
 
 
