@@ -326,7 +326,10 @@ class Values:
                 f"{name}(...) must be the whole right-hand side of a node or layer",
                 expr.span,
                 "misplaced-activation",
-                hint=f"define a separate node for {name}(...) and use its name here",
+                hint=(
+                    f"an activation wraps the whole sum, bias included: {name}(W @ x + b); to use "
+                    f"its result in a sum, define it as a node or layer of its own and use its name"
+                ),
             )
         if name in INITIALISERS:
             raise self.scope.error(
@@ -583,7 +586,10 @@ class Algebra:
             f"'{op}' {what} two signals ({left_name} and {right_name}): a neuron's input must be a weighted sum of signals",
             expr.span,
             "not-linear",
-            hint="weights must be numbers or constants; compute products of signals in separate neurons",
+            # No neuron multiplies two signals, so "separate neurons" would send the reader
+            # looking for one; what a product of 0/1 inputs usually means is an AND.
+            hint="weights must be numbers or constants (let w = 0.5, then w*x1); "
+            + ("for 0/1 signals, a product is an AND: step(x1 + x2 > 1.5)" if op == "*" else "no neuron multiplies or divides one signal by another"),
         )
 
     def multiply(self, left: Value, right: Value, expr: Product, right_expr: Expr) -> Value:

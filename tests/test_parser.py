@@ -343,3 +343,23 @@ def test_habits_from_other_languages(source, hint):
 def test_the_fixes_these_hints_name_parse():
     for fixed in ("let w = 0.5", "input x[2]\nlet W = [[1, 2], [3, 4]]\nlayer y = x @ W", "let W = [[1, 2], [3, 4]]"):
         netlang.parse(fixed)
+
+
+@pytest.mark.parametrize(
+    "source, advice",
+    [
+        # A product of two signals: the hint names what a product of 0/1 signals means (AND),
+        # and the AND it writes is one neuron that computes it.
+        ("input x1, x2\nnode y = step(x1*x2 > 0.5)\n", "step(x1 + x2 > 1.5)"),
+        # A bias added outside the activation: the hint puts it inside.
+        ("input x[2]\nlet W = [[1, 2], [3, 4]]\nlet b = [1, 1]\nlayer h = sigmoid(W @ x) + b\n", "sigmoid(W @ x + b)"),
+    ],
+)
+def test_checker_hints_name_a_fix_that_works(source, advice):
+    with pytest.raises(netlang.NetlangError) as info:
+        netlang.compile(source)
+    assert advice in info.value.hint
+    assert "separate neurons" not in info.value.hint
+    fixed = netlang.compile(source.rsplit("\n", 2)[0] + "\n" + source.rsplit("\n", 2)[1].split("=")[0] + "= " + advice + "\n")
+    if "x1" in source:
+        assert [fixed.run({"x1": a, "x2": b})["y"] for a in (0, 1) for b in (0, 1)] == [a * b for a in (0, 1) for b in (0, 1)]
