@@ -515,7 +515,8 @@ def score(file: str, data_file: str, labels: str, skip: Tuple[str, ...], as_json
 
     The class of a sample is the output with the largest value (the first of equal
     ones), or for a single output 1 when it is at least 0.5. Labels are whole numbers
-    from 0. The file is read block by block, so its size does not matter.
+    from 0. The file is read block by block, so its size does not matter. Inputs are
+    read as training reads them: scaled by the file's train scale and shift (or preset).
 
     \b
     Examples:
@@ -528,10 +529,14 @@ def score(file: str, data_file: str, labels: str, skip: Tuple[str, ...], as_json
 
     if file == "-" and data_file == "-":
         raise click.UsageError("the program and the data cannot both come from standard input: name one of them by file")
-    network = _load(file)
+    checked, network = _load_checked(file)
+    settings = checked.settings.resolved()
     stderr = sys.stderr
     progress = batch.Progress(stderr, None) if stderr.isatty() else None
-    result = score_file(network, data_file, labels, skip, stdin=sys.stdin, progress=progress)
+    result = score_file(
+        network, data_file, labels, skip, stdin=sys.stdin, progress=progress,
+        scale=settings["scale"], shift=settings["shift"],
+    )
     click.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.text())
 
 

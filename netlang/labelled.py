@@ -269,15 +269,20 @@ class Examples:
 
 def score_file(
     network: Any, path: Union[str, Path], labels: Column, skip: Sequence[Column] = (), stdin: Optional[IO[Any]] = None,
-    progress: Any = None,
+    progress: Any = None, scale: float = 1.0, shift: float = 0.0,
 ) -> Score:
-    """The score of ``network`` on a labelled CSV file, read block by block (bounded memory)."""
+    """The score of ``network`` on a labelled CSV file, read block by block (bounded memory).
+
+    Inputs are read as ``x*scale + shift``, as training reads them (a file's ``train scale``,
+    ``shift`` or preset), so that score reports the accuracy training reported."""
     examples = Examples(path, network, labels=labels, skip=skip, stdin=stdin)
     score = Score(examples.classes)
     rows = 0
     try:
         for inputs, found, _ in examples:
             assert found is not None
+            if scale != 1.0 or shift != 0.0:
+                inputs = inputs * scale + shift
             score.add(network(inputs), found)
             rows += len(inputs)
             if progress is not None:

@@ -188,3 +188,29 @@ def test_run_prints_the_class_beside_the_outputs(cli, tmp_path):
     result = cli("run", "examples/and.net", "--input", str(tmp_path / "d.csv"), "--class", "--json")
     assert json.loads(result.output) == [{"y": 1, "class": 1}, {"y": 0, "class": 0}]
     assert cli("run", "examples/and.net", "--x", "1", "1", "--class", "--explain").exit_code == 2
+
+
+def test_score_reads_inputs_as_training_does_and_reports_the_accuracy_training_reported(cli, tmp_path):
+    # A file whose train statement scales the inputs: training reads x*scale + shift, so score
+    # must too, or it would report another accuracy on the same data.
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 256, size=(60, 2))
+    label = (pixels[:, 0] > pixels[:, 1]).astype(int)
+    rows = "\n".join(f"{a},{b},{c}" for (a, b), c in zip(pixels, label))
+    (tmp_path / "data.csv").write_text("x1,x2,label\n" + rows + "\n", encoding="utf-8")
+    (tmp_path / "gt.net").write_text(
+        "input x1, x2\n"
+        "param node y = sigmoid(0*x1 + 0*x2 + 0)\n"
+        "output y\n"
+        "train rate = 2, epochs = 30, batch = 4, seed = 1, scale = 0.00390625, shift = -0.5, labels = \"label\"\n",
+        encoding="utf-8",
+    )
+    trained = netlang.train(tmp_path / "gt.net", tmp_path / "data.csv")
+    reported = trained.history[-1].accuracy
+    assert reported is not None and reported > 0.8
+    scored = json.loads(cli("score", str(tmp_path / "gt.net"), "--input", str(tmp_path / "data.csv"), "--labels", "label", "--json").output)
+    assert scored["accuracy"] == pytest.approx(reported, abs=1e-12)
+    # The same network scored on unscaled inputs would differ: the scaling is what makes them agree.
+    net = netlang.load(tmp_path / "gt.net")
+    raw = labelled.score_file(net, tmp_path / "data.csv", "label")
+    assert raw.accuracy != scored["accuracy"]
