@@ -887,13 +887,13 @@ def export_command(file: str, output: str, dtype: str, per_name: bool) -> None:
         netlang export xor.net -o xor.onnx
         netlang export mlp.net -o mlp.onnx --dtype float32 --per-name
     """
-    from .onnx_export import export_onnx, interface, serialize, to_onnx
+    from .onnx_export import export_onnx, interface, model_bytes
 
     network = _load(file)
     try:
         if output == "-":
             with click.open_file("-", "wb") as stream:
-                stream.write(serialize(to_onnx(network, source_name=file, dtype=dtype, per_name=per_name), file))
+                stream.write(model_bytes(network, source_name=file, dtype=dtype, per_name=per_name))
         else:
             export_onnx(network, output, source_name=file, dtype=dtype, per_name=per_name)
     except OSError as error:
