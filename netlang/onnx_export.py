@@ -261,8 +261,8 @@ def to_onnx(
     netlang output, named as in the .net file, each of shape [N, 1] or [N, size].
     """
     model = _unchecked_model(network, source_name, dtype, per_name)
-    model_module = require("onnx", "onnx", "exporting to ONNX", source_name)
-    model_module.checker.check_model(model, full_check=True)
+    onnx = require("onnx", "onnx", "exporting to ONNX", source_name)
+    onnx.checker.check_model(model, full_check=True)
     return model
 
 
