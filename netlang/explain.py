@@ -35,6 +35,11 @@ _SUM, _PRODUCT, _UNARY, _ATOM = Precedence.SUM, Precedence.PRODUCT, Precedence.U
 
 def explain(checked: CheckedProgram, inputs: Mapping[str, Any], arithmetic: Arithmetic = FLOAT) -> str:
     """The computation of every neuron for one sample, layer by layer, then the outputs."""
+    with np.errstate(over="ignore", invalid="ignore"):  # inf where float64 overflows, as evaluate gives
+        return _explain(checked, inputs, arithmetic)
+
+
+def _explain(checked: CheckedProgram, inputs: Mapping[str, Any], arithmetic: Arithmetic) -> str:
     env = evaluate(checked, inputs, arithmetic=arithmetic)
     explainer = _Explainer(checked, env, arithmetic)
     explainer.precise = True  # the inputs as given, every digit

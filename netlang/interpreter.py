@@ -134,13 +134,17 @@ def evaluate(
     margins: Optional[List[float]] = None,
     arithmetic: Arithmetic = FLOAT,
 ) -> Values:
-    """The value of every input, constant, node and layer for one sample, by name."""
-    env = constants(checked, arithmetic)
-    for var in checked.inputs:
-        value = arithmetic.array(inputs[var.name])
-        env[var.name] = arithmetic.scalar(value.reshape(-1)[0]) if var.size is None else value
-    for unit in checked.units:
-        env[unit.name] = unit_value(unit.statement.value, env, margins, arithmetic)
+    """The value of every input, constant, node and layer for one sample, by name.
+
+    As the runtime does, a sum beyond float64's range is inf, silently (numpy's matmul would
+    warn where Python's float arithmetic does not)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        env = constants(checked, arithmetic)
+        for var in checked.inputs:
+            value = arithmetic.array(inputs[var.name])
+            env[var.name] = arithmetic.scalar(value.reshape(-1)[0]) if var.size is None else value
+        for unit in checked.units:
+            env[unit.name] = unit_value(unit.statement.value, env, margins, arithmetic)
     return env
 
 

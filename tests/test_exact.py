@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from fractions import Fraction
 
 import numpy as np
@@ -112,3 +114,38 @@ def test_exact_sums_beyond_float64_give_the_activations_limits(cli, tmp_path):
     result = cli("run", str(path), "--x", "1e300", "1", "--exact")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == ["s = 1", "t = -1", "p = [1, 0]"]
+
+
+def test_float64_softmax_of_an_overflowing_sum_is_its_limit_as_in_exact(cli, tmp_path):
+    """1e300 * 1e300 is inf in float64; softmax of it used to print NaN (inf - inf) where the
+    exact interpreter gives the limit. Now run, --explain and --exact agree, and --explain
+    prints no numpy warning."""
+    path = tmp_path / "big.net"
+    path.write_text("input x1, x2\nlayer p = softmax([1e300*x1, x1, 1e300*x2, x2])\n", encoding="utf-8")
+    for x in (["1e300", "1"], ["1e300", "1e300"], ["-1e300", "1"]):
+        outputs = {mode: cli("run", str(path), "--x", *x, *flags).output.splitlines()[-1] for mode, flags in
+                   (("float64", []), ("explain", ["--explain"]), ("exact", ["--exact"]))}
+        assert len(set(outputs.values())) == 1, outputs
+        assert "nan" not in outputs["float64"]
+    explained = subprocess.run(
+        [sys.executable, "-m", "netlang", "run", str(path), "--x", "1e300", "1", "--explain"], capture_output=True, text=True
+    )
+    assert explained.returncode == 0 and explained.stderr == "", explained.stderr
+
+
+def test_softmax_kernels_agree_on_infinite_pre_activations():
+    """The numpy kernel, the array API form and the scalar reference give the same limits:
+    the +inf entries share the mass; rows without +inf are the ordinary softmax; NaN stays NaN."""
+    from netlang.activations import ACTIVATIONS
+
+    softmax = ACTIVATIONS["softmax"]
+    rows = [[np.inf, 1.0, np.inf], [1.0, 2.0, 3.0], [np.inf, -np.inf, 0.0], [-np.inf, 0.0, 5.0], [np.nan, 1.0, 2.0]]
+    reference = np.array([softmax.reference(row) for row in rows])
+    block = np.array(rows)
+    softmax.kernel(block)
+    column_major = np.asfortranarray(np.array(rows).T).T  # a strided view, as the runtime may pass
+    softmax.kernel(column_major)
+    portable = np.asarray(softmax.portable(np, np.array(rows)))  # numpy 2 is an array API namespace
+    for got in (block, column_major, portable):
+        np.testing.assert_allclose(got, reference, rtol=1e-15, atol=0)
+    assert reference[0].tolist() == [0.5, 0.0, 0.5] and np.isnan(reference[4]).all()
