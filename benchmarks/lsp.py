@@ -3,8 +3,11 @@
 `netlang lsp` is started as an editor starts it (the console script beside this Python) and
 driven by pygls' own client:
 
-- start-up: process start to the `initialize` answer, against `python -c "import numpy"`
-  started the same way (both fresh processes, in turn);
+- start-up: process start to the `initialize` answer, and to the diagnostics of a 3-line
+  file opened right after it, against `python -c "import numpy"` and `python -c "import
+  pygls.lsp.server"` (what answering after importing pygls would cost at least), all fresh
+  processes started in turn; with `--before CHECKOUT`, the server of another netlang checkout
+  (say, main before a change) is started in turn too;
 - diagnostics: a 1,000-line netlist edited 40 times (`didChange`, one weight each time); the
   time from sending the change to receiving its `publishDiagnostics`, minus the server's
   debounce (the pause it waits for typing to stop), against `lint.diagnose` on the same text
@@ -25,7 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from _common import arguments, fmt_time, machine_note
 
@@ -38,11 +41,15 @@ from netlang.lsp.analysis import Analysis
 from netlang.lsp.server import DEBOUNCE_SECONDS
 
 
-def server_command() -> List[str]:
+def server_command(checkout: Optional[str] = None) -> List[str]:
+    """`netlang lsp` as an editor starts it; or the server of the netlang in ``checkout``."""
+    if checkout is not None:
+        code = f"import sys; sys.path.insert(0, {str(Path(checkout).resolve())!r}); from netlang.launcher import main; main()"
+        return [sys.executable, "-c", code, "lsp"]
     script = Path(sys.executable).parent / "netlang"
     if script.exists():
         return [str(script), "lsp"]
-    return [sys.executable, "-c", "from netlang.cli import main; main()", "lsp"]
+    return [sys.executable, "-c", "from netlang.launcher import main; main()", "lsp"]
 
 
 def netlist(lines: int, weight: float = 0.5) -> str:
@@ -61,6 +68,8 @@ def percentile(values: List[float], q: float) -> float:
 
 
 async def start(command: List[str]) -> Tuple[LanguageClient, float, Dict[int, float], asyncio.Event]:
+    """A client talking to a new server: (client, seconds to the initialize answer, arrival
+    time of each version's diagnostics, an event set at each arrival)."""
     client = LanguageClient("netlang-benchmark", "1")
     arrivals: Dict[int, float] = {}
     arrived = asyncio.Event()
@@ -76,7 +85,23 @@ async def start(command: List[str]) -> Tuple[LanguageClient, float, Dict[int, fl
     await client.initialize_async(types.InitializeParams(capabilities=types.ClientCapabilities()))
     startup = time.perf_counter() - begin
     client.initialized(types.InitializedParams())
+    client.began = begin  # type: ignore[attr-defined]
     return client, startup, arrivals, arrived
+
+
+async def first_diagnostics(command: List[str], uri: str) -> Tuple[float, float]:
+    """A new server: (seconds to its initialize answer, seconds to the diagnostics of a 3-line
+    file opened right after), both from the process start."""
+    client, startup, arrivals, arrived = await start(command)
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "netlang", 1, SMALL))
+    )
+    while 1 not in arrivals:
+        arrived.clear()
+        await arrived.wait()
+    first = arrivals[1] - client.began  # type: ignore[attr-defined]
+    await stop(client)
+    return startup, first
 
 
 async def stop(client: LanguageClient) -> None:
@@ -85,33 +110,54 @@ async def stop(client: LanguageClient) -> None:
     await client.stop()
 
 
-def numpy_start(repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        begin = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import numpy"], check=True)
-        times.append(time.perf_counter() - begin)
-    return statistics.median(times)
+SMALL = "input x1, x2\nnode y = step(x1 + x2 > 1)\noutput y\n"
+
+
+def python_start(code: str) -> float:
+    begin = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True)
+    return time.perf_counter() - begin
+
+
+def summary(times: List[float], base: float) -> str:
+    median = statistics.median(times)
+    return f"median {fmt_time(median):>10}  {median / base:.2f}x   p95 {fmt_time(percentile(times, 0.95))}"
+
+
+async def startup(command: List[str], before: Optional[List[str]], starts: int, folder: str) -> None:
+    """Fresh processes, started in turn: numpy, pygls, the server (and the server before)."""
+    uri = from_fs_path(str(Path(folder) / "small.net"))
+    times: Dict[str, List[float]] = {}
+    servers = [("netlang lsp", command)] + ([("before: netlang lsp", before)] if before else [])
+    for _ in range(starts):
+        times.setdefault("numpy", []).append(python_start("import numpy"))
+        times.setdefault("pygls", []).append(python_start("import pygls.lsp.server"))
+        for name, server in servers:
+            answered, first = await first_diagnostics(server, uri)
+            times.setdefault(name, []).append(answered)
+            times.setdefault(name + " first", []).append(first)
+    base = statistics.median(times["numpy"])
+    print(f"\nstart-up ({starts} fresh processes of each, in turn), from the process start")
+    print(f"  python -c 'import numpy'                          {summary(times['numpy'], base)}")
+    print(f"  python -c 'import pygls.lsp.server'               {summary(times['pygls'], base)}")
+    for name, _ in servers:
+        print(f"  {name + ': initialize answer':<50}{summary(times[name], base)}")
+        print(f"  {name + ': diagnostics of a 3-line file':<50}{summary(times[name + ' first'], base)}")
+    print("  target: the initialize answer under 0.5 s")
 
 
 async def main() -> None:
-    options = arguments(__doc__.splitlines()[0])
+    options = arguments(
+        __doc__.splitlines()[0],
+        lambda parser: parser.add_argument("--before", metavar="CHECKOUT", help="also start the server of this netlang checkout, in turn"),
+    )
     edits = 10 if options.quick else 40
     hovers = 20 if options.quick else 60
     starts = 3 if options.quick else 7
     machine_note()
     command = server_command()
-
-    startups = []
-    for _ in range(starts):
-        client, startup, _, _ = await start(command)
-        startups.append(startup)
-        await stop(client)
-    baseline_start = numpy_start(starts)
-    print(f"\nstart-up to the initialize answer ({starts} fresh processes)")
-    print(f"  python -c 'import numpy'  {fmt_time(baseline_start):>10}  1.00x")
-    print(f"  netlang lsp               {fmt_time(statistics.median(startups)):>10}  {statistics.median(startups) / baseline_start:.2f}x")
-    print("  target: under 0.5 s")
+    with tempfile.TemporaryDirectory() as folder:
+        await startup(command, server_command(options.before) if options.before else None, starts, folder)
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "netlist.net"

@@ -1,4 +1,5 @@
-"""The ``netlang`` console script: a fast path for ``run`` on a cached network, else the click CLI.
+"""The ``netlang`` console script: a fast path for ``run`` on a cached network and one for
+``netlang lsp``, else the click CLI.
 
 ``netlang run FILE --x V... [--json]`` on a file whose compiled network is in the cache
 (netlang.cache) is answered here, without importing the parser (Lark) or the CLI (click),
@@ -79,6 +80,14 @@ def fast_run(args: Sequence[str]) -> Optional[str]:
 
 
 def _run(args: Sequence[str]) -> None:
+    if list(args) == ["lsp"]:
+        from . import lsp
+
+        # As the CLI's `netlang lsp` does, without importing click and the CLI first: an
+        # editor waits for the server's first answer (benchmarks/lsp.py).
+        if lsp.installed():
+            lsp.serve()
+            return
     text = fast_run(args)
     if text is not None:
         sys.stdout.write(text + "\n")

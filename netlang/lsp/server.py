@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import json
 import logging
-import os
 import sys
 import traceback
 import weakref
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Dict, List, Optional, Sequence
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
@@ -349,16 +349,72 @@ def _encode_tokens(tokens: Sequence[tuple[int, int, int, str]], units: Units) ->
     return data
 
 
-def serve() -> None:
-    """Run the server on stdin and stdout until the client says exit.
+def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
+    """Run the server on the two streams until the client says exit.
 
-    The protocol gets its own handles on the two streams (pygls closes them when it stops),
-    and ``sys.stdout`` points at stderr meanwhile: a stray print must not corrupt a message.
+    ``sys.stdout`` points at stderr meanwhile: a stray print must not corrupt a message.
     """
     logging.basicConfig(level=logging.WARNING)
-    stdin, stdout = os.fdopen(os.dup(0), "rb"), os.fdopen(os.dup(1), "wb")
     saved, sys.stdout = sys.stdout, sys.stderr
     try:
         make_server().start_io(stdin, stdout)
     finally:
         sys.stdout = saved
+
+
+# --- the initialize answer given before pygls is imported (netlang.lsp.handshake) ----------
+
+
+def pygls_answer(request: Dict[str, Any]) -> Any:
+    """What pygls answers to one JSON-RPC request sent first to a new server: the message's
+    ``result`` (or ``error``), as JSON data, exactly as it would be written to the client."""
+    server = make_server()
+    written: List[bytes] = []
+
+    class Capture:
+        def write(self, data: bytes) -> None:
+            written.append(data)
+
+        def close(self) -> None:
+            pass
+
+    server.protocol.set_writer(Capture())
+    server.protocol.handle_message(json.loads(json.dumps(request), object_hook=server.protocol.structure_message))
+    server.worker.shutdown()
+    answer = json.loads(written[-1].partition(b"\r\n\r\n")[2])
+    return answer.get("result", answer.get("error"))
+
+
+def initialize_answers() -> Dict[str, Any]:
+    """pygls' answers to ``initialize`` for each kind of client that gets a different one
+    (``handshake.answer_key``), with the versions of pygls and lsprotocol they come from."""
+    import itertools
+
+    from .handshake import ENCODINGS, answer_key, installed_version
+
+    answers = {}
+    for encoding, prepare, will_save, will_save_wait_until in itertools.product(ENCODINGS, *[(False, True)] * 3):
+        synchronization = {"willSave": False} if will_save else {}
+        if will_save_wait_until:
+            synchronization["willSaveWaitUntil"] = False
+        text_document = {"rename": {"prepareSupport": prepare}, "synchronization": synchronization}
+        capabilities = {"general": {"positionEncodings": [encoding]}, "textDocument": text_document}
+        params = {"processId": None, "rootUri": None, "capabilities": capabilities}
+        result = pygls_answer({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params})
+        answers[str(answer_key(params))] = result["capabilities"]
+    versions = {package: installed_version(package) for package in ("pygls", "lsprotocol")}
+    return {"versions": versions, "answers": answers}
+
+
+def write_initialize_answers() -> None:
+    """Write netlang/lsp/initialize.json (tests/test_lsp_handshake.py fails when it is out of date)."""
+    from ..files import write_text
+    from .handshake import ANSWERS
+
+    write_text(ANSWERS, json.dumps(initialize_answers(), indent=1, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":  # pragma: no cover - python -m netlang.lsp.server --write-initialize
+    if sys.argv[1:] != ["--write-initialize"]:
+        raise SystemExit("usage: python -m netlang.lsp.server --write-initialize")
+    write_initialize_answers()
