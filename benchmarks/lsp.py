@@ -89,16 +89,20 @@ async def start(command: List[str]) -> Tuple[LanguageClient, float, Dict[int, fl
     return client, startup, arrivals, arrived
 
 
+async def opened(client: LanguageClient, uri: str, text: str, arrivals: Dict[int, float], arrived: asyncio.Event) -> None:
+    """Open ``text`` as version 1 of ``uri`` and wait for its diagnostics."""
+    arrivals.pop(1, None)
+    client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "netlang", 1, text)))
+    while 1 not in arrivals:
+        arrived.clear()
+        await arrived.wait()
+
+
 async def first_diagnostics(command: List[str], uri: str) -> Tuple[float, float]:
     """A new server: (seconds to its initialize answer, seconds to the diagnostics of a 3-line
     file opened right after), both from the process start."""
     client, startup, arrivals, arrived = await start(command)
-    client.text_document_did_open(
-        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "netlang", 1, SMALL))
-    )
-    while 1 not in arrivals:
-        arrived.clear()
-        await arrived.wait()
+    await opened(client, uri, SMALL, arrivals, arrived)
     first = arrivals[1] - client.began  # type: ignore[attr-defined]
     await stop(client)
     return startup, first
@@ -165,12 +169,7 @@ async def main() -> None:
         path.write_text(text)
         uri = from_fs_path(str(path))
         client, _, arrivals, arrived = await start(command)
-        client.text_document_did_open(
-            types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "netlang", 1, text))
-        )
-        while 1 not in arrivals:
-            arrived.clear()
-            await arrived.wait()
+        await opened(client, uri, text, arrivals, arrived)
         latencies = []
         library = []
         for version in range(2, edits + 2):
@@ -224,12 +223,8 @@ async def main() -> None:
         big_path.write_text(big)
         big_uri = from_fs_path(str(big_path))
         sent = time.perf_counter()
-        client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(big_uri, "netlang", 1, big)))
-        arrivals.pop(1, None)
-        while 1 not in arrivals:
-            arrived.clear()
-            await arrived.wait()
-        opened = arrivals[1] - sent
+        await opened(client, big_uri, big, arrivals, arrived)
+        open_time = arrivals[1] - sent
         big_hovers = []
         for line in range(100, 10_000, 10_000 // (hovers // 2)):
             begin = time.perf_counter()
@@ -238,7 +233,7 @@ async def main() -> None:
             )
             big_hovers.append(time.perf_counter() - begin)
         print("\na 10,000-line file")
-        print(f"  open to its diagnostics        {fmt_time(opened):>10}")
+        print(f"  open to its diagnostics        {fmt_time(open_time):>10}")
         print(f"  hover (the first builds the names) median {fmt_time(statistics.median(big_hovers))}"
               f", first {fmt_time(big_hovers[0])}, p95 {fmt_time(percentile(big_hovers, 0.95))}")
         await stop(client)
