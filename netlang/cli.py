@@ -495,7 +495,7 @@ def _run_batch(
     metavar="DATA",
     required=True,
     help="The samples with their labels: a CSV file (a header naming the inputs and the label column, "
-    "or no header, as MNIST's files), or - for CSV on stdin.",
+    "or no header, as MNIST's files), a .npy table (columns by position), a Parquet file, or - for CSV on stdin.",
 )
 @click.option(
     "--labels",
@@ -976,7 +976,7 @@ def lsp_command() -> None:
 
 @main.command(name="train")
 @click.argument("file")
-@click.option("--input", "data_file", metavar="DATA", help="The training data (CSV or .npy); default: the file's train data = \"...\".")
+@click.option("--input", "data_file", metavar="DATA", help="The training data (CSV, .npy or Parquet); default: the file's train data = \"...\".")
 @click.option("--validation", metavar="DATA", help="Validation data, scored after each epoch.")
 @click.option("--labels", metavar="COLUMN", help="The label column (a header name, or a position from 0); targets are one-hot.")
 @click.option("--preset", type=click.Choice(["rashid", "saito"]), help="A book's settings, under the file's and the options'.")

@@ -1,10 +1,12 @@
-"""Labelled data: samples read from a CSV file with their labels or targets, for `netlang score` and training.
+"""Labelled data: samples read from a CSV, .npy or Parquet file with their labels or targets, for
+`netlang score` and training.
 
 Files as they come: a header naming the columns (inputs as the network names them, ``x1`` or
 ``x[0]``; targets named like the outputs, ``y`` or ``y[0]``; the label column by any name), or
 no header (MNIST's CSVs: the label first, then the pixels), the label column then given by its
 position. Columns that are neither inputs, label nor targets are an error unless the caller
-asks to skip them. Reading streams in blocks (``data.CsvSource``), so scoring a file takes
+asks to skip them. A .npy table's columns are found by position, as a CSV file's without a
+header; a Parquet file's by name, as a header's. Reading streams in blocks (``data.CsvSource``), so scoring a file takes
 bounded memory; ``read_examples`` gathers every row for training.
 """
 
@@ -16,8 +18,10 @@ from typing import IO, Any, Callable, Iterator, List, NamedTuple, Optional, Sequ
 import numpy as np
 
 from .csvnumbers import MAX_CHARS_PER_VALUE, MIN_LINE_CHARS, CsvSource, _cell_text, _is_blank, _number, located_error, split_fields
-from .data import open_csv, rows_per_block
+from .data import NpySource, open_csv, rows_per_block
 from .errors import NetlangError, did_you_mean, name_list
+from .files import FileError, open_file, read_npy_header
+from .parquet import SUFFIXES as PARQUET_SUFFIXES
 from .scoring import Score, class_count
 
 Column = Union[int, str]
@@ -44,22 +48,40 @@ def _position(column: Column, width: int) -> Optional[int]:
     return index + width if index < 0 else index
 
 
+# Builds the error of a layout problem: (message, hint, column position or None, code).
+Fail = Callable[[str, Optional[str], Optional[int], str], NetlangError]
+
+
 def find_layout(
     filename: str, first: Tuple[int, str], network: Any, labels: Optional[Column], targets: bool, skip: Sequence[Column]
 ) -> Layout:
-    """The layout of a file whose first line is ``first``: which columns are inputs, label, targets."""
+    """The layout of a CSV file whose first line is ``first``: which columns are inputs, label, targets."""
     number, line = first
     fields = split_fields(line)
-    texts = [_cell_text(text) for _, text in fields]
-    width = len(fields)
+    texts = [_cell_text(t) for _, t in fields]
     header = any(_number(t) is None for t in texts)
 
+    def fail(message: str, hint: Optional[str], column: Optional[int], code: str) -> NetlangError:
+        at, raw = fields[column] if column is not None else (1, line)
+        return located_error(message, filename, number, at, max(1, len(raw)), code=code, hint=hint, text=line)
+
+    return layout_of(texts if header else None, len(fields), f"line {number}", network, labels, targets, skip, fail)
+
+
+def layout_of(
+    header: Optional[Sequence[str]], width: int, rows: str, network: Any, labels: Optional[Column], targets: bool,
+    skip: Sequence[Column], fail: Fail,
+) -> Layout:
+    """The layout of ``width`` columns named by ``header`` (None: no names, a .npy file's or a
+    CSV file's without a header); ``rows`` names the rows in a message ("line 1")."""
+    texts = list(header or ())
+
     def missing(message: str, hint: Optional[str] = None) -> NetlangError:
-        return located_error(message, filename, number, 1, max(1, len(line)), code="missing-column", hint=hint, text=line)
+        return fail(message, hint, None, "missing-column")
 
     def locate(column: Column, what: str) -> int:
         position = _position(column, width)
-        if header and (position is None or str(column) in texts):
+        if header is not None and (position is None or str(column) in texts):
             if str(column) not in texts:
                 raise missing(
                     f"the header has no {what} column '{column}'",
@@ -72,13 +94,13 @@ def find_layout(
                 "give its position instead (0 is the first column)",
             )
         if not 0 <= position < width:
-            raise missing(f"the {what} column is number {column} (from 0), but the lines have {width} values")
+            raise missing(f"the {what} column is number {column} (from 0), but the rows have {width} values")
         return position
 
     label = locate(labels, "label") if labels is not None else None
     skipped = {locate(column, "skipped") for column in skip}
     taken = set(skipped) | ({label} if label is not None else set())
-    if header:
+    if header is not None:
         names = tuple(texts)
         where = {text: i for i, text in enumerate(texts) if i not in taken}
         # A vector of one element may be named without its index: 'y' for y[0].
@@ -101,19 +123,15 @@ def find_layout(
                 )
             target_positions = np.array([where[name] for name in network.output_columns], dtype=np.intp)
         used = set(inputs.tolist()) | set(target_positions.tolist() if target_positions is not None else []) | taken
-        for i, (column, raw) in enumerate(fields):
+        for i in range(width):
             if i not in used:
-                raise located_error(
+                raise fail(
                     f"the header names '{texts[i]}', which is not an input"
                     + (" or an output" if targets else "")
                     + (" or the label" if label is not None else ""),
-                    filename,
-                    number,
-                    column,
-                    max(1, len(raw)),
-                    code="bad-header",
-                    hint=did_you_mean(texts[i], network.input_columns) or f"to leave it out, skip it (--skip {texts[i]})",
-                    text=line,
+                    did_you_mean(texts[i], network.input_columns) or f"to leave it out, skip it (--skip {texts[i]})",
+                    i,
+                    "bad-header",
                 )
         return Layout(names, True, inputs, label, target_positions)
     rest = [i for i in range(width) if i not in taken]
@@ -126,17 +144,13 @@ def find_layout(
             parts.append("the label")
         if skipped:
             parts.append(f"{len(skipped)} skipped")
-        raise located_error(
-            f"line {number} has {width} values, but {' + '.join(parts)} make {wanted + len(taken)}",
-            filename,
-            number,
-            1,
-            max(1, len(line)),
-            code="wrong-column-count",
-            hint="without a header, the columns left after the label and the skipped ones are the inputs"
+        raise fail(
+            f"{rows} has {width} values, but {' + '.join(parts)} make {wanted + len(taken)}",
+            "without a header, the columns left after the label and the skipped ones are the inputs"
             + (", then the targets" if targets else "")
             + ", in order",
-            text=line,
+            None,
+            "wrong-column-count",
         )
     names_list = [f"column {i}" for i in range(width)]
     own = list(network.input_columns) + (list(network.output_columns) if targets else [])
@@ -184,7 +198,7 @@ class _Source(CsvSource):
 
 
 class Examples:
-    """The blocks of a labelled CSV file: ``(inputs, labels, targets)`` each (labels or targets None
+    """The blocks of a labelled data file: ``(inputs, labels, targets)`` each (labels or targets None
     when not asked for). Labels are checked to be whole numbers naming one of the network's classes."""
 
     def __init__(
@@ -198,14 +212,15 @@ class Examples:
     ) -> None:
         self.network = network
         self.classes = class_count(network.output_width)
-        name = str(path)
-        if name != "-" and Path(name).suffix.lower() in (".npy", ".parquet", ".pq"):
-            raise located_error(
-                f"'{name}' is not a CSV file; labelled data are read from CSV files",
-                name,
-                code="bad-data",
-                hint="write the samples with their labels as CSV",
-            )
+        name = self.filename = str(path)
+        suffix = Path(name).suffix.lower() if name != "-" else ""
+        self.source: Any
+        if suffix == ".npy":
+            self.source = _npy_source(name, network, labels, targets, skip)
+            return
+        if suffix in PARQUET_SUFFIXES:
+            self.source = _parquet_source(name, network, labels, targets, skip)
+            return
         stream, self.filename, total = open_csv(name, stdin)
 
         def find(number: int, line: str) -> Layout:
@@ -232,46 +247,92 @@ class Examples:
             labels = None
             if layout.label is not None:
                 labels = block[:, layout.label]
-                self._check_labels(labels, layout.label)
+                self._check_labels(labels, layout.label, rows)
             targets = block[:, layout.targets] if layout.targets is not None else None
             rows += len(block)
             yield inputs, labels, targets
         if not rows:
             raise located_error(f"'{self.filename}' has no samples", self.filename, code="no-samples")
 
-    def _check_labels(self, labels: np.ndarray, label: int) -> None:
+    def _check_labels(self, labels: np.ndarray, label: int, before: int) -> None:
+        """Every label a class of the network; else an error at the first bad one (``before``: the rows of earlier blocks)."""
         bad = np.flatnonzero((labels != np.round(labels)) | (labels < 0) | (labels >= self.classes))
         if not len(bad):
             return
         row = int(bad[0])
-        number, text = self.source.line_of(row)
-        column, raw = split_fields(text)[label] if text else (0, "")
         value = labels[row]
-        shown = _cell_text(raw) or f"{value:g}"
         what = "is not a whole number" if value != round(value) else "is out of range"
         outputs = self.network.output_width
-        raise located_error(
-            f"label {shown} {what}: the network's {outputs} output{'s' if outputs != 1 else ''} "
-            f"tell{'s' if outputs == 1 else ''} classes 0 to {self.classes - 1} apart",
-            self.filename,
-            number,
-            column,
-            max(1, len(raw)),
-            code="bad-label",
-            hint=(
-                "a single output is class 1 when it is at least 0.5, else 0"
-                if outputs == 1
-                else f"class k is output column k ({self.network.output_columns[0]} is class 0); is the label column the right one?"
-            ),
-            text=text,
+        hint = (
+            "a single output is class 1 when it is at least 0.5, else 0"
+            if outputs == 1
+            else f"class k is output column k ({self.network.output_columns[0]} is class 0); is the label column the right one?"
         )
+        tells = f"the network's {outputs} output{'s' if outputs != 1 else ''} tell{'s' if outputs == 1 else ''} classes 0 to {self.classes - 1} apart"
+        if not isinstance(self.source, _Source):  # a .npy or Parquet file: no lines to show
+            raise located_error(f"row {before + row} (from 0): label {value:g} {what}: {tells}", self.filename, code="bad-label", hint=hint)
+        number, text = self.source.line_of(row)
+        column, raw = split_fields(text)[label] if text else (0, "")
+        shown = _cell_text(raw) or f"{value:g}"
+        raise located_error(f"label {shown} {what}: {tells}", self.filename, number, column, max(1, len(raw)), code="bad-label", hint=hint, text=text)
+
+
+def _npy_source(name: str, network: Any, labels: Optional[Column], targets: bool, skip: Sequence[Column]) -> NpySource:
+    """A .npy file's rows (samples x columns, no names: columns by position, as a CSV file without a header)."""
+    try:
+        with open_file(Path(name), "data file") as stream:
+            shape, _, _ = read_npy_header(stream, name, holds="data values")
+    except FileError as problem:
+        raise located_error(problem.message, name, code=problem.code, hint=problem.hint) from None
+    if len(shape) != 2:
+        raise located_error(
+            f"'{name}' holds an array of shape {shape}; labelled data are a table, (samples, columns)", name, code="bad-shape"
+        )
+
+    def fail(message: str, hint: Optional[str], column: Optional[int], code: str) -> NetlangError:
+        return located_error(message, name, code=code, hint=hint)
+
+    layout = layout_of(None, shape[1], "each row", network, labels, targets, skip, fail)
+    source = NpySource(Path(name), name, layout.names, rows=rows_per_block(network))
+    source.layout = layout  # type: ignore[attr-defined]
+    return source
+
+
+def _parquet_source(name: str, network: Any, labels: Optional[Column], targets: bool, skip: Sequence[Column]) -> Any:
+    """A Parquet file's rows: columns by name, as a CSV file's header names them; only the
+    columns used are read (a skipped column may hold text)."""
+    from .parquet import column_names, open_parquet
+
+    names = column_names(Path(name), name)
+
+    def fail(message: str, hint: Optional[str], column: Optional[int], code: str) -> NetlangError:
+        return located_error(message, name, code=code, hint=hint)
+
+    whole = layout_of(names, len(names), "each row", network, labels, targets, skip, fail)
+    used: List[int] = sorted(
+        set(whole.inputs.tolist())
+        | set(whole.targets.tolist() if whole.targets is not None else [])
+        | ({whole.label} if whole.label is not None else set())
+    )
+    at = {position: index for index, position in enumerate(used)}
+
+    def moved(positions: np.ndarray) -> np.ndarray:
+        return np.array([at[p] for p in positions.tolist()], dtype=np.intp)
+
+    layout = Layout(
+        tuple(names[p] for p in used), True, moved(whole.inputs), None if whole.label is None else at[whole.label],
+        None if whole.targets is None else moved(whole.targets),
+    )
+    source: Any = open_parquet(Path(name), name, layout.names, np.float64, rows_per_block(network))
+    source.layout = layout
+    return source
 
 
 def score_file(
     network: Any, path: Union[str, Path], labels: Column, skip: Sequence[Column] = (), stdin: Optional[IO[Any]] = None,
     progress: Any = None, scale: float = 1.0, shift: float = 0.0,
 ) -> Score:
-    """The score of ``network`` on a labelled CSV file, read block by block (bounded memory).
+    """The score of ``network`` on a labelled data file, read block by block (bounded memory).
 
     Inputs are read as ``x*scale + shift``, as training reads them (a file's ``train scale``,
     ``shift`` or preset), so that score reports the accuracy training reported."""
@@ -302,7 +363,7 @@ def read_examples(
     one_hot: Tuple[float, float] = (0.0, 1.0),
     stdin: Optional[IO[Any]] = None,
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """``(inputs, targets)`` of every sample of a CSV file, for training.
+    """``(inputs, targets)`` of every sample of a data file (CSV, .npy, Parquet), for training.
 
     With ``labels`` (a column's name, or position from 0), the targets are made from the class
     label: ``one_hot[1]`` at the label's output and ``one_hot[0]`` elsewhere (Rashid: ``(0.01,

@@ -130,6 +130,16 @@ class ParquetSink:
             writer.is_open = False
 
 
+def column_names(path: Path, name: str) -> List[str]:
+    """The names of the columns of the Parquet file ``path`` (shown as ``name``), from its footer."""
+    pa = _pyarrow(name)
+    try:
+        with open(path, "rb") as stream:
+            return list(pa.parquet.ParquetFile(stream).schema_arrow.names)
+    except (pa.ArrowException, OSError, ValueError) as problem:
+        raise _error(f"cannot read '{name}' as a Parquet file: {problem}", name, code="bad-data") from None
+
+
 def open_parquet(path: Path, name: str, columns: Sequence[str], dtype: Any, rows: int) -> ParquetSource:
     """A ParquetSource for the file ``path`` (shown as ``name``)."""
     return ParquetSource(open(path, "rb"), name, columns, dtype, rows)

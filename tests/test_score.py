@@ -214,3 +214,58 @@ def test_score_reads_inputs_as_training_does_and_reports_the_accuracy_training_r
     net = netlang.load(tmp_path / "gt.net")
     raw = labelled.score_file(net, tmp_path / "data.csv", "label")
     assert raw.accuracy != scored["accuracy"]
+
+
+def _tables(tmp_path, header, table):
+    """The same table as CSV (with ``header``), .npy and Parquet; the formats a user may have."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    write_csv(tmp_path / "d.csv", header, table)
+    np.save(tmp_path / "d.npy", table)
+    pq.write_table(pa.table({name: table[:, i] for i, name in enumerate(header)}), tmp_path / "d.parquet")
+    return tmp_path / "d.csv", tmp_path / "d.npy", tmp_path / "d.parquet"
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 200))
+def test_npy_and_parquet_labelled_data_score_and_read_as_csv_does(tmp_path_factory, seed, samples):
+    """A .npy file's columns are found by position (no names), a Parquet file's by name, as a CSV
+    file's without and with a header: the score and the examples read are the same."""
+    tmp_path = tmp_path_factory.mktemp("formats")
+    net = netlang.compile(THREE)
+    rng = np.random.default_rng(seed)
+    table = np.column_stack([rng.uniform(-2, 2, (samples, 4)), rng.integers(0, 3, samples), rng.uniform(0, 1, samples)])
+    header = list(net.input_columns) + ["label", "weight"]
+    csv, npy, parquet = _tables(tmp_path, header, table)
+    by_name = labelled.score_file(net, csv, "label", skip=["weight"])
+    assert labelled.score_file(net, npy, "4", skip=["5"]).confusion.tolist() == by_name.confusion.tolist()
+    assert labelled.score_file(net, parquet, "label", skip=["weight"]).confusion.tolist() == by_name.confusion.tolist()
+    expected = labelled.read_examples(csv, net, labels="label", skip=["weight"], one_hot=(0.01, 0.99))
+    for other, label, skipped in ((npy, 4, [5]), (parquet, "label", ["weight"])):
+        got = labelled.read_examples(other, net, labels=label, skip=skipped, one_hot=(0.01, 0.99))
+        assert all(np.array_equal(a, b) for a, b in zip(got, expected))
+
+
+def test_npy_and_parquet_targets_and_their_errors(tmp_path, cli):
+    net = netlang.compile(THREE)
+    rng = np.random.default_rng(3)
+    table = np.column_stack([rng.uniform(-2, 2, (20, 4)), rng.uniform(0, 1, (20, 3))])
+    csv, npy, parquet = _tables(tmp_path, list(net.input_columns) + list(net.output_columns), table)
+    expected = labelled.read_examples(csv, net)
+    for other in (npy, parquet):  # targets: the columns after the inputs (.npy), named like the outputs (Parquet)
+        assert all(np.array_equal(a, b) for a, b in zip(labelled.read_examples(other, net), expected))
+    with pytest.raises(NetlangError) as wrong:
+        labelled.score_file(net, npy, "1")  # 7 columns: 4 inputs + the label leave 2 over
+    assert wrong.value.code == "wrong-column-count" and "each row has 7 values" in wrong.value.message
+    with pytest.raises(NetlangError) as unnamed:
+        labelled.score_file(net, npy, "label")
+    assert unnamed.value.code == "missing-column" and "position" in unnamed.value.hint
+    labelled_rows = np.column_stack([table[:, :4], np.arange(20) % 3])
+    labelled_rows[11, 4] = 3
+    np.save(tmp_path / "bad.npy", labelled_rows)
+    result = cli("score", "-", "--input", str(tmp_path / "bad.npy"), "--labels", "4", input=THREE)
+    assert result.exit_code == 1 and "row 11 (from 0): label 3 is out of range" in result.output, result.output
+    np.save(tmp_path / "cube.npy", np.zeros((2, 2, 2)))
+    result = cli("score", "-", "--input", str(tmp_path / "cube.npy"), "--labels", "0", input=THREE)
+    assert result.exit_code == 1 and "(samples, columns)" in result.output, result.output
