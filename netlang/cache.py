@@ -29,7 +29,7 @@ import numpy as np
 
 from .activations import ACTIVATIONS
 from .files import FileError, atomic_write, file_hash, open_file, read_bytes, read_npy, zip_member_count
-from .runtime import Layer, Network, Segment, SignalTable
+from .runtime import CompiledLayer, Network, Segment, SignalTable
 
 if TYPE_CHECKING:  # pragma: no cover - weights imports zipfile, which the launcher's fast path does without
     from .weights import WeightRead
@@ -195,7 +195,7 @@ def _network(meta: Dict[str, Any], arrays: Dict[str, np.ndarray]) -> Network:
     outputs = meta["outputs"]
     _need(isinstance(outputs, list) and all(name in signals.index for name in outputs))
     input_width = sum(1 if size is None else size for _, size in inputs)
-    layers: List[Layer] = []
+    layers: List[CompiledLayer] = []
     next_row = input_width
     for index, description in enumerate(meta["layers"]):
         row_start, segments, sparse = description["row_start"], description["segments"], description["sparse"]
@@ -219,11 +219,11 @@ def _network(meta: Dict[str, Any], arrays: Dict[str, np.ndarray]) -> Network:
             _need(len(coo_rows) == len(coo_cols) == len(values))
             _need(np.all((coo_rows >= 0) & (coo_rows < rows)) and np.all((coo_cols >= 0) & (coo_cols < len(columns))))
             _need(np.all(np.diff(coo_rows) >= 0))
-            layer = Layer(index, row_start, bias, parsed_segments, columns, signals, coo=(coo_rows, coo_cols, values))
+            layer = CompiledLayer(index, row_start, bias, parsed_segments, columns, signals, coo=(coo_rows, coo_cols, values))
         else:
             weights = _array(arrays, f"w{index}", 2, "f")
             _need(weights.shape == (rows, len(columns)))
-            layer = Layer(index, row_start, bias, parsed_segments, columns, signals, dense=weights)
+            layer = CompiledLayer(index, row_start, bias, parsed_segments, columns, signals, dense=weights)
         layers.append(layer)
         next_row = row_start + rows
     _need(next_row == signals.total)

@@ -16,7 +16,7 @@ from .activations import ACTIVATIONS
 from .checker import CheckedProgram, Unit
 from .errors import NetlangError, combine
 from .forms import Diag, ScalarForm, VectorForm
-from .runtime import Layer, Network, Segment, SignalTable
+from .runtime import CompiledLayer, Network, Segment, SignalTable
 
 # Weight matrices up to this many entries are always kept dense; larger ones only when at
 # least a quarter of their entries are used. A layer of a big netlist reads a few
@@ -50,7 +50,7 @@ def lower_to_layers(checked: CheckedProgram) -> Network:
 
 def _lower_layer(
     index: int, units: List[Unit], signals: SignalTable, checked: CheckedProgram, errors: List[NetlangError]
-) -> Layer:
+) -> CompiledLayer:
     row_start = signals.starts[signals.index[units[0].name]]
     n_rows = sum(unit.width for unit in units)
     starts = signals.starts
@@ -120,7 +120,7 @@ def _lower_layer(
         for first, block_cols, block in blocks:
             local = np.searchsorted(column_positions, block_cols)
             weights[first : first + block.shape[0], local[0] : local[-1] + 1] += block
-        layer = Layer(index, row_start, bias, segments, column_positions, signals, dense=weights)
+        layer = CompiledLayer(index, row_start, bias, segments, column_positions, signals, dense=weights)
         finite = bool(np.all(np.isfinite(weights)))
     else:
         # Every block's terms gathered first and joined once: joining them one block at a time
@@ -134,7 +134,7 @@ def _lower_layer(
         rows, cols, values = np.concatenate(all_rows), np.concatenate(all_cols), np.concatenate(all_values)
         order = np.lexsort((cols, rows))
         coo = (rows[order], np.searchsorted(column_positions, cols[order]), values[order])
-        layer = Layer(index, row_start, bias, segments, column_positions, signals, coo=coo)
+        layer = CompiledLayer(index, row_start, bias, segments, column_positions, signals, coo=coo)
         finite = bool(np.all(np.isfinite(values)))
     if not finite or not np.all(np.isfinite(bias)):
         _report_overflow(units, errors, checked)

@@ -30,7 +30,7 @@ import numpy as np
 
 from .display import format_short, network_html
 from .extras import GRAPHVIZ_HINT, require_program
-from .runtime import Layer, Network
+from .runtime import CompiledLayer, Network
 
 # A vector with more neurons than this is drawn as one box.
 MAX_VECTOR_NEURONS = 8
@@ -258,7 +258,7 @@ def _rank_of_signals(network: Network) -> List[int]:
     return ranks
 
 
-def _neuron_label(name: str, layer: Layer, position: int) -> str:
+def _neuron_label(name: str, layer: CompiledLayer, position: int) -> str:
     row = position - layer.row_start
     activation = _activation_at(layer, row)
     bias = float(layer.bias[row])
@@ -273,7 +273,7 @@ def _neuron_label(name: str, layer: Layer, position: int) -> str:
     return "\n".join(lines)
 
 
-def _activation_at(layer: Layer, row: int) -> str:
+def _activation_at(layer: CompiledLayer, row: int) -> str:
     for segment in layer.segments:
         if segment.start <= row < segment.stop:
             return segment.activation
@@ -284,7 +284,7 @@ def _activation_name(activation: str) -> str:
     return "step" + _STEP_RELATIONS[activation] if activation in _STEP_RELATIONS else activation
 
 
-def _activations_text(layer: Layer, start: int, stop: int) -> str:
+def _activations_text(layer: CompiledLayer, start: int, stop: int) -> str:
     first, last = start - layer.row_start, stop - layer.row_start
     names = sorted({_activation_name(s.activation) for s in layer.segments if s.start < last and s.stop > first})
     return "/".join(names)
@@ -305,7 +305,7 @@ def _input_shapes_coarse(network: Network) -> List[Shape]:
     return [Shape("n0", 0, network.input_width, f"inputs\n{network.input_width} values", "box")]
 
 
-def _layers_box(network: Network, layers: Sequence[Layer], rank: int) -> Shape:
+def _layers_box(network: Network, layers: Sequence[CompiledLayer], rank: int) -> Shape:
     """One box for one compiled layer, or for a run of them in a very deep network."""
     signals = network.signals
     first, stop = layers[0].row_start, layers[-1].row_start + layers[-1].shape[0]
@@ -337,7 +337,7 @@ def _shape_attributes(shape: Shape) -> str:
 # -- arrows -------------------------------------------------------------------------
 
 
-def _layer_arrows(layer: Layer, shapes: Sequence[Shape]) -> List[Arrow]:
+def _layer_arrows(layer: CompiledLayer, shapes: Sequence[Shape]) -> List[Arrow]:
     """The arrows into ``layer``'s shapes: one per weight between circles, one per block for boxes."""
     starts = np.array([shape.start for shape in shapes])
     order = np.argsort(starts, kind="stable")

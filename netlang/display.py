@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Sequence, Tuple, Union
 import numpy as np
 
 from .numerals import format_number, format_short
-from .runtime import Layer, Network
+from .runtime import CompiledLayer, Network
 
 __all__ = ["format_number", "format_short", "format_value", "json_number"]  # the first two live in numerals
 
@@ -39,7 +39,7 @@ def _elide(items: Sequence[Any], limit: int) -> List[Any]:
     return list(items[:half]) + [None] + list(items[-half:])
 
 
-def layer_table(layer: Layer, number: int) -> Tuple[str, List[List[str]]]:
+def layer_table(layer: CompiledLayer, number: int) -> Tuple[str, List[List[str]]]:
     """A layer's heading and its cells, header row first; ``|`` separates the weights from the bias.
 
     Large layers keep their corners, with ``...`` rows and columns between them.
@@ -72,7 +72,7 @@ def layer_table(layer: Layer, number: int) -> Tuple[str, List[List[str]]]:
     return heading, table
 
 
-def layer_text(layer: Layer, number: int) -> str:
+def layer_text(layer: CompiledLayer, number: int) -> str:
     heading, table = layer_table(layer, number)
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     lines = [heading]
@@ -82,7 +82,7 @@ def layer_text(layer: Layer, number: int) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def _visible_weights(layer: Layer, rows: List[int], cols: List[int]) -> Dict[tuple, float]:
+def _visible_weights(layer: CompiledLayer, rows: List[int], cols: List[int]) -> Dict[tuple, float]:
     if not layer.is_sparse:
         return {(r, c): layer.weights[r, c] for r in rows for c in cols}
     wanted_rows, wanted_cols = set(rows), set(cols)

@@ -21,7 +21,7 @@ import numpy as np
 from . import __version__, limits
 from .errors import NetlangError, name_list
 from .extras import require
-from .runtime import Layer, Network
+from .runtime import CompiledLayer, Network
 
 # Opset 17 runs on onnxruntime 1.12 and later; IR version 8 is the one that goes with it.
 OPSET = 17
@@ -124,7 +124,7 @@ class _Signals:
         return parts
 
 
-def _terms_per_row(layer: Layer, itemsize: int) -> Optional[int]:
+def _terms_per_row(layer: CompiledLayer, itemsize: int) -> Optional[int]:
     """K, the most terms a row of a sparse layer has, when exporting its terms is smaller than
     its dense matrix; None otherwise (then the layer is a Gemm)."""
     if not layer.is_sparse or layer.coo is None or not len(layer.coo[0]):
@@ -134,7 +134,7 @@ def _terms_per_row(layer: Layer, itemsize: int) -> Optional[int]:
     return terms if terms * (8 + itemsize) < cols * itemsize else None
 
 
-def _terms(layer: Layer, terms: int) -> Tuple[np.ndarray, np.ndarray]:
+def _terms(layer: CompiledLayer, terms: int) -> Tuple[np.ndarray, np.ndarray]:
     """A sparse layer's weights as (columns, weights), each [rows, K], row i's terms in its first
     slots; padding reads column ``cols`` (a column of zeros) with weight 0."""
     rows, cols = layer.shape
@@ -149,7 +149,7 @@ def _terms(layer: Layer, terms: int) -> Tuple[np.ndarray, np.ndarray]:
     return columns, weights
 
 
-def _weight_bytes(layer: Layer, itemsize: int) -> int:
+def _weight_bytes(layer: CompiledLayer, itemsize: int) -> int:
     terms = _terms_per_row(layer, itemsize)
     if terms is not None:
         return layer.shape[0] * terms * (8 + itemsize)
@@ -186,7 +186,7 @@ def _bytes(count: int) -> str:
     return f"{size:.1f} {unit}"
 
 
-def _layer(builder: _GraphBuilder, layer: Layer, signals: _Signals, batch: str) -> str:
+def _layer(builder: _GraphBuilder, layer: CompiledLayer, signals: _Signals, batch: str) -> str:
     prefix = f"layer{layer.index + 1}"
     rows, cols = layer.shape
     dtype = builder.dtype
@@ -220,7 +220,7 @@ def _layer(builder: _GraphBuilder, layer: Layer, signals: _Signals, batch: str) 
 
 
 def _sparse_layer(
-    builder: _GraphBuilder, layer: Layer, signals: _Signals, bias: str, columns: np.ndarray, weights: np.ndarray
+    builder: _GraphBuilder, layer: CompiledLayer, signals: _Signals, bias: str, columns: np.ndarray, weights: np.ndarray
 ) -> str:
     """A sparse layer's pre-activations from its terms: each row's K signals gathered, times its
     K weights, summed (a Gemm would need the dense matrix, mostly zeros for a netlist)."""

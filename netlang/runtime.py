@@ -1,6 +1,6 @@
 """The runtime (pipeline: read -> parse -> check -> lower -> **run**): a compiled Network of weight-matrix layers, evaluated with numpy.
 
-Layer ``k`` computes ``f(W s + b)`` where ``s`` are the signals it reads (inputs and
+Layer ``k`` (a :class:`CompiledLayer`) computes ``f(W s + b)`` where ``s`` are the signals it reads (inputs and
 earlier neurons, skip connections included). Evaluation is vectorised over the
 batch: one matrix product (or one sparse gather) per layer, no Python loop over
 neurons or samples. Internally the state is kept transposed, one row per neuron
@@ -64,8 +64,11 @@ class SignalTable:
         return self.starts[i], self.starts[i] + (1 if size is None else size)
 
 
-class Layer:
-    """One layer: ``activation(weights @ s + bias)``, ``s`` being the signals named by ``columns``.
+class CompiledLayer:
+    """One compiled layer: ``activation(weights @ s + bias)``, ``s`` being the signals named by ``columns``.
+
+    Public as ``netlang.Layer`` and ``runtime.Layer`` (the names it was first given, kept), and
+    printed so; ``nodes.Layer`` is another thing, a ``layer`` statement of the syntax tree.
 
     ``weights`` is a dense float64 matrix (rows x columns); a large, sparse layer
     keeps its weights as (row, column, value) triples in ``coo`` and makes the
@@ -128,15 +131,15 @@ class Layer:
         """The signals this layer reads, by name."""
         return tuple(self._signals.element_name(int(p)) for p in self.column_positions)
 
-    def with_values(self, weights: np.ndarray, bias: np.ndarray) -> "Layer":
+    def with_values(self, weights: np.ndarray, bias: np.ndarray) -> "CompiledLayer":
         """The same layer (columns, activations, sparsity) with new numbers: ``weights`` dense
         (rows x columns), or for a sparse layer one value per entry of ``coo``; used by training."""
         if self.coo is not None and self._dense is None:
             rows, cols, _ = self.coo
             assert weights.shape == rows.shape and bias.shape == self.bias.shape
-            return Layer(self.index, self.row_start, bias, self.segments, self.column_positions, self._signals, coo=(rows, cols, weights))
+            return CompiledLayer(self.index, self.row_start, bias, self.segments, self.column_positions, self._signals, coo=(rows, cols, weights))
         assert weights.shape == self.shape and bias.shape == self.bias.shape
-        return Layer(self.index, self.row_start, bias, self.segments, self.column_positions, self._signals, dense=weights)
+        return CompiledLayer(self.index, self.row_start, bias, self.segments, self.column_positions, self._signals, dense=weights)
 
     @property
     def nonzeros(self) -> int:
@@ -147,6 +150,10 @@ class Layer:
         rows, cols = self.shape
         sparse = ", sparse" if self.is_sparse else ""
         return f"Layer({rows}x{cols}, {'/'.join(kinds)}{sparse})"
+
+
+# The public name (``netlang.Layer``), as it was first given; the class says what it is.
+Layer = CompiledLayer
 
 
 def _numbers(value: Any, what: str) -> np.ndarray:
@@ -171,7 +178,7 @@ class Network:
         self,
         inputs: Sequence[Tuple[str, Optional[int]]],
         outputs: Sequence[str],
-        layers: Sequence[Layer],
+        layers: Sequence[CompiledLayer],
         signals: SignalTable,
     ) -> None:
         self.inputs = tuple(inputs)
@@ -216,8 +223,8 @@ class Network:
             names += [self._signals.element_name(p) for p in range(start, stop)]
         return tuple(names)
 
-    def with_layers(self, layers: Sequence[Layer]) -> "Network":
-        """A network of the same inputs, outputs and signals over ``layers`` (``Layer.with_values`` of these)."""
+    def with_layers(self, layers: Sequence[CompiledLayer]) -> "Network":
+        """A network of the same inputs, outputs and signals over ``layers`` (``CompiledLayer.with_values`` of these)."""
         assert len(layers) == len(self.layers)
         return Network(self.inputs, self.output_names, layers, self._signals)
 
@@ -422,7 +429,7 @@ class _Activation:
             self.kernel(z)
 
 
-def _activations(layer: Layer, dtype: Any) -> List[_Activation]:
+def _activations(layer: CompiledLayer, dtype: Any) -> List[_Activation]:
     result = []
     for segment in layer.segments:
         bias = layer.bias[segment.start : segment.stop]
@@ -468,7 +475,7 @@ class RowLayout:
     def width(self, buffer: int) -> int:
         return self.input_width if buffer == 0 else self.widths[buffer - 1]
 
-    def reads(self, layer: Layer) -> List[Tuple[int, int, int, List[int]]]:
+    def reads(self, layer: CompiledLayer) -> List[Tuple[int, int, int, List[int]]]:
         """The buffers ``layer`` reads: (buffer, first and last+1 of the layer's columns, the buffer's columns)."""
         located = [self.locate(int(p)) for p in layer.column_positions]
         result = []
@@ -673,7 +680,7 @@ class _ColumnPlan:
 class _ColumnLayer:
     """One layer of a _ColumnPlan: a dense product, or a sparse gather-multiply-sum by rows."""
 
-    def __init__(self, layer: Layer, dtype: Any, zero_row: int) -> None:
+    def __init__(self, layer: CompiledLayer, dtype: Any, zero_row: int) -> None:
         self.first = layer.row_start
         self.stop = layer.row_start + len(layer.bias)
         self.activations = _activations(layer, dtype)

@@ -129,6 +129,16 @@ def test_repr_is_readable():
     assert repr(net) == "Network(inputs=['x1', 'x2'], outputs=['y'], layers=[Layer(2x2, sigmoid/step), Layer(1x2, step)])"
 
 
+def test_the_compiled_layer_keeps_its_public_names():
+    # nodes.Layer is the `layer` statement; the compiled one is CompiledLayer, public as netlang.Layer.
+    from netlang import nodes
+
+    net = netlang.compile("input x[2]\nlayer h = sigmoid([[1, 2], [3, 4]] @ x)\n")
+    assert runtime.Layer is runtime.CompiledLayer is netlang.Layer
+    assert all(type(layer) is runtime.CompiledLayer for layer in net.layers)
+    assert nodes.Layer is not netlang.Layer
+
+
 def test_run_takes_a_sequence_in_input_order_and_refuses_what_is_not_numbers():
     import netlang
 

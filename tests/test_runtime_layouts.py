@@ -65,7 +65,7 @@ def test_sparse_plan_matches_the_dense_plan(monkeypatch):
         rows, cols = np.nonzero(layer.weights)
         coo = (rows, cols, layer.weights[rows, cols])
         sparse_layers.append(
-            runtime.Layer(layer.index, layer.row_start, layer.bias, layer.segments, layer.column_positions,
+            runtime.CompiledLayer(layer.index, layer.row_start, layer.bias, layer.segments, layer.column_positions,
                           net._signals, coo=coo)
         )
     sparse = runtime.Network(net.inputs, net.output_names, sparse_layers, net._signals)
@@ -101,7 +101,7 @@ def _as_sparse(net, keep=lambda layer_index, row, col: True):
         chosen = np.array([keep(layer.index, r, c) for r, c in zip(rows, cols)], dtype=bool)
         rows, cols = rows[chosen], cols[chosen]
         layers.append(
-            runtime.Layer(layer.index, layer.row_start, layer.bias, layer.segments, layer.column_positions,
+            runtime.CompiledLayer(layer.index, layer.row_start, layer.bias, layer.segments, layer.column_positions,
                           net._signals, coo=(rows, cols, layer.weights[rows, cols]))
         )
     return runtime.Network(net.inputs, net.output_names, layers, net._signals)
@@ -195,7 +195,7 @@ def test_sparse_netlist_matches_its_dense_form_across_chunks(monkeypatch, chunk_
     net = netlang.compile(source)
     assert any(layer.is_sparse for layer in net.layers)
     dense_layers = [
-        runtime.Layer(layer.index, layer.row_start, layer.bias, layer.segments, layer.column_positions,
+        runtime.CompiledLayer(layer.index, layer.row_start, layer.bias, layer.segments, layer.column_positions,
                       net._signals, dense=layer.weights)
         for layer in net.layers
     ]
