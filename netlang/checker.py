@@ -11,20 +11,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple, Union
-
-import numpy as np
+import warnings
+from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple, Union
 
 from . import limits
 from .callables import CALLABLES
 from .dependencies import Dependencies
 from .errors import Failed, Report, combine, did_you_mean
 from .files import FileError
+from .lazynumpy import errstate
 from .forms import ScalarForm, VectorForm, keys_read, signal_of
 from . import params as params_
 from .nodes import Call, Expr, Index, Input, InputVar, Layer, Let, Name, Node, Output, Param, Program, Span, walk
-from .values import Budget, Constant, Signal, Values
+from .values import Budget, Constant, Signal, Values, is_constant
 from .weights import WeightFiles
+
+if TYPE_CHECKING:  # pragma: no cover - a program without arrays is checked without numpy
+    import numpy as np
 
 __all__ = ["CheckedProgram", "Constant", "Unit", "check"]
 
@@ -67,6 +70,19 @@ class CheckedProgram:
     def __repr__(self) -> str:
         return f"CheckedProgram({self.program.filename!r}, {len(self.inputs)} inputs, {len(self.units)} units, outputs={self.outputs})"
 
+    def columns(self, names: Iterable[str]) -> List[str]:
+        """The elements of the signals ``names``, named as a network's columns are (``x1``, ``v[0]``, ``v[1]``)."""
+        found: List[str] = []
+        for name in names:
+            size = self.sizes[name]
+            found += [name] if size is None else [f"{name}[{i}]" for i in range(size)]
+        return found
+
+    @property
+    def layer_count(self) -> int:
+        """The number of layers the compiler makes: one per depth."""
+        return len({unit.depth for unit in self.units})
+
 
 def check(
     program: Program,
@@ -87,8 +103,12 @@ def check(
     provenance); ``seed``: the initialisers' seed instead of the file's ``train seed``.
     """
     # Constant folding may overflow; every result is checked (checked_number, checked_array,
-    # and the compiler for weights), so numpy's warnings would only repeat the located error.
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    # and the weights of each unit), so numpy's warnings would only repeat the located error.
+    # numpy's own switch for them (errstate) would import it, which a program without arrays
+    # never needs (netlang.lazynumpy): the warnings module turns them off if it is imported on
+    # the way, and errstate when it is there already (so a caller's np.seterr(all='raise') stays out).
+    with warnings.catch_warnings(), errstate(over="ignore", invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
         files = weight_files if weight_files is not None else WeightFiles(base_dir)
         checker = _Checker(program, source, base_dir, frozenset(unparsed), files)
         checker.param_values = param_values or {}
@@ -167,8 +187,17 @@ class _Checker:
             except Failed:
                 self.failed.add(name)
         units = _with_depths(units, self.definitions)
-        outputs = self.resolve_outputs(units)
+        outputs = _outputs(self, units)
         settings = params_.train_settings(self, self.program.statements)
+        if not self.report.found:  # reported alone, as when lowering found them
+            for unit in units:
+                if not unit.form.finite():
+                    self.error(
+                        f"the weights of '{unit.name}' overflow: they are too large to represent",
+                        unit.statement.value.span,
+                        "number-out-of-range",
+                        hint="weights must lie within about ±1.8e308",
+                    )
         if self.report.found:
             raise combine(self.report.found)
         return CheckedProgram(
@@ -265,7 +294,7 @@ class _Checker:
     def fold(self, expr: Expr) -> Constant:
         """The value of a constant expression (the ParamScope of params and settings)."""
         value = self.constant_values.value(expr)
-        assert isinstance(value, (float, np.ndarray))
+        assert is_constant(value)
         return value
 
     # -- the Scope of values ---------------------------------------------------------
@@ -363,48 +392,48 @@ class _Checker:
         message, hint = _cycle_words(cycle, first, constants=all(name in self.lets for name in cycle))
         self.error(message, spans[first], "cycle", hint=hint)
 
-    # -- outputs ----------------------------------------------------------------
 
-    def resolve_outputs(self, units: List[Unit]) -> List[str]:
-        statements = [s for s in self.program.statements if isinstance(s, Output)]
-        for extra in statements[1:]:
-            self.error(
-                f"outputs are already listed (at line {statements[0].span.line})",
-                extra.span,
-                "duplicate-output",
-                hint="list every output in one 'output' statement",
-            )
-        if statements:
-            outputs: List[str] = []
-            for name in statements[0].names:
-                if name.id in outputs:
-                    self.error(f"'{name.id}' is listed twice as an output", name.span, "duplicate-output")
-                elif name.id not in self.signals:
-                    if name.id in self.lets:
-                        self.error(
-                            f"'{name.id}' is a constant; outputs are inputs, nodes or layers",
-                            name.span,
-                            "bad-output",
-                        )
-                    else:
-                        self.unknown_name(name.id, name.span)
+def _outputs(checker: _Checker, units: List[Unit]) -> List[str]:
+    """The outputs: those the output statement lists, else every node and layer that no other reads."""
+    statements = [s for s in checker.program.statements if isinstance(s, Output)]
+    for extra in statements[1:]:
+        checker.error(
+            f"outputs are already listed (at line {statements[0].span.line})",
+            extra.span,
+            "duplicate-output",
+            hint="list every output in one 'output' statement",
+        )
+    if statements:
+        outputs: List[str] = []
+        for name in statements[0].names:
+            if name.id in outputs:
+                checker.error(f"'{name.id}' is listed twice as an output", name.span, "duplicate-output")
+            elif name.id not in checker.signals:
+                if name.id in checker.lets:
+                    checker.error(
+                        f"'{name.id}' is a constant; outputs are inputs, nodes or layers",
+                        name.span,
+                        "bad-output",
+                    )
                 else:
-                    outputs.append(name.id)
-            return outputs
-        read: Set[str] = set()
-        for unit in units:
-            read.update(signal_of(key) for key in keys_read(unit.form))
-        defined = [s for s in self.signals.values() if isinstance(s, (Node, Layer))]
-        if not any(isinstance(s, (Node, Layer)) for s in self.program.statements) and not self.unparsed:
-            span = self.program.statements[0].span if self.program.statements else Span(1, 1, 1, 2)
-            self.error(
-                "the network has no nodes or layers, so it has no outputs",
-                span,
-                "no-outputs",
-                hint="define a neuron, e.g. node y = step(x1 > 0.5)",
-            )
-            return []
-        return [s.name for s in defined if s.name not in read]
+                    checker.unknown_name(name.id, name.span)
+            else:
+                outputs.append(name.id)
+        return outputs
+    read: Set[str] = set()
+    for unit in units:
+        read.update(signal_of(key) for key in keys_read(unit.form))
+    defined = [s for s in checker.signals.values() if isinstance(s, (Node, Layer))]
+    if not any(isinstance(s, (Node, Layer)) for s in checker.program.statements) and not checker.unparsed:
+        span = checker.program.statements[0].span if checker.program.statements else Span(1, 1, 1, 2)
+        checker.error(
+            "the network has no nodes or layers, so it has no outputs",
+            span,
+            "no-outputs",
+            hint="define a neuron, e.g. node y = step(x1 > 0.5)",
+        )
+        return []
+    return [s.name for s in defined if s.name not in read]
 
 
 def _as_input_hint(program: Program, undeclared: List[str]) -> str:

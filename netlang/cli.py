@@ -565,16 +565,18 @@ def check(file: str, as_json: bool) -> None:
         return
     if diagnosis.errors:
         raise combine(diagnosis.errors)
-    network = diagnosis.network
-    assert network is not None
+    checked = diagnosis.checked  # what the network will be, told without lowering it
+    assert checked is not None
     for warning in diagnosis.warnings:
         click.echo(warning.format(color=use_color(sys.stderr)) + "\n", file=sys.stderr, color=use_color(sys.stderr))
     count = len(diagnosis.warnings)
-    neurons = sum(layer.shape[0] for layer in network.layers)
+    inputs = len(checked.columns(var.name for var in checked.inputs))
+    neurons = sum(unit.width for unit in checked.units)
+    layers = checked.layer_count
     click.echo(
-        f"{file}: ok: {network.input_width} input value{'s' if network.input_width != 1 else ''}, "
-        f"{neurons} neuron{'s' if neurons != 1 else ''} in {len(network.layers)} "
-        f"layer{'s' if len(network.layers) != 1 else ''}, outputs {', '.join(network.output_names)}"
+        f"{file}: ok: {inputs} input value{'s' if inputs != 1 else ''}, "
+        f"{neurons} neuron{'s' if neurons != 1 else ''} in {layers} "
+        f"layer{'s' if layers != 1 else ''}, outputs {', '.join(checked.outputs)}"
         + (f" ({count} warning{'s' if count != 1 else ''})" if count else "")
     )
 

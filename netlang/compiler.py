@@ -14,7 +14,7 @@ import numpy as np
 from . import limits
 from .activations import ACTIVATIONS
 from .checker import CheckedProgram, Unit
-from .errors import NetlangError, combine
+from .errors import NetlangError
 from .forms import Diag, ScalarForm, VectorForm
 from .runtime import CompiledLayer, Network, Segment, SignalTable
 
@@ -38,19 +38,12 @@ def lower_to_layers(checked: CheckedProgram) -> Network:
     by_depth: Dict[int, List[Unit]] = defaultdict(list)
     for unit in checked.units:
         by_depth[unit.depth].append(unit)
-    layers = []
-    errors: List[NetlangError] = []
-    for index, depth in enumerate(sorted(by_depth)):
-        layers.append(_lower_layer(index, by_depth[depth], signals, checked, errors))
-    if errors:
-        raise combine(errors)
+    layers = [_lower_layer(index, by_depth[depth], signals) for index, depth in enumerate(sorted(by_depth))]
     inputs = [(var.name, var.size) for var in checked.inputs]
     return Network(inputs, checked.outputs, layers, signals)
 
 
-def _lower_layer(
-    index: int, units: List[Unit], signals: SignalTable, checked: CheckedProgram, errors: List[NetlangError]
-) -> CompiledLayer:
+def _lower_layer(index: int, units: List[Unit], signals: SignalTable) -> CompiledLayer:
     row_start = signals.starts[signals.index[units[0].name]]
     n_rows = sum(unit.width for unit in units)
     starts = signals.starts
@@ -121,7 +114,6 @@ def _lower_layer(
             local = np.searchsorted(column_positions, block_cols)
             weights[first : first + block.shape[0], local[0] : local[-1] + 1] += block
         layer = CompiledLayer(index, row_start, bias, segments, column_positions, signals, dense=weights)
-        finite = bool(np.all(np.isfinite(weights)))
     else:
         # Every block's terms gathered first and joined once: joining them one block at a time
         # copied all the terms so far for each block (1,000 terms over v[20000]: 36 s, 1.4 GB).
@@ -135,29 +127,4 @@ def _lower_layer(
         order = np.lexsort((cols, rows))
         coo = (rows[order], np.searchsorted(column_positions, cols[order]), values[order])
         layer = CompiledLayer(index, row_start, bias, segments, column_positions, signals, coo=coo)
-        finite = bool(np.all(np.isfinite(values)))
-    if not finite or not np.all(np.isfinite(bias)):
-        _report_overflow(units, errors, checked)
     return layer
-
-
-def _report_overflow(units: List[Unit], errors: List[NetlangError], checked: CheckedProgram) -> None:
-    for unit in units:
-        form = unit.form
-        if isinstance(form, ScalarForm):
-            bad = not np.isfinite(form.const) or not all(np.isfinite(c) for c in form.coeffs.values())
-        else:
-            bad = not np.all(np.isfinite(form.const)) or any(
-                not np.all(np.isfinite(b.d if isinstance(b, Diag) else b)) for b in form.terms.values()
-            )
-        if bad:
-            errors.append(
-                NetlangError(
-                    f"the weights of '{unit.name}' overflow: they are too large to represent",
-                    unit.statement.value.span,
-                    filename=checked.program.filename,
-                    code="number-out-of-range",
-                    source=checked.program.source,
-                    hint="weights must lie within about ±1.8e308",
-                )
-            )

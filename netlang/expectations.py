@@ -15,17 +15,23 @@ from fractions import Fraction
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
-
-import numpy as np
+import math
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from .checker import CheckedProgram
 from .pipeline import check_program, lower
-from .display import format_number
+from .lazynumpy import errstate
+from .numerals import format_number
 from .errors import NetlangError, Report, combine, did_you_mean, name_list
 from .interpreter import EXACT, FLOAT, Arithmetic, Scalar, check_exact_work, constants, interpret_row, value_of
 from .nodes import Call, Compare, Expect, Expr, Index, Name, Program, Span, String, walk
-from .runtime import Network
+
+if TYPE_CHECKING:  # pragma: no cover - validating needs no network; running one does
+    import numpy as np
+
+    from .runtime import Network
+else:  # numpy only for vectors: netlang check validates a file without them without it
+    from .lazynumpy import np
 
 DEFAULT_TOLERANCE = 1e-9
 
@@ -78,15 +84,12 @@ def format_values(values: Sequence[Scalar]) -> str:
     return "(" + ", ".join(format_number(v) for v in values) + ")"
 
 
-def expectations(
-    checked: CheckedProgram, network: Optional[Network] = None, arithmetic: Arithmetic = FLOAT
-) -> List[Expectation]:
+def expectations(checked: CheckedProgram, arithmetic: Arithmetic = FLOAT) -> List[Expectation]:
     """Every ``expect`` statement of ``checked``, validated; a NetlangError listing every invalid one.
 
-    ``network`` (compiled from ``checked`` if not given) gives the input and output widths.
+    The checked program alone gives the input and output widths: nothing is lowered.
     """
-    network = network if network is not None else lower(checked)
-    validator = _Validator(checked, network, arithmetic)
+    validator = _Validator(checked, arithmetic)
     found = [validator.expectation(s) for s in checked.program.statements if isinstance(s, Expect)]
     if validator.report.found:
         raise combine(validator.report.found)
@@ -98,7 +101,7 @@ def run_expectations(
 ) -> List[Outcome]:
     """Check every expectation: in float64 through the compiled network, or exactly through the interpreter."""
     network = network if network is not None else lower(checked)
-    found = expectations(checked, network, arithmetic)
+    found = expectations(checked, arithmetic)
     if not found:
         return []
     if arithmetic is FLOAT:
@@ -156,9 +159,10 @@ def check_expectations(
 class _Validator:
     """Turns ``expect`` statements into Expectations, collecting an error for each invalid part."""
 
-    def __init__(self, checked: CheckedProgram, network: Network, arithmetic: Arithmetic) -> None:
+    def __init__(self, checked: CheckedProgram, arithmetic: Arithmetic) -> None:
         self.checked = checked
-        self.network = network
+        self.input_columns = checked.columns(var.name for var in checked.inputs)
+        self.output_columns = checked.columns(checked.outputs)
         self.arithmetic = arithmetic
         self.env = constants(checked, arithmetic)
         self.signals = {var.name: "an input" for var in checked.inputs}
@@ -174,14 +178,15 @@ class _Validator:
             tolerance = self.tolerance(statement.tolerance)
         ok = inputs is not None and outputs is not None and tolerance is not None
         if inputs is not None:
-            ok &= self.arity(inputs, statement.inputs, "input", self.network.input_width, self.network.input_columns)
+            ok &= self.arity(inputs, statement.inputs, "input", self.input_columns)
         if outputs is not None:
-            ok &= self.arity(outputs, statement.outputs, "output", self.network.output_width, self.network.output_columns)
+            ok &= self.arity(outputs, statement.outputs, "output", self.output_columns)
         if not ok:
             return None
         return Expectation(statement, tuple(inputs), tuple(outputs), tolerance, statement.tolerance is not None)  # type: ignore[arg-type]
 
-    def arity(self, values: List[Scalar], exprs: Sequence[Expr], what: str, width: int, columns: Sequence[str]) -> bool:
+    def arity(self, values: List[Scalar], exprs: Sequence[Expr], what: str, columns: Sequence[str]) -> bool:
+        width = len(columns)
         if len(values) == width:
             return True
         names = name_list(columns)
@@ -202,6 +207,8 @@ class _Validator:
             value = self.constant(expr)
             if value is None:
                 ok = False
+            elif _is_number(value):
+                flat.append(self.arithmetic.scalar(value))
             elif np.ndim(value) > 1:
                 self.error("a matrix cannot be an expected value", expr.span, "expect-not-constant",
                            hint="list input and output values as numbers, vectors flattened")
@@ -214,8 +221,8 @@ class _Validator:
         value = self.constant(expr)
         if value is None:
             return None
-        if np.ndim(value) or not value > 0:
-            shown = "a vector" if np.ndim(value) else format_number(value)
+        if not _is_number(value) or not value > 0:
+            shown = "a vector" if not _is_number(value) else format_number(value)
             self.error(
                 f"the tolerance after 'within' must be a positive number, not {shown}",
                 expr.span,
@@ -243,9 +250,9 @@ class _Validator:
                 )
                 return None
         try:
-            with np.errstate(all="raise"):
+            with errstate(all="raise"):
                 value = value_of(expr, self.env, self.arithmetic)
-            finite = bool(np.all(np.isfinite(np.asarray(value, dtype=float))))
+            finite = math.isfinite(value) if _is_number(value) else bool(np.all(np.isfinite(np.asarray(value, dtype=float))))
         except (ZeroDivisionError, FloatingPointError, OverflowError, ValueError, IndexError):
             finite = False
         if not finite:
@@ -269,3 +276,8 @@ class _Validator:
                 "define it with 'let', or write the number itself"
             )
         self.error(f"unknown name '{name}'", span, "unknown-name", hint=hint)
+
+
+def _is_number(value: Any) -> bool:
+    """Whether a constant is one number (a float, or a Fraction in exact arithmetic), not an array."""
+    return isinstance(value, (float, int, Fraction))

@@ -11,9 +11,13 @@ every element), ``("h", 2)`` for one element of a vector signal.
 
 from __future__ import annotations
 
-from typing import Dict, Iterator, Optional, Tuple, Union
+import math
+from typing import TYPE_CHECKING, Dict, Iterator, Optional, Tuple, Union
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
+else:  # numpy is imported when a program first needs an array (netlang.lazynumpy)
+    from .lazynumpy import np
 
 Key = Union[str, Tuple[str, int]]
 
@@ -30,7 +34,7 @@ class Diag:
         return f"Diag({self.d!r})"
 
 
-Block = Union[np.ndarray, Diag]
+Block = Union["np.ndarray", Diag]
 
 
 def _add_blocks(a: Block, b: Block) -> Block:
@@ -68,6 +72,10 @@ class ScalarForm:
             coeffs[key] = get(key, 0.0) + sign * c
         self.const += sign * other.const
 
+    def finite(self) -> bool:
+        """Whether every coefficient and the constant are finite numbers."""
+        return math.isfinite(self.const) and all(map(math.isfinite, self.coeffs.values()))
+
     def broadcast(self, size: int) -> "VectorForm":
         """The same neuron input repeated ``size`` times, as a vector."""
         terms: Dict[Key, Block] = {k: np.full((size, 1), c) for k, c in self.coeffs.items()}
@@ -95,6 +103,12 @@ class VectorForm:
         else:
             terms = {k: Diag(factor * b.d) if isinstance(b, Diag) else factor * b for k, b in self.terms.items()}
         return VectorForm(self.size, self.const * factor, terms)
+
+    def finite(self) -> bool:
+        """Whether every weight and constant is a finite number."""
+        return bool(np.isfinite(self.const).all()) and all(
+            np.isfinite(block.d if isinstance(block, Diag) else block).all() for block in self.terms.values()
+        )
 
     def plus(self, other: "VectorForm", sign: float = 1.0) -> "VectorForm":
         terms = dict(self.terms)

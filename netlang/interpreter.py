@@ -18,14 +18,18 @@ from __future__ import annotations
 
 import sys
 from fractions import Fraction
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
-import numpy as np
-
-from .activations import ACTIVATIONS, Activation
 from .checker import CheckedProgram
 from .errors import NetlangError
 from .nodes import Call, Compare, Expr, Index, Let, Name, Number, Product, String, Sum, UnaryOp, Vector
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .activations import Activation
+else:  # the expectations' constants are folded here for netlang check, which needs numpy only for arrays
+    from .lazynumpy import np
 
 Scalar = Union[float, Fraction]
 # A Scalar or a numpy array (float64, or object holding Fractions): numpy's type stubs know no
@@ -187,6 +191,8 @@ def unit_value(
     expr: Expr, env: Values, margins: Optional[List[float]] = None, arithmetic: Arithmetic = FLOAT
 ) -> Value:
     """The value of a node's or layer's right-hand side: its activation applied to its argument."""
+    from .activations import ACTIVATIONS  # numpy kernels: imported when a unit is first evaluated
+
     if isinstance(expr, Call) and expr.func.id in ACTIVATIONS:
         activation = ACTIVATIONS[expr.func.id]
         argument = expr.args[0]

@@ -10,18 +10,21 @@ located at the name it is about; it is reported, never raised:
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Set, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Union
 
 from .checker import CheckedProgram
-from .pipeline import check, load_with_checked, lower, text_source
+from .pipeline import check, lower, read, text_source
 from .dependencies import Dependencies
 from . import limits
 from .errors import NetlangError, Report, name_list
 from .expectations import expectations
 from .nodes import Expect, InputVar, Let, Output, Param, Program, Span, names_read
-from .runtime import Network
+
+if TYPE_CHECKING:  # pragma: no cover - lowering (and numpy) only when the network is asked for
+    from .runtime import Network
 
 
 def find_warnings(checked: CheckedProgram) -> List[NetlangError]:
@@ -68,12 +71,17 @@ def find_warnings(checked: CheckedProgram) -> List[NetlangError]:
 
 @dataclass
 class Diagnosis:
-    """What ``netlang check`` finds in one file: its errors, or its network and warnings."""
+    """What ``netlang check`` finds in one file: its errors, or its checked program and warnings."""
 
     filename: str
     diagnostics: List[NetlangError] = field(default_factory=list)
-    network: Optional[Network] = None  # None when the file has errors
     checked: Optional[CheckedProgram] = None  # None when the file has errors
+
+    @functools.cached_property
+    def network(self) -> Optional["Network"]:
+        """The compiled network (None when the file has errors), lowered when first asked for:
+        finding the diagnostics needs no lowering, so ``netlang check`` never imports the compiler."""
+        return lower(self.checked) if self.checked is not None else None
 
     @property
     def errors(self) -> List[NetlangError]:
@@ -94,22 +102,18 @@ class Diagnosis:
 
 
 def diagnose(path: Union[str, "os.PathLike[str]"], source: Optional[str] = None) -> Diagnosis:
-    """Read, parse, check and compile the .net file at ``path``; every error, or every warning.
+    """Read, parse and check the .net file at ``path`` (its ``expect`` lines too); every error, or every warning.
 
     ``source``: the file's text as an editor holds it (unsaved), checked instead of the
     file's contents; ``load(...)`` still reads weight files beside ``path``.
     """
     filename = os.fspath(path)
     try:
-        if source is None:
-            checked, network = load_with_checked(filename)
-        else:
-            checked = check(text_source(source, filename))
-            network = lower(checked)
-        expectations(checked, network)
+        checked = check(read(filename) if source is None else text_source(source, filename))
+        expectations(checked)
     except NetlangError as error:
         return Diagnosis(filename, list(error.errors))
-    return Diagnosis(filename, find_warnings(checked), network, checked)
+    return Diagnosis(filename, find_warnings(checked), checked)
 
 
 def _lets(program: Program) -> Dict[str, Union[Let, Param]]:

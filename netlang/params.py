@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import math
 import zlib
-from typing import Any, Callable, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple, Union
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
+else:  # numpy is imported when a program first needs an array (netlang.lazynumpy)
+    from .lazynumpy import np
 
 from . import limits
 from .errors import Failed, did_you_mean

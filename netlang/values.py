@@ -12,9 +12,7 @@ declaration there alone.
 from __future__ import annotations
 
 import math
-from typing import Callable, Dict, List, NamedTuple, Optional, Protocol, Tuple, TypeGuard, Union
-
-import numpy as np
+from typing import TYPE_CHECKING, Callable, Dict, List, NamedTuple, Optional, Protocol, Tuple, TypeGuard, Union
 
 from . import limits
 from .params import INITIALISERS
@@ -24,7 +22,13 @@ from .hints import function_hint
 from .forms import Block, Diag, Key, ScalarForm, VectorForm
 from .nodes import Call, Compare, Expr, Index, Layer, Name, Node, Number, Product, Span, String, Sum, UnaryOp, Vector
 
-Constant = Union[float, np.ndarray]
+if TYPE_CHECKING:
+    import numpy as np
+    from typing_extensions import TypeIs
+else:  # numpy is imported when a program first needs an array (netlang.lazynumpy)
+    from .lazynumpy import np
+
+Constant = Union[float, "np.ndarray"]
 Value = Union[Constant, ScalarForm, VectorForm]
 Form = Union[ScalarForm, VectorForm]
 
@@ -53,7 +57,13 @@ class Scope(Protocol):
 
 
 def is_constant(value: Value) -> TypeGuard[Constant]:
-    return isinstance(value, (float, np.ndarray))
+    return not isinstance(value, (ScalarForm, VectorForm))
+
+
+def is_array(value: Value) -> "TypeIs[np.ndarray]":
+    """Whether ``value`` is a constant vector or matrix (told without numpy: a value is a float,
+    a form or an array, so that a program without arrays never imports it)."""
+    return not isinstance(value, (float, ScalarForm, VectorForm))
 
 
 def shape_text(value: Value) -> str:
@@ -70,7 +80,7 @@ def size_of(value: Value) -> Optional[int]:
     """The number of elements of a vector value; None for a single value."""
     if isinstance(value, VectorForm):
         return value.size
-    if isinstance(value, np.ndarray):
+    if is_array(value):
         return value.shape[0]
     return None
 
@@ -152,7 +162,7 @@ class Values:
             operand = self.value(expr.operand)
             if expr.op == "+":
                 return operand
-            if isinstance(operand, np.ndarray):
+            if is_array(operand):
                 self.algebra.charge(operand.size, operand.nbytes, expr.span)
             return _scale(operand, -1.0)
         if isinstance(expr, Sum):
@@ -390,7 +400,7 @@ class Values:
         activation, form = self.activation_input(statement.value)
         error = self.scope.error
         if isinstance(statement, Node):
-            if isinstance(form, np.ndarray) or isinstance(form, VectorForm):
+            if is_array(form) or isinstance(form, VectorForm):
                 raise error(
                     f"node '{statement.name}' computes {shape_text(form)}; a node is a single neuron",
                     statement.value.span,
@@ -413,7 +423,7 @@ class Values:
                 "shape-mismatch",
                 hint=f"use 'node {statement.name} = ...' for a single neuron",
             )
-        if isinstance(form, np.ndarray) and form.ndim != 1:
+        if is_array(form) and form.ndim != 1:
             raise error(
                 f"layer '{statement.name}' computes a {shape_text(form)} matrix; a layer is a vector",
                 statement.value.span,
@@ -525,7 +535,7 @@ class Algebra:
 
     def add(self, left: Value, right: Value, sign: float, whole: Sum, right_expr: Expr) -> Value:
         if is_constant(left) and is_constant(right):
-            if isinstance(left, np.ndarray) or isinstance(right, np.ndarray):
+            if is_array(left) or is_array(right):
                 if np.shape(left) != np.shape(right) and np.ndim(left) and np.ndim(right):
                     raise self.shape_mismatch("+" if sign > 0 else "-", left, right, whole, right_expr)
                 self.elementwise(left, right, whole.span)
@@ -544,7 +554,7 @@ class Algebra:
     def as_forms(self, left: Value, right: Value, op: str, whole: Expr, right_expr: Expr) -> Tuple[Form, Form]:
         """Both operands as forms of one kind, broadcasting scalars over vectors."""
         for value, side in ((left, "left"), (right, "right")):
-            if isinstance(value, np.ndarray) and value.ndim == 2:
+            if is_array(value) and value.ndim == 2:
                 # Only constants add to matrices; a signal is a number or a vector.
                 expr = right_expr if side == "right" else (whole.operands[0] if isinstance(whole, Sum) else whole)
                 raise self.error(
@@ -594,7 +604,7 @@ class Algebra:
 
     def multiply(self, left: Value, right: Value, expr: Product, right_expr: Expr) -> Value:
         if is_constant(left) and is_constant(right):
-            if np.ndim(left) and np.ndim(right) and np.shape(left) != np.shape(right):
+            if is_array(left) and is_array(right) and left.shape != right.shape:
                 raise self.shape_mismatch("*", left, right, expr, right_expr)
             if isinstance(left, float) and isinstance(right, float):
                 return self.checked_number(left * right, expr.span, "this product")
@@ -632,15 +642,15 @@ class Algebra:
                     hint="a neuron's input must be a weighted sum: divide only by constants",
                 )
             raise self.nonlinear("/", expr, right_expr)
-        if np.any(np.asarray(right) == 0):
+        if (right == 0) if isinstance(right, float) else (right == 0).any():
             raise self.error(
                 f"division by zero ({describe(right_expr, 'the divisor')} is 0)",
                 right_expr.span,
                 "division-by-zero",
             )
-        if isinstance(right, np.ndarray) and right.ndim != 1:
+        if is_array(right) and right.ndim != 1:
             raise self.error(f"cannot divide by a matrix ({shape_text(right)})", right_expr.span, "shape-mismatch")
-        if isinstance(right, np.ndarray):
+        if is_array(right):
             self.charge_array(right.shape, right.size, expr.span)
         reciprocal = 1.0 / right
         if is_constant(left):
@@ -659,7 +669,7 @@ class Algebra:
         if not is_constant(left) and not is_constant(right):
             raise self.nonlinear("@", expr, right_expr)
         # Single values were refused above: each side is an array or a vector form.
-        if isinstance(left, np.ndarray) and isinstance(right, np.ndarray):
+        if is_array(left) and is_array(right):
             inner = np.shape(left)[-1]
             if inner != np.shape(right)[0]:
                 raise self.matmul_mismatch(left, right, expr, right_expr)
@@ -667,7 +677,7 @@ class Algebra:
             self.within_limit(math.prod(result_shape), expr.span, "the product of these matrices")
             self.charge_array(result_shape, math.prod(result_shape) * inner, expr.span)
             return self.checked_array(np.asarray(left @ right, dtype=float), expr.span)
-        if isinstance(left, np.ndarray):
+        if is_array(left):
             assert isinstance(right, VectorForm)
             if left.shape[-1] != right.size:
                 raise self.matmul_mismatch(left, right, expr, right_expr)
@@ -675,7 +685,7 @@ class Algebra:
                 return right.dot(left)
             self.refuse_large_product(left.shape[0], right, expr.span)
             return right.left_multiplied(left)
-        assert isinstance(left, VectorForm) and isinstance(right, np.ndarray)
+        assert isinstance(left, VectorForm) and is_array(right)
         if right.shape[0] != left.size:
             raise self.matmul_mismatch(left, right, expr, right_expr)
         if right.ndim == 1:
@@ -697,16 +707,16 @@ class Algebra:
     def matmul_mismatch(self, left: Value, right: Value, expr: Product, right_expr: Expr) -> Failed:
         left_name = describe(expr.operands[0], "the left side") if expr.operands.index(right_expr) == 1 else "the left side"
         right_name = describe(right_expr, "the right side")
-        if isinstance(left, np.ndarray) and left.ndim == 2:
+        if is_array(left) and left.ndim == 2:
             rule = (
                 f"{left_name} has {_count(left.shape[1], 'column')}, "
                 f"so {right_name} needs {_count(left.shape[1], 'row')} ({_count(left.shape[1], 'element')})"
             )
-            if not isinstance(right, np.ndarray) and getattr(right, "size", None) == left.shape[0]:
+            if not is_array(right) and getattr(right, "size", None) == left.shape[0]:
                 rule += f"; {right_name} @ {left_name} (the row-vector convention) would fit"
-        elif isinstance(right, np.ndarray) and right.ndim == 2:
+        elif is_array(right) and right.ndim == 2:
             rule = f"{right_name} has {_count(right.shape[0], 'row')}, so {left_name} needs {_count(right.shape[0], 'element')}"
-            if not isinstance(left, np.ndarray) and getattr(left, "size", None) == right.shape[1]:
+            if not is_array(left) and getattr(left, "size", None) == right.shape[1]:
                 rule += f"; {right_name} @ {left_name} (the column-vector convention) would fit"
         else:
             rule = "both sides need the same number of elements"

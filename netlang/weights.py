@@ -11,13 +11,15 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Dict, List, Optional, Tuple
+from typing import IO, TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
+else:  # numpy is imported when a program first needs an array (netlang.lazynumpy)
+    from .lazynumpy import np
 
 from . import limits
 from .errors import NetlangError, name_list
-from .csvnumbers import CsvSource
 from .files import FileError, HashingReader, TooLarge, as_float, inside, open_file, read_npy, zip_member_count
 
 
@@ -210,6 +212,8 @@ def _read_csv(reader: Any, name: str) -> np.ndarray:
     Read as it streams (the hash sees the same bytes), refused as soon as its separators
     pass ``MAX_MATRIX_ENTRIES`` values, CR-only line ends included.
     """
+    from .csvnumbers import CsvSource  # with numpy, which a check without weight files does without
+
     source = CsvSource(reader, name, None, header=False, max_values=limits.MAX_MATRIX_ENTRIES)
     try:
         blocks = list(source)

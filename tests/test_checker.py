@@ -118,8 +118,19 @@ def test_non_finite_constants():
     assert _one("input x\nlet k = 1/0\nnode y = x\n").code == "division-by-zero"
 
 
-def test_weights_overflowing_in_lowering_are_reported():
+def test_weights_overflowing_are_reported_by_the_checker():
+    # Found by the checker (so netlang check, which never lowers, reports them), alone.
     assert _one("input x\nnode y = 1e300*(1e300*x)\n").code == "number-out-of-range"
+    program = netlang.parse("input x\ninput v[2]\nlayer h = 1e300*(1e300*v)\nnode y = 2*x\n", "o.net")
+    with pytest.raises(netlang.NetlangError) as info:
+        check(program, program.source)
+    assert [(e.code, e.line, e.message) for e in info.value.errors] == [
+        ("number-out-of-range", 3, "the weights of 'h' overflow: they are too large to represent")
+    ]
+    program = netlang.parse("input x\nnode y = 1e300*(1e300*x)\nnode z = q\n", "o.net")
+    with pytest.raises(netlang.NetlangError) as info:
+        check(program, program.source)
+    assert [e.code for e in info.value.errors] == ["unknown-name"]  # as when lowering found them: not with other errors
 
 
 def test_shape_errors_name_both_shapes():

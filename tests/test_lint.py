@@ -33,6 +33,20 @@ def test_the_schema_is_a_valid_json_schema():
     jsonschema.Draft202012Validator.check_schema(DIAGNOSTICS_SCHEMA)
 
 
+@pytest.mark.parametrize("path", sorted(EXAMPLES.rglob("*.net")), ids=lambda p: str(p.relative_to(EXAMPLES)))
+def test_the_checked_program_tells_the_networks_shape_without_lowering(path):
+    # netlang check says what the network is from the checked program; lowering must agree.
+    diagnosis = diagnose(path)
+    if diagnosis.errors:
+        return  # examples/mistakes
+    checked = diagnosis.checked
+    network = diagnosis.network  # lowered only now
+    assert checked.columns(var.name for var in checked.inputs) == list(network.input_columns)
+    assert checked.columns(checked.outputs) == list(network.output_columns)
+    assert checked.layer_count == len(network.layers)
+    assert sum(unit.width for unit in checked.units) == sum(layer.shape[0] for layer in network.layers)
+
+
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.name)
 def test_the_examples_have_no_warnings(path):
     diagnosis = diagnose(path)
