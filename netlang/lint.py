@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Union
 
 from .checker import CheckedProgram
-from .pipeline import check, lower, read, text_source
+from . import pipeline
 from .dependencies import Dependencies
 from . import limits
 from .errors import NetlangError, Report, name_list
@@ -81,7 +81,7 @@ class Diagnosis:
     def network(self) -> Optional["Network"]:
         """The compiled network (None when the file has errors), lowered when first asked for:
         finding the diagnostics needs no lowering, so ``netlang check`` never imports the compiler."""
-        return lower(self.checked) if self.checked is not None else None
+        return pipeline.lower(self.checked) if self.checked is not None else None
 
     @property
     def errors(self) -> List[NetlangError]:
@@ -109,7 +109,7 @@ def diagnose(path: Union[str, "os.PathLike[str]"], source: Optional[str] = None)
     """
     filename = os.fspath(path)
     try:
-        checked = check(read(filename) if source is None else text_source(source, filename))
+        checked = pipeline.check(pipeline.read(filename) if source is None else pipeline.text_source(source, filename))
         expectations(checked)
     except NetlangError as error:
         return Diagnosis(filename, list(error.errors))
