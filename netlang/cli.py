@@ -289,7 +289,8 @@ def main() -> None:
     "data_file",
     metavar="DATA",
     help="Run on every row of DATA: a CSV file (a header naming the inputs, or columns in input order), "
-    "a .npy array (samples x inputs), or - for CSV on stdin.",
+    "a .npy array (samples x inputs), a Parquet file, a quoted pattern of such files ('data/*.csv', "
+    "read in name order), or - for CSV on stdin.",
 )
 @click.option(
     "--output",

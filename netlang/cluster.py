@@ -21,7 +21,6 @@ column exactly as a local run does. A worker that dies has its tasks run again e
 
 from __future__ import annotations
 
-import glob
 import importlib
 import io
 import logging
@@ -31,6 +30,7 @@ from typing import IO, Any, Callable, Dict, Iterator, List, NamedTuple, Optional
 
 import numpy as np
 
+from .data import data_files as expand  # noqa: F401 - the cluster's name for it
 from .errors import NetlangError, combine
 from .nodes import Span
 
@@ -124,16 +124,6 @@ class Partition(NamedTuple):
     part: int  # in its file
     start: int
     stop: int
-
-
-def expand(pattern: str) -> List[str]:
-    """The data files a ``--input`` names: the file itself, or a glob pattern's matches, sorted."""
-    if os.path.exists(pattern) or not any(char in pattern for char in "*?["):
-        return [pattern]
-    matches = sorted(path for path in glob.glob(pattern) if os.path.isfile(path))
-    if not matches:
-        raise NetlangError(f"no data file matches '{pattern}'", filename=pattern, code="file-not-found")
-    return matches
 
 
 def partitions(paths: Sequence[str], size: int = PARTITION_BYTES) -> List[Partition]:

@@ -7,6 +7,7 @@ the next block is read, so memory stays bounded whatever the size of the data.
 
 from __future__ import annotations
 
+import glob
 import json
 import math
 import os
@@ -17,7 +18,7 @@ from typing import IO, Any, Callable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .errors import name_list
+from .errors import NetlangError, name_list
 from .files import STREAM, FileError, TooLarge, as_float, atomic_write, open_file, read_npy_header, same_file
 # CsvSource and BLOCK_VALUES are netlang.csvnumbers'; named here too for data's callers.
 from .csvnumbers import BLOCK_VALUES as BLOCK_VALUES, CsvSource as CsvSource, located_error
@@ -258,7 +259,12 @@ class Progress:
 
 
 def open_source(name: str, network: Any, dtype: Any = np.float64, stdin: Optional[IO[Any]] = None) -> Any:
-    """A block source for ``name``: ``-`` (CSV on stdin), a ``.npy`` file, or a CSV file (or a pipe: ``<(...)``)."""
+    """A block source for ``name``: ``-`` (CSV on stdin), a ``.npy`` file, a Parquet file, a CSV
+    file (or a pipe: ``<(...)``), or a glob pattern of such files, read one after another."""
+    if name != "-":
+        names = data_files(name)
+        if names != [name]:
+            return Concatenated(name, names, lambda one: open_source(one, network, dtype))
     rows = rows_per_block(network)
     path = Path(name)
     if name != "-" and path.suffix.lower() == ".npy":
@@ -269,6 +275,44 @@ def open_source(name: str, network: Any, dtype: Any = np.float64, stdin: Optiona
         return open_parquet(path, name, network.input_columns, dtype, rows)
     stream, filename, size = open_csv(name, stdin)
     return CsvSource(stream, filename, network.input_columns, dtype, rows, total=size, owns_stream=name != "-")
+
+
+def data_files(pattern: str) -> List[str]:
+    """The data files an ``--input`` names: the file itself, or a glob pattern's matches, sorted."""
+    if os.path.exists(pattern) or not any(char in pattern for char in "*?["):
+        return [pattern]
+    matches = sorted(path for path in glob.glob(pattern) if os.path.isfile(path))
+    if not matches:
+        raise NetlangError(f"no data file matches '{pattern}'", filename=pattern, code="file-not-found")
+    return matches
+
+
+class Concatenated:
+    """The rows of several data files, one file after another, each opened when its turn comes
+    (``run --input 'data/*.csv'`` on this computer; ``--scheduler`` spreads them over a cluster)."""
+
+    def __init__(self, pattern: str, names: Sequence[str], open_one: Callable[[str], Any]) -> None:
+        self.filename = pattern
+        self.names = list(names)
+        self.open_one = open_one
+        self.total: Optional[int] = None  # the progress bar counts rows
+        self.current: Any = None
+
+    def __repr__(self) -> str:
+        return f"Concatenated({len(self.names)} files)"
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for name in self.names:
+            self.current = self.open_one(name)
+            try:
+                yield from self.current
+            finally:
+                self.close()
+
+    def close(self) -> None:
+        if self.current is not None:
+            self.current.close()
+            self.current = None
 
 
 def open_csv(name: str, stdin: Optional[IO[Any]] = None) -> Tuple[IO[Any], str, Optional[int]]:
@@ -317,7 +361,7 @@ def run_to_file(network: Any, source: Any, output: str, kind: str, dtype: Any = 
     """``run_batch`` into the file ``output``, atomically: the results go to a temporary file, renamed
     to ``output`` only once every block is written. An error, Ctrl-C or a full disk leaves ``output``
     as it was (missing, or the old file whole); ``output`` naming the input file is refused."""
-    if same_file(output, source.filename):
+    if any(same_file(output, name) for name in getattr(source, "names", [source.filename])):
         source.close()
         raise located_error(
             f"--output '{output}' is the data file given to --input: writing the results there would destroy the data",

@@ -309,3 +309,28 @@ def test_csv_round_trip(values, order, quoted, spaces, rows):
     assert all(len(block) <= rows for block in blocks)
     got = np.concatenate(blocks) if blocks else np.empty((0, 3))
     assert got.tolist() == [list(row) for row in values]
+
+
+def test_a_glob_pattern_runs_its_files_in_order_on_this_computer(cli, net_file, tmp_path):
+    """`--input 'parts/*'` without --scheduler: the files a pattern matches, sorted, one after
+    another (CSV with and without a header, .npy), as one output; a pattern matching nothing
+    is a located error, and a bad file stops the run with its own location."""
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    _csv(parts / "a.csv", X[:10], "a,v[0],v[1]")
+    np.save(parts / "b.npy", X[10:17])
+    _csv(parts / "c.csv", X[17:], None)
+    expected = _reference(X)
+    result = cli("run", str(net_file), "--input", str(parts / "*"), "--output", str(tmp_path / "o.npy"))
+    assert result.exit_code == 0, result.output
+    np.testing.assert_allclose(np.load(tmp_path / "o.npy", allow_pickle=False), expected, rtol=1e-13)
+    header, rows = _read_csv_output(cli("run", str(net_file), "--input", str(parts / "?.csv")).stdout)
+    assert header == ["y", "h[0]", "h[1]"]
+    np.testing.assert_allclose(rows, np.concatenate([expected[:10], expected[17:]]), rtol=1e-13)
+    result = cli("run", str(net_file), "--input", str(parts / "*.parquet"))
+    assert result.exit_code == 1 and "no data file matches" in result.output
+    result = cli("run", str(net_file), "--input", str(parts / "*.csv"), "--output", str(parts / "c.csv"))
+    assert result.exit_code == 1 and "output-is-input" not in result.output and "destroy the data" in result.output
+    (parts / "d.csv").write_text("1,2\n")
+    result = cli("run", str(net_file), "--input", str(parts / "*.csv"))
+    assert result.exit_code == 1 and "d.csv:1" in result.output, result.output
