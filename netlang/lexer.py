@@ -12,7 +12,7 @@ contextual lexer, so that the tokens and the errors are exactly Lark's.
 from __future__ import annotations
 
 import re
-from typing import Any, Collection, Dict, FrozenSet, Iterator, Optional
+from typing import Any, Collection, Dict, FrozenSet, Iterator, List, Optional, Tuple
 
 from lark.common import LexerConf
 from lark.lexer import BasicLexer, ContextualLexer, Lexer, LexerState, Token
@@ -22,9 +22,17 @@ _new_token = getattr(Token, "_future_new", Token)
 
 
 class GrammarLexer(Lexer):
-    """A Lark custom lexer (``Lark(..., lexer=GrammarLexer)``) with the contextual lexer's results."""
+    """A Lark custom lexer (``Lark(..., lexer=GrammarLexer)``) with the contextual lexer's results.
+
+    A subclass that post-processes the tokens inside ``lex`` (rather than through Lark's
+    ``postlex=``, which is shared by every parse) names the terminals its post-lexer reads in
+    every parser state in ``ALWAYS_ACCEPT``, and the ignored terminals it wants to see (comments)
+    in ``WATCHED``: :meth:`tokens` hands those to the list it is given.
+    """
 
     __future_interface__ = 2  # lex(lexer_state, parser_state), as Lark's own lexers
+    ALWAYS_ACCEPT: Tuple[str, ...] = ()
+    WATCHED: Tuple[str, ...] = ()
 
     def __init__(self, conf: LexerConf) -> None:
         self.conf = conf
@@ -34,9 +42,10 @@ class GrammarLexer(Lexer):
         terminals = every_terminal.terminals
         self.callbacks: Dict[str, Any] = dict(conf.callbacks)
         self.ignored: FrozenSet[str] = frozenset(conf.ignore)
-        self.always_accept: FrozenSet[str] = frozenset(conf.postlex.always_accept if conf.postlex else ())
+        self.always_accept: FrozenSet[str] = frozenset(conf.postlex.always_accept if conf.postlex else self.ALWAYS_ACCEPT)
+        self.watched: FrozenSet[str] = frozenset(self.WATCHED)
         # Ignored terminals that nobody watches (whitespace) are skipped inside the match.
-        skipped = [t for t in terminals if t.name in self.ignored and t.name not in self.callbacks]
+        skipped = [t for t in terminals if t.name in self.ignored and t.name not in self.callbacks and t.name not in self.watched]
         matched = [t for t in terminals if t not in skipped]
         skip = "|".join(t.pattern.to_regexp() for t in skipped)
         body = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in matched)
@@ -55,6 +64,10 @@ class GrammarLexer(Lexer):
         return self._contextual
 
     def lex(self, lexer_state: LexerState, parser_state: Any) -> Iterator[Token]:
+        return self.tokens(lexer_state, parser_state, [])
+
+    def tokens(self, lexer_state: LexerState, parser_state: Any, watched: List[Token]) -> Iterator[Token]:
+        """The tokens the parser takes; the ignored ones named in ``WATCHED`` are appended to ``watched``."""
         text = lexer_state.text.text
         end = lexer_state.text.end
         counter = lexer_state.line_ctr
@@ -63,6 +76,7 @@ class GrammarLexer(Lexer):
         parse_states = parser_state.parse_conf.states
         state_stack = parser_state.state_stack  # the parser changes this list in place
         callbacks, ignored, always_accept, multiline = self.callbacks, self.ignored, self.always_accept, self.multiline
+        watching = self.watched
         last: Optional[Token] = lexer_state.last_token
         while position < end:
             found = match(text, position, end)
@@ -94,6 +108,8 @@ class GrammarLexer(Lexer):
             if kind in callbacks:
                 token = callbacks[kind](token)
             if kind in ignored:
+                if kind in watching:
+                    watched.append(token)
                 continue
             last = token
             yield token

@@ -11,12 +11,13 @@ import contextlib
 import functools
 import gc
 import re
-import threading
 from importlib import resources
 from pathlib import Path
 from typing import Any, FrozenSet, Iterator, List, NamedTuple, Optional, Tuple, cast
 
 from lark import Lark, Token, Transformer
+from lark.lexer import LexerState, LineCounter
+from lark.utils import TextSlice
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from . import hints, limits
@@ -113,96 +114,126 @@ class _LocatedError(Exception):
         self.error = error
 
 
-# Per-parse state shared between the post-lexer, the lexer callbacks and the error
-# translation. Thread-local, because the one Lark instance serves every thread.
-_state = threading.local()
+class _Reading:
+    """One parse's state: the text, and what the lexer and post-lexer found in it so far.
+
+    ``Lark.parse`` is given the reading itself (Lark hands whatever it was given to a custom
+    lexer, :class:`_StatementLexer`), and the error wording reads it afterwards, so that
+    nothing about a parse lives outside its call: parses in several threads, or one inside
+    another, never see each other's brackets or comments.
+    """
+
+    __slots__ = ("text", "comments", "open_brackets", "keyword")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.comments: List[Token] = []
+        # The brackets open where the parse stopped, innermost last.
+        self.open_brackets: List[Token] = []
+        # The terminal that starts the statement being read (a keyword, or what stands there).
+        self.keyword: Optional[str] = None
+
+    def __repr__(self) -> str:
+        return f"_Reading({len(self.text)} characters, {len(self.comments)} comments, keyword={self.keyword!r})"
 
 
-class _BracketPostLexer:
-    """Drops newlines inside brackets (so statements continue over lines) and limits nesting.
+class _StatementLexer(GrammarLexer):
+    """The grammar's tokens of a :class:`_Reading`, through :func:`_bracketed`; comments go to the reading."""
+
+    ALWAYS_ACCEPT = ("_NL",)  # read even inside brackets, where the parser takes none, then dropped
+    WATCHED = ("COMMENT",)
+
+    def lex(self, lexer_state: LexerState, parser_state: Any) -> Iterator[Token]:
+        reading = lexer_state.text
+        if not isinstance(reading, _Reading):  # pragma: no cover - parse() only ever passes one
+            raise TypeError(f"the parser reads a _Reading, not {type(reading).__name__}")
+        # Lark makes no line counter for a custom input: the lexer takes the text from here.
+        lexer_state.text = TextSlice(reading.text, 0, len(reading.text))
+        lexer_state.line_ctr = LineCounter("\n")
+        return _bracketed(self.tokens(lexer_state, parser_state, reading.comments), reading)
+
+
+def _bracketed(stream: Iterator[Token], reading: _Reading) -> Iterator[Token]:
+    """The tokens with newlines inside brackets dropped (so statements continue over lines),
+    nesting limited, and the open brackets and the statement's keyword kept in ``reading``.
 
     Nesting is counted as the syntax tree will be deep: each open bracket, plus each
     unary sign in front of it, since ``-(-(-(x)))`` nests as deeply as ``(((x)))``.
     """
-
-    always_accept = ("_NL",)
-
-    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
-        open_brackets: List[Token] = []
-        _state.open_brackets = open_brackets
-        # The nesting depth at each open bracket, so a closer restores the depth outside it.
-        depths: List[int] = []
-        # Commas so far in each open bracket: a huge literal vector is refused while it is read,
-        # before the syntax tree holds millions of nodes (the checker counts exactly, later).
-        counts: List[int] = []
-        depth = 0
-        signs = 0
-        previous_type = "_NL"
-        previous: Optional[Token] = None
-        for token in stream:
-            kind = token.type
-            if kind in _PLAIN and previous_type not in _LOOK_BEHIND:
-                # Most tokens (names, numbers, '*'): nothing to count. The same as below.
-                signs = 0
-                previous_type = kind
-                yield token
-                continue
-            if previous_type == "_NL" and kind != "_NL":
-                _state.statement_keyword = kind
-            elif previous_type in _STATEMENT_START and kind in _WORDS and previous is not None and _glued(_span(previous), _span(token)):
-                # 'inputs x1' reads as the keyword 'input' and the name 's': one word was meant.
-                raise _LocatedError(_not_a_statement(str(previous) + str(token), _span(previous).to(_span(token))))
-            previous = token
-            if kind == "_NL":
-                if open_brackets:
-                    continue
-            elif kind in _OPENERS:
-                open_brackets.append(token)
-                depths.append(depth)
-                counts.append(0)
-                depth += signs + 1
-                if depth > limits.MAX_NESTING:
-                    raise _LocatedError(
-                        NetlangError(
-                            f"the expression is nested {depth} deep here (brackets and signs); "
-                            f"the limit is {limits.MAX_NESTING}",
-                            _span(token),
-                            hint="give parts of the expression names with 'let' or 'node'",
-                            code="too-deep",
-                        )
-                    )
-            elif kind in _CLOSERS:
-                if open_brackets and open_brackets[-1].type == _CLOSERS[kind]:
-                    open_brackets.pop()
-                    depth = depths.pop()
-                    counts.pop()
-            elif kind == "COMMA" and counts:
-                counts[-1] += 1
-                if counts[-1] > limits.MAX_VECTOR_SIZE:
-                    raise _LocatedError(
-                        NetlangError(
-                            f"this list has more than {limits.MAX_VECTOR_SIZE} elements; "
-                            f"the limit is {limits.MAX_VECTOR_SIZE}",
-                            _span(open_brackets[-1]),
-                            hint="load large weights from a file: load(\"w.npy\")",
-                            code="limit-exceeded",
-                        )
-                    )
-            elif kind == "ADD_OP" and previous_type in _SIGN_CONTEXT:
-                signs += 1
-                if signs > limits.MAX_SIGNS_IN_A_ROW:
-                    raise _LocatedError(
-                        NetlangError(
-                            f"more than {limits.MAX_SIGNS_IN_A_ROW} signs in a row",
-                            _span(token),
-                            hint="each pair of '-' cancels out: write the sign once",
-                            code="too-deep",
-                        )
-                    )
-            if kind != "ADD_OP":
-                signs = 0
+    open_brackets = reading.open_brackets
+    # The nesting depth at each open bracket, so a closer restores the depth outside it.
+    depths: List[int] = []
+    # Commas so far in each open bracket: a huge literal vector is refused while it is read,
+    # before the syntax tree holds millions of nodes (the checker counts exactly, later).
+    counts: List[int] = []
+    depth = 0
+    signs = 0
+    previous_type = "_NL"
+    previous: Optional[Token] = None
+    for token in stream:
+        kind = token.type
+        if kind in _PLAIN and previous_type not in _LOOK_BEHIND:
+            # Most tokens (names, numbers, '*'): nothing to count. The same as below.
+            signs = 0
             previous_type = kind
             yield token
+            continue
+        if previous_type == "_NL" and kind != "_NL":
+            reading.keyword = kind
+        elif previous_type in _STATEMENT_START and kind in _WORDS and previous is not None and _glued(_span(previous), _span(token)):
+            # 'inputs x1' reads as the keyword 'input' and the name 's': one word was meant.
+            raise _LocatedError(_not_a_statement(str(previous) + str(token), _span(previous).to(_span(token))))
+        previous = token
+        if kind == "_NL":
+            if open_brackets:
+                continue
+        elif kind in _OPENERS:
+            open_brackets.append(token)
+            depths.append(depth)
+            counts.append(0)
+            depth += signs + 1
+            if depth > limits.MAX_NESTING:
+                raise _LocatedError(
+                    NetlangError(
+                        f"the expression is nested {depth} deep here (brackets and signs); "
+                        f"the limit is {limits.MAX_NESTING}",
+                        _span(token),
+                        hint="give parts of the expression names with 'let' or 'node'",
+                        code="too-deep",
+                    )
+                )
+        elif kind in _CLOSERS:
+            if open_brackets and open_brackets[-1].type == _CLOSERS[kind]:
+                open_brackets.pop()
+                depth = depths.pop()
+                counts.pop()
+        elif kind == "COMMA" and counts:
+            counts[-1] += 1
+            if counts[-1] > limits.MAX_VECTOR_SIZE:
+                raise _LocatedError(
+                    NetlangError(
+                        f"this list has more than {limits.MAX_VECTOR_SIZE} elements; "
+                        f"the limit is {limits.MAX_VECTOR_SIZE}",
+                        _span(open_brackets[-1]),
+                        hint="load large weights from a file: load(\"w.npy\")",
+                        code="limit-exceeded",
+                    )
+                )
+        elif kind == "ADD_OP" and previous_type in _SIGN_CONTEXT:
+            signs += 1
+            if signs > limits.MAX_SIGNS_IN_A_ROW:
+                raise _LocatedError(
+                    NetlangError(
+                        f"more than {limits.MAX_SIGNS_IN_A_ROW} signs in a row",
+                        _span(token),
+                        hint="each pair of '-' cancels out: write the sign once",
+                        code="too-deep",
+                    )
+                )
+        if kind != "ADD_OP":
+            signs = 0
+        previous_type = kind
+        yield token
 
 
 # Tokens the post-lexer only passes on (it counts brackets, commas, signs and newlines).
@@ -366,11 +397,6 @@ def _whole_number(token: Token) -> int:
     return int(token)
 
 
-def _collect_comment(token: Token) -> Token:
-    _state.comments.append(token)
-    return token
-
-
 @contextlib.contextmanager
 def gc_paused() -> Iterator[None]:
     """The garbage collector off for the block: parsing and checking make many objects and no
@@ -389,12 +415,10 @@ def _lark() -> Lark:
     return Lark(
         grammar_text(),
         parser="lalr",
-        lexer=GrammarLexer,  # the contextual lexer's tokens, found faster
+        lexer=_StatementLexer,  # the contextual lexer's tokens, found faster, then post-lexed
         start="program",
         transformer=_AstBuilder(),
-        postlex=_BracketPostLexer(),
         maybe_placeholders=True,
-        lexer_callbacks={"COMMENT": _collect_comment},
     )
 
 
@@ -424,21 +448,19 @@ def parse_recovering(source: str, filename: str = "<string>") -> Tuple[Program, 
             filename=filename,
             code="file-too-large",
         )
-    _state.comments = []
-    _state.text = source
+    reading = _Reading(source)
     try:
         with gc_paused():
-            program = cast(Program, _lark().parse(source))  # the transformer builds the Program
+            program = cast(Program, _lark().parse(reading))  # the transformer builds the Program
     except (UnexpectedInput, _LocatedError) as first:
         with gc_paused():
             partial, errors, unparsed = _parse_each_statement(source, filename)
         if not errors:
-            _state.text = source  # the hints read the text the first error's positions count in
-            errors = [_translate(first)]
+            errors = [_translate(first, reading)]
         for error in errors:
             error.filename, error.source = filename, source
         return partial, errors, unparsed
-    comments = tuple(Comment(str(token), _span(token)) for token in _state.comments)
+    comments = tuple(Comment(str(token), _span(token)) for token in reading.comments)
     return Program(program.statements, filename, comments, source), [], frozenset()
 
 
@@ -469,10 +491,10 @@ def _terminal_words(kind: str) -> str:
     return kind.lower()
 
 
-def _expected_words(expected: set) -> str:
+def _expected_words(expected: set, reading: _Reading) -> str:
     expected = set(expected)
     # LALR merges states, so its expected set can name closers that are not open here.
-    open_brackets = getattr(_state, "open_brackets", [])
+    open_brackets = reading.open_brackets
     innermost = open_brackets[-1].type if open_brackets else None
     if innermost != "LPAR":
         expected.discard("RPAR")
@@ -480,11 +502,11 @@ def _expected_words(expected: set) -> str:
         expected.discard("RSQB")
     if innermost is not None:
         expected.discard("_NL")
-    elif getattr(_state, "statement_keyword", None) not in ("INPUT", "OUTPUT"):
+    elif reading.keyword not in ("INPUT", "OUTPUT"):
         expected.discard("COMMA")  # a list of names is the only place for a ',' outside brackets
     if "_NL" in expected:
         expected.discard("$END")  # the end of the line says it; the file may end there too
-    if getattr(_state, "statement_keyword", None) != "EXPECT" or innermost is not None:
+    if reading.keyword != "EXPECT" or innermost is not None:
         # The lexer's allowed set (for an unexpected character) is as wide as the merged
         # LALR states: '->' and 'within' are only possible at the top of an expect.
         expected -= {"ARROW", "WITHIN"}
@@ -519,14 +541,14 @@ def _found_words(token: Token) -> str:
     return f"'{token}'"
 
 
-def _translate(error: Exception, line_offset: int = 0) -> NetlangError:
-    """A Lark exception (or one of ours) as a NetlangError in plain words."""
+def _translate(error: Exception, reading: _Reading, line_offset: int = 0) -> NetlangError:
+    """A Lark exception (or one of ours) raised while parsing ``reading``, as a NetlangError in plain words."""
     if isinstance(error, _LocatedError):
         result = error.error
     elif isinstance(error, UnexpectedToken):
-        result = _unexpected_token(error)
+        result = _unexpected_token(error, reading)
     elif isinstance(error, UnexpectedCharacters):
-        result = _unexpected_character(error)
+        result = _unexpected_character(error, reading)
     else:  # pragma: no cover - Lark raises only the two above from LALR parsing
         result = NetlangError(str(error), code="syntax-error")
     if line_offset:
@@ -535,7 +557,7 @@ def _translate(error: Exception, line_offset: int = 0) -> NetlangError:
     return result
 
 
-def _unexpected_token(error: UnexpectedToken) -> NetlangError:
+def _unexpected_token(error: UnexpectedToken, reading: _Reading) -> NetlangError:
     token = error.token
     # `accepts` tries each terminal in the parser's real state; `expected` is the LALR
     # table's row, which merged states make too wide (it offers '->' inside a node).
@@ -544,7 +566,7 @@ def _unexpected_token(error: UnexpectedToken) -> NetlangError:
         span = Span(token.end_line, token.end_column, token.end_line, token.end_column + 1)
     else:
         span = _span(token)
-    open_brackets = getattr(_state, "open_brackets", [])
+    open_brackets = reading.open_brackets
     if open_brackets and (token.type in _STATEMENT_START or token.type in ("$END", "_NL")):
         bracket = open_brackets[-1]
         closer = ")" if bracket.type == "LPAR" else "]"
@@ -570,10 +592,10 @@ def _unexpected_token(error: UnexpectedToken) -> NetlangError:
         )
     if token.type == "NAME" and expected <= _STATEMENT_START | {"_NL", "$END"}:
         return _not_a_statement(str(token), span)
-    message = f"unexpected {_found_words(token)}; expected {_expected_words(expected)}"
-    hint = _token_hint(error, expected)
+    message = f"unexpected {_found_words(token)}; expected {_expected_words(expected, reading)}"
+    hint = _token_hint(error, expected, reading)
     if hint is None and token.type in ("_NL", "$END") and _EXPRESSION_START <= expected:
-        message = f"the expression is incomplete: expected {_expected_words(expected)} before {_found_words(token)}"
+        message = f"the expression is incomplete: expected {_expected_words(expected, reading)} before {_found_words(token)}"
     return NetlangError(message, span, hint=hint, code="syntax-error")
 
 
@@ -584,19 +606,19 @@ def _not_a_statement(word: str, span: Span) -> NetlangError:
     return NetlangError(message, span, hint=hint, code="syntax-error")
 
 
-def _token_hint(error: UnexpectedToken, expected: set) -> Optional[str]:
+def _token_hint(error: UnexpectedToken, expected: set, reading: _Reading) -> Optional[str]:
     """How to fix the statement, from what came before the unexpected token and where it is."""
     token = error.token
-    keyword = getattr(_state, "statement_keyword", None)
-    open_brackets = getattr(_state, "open_brackets", [])
+    keyword = reading.keyword
+    open_brackets = reading.open_brackets
     if token.type in ("EQUAL", "COMPARE") and keyword == "EXPECT" and "ARROW" in expected:
         return "write '->' between the input values and the outputs: expect (0, 1) -> 1"
     if token.type == "EQUAL" and "COMPARE" in expected:
         return "comparisons are written >, >=, < or <=; '=' only defines a name"
     if token.type == "COMMA" and keyword == "EXPECT" and not open_brackets:
-        return _expect_hint(token)
+        return _expect_hint(token, reading.text)
     if token.type == "COMMA" and not open_brackets and keyword in ("LET", "NODE", "LAYER"):
-        decimal = _decimal_comma(token)
+        decimal = _decimal_comma(token, reading.text)
         if decimal is not None:
             return f"numbers are written with a decimal point: {decimal}"
         return "a ',' separates values inside brackets only: a vector is written [x1, x2]"
@@ -612,7 +634,7 @@ def _token_hint(error: UnexpectedToken, expected: set) -> Optional[str]:
     if token.type in ("NAME", "NUMBER") and previous.kind in _OPERAND_ENDS:
         word = previous.kind in ("NAME", "NUMBER")
         if "EQUAL" in expected and keyword in ("LET", "NODE", "LAYER"):
-            return f"write '=' between the name and its value: {keyword.lower()} {previous.text} = {_rest_of_line(token)}"
+            return f"write '=' between the name and its value: {keyword.lower()} {previous.text} = {_rest_of_line(token, reading.text)}"
         if keyword in ("INPUT", "OUTPUT") and not open_brackets:
             kind = "inputs" if keyword == "INPUT" else "outputs"
             example = f": {keyword.lower()} {previous.text}, {token}" if word else ""
@@ -620,7 +642,7 @@ def _token_hint(error: UnexpectedToken, expected: set) -> Optional[str]:
         if open_brackets and open_brackets[-1].type == "LSQB":
             return "separate the elements of a vector with ','"
         if keyword == "EXPECT" and not open_brackets:
-            return _expect_hint(token)
+            return _expect_hint(token, reading.text)
         if str(token) in hints.LOGIC_WORDS:
             return hints.LOGIC
         if not word:
@@ -654,9 +676,8 @@ def _in_parentheses(side: str) -> str:
     return "(" + ", ".join(values) + ")"
 
 
-def _decimal_comma(token: Token) -> Optional[str]:
-    """``0,5`` (a decimal comma) as ``0.5``, when the comma at ``token`` sits between digits."""
-    text = getattr(_state, "text", "")
+def _decimal_comma(token: Token, text: str) -> Optional[str]:
+    """``0,5`` (a decimal comma) as ``0.5``, when the comma at ``token`` (in ``text``) sits between digits."""
     position = token.start_pos or 0
     digits_before = re.search(r"[0-9]+$", text[max(0, position - 40) : position])
     digits_after = re.match(r"[0-9]+", text[position + 1 : position + 41])
@@ -665,10 +686,9 @@ def _decimal_comma(token: Token) -> Optional[str]:
     return f"{digits_before.group()}.{digits_after.group()}"
 
 
-def _expect_hint(token: Token) -> str:
-    """``expect 1, 1 -> 1``: the values go in parentheses; the line rewritten so, when it is short."""
+def _expect_hint(token: Token, text: str) -> str:
+    """``expect 1, 1 -> 1``: the values go in parentheses; the line of ``text`` rewritten so, when it is short."""
     advice = "several values go in parentheses, separated by ','"
-    text = getattr(_state, "text", "")
     start = text.rfind("\n", 0, token.start_pos or 0) + 1
     end = text.find("\n", start)
     line = text[start : end if end >= 0 else len(text)].split("#", 1)[0].strip()
@@ -711,9 +731,8 @@ def _previous(error: UnexpectedToken) -> Optional[_Previous]:
     return None
 
 
-def _rest_of_line(token: Token) -> str:
-    """The text from ``token`` to the end of its line (cut short), for a hint that repeats it."""
-    text = getattr(_state, "text", "")
+def _rest_of_line(token: Token, text: str) -> str:
+    """The ``text`` from ``token`` to the end of its line (cut short), for a hint that repeats it."""
     start = token.start_pos or 0
     end = text.find("\n", start)
     rest = text[start : end if end >= 0 else len(text)].rstrip()
@@ -721,14 +740,14 @@ def _rest_of_line(token: Token) -> str:
     return rest if len(rest) <= cut else rest[:cut] + "..."
 
 
-def _unexpected_character(error: UnexpectedCharacters) -> NetlangError:
+def _unexpected_character(error: UnexpectedCharacters, reading: _Reading) -> NetlangError:
     char = error.char
     span = Span(error.line, error.column, error.line, error.column + 1)
     if char == '"':
         message = "this string is never closed"
         return NetlangError(message, span, hint='close it with " on the same line', code="syntax-error")
-    hint = _character_hint(char, getattr(_state, "text", ""), error.pos_in_stream or 0)
-    expected = _expected_words(set(error.allowed or ()))
+    hint = _character_hint(char, reading.text, error.pos_in_stream or 0)
+    expected = _expected_words(set(error.allowed or ()), reading)
     return NetlangError(
         f"unexpected character {char!r}; expected {expected}", span, hint=hint, code="syntax-error"
     )
@@ -820,12 +839,11 @@ def _parse_each_statement(source: str, filename: str) -> Tuple[Program, List[Net
     for line_offset, chunk in _statement_chunks(source):
         if not chunk.strip():
             continue
-        _state.comments = []
-        _state.text = chunk
+        reading = _Reading(chunk)
         try:
-            parsed = parser.parse(chunk)
+            parsed = parser.parse(reading)
         except (UnexpectedInput, _LocatedError) as error:
-            errors.append(_translate(error, line_offset))
+            errors.append(_translate(error, reading, line_offset))
             unparsed.update(_NAMES_BEFORE_EQUALS.findall(chunk.split("=", 1)[0]))
             if len(errors) >= limits.MAX_ERRORS:
                 break

@@ -22,20 +22,30 @@ from netlang import parser
 from netlang.lexer import GrammarLexer
 
 
-def _lark(lexer: Any) -> Lark:
-    return Lark(
-        parser.grammar_text(),
-        parser="lalr",
-        lexer=lexer,
-        start="program",
-        postlex=parser._BracketPostLexer(),
-        maybe_placeholders=True,
-        keep_all_tokens=True,
-        lexer_callbacks={"COMMENT": parser._collect_comment},
-    )
+class _OneReading:
+    """Lark's own post-lexer hook (``postlex=``) for the contextual lexer: the parser's
+    post-lexer, over the reading that :func:`_outcome` sets before each parse (this test's
+    own state; the parser keeps none: it hands each parse's reading to the lexer)."""
+
+    always_accept = parser._StatementLexer.ALWAYS_ACCEPT
+
+    def __init__(self) -> None:
+        self.reading = parser._Reading("")
+
+    def process(self, stream: Any) -> Any:
+        return parser._bracketed(stream, self.reading)
 
 
-FAST, LARK = _lark(GrammarLexer), _lark("contextual")
+_CONTEXTUAL = _OneReading()
+_OPTIONS = dict(parser="lalr", start="program", maybe_placeholders=True, keep_all_tokens=True)
+FAST = Lark(parser.grammar_text(), lexer=parser._StatementLexer, **_OPTIONS)
+LARK = Lark(
+    parser.grammar_text(),
+    lexer="contextual",
+    postlex=_CONTEXTUAL,
+    lexer_callbacks={"COMMENT": lambda token: _CONTEXTUAL.reading.comments.append(token) or token},
+    **_OPTIONS,
+)
 
 
 def _token(token: Token) -> Tuple[Any, ...]:
@@ -52,9 +62,10 @@ def _shape(value: Any) -> Any:
 
 def _outcome(lark: Lark, text: str) -> Tuple[Any, ...]:
     """The parse tree and comments, or the error: its kind, place and what it names."""
-    parser._state.comments = []
+    reading = parser._Reading(text)
+    _CONTEXTUAL.reading = reading
     try:
-        tree = lark.parse(text)
+        tree = lark.parse(reading if lark is FAST else text)
     except UnexpectedInput as error:
         token = getattr(error, "token", None)
         return (
@@ -67,7 +78,7 @@ def _outcome(lark: Lark, text: str) -> Tuple[Any, ...]:
         )
     except parser._LocatedError as error:
         return ("located", error.error.message, error.error.span)
-    return ("tree", _shape(tree), [_token(c) for c in parser._state.comments])
+    return ("tree", _shape(tree), [_token(c) for c in reading.comments])
 
 
 def assert_same_tokens(text: str) -> None:
@@ -131,7 +142,7 @@ def test_a_long_run_of_blanks_before_a_mistake_takes_linear_time():
 
 
 def test_the_lexer_tries_every_terminal_of_the_grammar():
-    lexer = FAST.parser.lexer.lexer
+    lexer = FAST.parser.lexer
     assert isinstance(lexer, GrammarLexer)
     # Each terminal is a named group of the one pattern, or skipped (ignored, unwatched) in front of it.
     assert set(lexer.pattern.groupindex) | set(FAST.lexer_conf.ignore) == {terminal.name for terminal in FAST.terminals}

@@ -363,3 +363,54 @@ def test_checker_hints_name_a_fix_that_works(source, advice):
     fixed = netlang.compile(source.rsplit("\n", 2)[0] + "\n" + source.rsplit("\n", 2)[1].split("=")[0] + "= " + advice + "\n")
     if "x1" in source:
         assert [fixed.run({"x1": a, "x2": b})["y"] for a in (0, 1) for b in (0, 1)] == [a * b for a in (0, 1) for b in (0, 1)]
+
+
+# --- each parse keeps its own state ------------------------------------------------
+
+
+def _rendered(source: str):
+    program, errors, unparsed = parse_recovering(source)
+    return [(error.format(), error.hint) for error in errors], unparsed, program.statements
+
+
+# Errors whose words and hints quote their own text: a decimal comma, a missing '=', an
+# expect without parentheses, an unclosed bracket, a line that starts with ','.
+_OWN_TEXTS = [
+    f"input a{i}\nnode y{i} = {i},5\nnode z{i} {i}*a{i} + {i}\nexpect {i}, 1 -> {i}\nnode w{i} = ({i} +\n, a{i}\n"
+    for i in range(8)
+]
+
+
+def test_parses_in_threads_at_once_word_each_error_from_their_own_text():
+    import sys
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    alone = {source: _rendered(source) for source in _OWN_TEXTS}
+    barrier = threading.Barrier(4)
+
+    def parse_many(first: int):
+        barrier.wait()
+        return [(source, _rendered(source)) for source in (_OWN_TEXTS[(first + k) % len(_OWN_TEXTS)] for k in range(24))]
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads change hands as often as the interpreter lets them
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            results = [item for batch in pool.map(parse_many, range(4)) for item in batch]
+    finally:
+        sys.setswitchinterval(interval)
+    assert len(results) == 96
+    for source, outcome in results:
+        assert outcome == alone[source]
+    assert "numbers are written with a decimal point: 3.5" in str(alone[_OWN_TEXTS[3]][0])
+
+
+def test_an_error_is_worded_the_same_whatever_was_parsed_before():
+    # A line starting with ',' stops in the lexer, before the post-lexer sees the statement's
+    # first token: the thread-local state of the parse before used to lend it its keyword.
+    fresh = _rendered(", a\ninput a\n")
+    for before in ("input a\nexpect 1, 2 -> 1\n", "node y = 1 +\n", "let w = 0,5\n"):
+        parse_recovering(before)
+        assert _rendered(", a\ninput a\n") == fresh
+    assert fresh[0][0][1] is None
