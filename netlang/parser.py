@@ -11,9 +11,10 @@ import contextlib
 import functools
 import gc
 import re
+import threading
 from importlib import resources
 from pathlib import Path
-from typing import Any, FrozenSet, Iterator, List, NamedTuple, Optional, Tuple, cast
+from typing import Any, Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Tuple, cast
 
 from lark import Lark, Token, Transformer
 from lark.lexer import LexerState, LineCounter
@@ -442,26 +443,39 @@ def parse_recovering(source: str, filename: str = "<string>") -> Tuple[Program, 
     may define (every name before their ``=``), so that a checker blames nothing for reading
     them (``pipeline.check`` does so). Only a file over the size limit raises.
     """
+    _refuse_too_large(source, filename)
+    with gc_paused():
+        program, errors, unparsed, _ = _whole_or_by_statements(source, filename, split=False)
+    return program, errors, unparsed
+
+
+def _whole_or_by_statements(source: str, filename: str, split: bool) -> Tuple[Program, List[NetlangError], FrozenSet[str], "_Chunks"]:
+    """:func:`parse_recovering`'s result, and (``split``) the source's chunks for :class:`IncrementalParser`."""
+    reading = _Reading(source)
+    try:
+        parsed = cast(Program, _lark().parse(reading))  # the transformer builds the Program
+    except (UnexpectedInput, _LocatedError) as first:
+        partial, errors, unparsed, chunks = _by_statements(source, filename, {})
+        if not errors:  # not found so far: every statement parses on its own, the whole does not
+            error = _translate(first, reading)
+            error.filename, error.source = filename, source
+            errors = [error]
+        return partial, errors, unparsed, chunks
+    program = Program(parsed.statements, filename, _comments(reading), source)
+    return program, [], frozenset(), _chunks_of(program) if split else {}
+
+
+def _refuse_too_large(source: str, filename: str) -> None:
     if len(source) > limits.MAX_SOURCE_BYTES:
         raise NetlangError(
             f"the source is {len(source)} characters long; the limit is {limits.MAX_SOURCE_BYTES}",
             filename=filename,
             code="file-too-large",
         )
-    reading = _Reading(source)
-    try:
-        with gc_paused():
-            program = cast(Program, _lark().parse(reading))  # the transformer builds the Program
-    except (UnexpectedInput, _LocatedError) as first:
-        with gc_paused():
-            partial, errors, unparsed = _parse_each_statement(source, filename)
-        if not errors:
-            errors = [_translate(first, reading)]
-        for error in errors:
-            error.filename, error.source = filename, source
-        return partial, errors, unparsed
-    comments = tuple(Comment(str(token), _span(token)) for token in reading.comments)
-    return Program(program.statements, filename, comments, source), [], frozenset()
+
+
+def _comments(reading: _Reading) -> Tuple[Comment, ...]:
+    return tuple(Comment(str(token), _span(token)) for token in reading.comments)
 
 
 # --- syntax errors -------------------------------------------------------------
@@ -541,7 +555,7 @@ def _found_words(token: Token) -> str:
     return f"'{token}'"
 
 
-def _translate(error: Exception, reading: _Reading, line_offset: int = 0) -> NetlangError:
+def _translate(error: Exception, reading: _Reading) -> NetlangError:
     """A Lark exception (or one of ours) raised while parsing ``reading``, as a NetlangError in plain words."""
     if isinstance(error, _LocatedError):
         result = error.error
@@ -551,9 +565,6 @@ def _translate(error: Exception, reading: _Reading, line_offset: int = 0) -> Net
         result = _unexpected_character(error, reading)
     else:  # pragma: no cover - Lark raises only the two above from LALR parsing
         result = NetlangError(str(error), code="syntax-error")
-    if line_offset:
-        span = result.span
-        result.span = Span(span.line + line_offset, span.column, span.end_line + line_offset, span.end_column)
     return result
 
 
@@ -830,23 +841,119 @@ def _statement_chunks(source: str) -> Iterator[Tuple[int, str]]:
 _NAMES_BEFORE_EQUALS = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 
 
-def _parse_each_statement(source: str, filename: str) -> Tuple[Program, List[NetlangError], FrozenSet[str]]:
-    """Each statement parsed on its own, for :func:`parse_recovering`."""
-    errors: List[NetlangError] = []
+# Where _statement_chunks puts nothing for the parser to read: blanks and line ends only (str.strip
+# would also drop characters the lexer refuses, such as '\v' or U+2028, and so hide their error).
+_BLANK = re.compile(r"[\t \f]*(?:\r?\n[\t \f]*)*")
+
+
+class _Chunk(NamedTuple):
+    """One statement chunk as parsed on its own, put in its place: ``line`` lines down the file."""
+
+    line: int
+    statements: Tuple[Any, ...]
+    comments: Tuple[Comment, ...]
+    error: Optional[NetlangError]  # its syntax error, placed at the chunk's first line (line 1)
+    unparsed: FrozenSet[str]  # the names it may have been meant to define, when it has an error
+
+    def moved_to(self, line: int) -> "_Chunk":
+        lines = line - self.line
+        return _Chunk(line, moved_down(self.statements, lines), moved_down(self.comments, lines), self.error, self.unparsed)
+
+
+def _read_chunk(text: str, line: int) -> _Chunk:
+    """``text``, a statement chunk that starts ``line`` lines down the file, parsed on its own."""
+    reading = _Reading(text)
+    try:
+        parsed = cast(Program, _lark().parse(reading))
+    except (UnexpectedInput, _LocatedError) as error:
+        names = frozenset(_NAMES_BEFORE_EQUALS.findall(text.split("=", 1)[0]))
+        return _Chunk(line, (), (), _translate(error, reading), names)
+    chunk = _Chunk(0, parsed.statements, _comments(reading), None, frozenset())
+    return chunk.moved_to(line) if line else chunk
+
+
+# Chunks by their text, then by the line they start at.
+_Chunks = Dict[str, Dict[int, _Chunk]]
+
+
+def _by_statements(source: str, filename: str, known: _Chunks) -> Tuple[Program, List[NetlangError], FrozenSet[str], _Chunks]:
+    """Each statement chunk of ``source`` parsed on its own, or taken from ``known`` (moved to its
+    line); for :func:`parse_recovering` after a syntax error, and for :class:`IncrementalParser`.
+
+    Also returns the chunks of ``source``, to be the ``known`` of its next version.
+    """
+    chunks: _Chunks = {}
     statements: List[Any] = []
+    comments: List[Comment] = []
+    errors: List[NetlangError] = []
     unparsed: set = set()
-    parser = _lark()
-    for line_offset, chunk in _statement_chunks(source):
-        if not chunk.strip():
+    for line, text in _statement_chunks(source):
+        if _BLANK.fullmatch(text):
             continue
-        reading = _Reading(chunk)
-        try:
-            parsed = parser.parse(reading)
-        except (UnexpectedInput, _LocatedError) as error:
-            errors.append(_translate(error, reading, line_offset))
-            unparsed.update(_NAMES_BEFORE_EQUALS.findall(chunk.split("=", 1)[0]))
-            if len(errors) >= limits.MAX_ERRORS:
-                break
+        placed = known.get(text)
+        if not placed:
+            chunk = _read_chunk(text, line)
+        else:
+            chunk = placed.get(line) or next(iter(placed.values())).moved_to(line)
+        chunks.setdefault(text, {})[line] = chunk
+        if chunk.error is None:
+            statements.extend(chunk.statements)
+            comments.extend(chunk.comments)
             continue
-        statements.extend(moved_down(statement, line_offset) for statement in cast(Program, parsed).statements)
-    return Program(tuple(statements), filename, (), source), errors, frozenset(unparsed)
+        error = chunk.error
+        errors.append(NetlangError(error.message, moved_down(error.span, line), filename=filename, hint=error.hint, code=error.code, source=source))
+        unparsed.update(chunk.unparsed)
+        if len(errors) >= limits.MAX_ERRORS:
+            break
+    return Program(tuple(statements), filename, tuple(comments), source), errors, frozenset(unparsed), chunks
+
+
+def _chunks_of(program: Program) -> _Chunks:
+    """The chunks of a program that parsed whole, each with the statements and comments on its lines."""
+    source = program.source or ""
+    statements, comments = program.statements, program.comments
+    chunks: _Chunks = {}
+    next_statement = next_comment = 0
+    for line, text in _statement_chunks(source):
+        if _BLANK.fullmatch(text):
+            continue
+        last = line + text.count("\n") + (0 if text.endswith("\n") else 1)  # its last line, counted from 1
+        first_statement, first_comment = next_statement, next_comment
+        while next_statement < len(statements) and statements[next_statement].span.line <= last:
+            next_statement += 1
+        while next_comment < len(comments) and comments[next_comment].span.line <= last:
+            next_comment += 1
+        chunk = _Chunk(line, statements[first_statement:next_statement], comments[first_comment:next_comment], None, frozenset())
+        chunks.setdefault(text, {})[line] = chunk
+    return chunks
+
+
+class IncrementalParser:
+    """Parses successive versions of one document (an editor's), re-parsing only the statement
+    chunks whose text is new; a chunk that only moved to another line is moved, not parsed.
+
+    ``parse(text, filename)`` returns exactly what ``parse_recovering(text, filename)`` returns
+    (tests/test_incremental.py compares the two over generated programs and edits of them).
+    The chunks of the latest version are all it keeps. One thread at a time parses with it.
+    """
+
+    def __init__(self) -> None:
+        self._chunks: _Chunks = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"IncrementalParser({self.chunks_kept} chunks kept)"
+
+    @property
+    def chunks_kept(self) -> int:
+        return sum(len(placed) for placed in self._chunks.values())
+
+    def parse(self, text: str, filename: str = "<string>") -> Tuple[Program, List[NetlangError], FrozenSet[str]]:
+        """``parse_recovering(text, filename)``, from the chunks of the version before where they are unchanged."""
+        _refuse_too_large(text, filename)
+        with self._lock, gc_paused():
+            if self._chunks:
+                program, errors, unparsed, self._chunks = _by_statements(text, filename, self._chunks)
+            else:  # the first version: parsed whole, which is faster than chunk by chunk (when it parses)
+                program, errors, unparsed, self._chunks = _whole_or_by_statements(text, filename, split=True)
+        return program, errors, unparsed

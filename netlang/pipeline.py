@@ -31,6 +31,7 @@ from .nodes import Program
 
 if TYPE_CHECKING:  # pragma: no cover - the checker and runtime import numpy, which parse and fmt do without
     from .checker import CheckedProgram
+    from .parser import IncrementalParser
     from .runtime import Network
     from .weights import WeightFiles
 
@@ -100,19 +101,31 @@ def _base_dir(filename: str, base_dir: Optional[PathLike]) -> Optional[Path]:
     return None if filename in _NO_FILE else Path(filename).parent
 
 
-def parse(source: Source) -> Tuple[Program, List[NetlangError], FrozenSet[str]]:
-    """The statements that parse, the syntax errors, and the names the unparsed statements may define."""
+def parse(source: Source, parser: Optional["IncrementalParser"] = None) -> Tuple[Program, List[NetlangError], FrozenSet[str]]:
+    """The statements that parse, the syntax errors, and the names the unparsed statements may define.
+
+    ``parser``: the :class:`~netlang.parser.IncrementalParser` of the document ``source`` is a
+    version of (an editor's), which re-parses only the statements that changed; the result is the same.
+    """
     from .parser import parse_recovering
 
+    if parser is not None:
+        return parser.parse(source.text, source.filename)
     return parse_recovering(source.text, source.filename)
 
 
-def check(source: Union[Source, Program], weight_files: Optional["WeightFiles"] = None, base_dir: Optional[PathLike] = None) -> "CheckedProgram":
+def check(
+    source: Union[Source, Program],
+    weight_files: Optional["WeightFiles"] = None,
+    base_dir: Optional[PathLike] = None,
+    parser: Optional["IncrementalParser"] = None,
+) -> "CheckedProgram":
     """The checked program of ``source`` (parsed first) or of a parsed Program; every error found, raised together.
 
     Text with syntax errors raises them with the errors the checker finds in the statements
     that do parse, so one run reports every mistake it can. ``weight_files`` reads and records
-    the files of ``load(...)`` (by default, from the source's folder).
+    the files of ``load(...)`` (by default, from the source's folder); ``parser`` parses the
+    source, as :func:`parse` says.
     """
     from .checker import check as check_statements
     from .parser import gc_paused
@@ -123,7 +136,7 @@ def check(source: Union[Source, Program], weight_files: Optional["WeightFiles"] 
         syntax_errors: List[NetlangError] = []
         unparsed: FrozenSet[str] = frozenset()
     else:
-        program, syntax_errors, unparsed = parse(source)
+        program, syntax_errors, unparsed = parse(source, parser)
         folder = source.base_dir
     files = weight_files if weight_files is not None else WeightFiles(folder)
     if not syntax_errors:

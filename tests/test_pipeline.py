@@ -231,3 +231,33 @@ def test_a_sparse_layer_of_many_blocks_is_lowered_in_a_constant_number_of_joins(
     monkeypatch.undo()
     x = np.random.default_rng(2).normal(size=n)
     assert np.allclose(network(x), interpret(checked, {"v": x})["h"], rtol=0, atol=1e-9)
+
+
+def _checked_or_errors(source, parser=None):
+    try:
+        checked = pipeline.check(source, parser=parser)
+    except netlang.NetlangError as error:
+        return [(e.format(), e.hint, e.code) for e in error.errors]
+    return [unit.name for unit in checked.units]
+
+
+def test_check_with_an_incremental_parser_reports_what_check_reports(tmp_path):
+    # A document edited from fixed to broken (a syntax error beside a checker error) and back,
+    # with one IncrementalParser, as the language server keeps one per open document.
+    from netlang.parser import IncrementalParser
+
+    versions = [
+        "input x1, x2\nnode a = step(x1 + x2 > 1.5)\nnode b = sigmoid(2*a - x1)\noutput b\n",
+        "input x1, x2\nnode a = step(x1 + x2 > 1.5\nnode b = sigmoid(2*a - x3)\noutput b\n",
+        "input x1, x2\nnode a = step(x1 + x2 > 1.5)\nnode b = sigmoid(2*a - x3)\noutput b\n",
+        "# weights\ninput x1, x2\nnode a = step(x1 + x2 > 1.5)\nnode b = sigmoid(2*a - x1)\noutput b\n",
+    ]
+    parser = IncrementalParser()
+    outcomes = []
+    for text in versions:
+        source = pipeline.text_source(text, str(tmp_path / "doc.net"))
+        outcomes.append(_checked_or_errors(source, parser))
+        assert outcomes[-1] == _checked_or_errors(source)
+    assert outcomes[0] == outcomes[3] == ["a", "b"]
+    assert [code for _, _, code in outcomes[1]] == ["syntax-error", "unknown-name"]
+    assert [code for _, _, code in outcomes[2]] == ["unknown-name"]
