@@ -23,6 +23,17 @@ def arguments(description: str, more: Optional[Callable[[argparse.ArgumentParser
     return parser.parse_args()
 
 
+def netlist(lines: int, weight: float = 0.5) -> str:
+    """``lines`` lines: 8 inputs, nodes reading two of the inputs and the node before, one output
+    (the document that lsp.py edits and parse.py parses)."""
+    body = ["input " + ", ".join(f"x{i}" for i in range(8))]
+    body.append(f"node n0 = step({weight}*x0 + x1 > 0.5)")
+    for i in range(1, lines - 2):
+        body.append(f"node n{i} = sigmoid({weight}*x{i % 8} - 0.25*x{(i + 3) % 8} + 0.1*n{i - 1})")
+    body.append(f"output n{lines - 3}")
+    return "\n".join(body) + "\n"
+
+
 def median_time(function: Callable[[], object], repeats: int, number: int = 1, warmup: int = 1) -> float:
     """Median wall time of ``number`` calls of ``function`` (seconds per call), over ``repeats`` runs."""
     for _ in range(warmup):

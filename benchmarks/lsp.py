@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from _common import arguments, fmt_time, machine_note
+from _common import arguments, fmt_time, machine_note, netlist
 
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
@@ -50,16 +50,6 @@ def server_command(checkout: Optional[str] = None) -> List[str]:
     if script.exists():
         return [str(script), "lsp"]
     return [sys.executable, "-c", "from netlang.launcher import main; main()", "lsp"]
-
-
-def netlist(lines: int, weight: float = 0.5) -> str:
-    """``lines`` lines: 8 inputs, nodes reading two of the inputs and the node before, one output."""
-    body = ["input " + ", ".join(f"x{i}" for i in range(8))]
-    body.append(f"node n0 = step({weight}*x0 + x1 > 0.5)")
-    for i in range(1, lines - 2):
-        body.append(f"node n{i} = sigmoid({weight}*x{i % 8} - 0.25*x{(i + 3) % 8} + 0.1*n{i - 1})")
-    body.append(f"output n{lines - 3}")
-    return "\n".join(body) + "\n"
 
 
 def percentile(values: List[float], q: float) -> float:

@@ -380,7 +380,7 @@ _Node = TypeVar("_Node")
 def moved_down(node: _Node, lines: int) -> _Node:
     """A copy of ``node`` with every span ``lines`` lines further down: a statement that was
     parsed on its own, put back in its place in the file (a tuple of them: each one)."""
-    return node if lines == 0 else _moved(node, lines)  # type: ignore[no-any-return]
+    return node if lines == 0 else _moved(node, lines)
 
 
 # The fields of each node class, with the setter of its slot: a moved copy is made without the
@@ -399,13 +399,7 @@ _PLAIN_VALUES = frozenset({str, int, float, bool, type(None)})
 def _moved(node: Any, lines: int) -> Any:
     kind = type(node)
     if kind is Span:
-        set_line, set_column, set_end_line, set_end_column = _SPAN_SETTERS
-        span = object.__new__(Span)
-        set_line(span, node.line + lines)
-        set_column(span, node.column)
-        set_end_line(span, node.end_line + lines)
-        set_end_column(span, node.end_column)
-        return span
+        return _moved_span(node, lines)
     if kind is tuple:
         return tuple([_moved(item, lines) for item in node])
     setters = _FIELD_SETTERS.get(kind)
@@ -414,5 +408,21 @@ def _moved(node: Any, lines: int) -> Any:
     copy = object.__new__(kind)
     for name, set_field in setters:
         value = getattr(node, name)
-        set_field(copy, value if type(value) in _PLAIN_VALUES else _moved(value, lines))
+        kind = type(value)
+        if kind in _PLAIN_VALUES:
+            set_field(copy, value)
+        elif kind is Span:  # every node has one: without the call through _moved
+            set_field(copy, _moved_span(value, lines))
+        else:
+            set_field(copy, _moved(value, lines))
     return copy
+
+
+def _moved_span(span: Span, lines: int) -> Span:
+    set_line, set_column, set_end_line, set_end_column = _SPAN_SETTERS
+    moved = object.__new__(Span)
+    set_line(moved, span.line + lines)
+    set_column(moved, span.column)
+    set_end_line(moved, span.end_line + lines)
+    set_end_column(moved, span.end_column)
+    return moved

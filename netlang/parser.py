@@ -438,8 +438,8 @@ def parse_recovering(source: str, filename: str = "<string>") -> Tuple[Program, 
     """Parse, and on syntax errors, keep what can be kept: ``(program, errors, unparsed)``.
 
     Text without syntax errors gives its whole program and no errors. Text with some gives
-    the statements that parse, each in its place in the file; every syntax error (one per
-    statement, up to ``limits.MAX_ERRORS``); and the names that the statements with errors
+    the statements that parse, each in its place in the file, with their comments; every
+    syntax error (one per statement, up to ``limits.MAX_ERRORS``); and the names that the statements with errors
     may define (every name before their ``=``), so that a checker blames nothing for reading
     them (``pipeline.check`` does so). Only a file over the size limit raises.
     """
