@@ -26,6 +26,7 @@ OUTPUT = ROOT / "docs" / "errors.md"
 # Every error code, in the order the page shows them: what it means, in one line.
 EXPLANATIONS: Dict[str, str] = {
     "syntax-error": "The text does not follow the grammar: a missing operator, an unclosed bracket, a misspelt keyword, a character that has no meaning.",
+    "plus-minus": "An expected value is written with a glued '+-' (or '-+'), as a tolerance is written on paper; netlang reads a sum with a negative number, so the expectation would test another value. A tolerance is written with 'within'.",
     "too-deep": "An expression is nested too deeply (brackets, plus unary signs in front of them) for netlang to process safely.",
     "number-too-large": "A whole number, such as a vector size, has too many digits to be a size.",
     "file-not-found": "A .net file or a weight file does not exist or cannot be read.",

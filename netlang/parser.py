@@ -169,6 +169,7 @@ def _bracketed(stream: Iterator[Token], reading: _Reading) -> Iterator[Token]:
     counts: List[int] = []
     depth = 0
     signs = 0
+    operator = False  # whether the last '+' or '-' was an operator (rather than a sign)
     previous_type = "_NL"
     previous: Optional[Token] = None
     for token in stream:
@@ -184,6 +185,12 @@ def _bracketed(stream: Iterator[Token], reading: _Reading) -> Iterator[Token]:
         elif previous_type in _STATEMENT_START and kind in _WORDS and previous is not None and _glued(_span(previous), _span(token)):
             # 'inputs x1' reads as the keyword 'input' and the name 's': one word was meant.
             raise _LocatedError(_not_a_statement(str(previous) + str(token), _span(previous).to(_span(token))))
+        elif kind == "ADD_OP" and previous_type == "ADD_OP" and operator and reading.keyword == "EXPECT" and previous is not None and previous.type == "ADD_OP" and previous.value != token.value and _glued(_span(previous), _span(token)):
+            # 'expect (2) -> 2 +- 0.1' reads as 2 + (-0.1), an output of 1.9: a tolerance was meant.
+            # ('operator': the '+' stood after an operand, so it is no sign itself, as in '2*-+1'.)
+            mistake = _plus_minus(previous, token, reading.text)
+            if mistake is not None:
+                raise _LocatedError(mistake)
         previous = token
         if kind == "_NL":
             if open_brackets:
@@ -233,6 +240,8 @@ def _bracketed(stream: Iterator[Token], reading: _Reading) -> Iterator[Token]:
                 )
         if kind != "ADD_OP":
             signs = 0
+        else:
+            operator = previous_type in _OPERAND_ENDS
         previous_type = kind
         yield token
 
@@ -710,6 +719,30 @@ def _expect_hint(token: Token, text: str) -> str:
     outputs, within, tolerance = outputs.partition(" within ")
     sides = [_in_parentheses(side) for side in (inputs, outputs)]
     return f"{advice}: expect {sides[0]} -> {sides[1]}{within}{tolerance.rstrip()}"
+
+
+def _plus_minus(first: Token, second: Token, text: str) -> Optional[NetlangError]:
+    """``+-`` (or ``-+``) glued in an expect statement, before a number or a name (in ``text``):
+    ``2 +- 0.1`` is ``2 + (-0.1)``, never a tolerance. None when another sign or a bracket follows."""
+    signs = f"{first}{second}"
+    start, end = first.start_pos or 0, second.end_pos or 0
+    after = re.match(r"[\t ]*(" + _OPERAND + ")", text[end : end + 40])
+    if after is None:
+        return None
+    before = re.search(_OPERAND + r"(?=[\t ]*$)", text[max(0, start - 40) : start])
+    right = after.group(1)
+    if before is None:  # after a bracket: '(1 + x) +- 0.1'
+        message = f"'{signs}' is not a tolerance: it reads as '{first}' and then the sign '{second}'"
+        left = "2"
+    else:
+        left = before.group()
+        message = f"'{signs}' is not a tolerance: {left} {signs} {right} reads as {left} {first} ({second}{right})"
+    hint = f"a tolerance is written with 'within' after the outputs: expect ... -> {left} within {right}"
+    return NetlangError(message, _span(first).to(_span(second)), hint=hint, code="plus-minus")
+
+
+# A number or a name, as written on either side of a glued '+-'.
+_OPERAND = r"(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[A-Za-z_][A-Za-z_0-9]*)"
 
 
 def _radix_hint(text: str) -> str:

@@ -222,7 +222,10 @@ def _sums(draw: st.DrawFn, in_brackets: bool, depth: int) -> str:
     s = lambda: draw(space(in_brackets))  # noqa: E731
     text = draw(_products(in_brackets, depth))
     for _ in range(draw(st.sampled_from([0, 0, 1, 2]))):
-        text += s() + draw(st.sampled_from(["+", "-"])) + s() + draw(_products(in_brackets, depth))
+        op, gap, right = draw(st.sampled_from(["+", "-"])), s(), draw(_products(in_brackets, depth))
+        if not gap and right[:1] in ("+", "-") and right[:1] != op:
+            gap = " "  # '2 +-0.1' in an expect reads as a tolerance written on paper: the parser refuses it
+        text += s() + op + gap + right
     return text
 
 

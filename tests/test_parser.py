@@ -414,3 +414,32 @@ def test_an_error_is_worded_the_same_whatever_was_parsed_before():
         parse_recovering(before)
         assert _rendered(", a\ninput a\n") == fresh
     assert fresh[0][0][1] is None
+
+
+@pytest.mark.parametrize(
+    "expect, message, fix",
+    [
+        ("expect 1 -> 2 +- 0.1", "2 +- 0.1 reads as 2 + (-0.1)", "expect ... -> 2 within 0.1"),
+        ("expect (1) -> (2.5e1 -+1e-3)", "2.5e1 -+ 1e-3 reads as 2.5e1 - (+1e-3)", "expect ... -> 2.5e1 within 1e-3"),
+        ("expect 1 +- 0.5 -> 2", "1 +- 0.5 reads as 1 + (-0.5)", "expect ... -> 1 within 0.5"),
+        ("expect (1) -> (2) +- 1", "it reads as '+' and then the sign '-'", "expect ... -> 2 within 1"),
+    ],
+)
+def test_a_tolerance_written_plus_minus_in_an_expect_is_refused(expect, message, fix):
+    program, errors, _ = parse_recovering(f"input x\nnode y = 2*x\noutput y\n{expect}\n")
+    (error,) = errors
+    assert error.code == "plus-minus" and message in error.message and fix in error.hint
+    assert error.line == 4 and error.end_column - error.column == 2
+    assert len(program.statements) == 3  # the other statements still parse
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "input x\nnode y = 2*x +- 1\noutput y\n",  # outside an expect: a sum with a negative number
+        "input x\nnode y = 2*x\noutput y\nexpect 1 -> 2 + -0.1\n",  # signs apart: written on purpose
+        "input x\nnode y = 2*x\noutput y\nexpect 1 -> 2 - -0.1\nexpect 1 -> 2 --0.1\nexpect 1 -> 2*-+1\nexpect -+1 -> 2\nexpect 1 -> 2 +-(1)\nexpect 1 -> 0+--0\nexpect 1 -> (2 +\n-0.1)\n",
+    ],
+)
+def test_signs_that_are_not_a_tolerance_still_parse(source):
+    assert parse_recovering(source)[1] == []
