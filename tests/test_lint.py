@@ -7,6 +7,8 @@ import json
 import jsonschema
 import pytest
 from conftest import EXAMPLES
+from generators import programs
+from hypothesis import HealthCheck, given, settings
 
 import netlang
 from netlang import schema
@@ -45,6 +47,20 @@ def test_the_checked_program_tells_the_networks_shape_without_lowering(path):
     assert checked.columns(checked.outputs) == list(network.output_columns)
     assert checked.layer_count == len(network.layers)
     assert sum(unit.width for unit in checked.units) == sum(layer.shape[0] for layer in network.layers)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(source=programs(with_expect=True))
+def test_check_tells_what_lowering_builds_over_generated_programs(source):
+    diagnosis = diagnose("generated.net", source=source)
+    network = netlang.compile(source)  # parse, check and lower, as run and compile do
+    assert not diagnosis.errors, diagnosis.errors
+    checked = diagnosis.checked
+    assert checked.columns(var.name for var in checked.inputs) == list(network.input_columns)
+    assert checked.columns(checked.outputs) == list(network.output_columns)
+    assert checked.layer_count == len(network.layers)
+    assert sum(unit.width for unit in checked.units) == sum(layer.shape[0] for layer in network.layers)
+    assert [layer.shape for layer in diagnosis.network.layers] == [layer.shape for layer in network.layers]
 
 
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.name)
