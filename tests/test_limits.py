@@ -129,6 +129,31 @@ def test_constant_overflow_prints_no_numpy_warning(recwarn):
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
 
 
+def test_constant_overflow_in_a_fresh_check_prints_no_numpy_warning(tmp_path):
+    # netlang check imports numpy only at the first array, inside the check: its warnings
+    # are off all the same, and the error is the located one.
+    import subprocess
+    import sys
+
+    path = tmp_path / "o.net"
+    path.write_text("input x\nlet w = [1e300, 1] * [1e300, 1]\nnode y = w[1]*x\n")
+    code = "import sys; from netlang.cli import main; main(sys.argv[1:])"
+    done = subprocess.run([sys.executable, "-c", code, "check", str(path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "this constant overflows" in done.stderr, done.stderr
+    assert "Warning" not in done.stderr, done.stderr
+
+
+def test_a_callers_numpy_error_setting_does_not_reach_the_check():
+    old = np.seterr(all="raise")
+    try:
+        with pytest.raises(netlang.NetlangError) as info:
+            netlang.compile("input x\nlet w = [1e300, 1] * [1e300, 1]\nnode y = w[1]*x")
+        assert info.value.code == "number-out-of-range"
+    finally:
+        np.seterr(**old)
+
+
 def test_read_source_reads_no_more_than_the_limit(tmp_path, monkeypatch):
     monkeypatch.setattr(limits, "MAX_SOURCE_BYTES", 100)
     path = tmp_path / "big.net"
