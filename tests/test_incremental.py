@@ -146,3 +146,16 @@ def test_a_statement_moved_down_is_the_statement_parsed_further_down(source, lin
     below = netlang.parse("\n" * lines + source)
     moved = Program(moved_down(program.statements, lines), comments=moved_down(program.comments, lines))
     assert moved.to_json() == Program(below.statements, comments=below.comments).to_json()
+
+
+def test_a_version_mostly_new_is_parsed_whole_and_an_edit_of_it_chunk_by_chunk(monkeypatch):
+    incremental = IncrementalParser()
+    incremental.parse("input a\nnode b = a\n")
+    pasted = "input " + ", ".join(f"x{i}" for i in range(20)) + "\n" + "".join(f"node n{i} = x{i} # {i}\n" for i in range(20))
+    read: List[str] = []
+    original = parser._read_chunk
+    monkeypatch.setattr(parser, "_read_chunk", lambda chunk, line: read.append(chunk) or original(chunk, line))
+    assert_same(incremental, pasted)
+    assert read == [] and incremental.chunks_kept == 21  # parsed whole, then split into its chunks
+    assert_same(incremental, pasted.replace("node n3 = x3", "node n3 = 2*x3"))
+    assert read == ["node n3 = 2*x3 # 3\n"]
