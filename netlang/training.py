@@ -70,7 +70,7 @@ class Settings:
     # again as the matrix products of an epoch of Saito's batches (1.5x the time, measured in
     # benchmarks/train.py). False: each Epoch reports the mean loss and the accuracy of the
     # epoch's batches, each taken before its own update, from the forward passes training does
-    # anyway (as Keras and most PyTorch loops report them; about 1% of the time).
+    # anyway (as Keras and most PyTorch loops report them; about 2% of the time).
     evaluate: bool = True
 
 
@@ -931,7 +931,7 @@ def fit(
     full = engine.program(batch, scale)
     last = engine.program(samples % batch, scale) if samples % batch else full
     history: List[Epoch] = []
-    counted = not settings.evaluate and _are_classes(T)
+    labels = classes(T) if not settings.evaluate and _are_classes(T) else None  # to count the batches' right answers
     for epoch in range(1, settings.epochs + 1):
         started = time.perf_counter()
         order = rng.permutation(samples) if settings.shuffle else np.arange(samples)
@@ -945,8 +945,8 @@ def fit(
                 program.forward()
                 if not settings.evaluate:
                     running += loss_value(program.outputs(), program.targets, settings.loss, program.scratch) * len(chosen)
-                    if counted:
-                        correct += int(np.count_nonzero(classes(program.outputs()) == classes(program.targets)))
+                    if labels is not None:
+                        correct += int(np.count_nonzero(classes(program.outputs()) == labels[chosen]))
                 if not math.isfinite(program.backward()):
                     raise _not_finite(epoch, number, settings)
                 step()
@@ -954,7 +954,7 @@ def fit(
         if settings.evaluate:
             record = _epoch_record(network, binding, engine.theta, epoch, X, T, V, settings.loss, started)
         else:
-            accuracy = correct / samples if counted else None
+            accuracy = correct / samples if labels is not None else None
             record = Epoch(epoch, running / samples, accuracy, _validation(network, binding, engine.theta, V), time.perf_counter() - started, engine.theta.copy())
         if not math.isfinite(record.loss) or not np.all(np.isfinite(engine.theta)):
             raise _not_finite(epoch, number, settings)
