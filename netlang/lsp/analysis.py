@@ -16,7 +16,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -138,15 +138,20 @@ class Analysis:
     def __init__(self, text: str, filename: str) -> None:
         self.text = text
         self.filename = filename
-        diagnosis = diagnose(filename, source=text)
-        self.diagnostics: List[NetlangError] = diagnosis.diagnostics
-        self.checked: Optional[CheckedProgram] = diagnosis.checked
-        self.network: Optional[Network] = diagnosis.network
+        self.diagnosis = diagnose(filename, source=text)
+        self.diagnostics: List[NetlangError] = self.diagnosis.diagnostics
+        self.checked: Optional[CheckedProgram] = self.diagnosis.checked
         self.has_syntax_errors = any(d.code == "syntax-error" for d in self.diagnostics)
         self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         self._rows: Optional[Dict[str, Tuple[CompiledLayer, int]]] = None
 
     # The diagnostics are published before anything below is made (on the first question).
+
+    @property
+    def network(self) -> Optional[Network]:
+        """The compiled network (None when the text has errors), lowered on the first question
+        that needs it: the diagnostics do not."""
+        return self.diagnosis.network
 
     @functools.cached_property
     def program(self) -> Program:
@@ -179,9 +184,13 @@ class Analysis:
         """Every name in the file, in order."""
         return self._names[1]
 
-    def prepare(self) -> None:
-        """Make the tree and the names now (the server does it in its worker, after the diagnostics)."""
-        self._names
+    def prepare(self, still_wanted: Callable[[], bool] = lambda: True) -> None:
+        """Make the names, then the network, now (the server does it in its worker, after the
+        diagnostics), unless ``still_wanted()`` says no before a step."""
+        for step in (lambda: self._names, lambda: self.network):
+            if not still_wanted():
+                return
+            step()
 
     def __repr__(self) -> str:
         state = "ok" if self.checked is not None else f"{len(self.diagnostics)} diagnostics"

@@ -112,6 +112,9 @@ class NetlangServer(LanguageServer):
         super().__init__("netlang", __version__)
         self.analyses: Dict[str, Analysis] = {}
         self.pending: Dict[str, asyncio.Task[None]] = {}
+        # The analysis being made of each document: (its text, its future), so that a request
+        # arriving meanwhile waits for it instead of making a second one.
+        self.running: Dict[str, tuple[str, asyncio.Future[Analysis]]] = {}
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netlang-analysis")
         self._units: "weakref.WeakKeyDictionary[Analysis, Units]" = weakref.WeakKeyDictionary()
 
@@ -132,15 +135,21 @@ class NetlangServer(LanguageServer):
         cached = self.analyses.get(uri)
         if cached is not None and cached.text == text:
             return cached
-        filename = to_fs_path(uri) if uri.startswith("file:") else None
-        loop = asyncio.get_running_loop()
+        running = self.running.get(uri)
+        if running is None or running[0] != text:
+            filename = to_fs_path(uri) if uri.startswith("file:") else None
+            future = asyncio.get_running_loop().run_in_executor(self.worker, _analyse, text, filename or "<string>")
+            running = self.running[uri] = (text, future)
         try:
-            analysis = await loop.run_in_executor(self.worker, _analyse, text, filename or "<string>")
+            analysis = await asyncio.shield(running[1])
         except Exception:  # noqa: BLE001 - a bug in netlang must not take the editor's server down
             self.window_log_message(
                 types.LogMessageParams(types.MessageType.Error, f"netlang failed on {uri}:\n{traceback.format_exc()}")
             )
             return None
+        finally:
+            if self.running.get(uri) is running:
+                del self.running[uri]
         self.analyses[uri] = analysis
         return analysis
 
@@ -149,7 +158,15 @@ class NetlangServer(LanguageServer):
         previous = self.pending.pop(uri, None)
         if previous is not None:
             previous.cancel()
-        self.pending[uri] = asyncio.get_running_loop().create_task(self._publish(uri, delay))
+        task = self.pending[uri] = asyncio.get_running_loop().create_task(self._publish(uri, delay))
+        task.add_done_callback(self._log_failure)
+
+    def _log_failure(self, task: "asyncio.Task[None]") -> None:
+        """A bug in the server's own code, said in the editor's log rather than lost."""
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+            self.window_log_message(types.LogMessageParams(types.MessageType.Error, f"netlang lsp failed:\n{text}"))
 
     async def _publish(self, uri: str, delay: float) -> None:
         await asyncio.sleep(delay)
@@ -164,9 +181,11 @@ class NetlangServer(LanguageServer):
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri, [_diagnostic(d, units) for d in analysis.diagnostics], version)
         )
-        self.worker.submit(analysis.prepare)  # the names, for the hovers and the rest to come
         if self.pending.get(uri) is asyncio.current_task():
             del self.pending[uri]
+        # The names and the network, for the hovers and the rest to come; given up between
+        # steps when the document has changed again, so that its analysis need not wait.
+        self.worker.submit(analysis.prepare, lambda: uri not in self.pending)
 
 
 def _analyse(text: str, filename: str) -> "Analysis":
