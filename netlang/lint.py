@@ -24,6 +24,7 @@ from .expectations import expectations
 from .nodes import Expect, InputVar, Let, Output, Param, Program, Span, names_read
 
 if TYPE_CHECKING:  # pragma: no cover - lowering (and numpy) only when the network is asked for
+    from .parser import IncrementalParser
     from .runtime import Network
 
 
@@ -101,15 +102,17 @@ class Diagnosis:
         }
 
 
-def diagnose(path: Union[str, "os.PathLike[str]"], source: Optional[str] = None) -> Diagnosis:
+def diagnose(path: Union[str, "os.PathLike[str]"], source: Optional[str] = None, parser: Optional["IncrementalParser"] = None) -> Diagnosis:
     """Read, parse and check the .net file at ``path`` (its ``expect`` lines too); every error, or every warning.
 
     ``source``: the file's text as an editor holds it (unsaved), checked instead of the
-    file's contents; ``load(...)`` still reads weight files beside ``path``.
+    file's contents; ``load(...)`` still reads weight files beside ``path``. ``parser``: the
+    document's incremental parser (the language server's), as ``pipeline.check`` takes it.
     """
     filename = os.fspath(path)
     try:
-        checked = pipeline.check(pipeline.read(filename) if source is None else pipeline.text_source(source, filename))
+        source_read = pipeline.read(filename) if source is None else pipeline.text_source(source, filename)
+        checked = pipeline.check(source_read, parser=parser)
         expectations(checked)
     except NetlangError as error:
         return Diagnosis(filename, list(error.errors))

@@ -104,3 +104,23 @@ def test_generated_programs_and_their_mutations(text: str, seed: int):
     for _ in range(3):
         data = mutate(data, rng)
         _same(data.decode("utf-8", errors="replace"))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(programs(with_expect=True), min_size=1, max_size=3), st.integers(0, 2**32))
+def test_the_servers_analysis_edit_after_edit(texts: List[str], seed: int):
+    """One document edited again and again, as the server holds it (one incremental parser for
+    all its versions): each version's diagnostics are what ``netlang check`` says of its text."""
+    from netlang.lsp.analysis import Analysis
+    from netlang.parser import IncrementalParser
+
+    parser = IncrementalParser()
+    rng = random.Random(seed)
+    for text in texts:
+        data = text.encode()
+        for _ in range(4):
+            version = data.decode("utf-8", errors="replace")
+            analysis = Analysis(version, "model.net", parser)
+            assert _as_data(analysis.diagnostics) == reference(version, "model.net")
+            assert analysis.program == Analysis(version, "model.net").program  # the tree hovers and renames use
+            data = mutate(data, rng)

@@ -1,7 +1,8 @@
 """What the language server knows about one document, without any LSP machinery.
 
 :class:`Analysis` runs the library on the editor's text once (``lint.diagnose``: parse with
-recovery, check, lower, expectations, warnings, exactly as ``netlang check``) and answers
+recovery, check, expectations, warnings, exactly as ``netlang check``; the document's
+:class:`~netlang.parser.IncrementalParser` re-parses only the statements that changed) and answers
 every question an editor asks from that: the names under the cursor, their definitions and
 uses, hovers, inlay hints, completions, renames, semantic tokens and fixes. Positions are
 netlang's own (:class:`~netlang.nodes.Span`: 1-based lines and columns counted in
@@ -44,7 +45,7 @@ from ..nodes import (
     String,
     walk,
 )
-from ..parser import gc_paused, keywords, parse_recovering
+from ..parser import IncrementalParser, gc_paused, keywords, parse_recovering
 from ..pipeline import text_source
 from ..runtime import Layer as CompiledLayer
 from ..runtime import Network
@@ -132,13 +133,15 @@ class Analysis:
     checked program and compiled network.
 
     ``filename`` is the document's path: ``load(...)`` reads weight files beside it, as
-    ``netlang check`` does for a file on disk.
+    ``netlang check`` does for a file on disk. ``parser``: the document's incremental parser,
+    which gives what ``parse_recovering`` gives, re-parsing only the statements that changed.
     """
 
-    def __init__(self, text: str, filename: str) -> None:
+    def __init__(self, text: str, filename: str, parser: Optional[IncrementalParser] = None) -> None:
         self.text = text
         self.filename = filename
-        self.diagnosis = diagnose(filename, source=text)
+        self.parser = parser
+        self.diagnosis = diagnose(filename, source=text, parser=parser)
         self.diagnostics: List[NetlangError] = self.diagnosis.diagnostics
         self.checked: Optional[CheckedProgram] = self.diagnosis.checked
         self.has_syntax_errors = any(d.code == "syntax-error" for d in self.diagnostics)
@@ -159,7 +162,8 @@ class Analysis:
         if self.checked is not None:
             return self.checked.program
         try:
-            return parse_recovering(self.text, self.filename)[0]
+            parse = self.parser.parse if self.parser is not None else parse_recovering
+            return parse(self.text, self.filename)[0]
         except NetlangError:  # only text over the size limit, already a diagnostic
             return Program((), self.filename)
 
@@ -185,12 +189,15 @@ class Analysis:
         return self._names[1]
 
     def prepare(self, still_wanted: Callable[[], bool] = lambda: True) -> None:
-        """Make the names, then the network, now (the server does it in its worker, after the
-        diagnostics), unless ``still_wanted()`` says no before a step."""
-        for step in (lambda: self._names, lambda: self.network):
-            if not still_wanted():
-                return
-            step()
+        """Make the names now, unless ``still_wanted()`` says no (the server does it in its
+        worker after the diagnostics, unless the document has changed again).
+
+        The network is not made here but by the first hover that shows a compiled row: the
+        next change's analysis would wait behind it (lowering a 10,000-line netlist takes
+        about a second on the development machine; benchmarks/lsp.py).
+        """
+        if still_wanted():
+            self._names
 
     def __repr__(self) -> str:
         state = "ok" if self.checked is not None else f"{len(self.diagnostics)} diagnostics"

@@ -29,6 +29,7 @@ from ..nodes import Span
 
 if TYPE_CHECKING:  # pragma: no cover - imported in the worker thread, after the initialize answer
     from ..errors import NetlangError
+    from ..parser import IncrementalParser
     from .analysis import Analysis
 
 # The analysis (parser, checker, numpy) is imported by the worker thread once the client has
@@ -111,6 +112,9 @@ class NetlangServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("netlang", __version__)
         self.analyses: Dict[str, Analysis] = {}
+        # One incremental parser per open document: a change re-parses only the statements it
+        # touched (a one-weight edit of a 1,000-line file: about 4 ms instead of 140; benchmarks/parse.py).
+        self.parsers: Dict[str, IncrementalParser] = {}
         self.pending: Dict[str, asyncio.Task[None]] = {}
         # The analysis being made of each document: (its text, its future), so that a request
         # arriving meanwhile waits for it instead of making a second one.
@@ -138,7 +142,7 @@ class NetlangServer(LanguageServer):
         running = self.running.get(uri)
         if running is None or running[0] != text:
             filename = to_fs_path(uri) if uri.startswith("file:") else None
-            future = asyncio.get_running_loop().run_in_executor(self.worker, _analyse, text, filename or "<string>")
+            future = asyncio.get_running_loop().run_in_executor(self.worker, self._analyse, uri, text, filename or "<string>")
             running = self.running[uri] = (text, future)
         try:
             analysis = await asyncio.shield(running[1])
@@ -152,6 +156,14 @@ class NetlangServer(LanguageServer):
                 del self.running[uri]
         self.analyses[uri] = analysis
         return analysis
+
+    def _analyse(self, uri: str, text: str, filename: str) -> Analysis:
+        """The analysis of ``text`` (in the worker thread), parsed by the document's own incremental parser."""
+        module = importlib.import_module(_ANALYSIS)
+        parser = self.parsers.get(uri)
+        if parser is None:
+            parser = self.parsers[uri] = module.IncrementalParser()
+        return module.Analysis(text, filename, parser)
 
     def schedule(self, uri: str, delay: float) -> None:
         """Publish the document's diagnostics after ``delay`` seconds, unless it changes first."""
@@ -183,13 +195,9 @@ class NetlangServer(LanguageServer):
         )
         if self.pending.get(uri) is asyncio.current_task():
             del self.pending[uri]
-        # The names and the network, for the hovers and the rest to come; given up between
-        # steps when the document has changed again, so that its analysis need not wait.
+        # The names, for the hovers and the rest to come; not when the document has changed
+        # again, so that its analysis need not wait.
         self.worker.submit(analysis.prepare, lambda: uri not in self.pending)
-
-
-def _analyse(text: str, filename: str) -> "Analysis":
-    return importlib.import_module(_ANALYSIS).Analysis(text, filename)
 
 
 def _diagnostic(error: NetlangError, units: Units) -> types.Diagnostic:
@@ -231,6 +239,7 @@ def make_server() -> NetlangServer:
         if task is not None:
             task.cancel()
         ls.analyses.pop(uri, None)
+        ls.parsers.pop(uri, None)
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri, []))
 
     def answers(method: str, options: Any = None) -> Callable[[Callable[[Analysis, Units, Any], Any]], Any]:
