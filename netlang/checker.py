@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
-import warnings
 from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple, Union
 
 from . import limits
@@ -19,7 +18,7 @@ from .callables import CALLABLES
 from .dependencies import Dependencies
 from .errors import Failed, Report, combine, did_you_mean
 from .files import FileError
-from .lazynumpy import errstate
+from .lazynumpy import overflow_unwarned
 from .forms import ScalarForm, VectorForm, keys_read, signal_of
 from . import params as params_
 from .nodes import Call, Expr, Index, Input, InputVar, Layer, Let, Name, Node, Output, Param, Program, Span, walk
@@ -104,11 +103,9 @@ def check(
     """
     # Constant folding may overflow; every result is checked (checked_number, checked_array,
     # and the weights of each unit), so numpy's warnings would only repeat the located error.
-    # numpy's own switch for them (errstate) would import it, which a program without arrays
-    # never needs (netlang.lazynumpy): the warnings module turns them off if it is imported on
-    # the way, and errstate when it is there already (so a caller's np.seterr(all='raise') stays out).
-    with warnings.catch_warnings(), errstate(over="ignore", invalid="ignore", divide="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
+    # A program without arrays is checked without numpy (netlang.lazynumpy), so they are
+    # turned off without importing it (and a caller's np.seterr(all='raise') stays out).
+    with overflow_unwarned():
         files = weight_files if weight_files is not None else WeightFiles(base_dir)
         checker = _Checker(program, source, base_dir, frozenset(unparsed), files)
         checker.param_values = param_values or {}

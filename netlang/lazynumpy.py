@@ -1,10 +1,10 @@
 """numpy, imported when a program first needs it: the checker's modules use ``np`` from here.
 
 ``netlang check`` of a file without vectors, matrices, weight files or drawn params never
-needs an array, and importing numpy alone costs more than checking such a file (about
-0.1 s here; the 1,000-line netlist checks in about as long). So the modules that
-``check`` imports (the checker, ``values``, ``forms``, ``params``, ``weights``, the
-expectations' validation) take ``np`` from here: the first attribute read imports numpy,
+needs an array, and importing numpy alone costs more than checking such a file (0.1-0.3 s
+here, about what checking the 1,000-line netlist takes once it is parsed). So the modules
+that ``check`` imports (the checker, ``values``, ``forms``, ``params``, ``weights``,
+``expectations``, ``interpreter``) take ``np`` from here: the first attribute read imports numpy,
 and each attribute is then kept on the object, so later reads cost what a module's do.
 Type checkers see numpy itself (``if TYPE_CHECKING: import numpy as np``).
 """
@@ -14,7 +14,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 import sys
-from typing import Any, ContextManager
+import warnings
+from typing import Any, ContextManager, Iterator
 
 
 class LazyModule:
@@ -33,6 +34,21 @@ class LazyModule:
 
 
 np: Any = LazyModule("numpy")
+
+
+@contextlib.contextmanager
+def overflow_unwarned() -> Iterator[None]:
+    """numpy's warnings of overflow, invalid results and division by zero off: with
+    ``numpy.errstate`` (thread-local) when numpy is imported; else with a warnings filter, in
+    case a program's first array imports it on the way."""
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        with numpy.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            yield
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
 
 
 def errstate(**how: str) -> ContextManager[Any]:
