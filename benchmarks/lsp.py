@@ -12,7 +12,9 @@ driven by pygls' own client:
   send it: one weight of one line each time, a different line each time); the time from
   sending the change to receiving its `publishDiagnostics`, minus the server's debounce (the
   pause it waits for typing to stop), against `lint.diagnose` on the same text in this
-  process (what `netlang check` costs); with `--before`, each edit goes to both servers in turn;
+  process (what `netlang check` costs) and against the server's own work in this process (an
+  `Analysis` with its own incremental parser); with `--before`, each edit goes to both
+  servers in turn;
 - hover: on 60 names of the same file (a node, with its compiled row), against
   `Analysis.hover` in this process;
 - a 10,000-line file: from `didOpen` to its diagnostics, hovers on it, and edits of it.
@@ -40,6 +42,7 @@ from pygls.uris import from_fs_path
 from netlang.lint import diagnose
 from netlang.lsp.analysis import Analysis
 from netlang.lsp.server import DEBOUNCE_SECONDS
+from netlang.parser import IncrementalParser
 
 
 def server_command(checkout: Optional[str] = None) -> List[str]:
@@ -192,7 +195,9 @@ async def main() -> None:
             await opened(client, uri, text, arrivals, arrived)
             clients.append((name, client, arrivals, arrived))
         latencies: Dict[str, List[float]] = {name: [] for name, _ in servers}
-        library = []
+        library, incremental = [], []
+        parser = IncrementalParser()
+        Analysis(text, str(path), parser)
         for version in range(2, edits + 2):
             change, text = one_weight(text, version)
             for name, client, arrivals, arrived in clients:  # the same edit to each server, in turn
@@ -200,12 +205,16 @@ async def main() -> None:
             begin = time.perf_counter()
             diagnose(path, source=text)
             library.append(time.perf_counter() - begin)
+            begin = time.perf_counter()
+            Analysis(text, str(path), parser)  # what the server does with the change, in this process
+            incremental.append(time.perf_counter() - begin)
         for name, client, _, _ in clients[1:]:
             await stop(client)
         client, arrivals, arrived = clients[0][1:]
         base = statistics.median(library)
         print(f"\ndiagnostics of a 1,000-line file after a one-weight edit, minus the {DEBOUNCE_SECONDS * 1000:.0f} ms debounce ({edits} edits)")
         print(f"  lint.diagnose in-process                {summary(library, base)}")
+        print(f"  Analysis in-process, incremental parser {summary(incremental, base)}")
         for name, _ in servers:
             print(f"  {name + ' over stdio':<40}{summary(latencies[name], base)}")
         print("  target: p95 within 50 ms")

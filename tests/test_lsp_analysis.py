@@ -194,3 +194,22 @@ def test_a_transpose_is_rewritten_as_the_order_of_the_product(written: str, fixe
     after = _apply(text, analysis, fix.edits)
     assert after.split("\n")[2] == f"layer h = {fixed}"
     assert [d.code for d in Analysis(after, "<string>").diagnostics if d.severity == "error"] == []
+
+
+def test_preparing_the_names_gives_up_when_no_longer_wanted():
+    """The server's worker makes the names after the diagnostics, and gives up part way when the
+    document changes again; the names made afterwards are whole."""
+    text = "input x\n" + "".join(f"node n{i} = {i % 7}*x\n" for i in range(1200)) + "output n1199\n"
+    asked = []
+
+    def wanted_twice() -> bool:
+        asked.append(True)
+        return len(asked) <= 2
+
+    analysis = Analysis(text, "many.net")
+    analysis.prepare(wanted_twice)
+    assert len(asked) == 3 and "_names" not in analysis.__dict__  # asked at statements 0, 500, 1000
+    analysis.prepare()
+    fresh = Analysis(text, "many.net")
+    assert analysis.occurrences == fresh.occurrences and analysis.symbols == fresh.symbols
+    assert len(analysis.symbols) == 1201

@@ -61,6 +61,8 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 _OPERAND = r"[A-Za-z_][A-Za-z_0-9]*(?:\[[0-9]+\])?"
 _TRANSPOSED_LEFT = re.compile(rf"(?P<a>{_OPERAND})(?P<mark>\.T\b|')\s*@\s*(?P<b>{_OPERAND})")
 _TRANSPOSED_RIGHT = re.compile(rf"(?P<a>{_OPERAND})\s*@\s*(?P<b>{_OPERAND})(?P<mark>\.T\b|')")
+# How often the names' collection asks whether it is still wanted (Analysis.prepare).
+_STATEMENTS_BETWEEN_ASKING = 500
 _DID_YOU_MEAN = re.compile(r"did you mean '([A-Za-z_][A-Za-z_0-9]*)'\?")
 
 
@@ -169,10 +171,18 @@ class Analysis:
 
     @functools.cached_property
     def _names(self) -> Tuple[Dict[str, Symbol], List[Occurrence], Dict[int, List[Occurrence]]]:
+        names = self._make_names(lambda: True)
+        assert names is not None
+        return names
+
+    def _make_names(self, still_wanted: Callable[[], bool]) -> Optional[Tuple[Dict[str, Symbol], List[Occurrence], Dict[int, List[Occurrence]]]]:
         # Thousands of small objects: the collector would scan the whole tree again and again
         # (a third of the time of a 1,000-line file).
         with gc_paused():
-            symbols, occurrences = self._collect()
+            collected = self._collect(still_wanted)
+        if collected is None:
+            return None
+        symbols, occurrences = collected
         by_line: Dict[int, List[Occurrence]] = {}
         for occurrence in occurrences:
             by_line.setdefault(occurrence.span.line, []).append(occurrence)
@@ -189,15 +199,19 @@ class Analysis:
         return self._names[1]
 
     def prepare(self, still_wanted: Callable[[], bool] = lambda: True) -> None:
-        """Make the names now, unless ``still_wanted()`` says no (the server does it in its
-        worker after the diagnostics, unless the document has changed again).
+        """Make the names now, unless ``still_wanted()`` says no, which it is asked every
+        ``_STATEMENTS_BETWEEN_ASKING`` statements (the server does it in its worker after the
+        diagnostics, and gives up when the document changes again: the 10,000-line file's
+        names take about 0.3 s, which the next analysis would wait for).
 
         The network is not made here but by the first hover that shows a compiled row: the
         next change's analysis would wait behind it (lowering a 10,000-line netlist takes
         about a second on the development machine; benchmarks/lsp.py).
         """
-        if still_wanted():
-            self._names
+        if "_names" not in self.__dict__:
+            names = self._make_names(still_wanted)
+            if names is not None:
+                self.__dict__["_names"] = names  # where functools.cached_property keeps it
 
     def __repr__(self) -> str:
         state = "ok" if self.checked is not None else f"{len(self.diagnostics)} diagnostics"
@@ -205,11 +219,13 @@ class Analysis:
 
     # -- names -------------------------------------------------------------------
 
-    def _collect(self) -> Tuple[Dict[str, Symbol], List[Occurrence]]:
+    def _collect(self, still_wanted: Callable[[], bool]) -> Optional[Tuple[Dict[str, Symbol], List[Occurrence]]]:
         symbols: Dict[str, Symbol] = {}
         occurrences: List[Occurrence] = []
         add = occurrences.append
-        for statement in self.program.statements:
+        for count, statement in enumerate(self.program.statements):
+            if count % _STATEMENTS_BETWEEN_ASKING == 0 and not still_wanted():
+                return None
             if isinstance(statement, Input):
                 for var in statement.vars:
                     span = _name_span(var.span, var.name)
