@@ -225,9 +225,13 @@ class NpySink:
 class Progress:
     """A one-line progress bar on a terminal, shown only once the work has taken a while."""
 
-    def __init__(self, stream: IO[str], total: Optional[int], delay: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, stream: IO[str], total: Optional[int], delay: float = 1.0, clock: Callable[[], float] = time.monotonic,
+        unit: str = "rows",
+    ) -> None:
         self.stream = stream
         self.total = total
+        self.unit = unit  # what the count counts: rows (run, score), samples (train)
         self.delay = delay
         self.clock = clock
         self.started = clock()
@@ -242,9 +246,9 @@ class Progress:
         if self.total:
             fraction = min(1.0, position / self.total)
             bar = "#" * int(30 * fraction)
-            text = f"[{bar:<30}] {100 * fraction:3.0f}%  {rows} rows"
+            text = f"[{bar:<30}] {100 * fraction:3.0f}%  {rows} {self.unit}"
         else:
-            text = f"{rows} rows"
+            text = f"{rows} {self.unit}"
         self.stream.write("\r" + text)
         self.stream.flush()
         self.shown = True

@@ -143,18 +143,20 @@ def train(
     on_epoch: Optional[Callable[[Any], None]] = None,
     on_update: Optional[Callable[[Any], None]] = None,
     on_ready: Optional[Callable[[Provenance, Dict[str, Any]], None]] = None,
+    on_batch: Optional[Callable[[int, int, int], None]] = None,
     **settings: Any,
 ) -> Trained:
     """Train the params of the .net file at ``path`` and write the learned values back into it.
 
-    ``data``: a data file (CSV or .npy, as ``netlang score`` reads it: the label column named
+    ``data``: a data file (CSV, .npy or Parquet, as ``netlang score`` reads it: the label column named
     by the ``labels`` setting, or target columns named like the outputs) or a pair
     ``(inputs, targets)`` of arrays; by default the file's ``train data = "..."``.
     ``validation`` likewise. ``output``: write a new .net file (in the same folder) and leave
     ``path`` and its weight files alone; ``weights``: the .npz file for arrays too large to
     write into the .net file. ``write=False`` trains without writing anything.
     ``settings``: any setting of the ``train`` statement (``rate=0.3, epochs=5, seed=1``),
-    overriding the file's. ``on_epoch`` and ``on_update`` receive the engine's records.
+    overriding the file's. ``on_epoch``, ``on_update`` and ``on_batch`` receive the engine's
+    records (:func:`netlang.training.fit`).
     """
     from . import training
 
@@ -190,7 +192,8 @@ def train(
 
     try:
         result = training.fit(
-            network, binding, inputs, targets, engine_settings(resolved), validation=valid, on_epoch=remember, on_update=on_update
+            network, binding, inputs, targets, engine_settings(resolved), validation=valid, on_epoch=remember, on_update=on_update,
+            on_batch=on_batch,
         )
     except KeyboardInterrupt:
         if keep_last and last and plan is not None:

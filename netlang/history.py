@@ -206,7 +206,7 @@ def run_training(file: str, options: Dict[str, Any]) -> None:
         )
         click.echo(f"training {provenance.size} parameters of {file}: {how}, {resolved['epochs']} epochs, seed {resolved['seed']}")
         if error_stream.isatty():
-            progress.append(Progress(error_stream, resolved["epochs"]))
+            progress.append(Progress(error_stream, None, unit="samples"))
 
     def on_epoch(epoch: Any) -> None:
         state["done"] = epoch.epoch
@@ -214,8 +214,13 @@ def run_training(file: str, options: Dict[str, Any]) -> None:
             progress[0].finish()
         if epoch.epoch % every == 0 or epoch.epoch in (1, state["epochs"]):
             click.echo(epoch_line(epoch, state["epochs"]))
+
+    def on_batch(epoch: int, done: int, samples: int) -> None:
+        # Within the epochs, not only between them: one of Rashid's is 60,000 updates.
         if progress:
-            progress[0].update(epoch.epoch, epoch.epoch)
+            bar = progress[0]
+            bar.total = state["epochs"] * samples
+            bar.update((epoch - 1) * samples + done, (epoch - 1) * samples + done)
 
     def on_update(update: Any) -> None:
         if explain:
@@ -234,6 +239,7 @@ def run_training(file: str, options: Dict[str, Any]) -> None:
             on_epoch=on_epoch,
             on_update=on_update,
             on_ready=ready,
+            on_batch=on_batch,
             **settings,
         )
     except KeyboardInterrupt:

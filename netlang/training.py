@@ -904,6 +904,7 @@ def fit(
     validation: Optional[Tuple[Any, Any]] = None,
     on_epoch: Optional[Callable[[Epoch], None]] = None,
     on_update: Optional[Callable[[Update], None]] = None,
+    on_batch: Optional[Callable[[int, int, int], None]] = None,
 ) -> Result:
     """Train the bound parameters of ``network`` on ``inputs`` (samples x input columns) and
     ``targets`` (samples x output columns); the trained network, its parameters and the history.
@@ -912,7 +913,9 @@ def fit(
     numpy.random.default_rng(seed)``, one permutation per epoch; in file order without
     ``shuffle``), in batches of ``batch_size`` (the last one may be smaller). ``on_epoch``
     receives each completed epoch, with its parameters: keep the last one to resume after an
-    interrupt (a KeyboardInterrupt inside is raised again, the network untouched).
+    interrupt (a KeyboardInterrupt inside is raised again, the network untouched). ``on_batch``
+    receives ``(epoch, samples done in it, samples)`` after each update, for a progress bar
+    within an epoch (one of Rashid's is 60,000 updates).
     """
     _check_settings(settings)
     X, T = _check_data(network, inputs, targets)
@@ -920,7 +923,7 @@ def fit(
     if binding.size == 0:
         raise _fail("nothing in the network is trainable", "nothing-trainable", hint="mark weights or biases as trainable")
     if settings.rule == "perceptron":
-        return _perceptron(network, binding, X, T, settings, V, on_epoch, on_update)
+        return _perceptron(network, binding, X, T, settings, V, on_epoch, on_update, on_batch)
     _check_loss(network, settings.loss, T)
     engine = _Engine(network, binding, parameters(network, binding), settings.loss, settings.rule)
     step = _optimizer(settings, engine.theta, engine.grad)
@@ -951,6 +954,8 @@ def fit(
                     raise _not_finite(epoch, number, settings)
                 step()
                 engine.refresh()
+                if on_batch is not None:
+                    on_batch(epoch, begin + len(chosen), samples)
         if settings.evaluate:
             record = _epoch_record(network, binding, engine.theta, epoch, X, T, V, settings.loss, started)
         else:
@@ -1041,6 +1046,7 @@ def _optimizer(settings: Settings, theta: np.ndarray, grad: np.ndarray) -> Calla
 def _perceptron(
     network: Network, binding: Binding, X: np.ndarray, T: np.ndarray, settings: Settings,
     V: Optional[Tuple[np.ndarray, np.ndarray]], on_epoch: Optional[Callable[[Epoch], None]], on_update: Optional[Callable[[Update], None]],
+    on_batch: Optional[Callable[[int, int, int], None]] = None,
 ) -> Result:
     """Rosenblatt's rule, one sample at a time: w += rate (t - o) s and b += rate (t - o) for each
     trainable step neuron (so its threshold θ = -b changes by -rate (t - o))."""
@@ -1088,7 +1094,7 @@ def _perceptron(
     for epoch in range(1, settings.epochs + 1) if converged is None else ():
         started = time.perf_counter()
         order = rng.permutation(len(X)) if settings.shuffle else np.arange(len(X))
-        for sample in order:
+        for done, sample in enumerate(order, start=1):
             program.load(X, T, np.array([sample]))
             program.forward()
             outputs = program.outputs()[0].copy()
@@ -1105,6 +1111,8 @@ def _perceptron(
             if on_update is not None and before is not None:
                 on_update(Update(epoch, int(sample), X[sample].copy(), outputs, T[sample].copy(), work.layer.index,
                                  work.weights.values - before[0], -(work.bias.values - before[1])))
+            if on_batch is not None:
+                on_batch(epoch, done, len(X))
         current = with_parameters(network, binding, engine.theta)
         outputs_all = current(X)
         validation = _accuracy(current(V[0]), V[1]) if V is not None else None

@@ -8,6 +8,8 @@ Saito's two-layer minibatch update (row vectors, x·W + b, softmax with mean cro
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 from book_updates import rashid_epoch, saito_epoch, sigmoid
@@ -471,3 +473,35 @@ def test_without_evaluation_an_epoch_reports_the_mean_loss_of_its_batches():
     np.testing.assert_allclose(quiet.theta, theta, rtol=1e-12)
     evaluated = training.fit(net, training.binding_all(net), X, T, training.Settings(epochs=1, shuffle=False))
     np.testing.assert_array_equal(evaluated.theta, quiet.theta)
+
+
+def test_on_batch_reports_progress_within_each_epoch():
+    """After every update: (epoch, samples done in it, samples), the last batch possibly short;
+    the perceptron rule after every sample. `netlang train` draws its progress bar from these."""
+    X = np.random.default_rng(0).uniform(0, 1, (10, 2))
+    net = netlang.compile("input x[2]\nlayer y[1] = sigmoid([[0.5, -0.4]] @ x + [0.1])\noutput y\n")
+    calls = []
+    training.fit(net, training.binding_all(net), X, X[:, :1], training.Settings(epochs=2, batch_size=4), on_batch=lambda *c: calls.append(c))
+    assert calls == [(1, 4, 10), (1, 8, 10), (1, 10, 10), (2, 4, 10), (2, 8, 10), (2, 10, 10)]
+    gate = netlang.compile(GATE)
+    calls.clear()
+    result = training.fit(
+        gate, training.binding_all(gate), INPUTS, np.array([0, 0, 0, 1], float),
+        training.Settings(rule="perceptron", learning_rate=0.1, epochs=10, shuffle=False), on_batch=lambda *c: calls.append(c),
+    )
+    assert calls == [(epoch, done, 4) for epoch in range(1, result.converged_epoch + 1) for done in range(1, 5)]
+
+
+def test_the_training_progress_bar_counts_samples_over_every_epoch():
+    from netlang import data
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    now = [0.0]
+    stream = Terminal()
+    bar = data.Progress(stream, 3 * 60000, clock=lambda: now[0], unit="samples")
+    now[0] = 1.5  # past the delay: quick work shows no bar
+    bar.update(90000, 90000)
+    assert "50%" in stream.getvalue() and "90000 samples" in stream.getvalue()
