@@ -38,13 +38,18 @@ from fuzzing import REGRESSIONS, compare_with_interpreter, exercise, exercise_cl
 from fuzzing import exercise_file, exercise_load_name, file_seeds, load_name, mutate_file, programs, special_cases  # noqa: E402
 
 
-def save(data: bytes, report: str) -> Path:
+def _keep(name: str, data: bytes, report: str, what: str) -> Path:
+    """``data`` saved under fuzz_regressions/ as ``name`` (once), for the regression suite to replay."""
     REGRESSIONS.mkdir(exist_ok=True)
-    path = REGRESSIONS / f"crash-{hashlib.sha256(data).hexdigest()[:12]}.net"
+    path = REGRESSIONS / name
     if not path.exists():
         path.write_bytes(data)
-        print(f"\ncrash saved to {path}\n{report}", file=sys.stderr)
+        print(f"\n{what} saved to {path}\n{report}", file=sys.stderr)
     return path
+
+
+def save(data: bytes, report: str) -> Path:
+    return _keep(f"crash-{hashlib.sha256(data).hexdigest()[:12]}.net", data, report, "crash")
 
 
 def fuzz_mutations(deadline: float, rng: random.Random, cli: bool, lsp: bool = False) -> tuple[int, int]:
@@ -70,12 +75,7 @@ def fuzz_mutations(deadline: float, rng: random.Random, cli: bool, lsp: bool = F
 
 
 def save_file(role: str, name: str, data: bytes, report: str) -> Path:
-    REGRESSIONS.mkdir(exist_ok=True)
-    path = REGRESSIONS / f"file-{hashlib.sha256(data).hexdigest()[:12]}-{role}-{name}"
-    if not path.exists():
-        path.write_bytes(data)
-        print(f"\nfailure saved to {path}\n{report}", file=sys.stderr)
-    return path
+    return _keep(f"file-{hashlib.sha256(data).hexdigest()[:12]}-{role}-{name}", data, report, "failure")
 
 
 def fuzz_files(deadline: float, rng: random.Random) -> tuple[int, int]:
