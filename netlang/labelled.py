@@ -215,11 +215,14 @@ class Examples:
         name = self.filename = str(path)
         suffix = Path(name).suffix.lower() if name != "-" else ""
         self.source: Any
+        # A .npy or Parquet file's layout is known from its header before any row; a CSV file's
+        # from its first line (_Source.layout).
+        self.layout: Optional[Layout] = None
         if suffix == ".npy":
-            self.source = _npy_source(name, network, labels, targets, skip)
+            self.source, self.layout = _npy_source(name, network, labels, targets, skip)
             return
         if suffix in PARQUET_SUFFIXES:
-            self.source = _parquet_source(name, network, labels, targets, skip)
+            self.source, self.layout = _parquet_source(name, network, labels, targets, skip)
             return
         stream, self.filename, total = open_csv(name, stdin)
 
@@ -241,8 +244,8 @@ class Examples:
     def __iter__(self) -> Iterator[Tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray]]]:
         rows = 0
         for block in self.source:
-            layout = self.source.layout
-            assert layout is not None  # found from the first line, before any block
+            layout = self.layout or self.source.layout
+            assert layout is not None  # found from the header or first line, before any block
             inputs = block[:, layout.inputs]
             labels = None
             if layout.label is not None:
@@ -277,7 +280,16 @@ class Examples:
         raise located_error(f"label {shown} {what}: {tells}", self.filename, number, column, max(1, len(raw)), code="bad-label", hint=hint, text=text)
 
 
-def _npy_source(name: str, network: Any, labels: Optional[Column], targets: bool, skip: Sequence[Column]) -> NpySource:
+def _file_error(name: str) -> Fail:
+    """The layout errors of a file without lines to point at (.npy, Parquet): the file named."""
+
+    def fail(message: str, hint: Optional[str], column: Optional[int], code: str) -> NetlangError:
+        return located_error(message, name, code=code, hint=hint)
+
+    return fail
+
+
+def _npy_source(name: str, network: Any, labels: Optional[Column], targets: bool, skip: Sequence[Column]) -> Tuple[NpySource, Layout]:
     """A .npy file's rows (samples x columns, no names: columns by position, as a CSV file without a header)."""
     try:
         with open_file(Path(name), "data file") as stream:
@@ -288,27 +300,17 @@ def _npy_source(name: str, network: Any, labels: Optional[Column], targets: bool
         raise located_error(
             f"'{name}' holds an array of shape {shape}; labelled data are a table, (samples, columns)", name, code="bad-shape"
         )
-
-    def fail(message: str, hint: Optional[str], column: Optional[int], code: str) -> NetlangError:
-        return located_error(message, name, code=code, hint=hint)
-
-    layout = layout_of(None, shape[1], "each row", network, labels, targets, skip, fail)
-    source = NpySource(Path(name), name, layout.names, rows=rows_per_block(network))
-    source.layout = layout  # type: ignore[attr-defined]
-    return source
+    layout = layout_of(None, shape[1], "each row", network, labels, targets, skip, _file_error(name))
+    return NpySource(Path(name), name, layout.names, rows=rows_per_block(network)), layout
 
 
-def _parquet_source(name: str, network: Any, labels: Optional[Column], targets: bool, skip: Sequence[Column]) -> Any:
+def _parquet_source(name: str, network: Any, labels: Optional[Column], targets: bool, skip: Sequence[Column]) -> Tuple[Any, Layout]:
     """A Parquet file's rows: columns by name, as a CSV file's header names them; only the
     columns used are read (a skipped column may hold text)."""
     from .parquet import column_names, open_parquet
 
     names = column_names(Path(name), name)
-
-    def fail(message: str, hint: Optional[str], column: Optional[int], code: str) -> NetlangError:
-        return located_error(message, name, code=code, hint=hint)
-
-    whole = layout_of(names, len(names), "each row", network, labels, targets, skip, fail)
+    whole = layout_of(names, len(names), "each row", network, labels, targets, skip, _file_error(name))
     used: List[int] = sorted(
         set(whole.inputs.tolist())
         | set(whole.targets.tolist() if whole.targets is not None else [])
@@ -323,9 +325,7 @@ def _parquet_source(name: str, network: Any, labels: Optional[Column], targets: 
         tuple(names[p] for p in used), True, moved(whole.inputs), None if whole.label is None else at[whole.label],
         None if whole.targets is None else moved(whole.targets),
     )
-    source: Any = open_parquet(Path(name), name, layout.names, np.float64, rows_per_block(network))
-    source.layout = layout
-    return source
+    return open_parquet(Path(name), name, layout.names, np.float64, rows_per_block(network)), layout
 
 
 def score_file(
