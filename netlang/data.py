@@ -365,7 +365,8 @@ def run_to_file(network: Any, source: Any, output: str, kind: str, dtype: Any = 
     """``run_batch`` into the file ``output``, atomically: the results go to a temporary file, renamed
     to ``output`` only once every block is written. An error, Ctrl-C or a full disk leaves ``output``
     as it was (missing, or the old file whole); ``output`` naming the input file is refused."""
-    if any(same_file(output, name) for name in getattr(source, "names", [source.filename])):
+    inputs = source.names if isinstance(source, Concatenated) else [source.filename]
+    if any(same_file(output, name) for name in inputs):
         source.close()
         raise located_error(
             f"--output '{output}' is the data file given to --input: writing the results there would destroy the data",
