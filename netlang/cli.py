@@ -44,6 +44,7 @@ import click
 
 from . import __version__
 from .errors import NetlangError
+from .nodes import NO_SPAN
 from .numerals import is_number, parse_number
 
 EXIT_INPUT_ERROR = 1  # an error in the user's .net file or data; usage errors exit 2 (click's own)
@@ -977,6 +978,24 @@ def lsp_command() -> None:
     serve()
 
 
+def _setting_option(name: str, kind: type) -> Any:
+    """``--NAME``, a numeric training setting: its help is the setting's meaning in
+    ``params.SETTINGS`` and its value is checked by the rule that checks the file's
+    ``train NAME = ...``, so a bad value is a usage error (exit 2), named by its option."""
+    from .params import SETTINGS, ParamProblem, checked_number
+
+    def check(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return checked_number(name, float(value), NO_SPAN)
+        except ParamProblem as problem:
+            raise click.BadParameter(problem.message + (f" ({problem.hint})" if problem.hint else ""), ctx=ctx, param=param)
+
+    meaning = SETTINGS[name][1]
+    return click.option(f"--{name}", type=kind, callback=check, help=meaning[0].upper() + meaning[1:] + ".")
+
+
 @main.command(name="train")
 @click.argument("file")
 @click.option("--input", "data_file", metavar="DATA", help="The training data (CSV, .npy or Parquet); default: the file's train data = \"...\".")
@@ -985,15 +1004,15 @@ def lsp_command() -> None:
 @click.option("--preset", type=click.Choice(["rashid", "saito"]), help="A book's settings, under the file's and the options'.")
 @click.option("--rule", type=click.Choice(["backprop", "rashid", "perceptron"]), help="The learning rule.")
 @click.option("--loss", type=click.Choice(["mse", "cross-entropy"]), help="The loss backpropagation descends.")
-@click.option("--optimizer", type=click.Choice(["sgd", "momentum", "adam"]))
-@click.option("--rate", type=float, help="The learning rate.")
-@click.option("--momentum", type=float, help="The momentum optimizer's factor.")
-@click.option("--epochs", type=int)
-@click.option("--batch", type=int, help="Samples per update.")
+@click.option("--optimizer", type=click.Choice(["sgd", "momentum", "adam"]), help="How a gradient changes the params.")
+@_setting_option("rate", float)
+@_setting_option("momentum", float)
+@_setting_option("epochs", int)
+@_setting_option("batch", int)
 @click.option("--shuffle/--no-shuffle", default=None, help="Shuffle the samples before each epoch.")
-@click.option("--seed", type=int, help="Seeds the initialisers and the shuffling.")
-@click.option("--scale", type=float, help="Inputs are read as x*scale + shift.")
-@click.option("--shift", type=float, help="Inputs are read as x*scale + shift.")
+@_setting_option("seed", int)
+@_setting_option("scale", float)
+@_setting_option("shift", float)
 @click.option("--off", type=float, help="One-hot targets: the value of the other outputs.")
 @click.option("--on", type=float, help="One-hot targets: the value of the label's output.")
 @click.option("-o", "--output", "output", metavar="NEW.net", help="Write a new .net file (same folder); the original stays as it is.")

@@ -25,6 +25,7 @@ else:  # numpy is imported when a program first needs an array (netlang.lazynump
 
 from . import limits
 from .errors import Failed, did_you_mean
+from .numerals import format_number
 from .nodes import Call, Expr, Name, Param, Span, String, Statement, Train
 
 # Each initialiser: (the numbers of arguments it takes, what they are).
@@ -323,16 +324,17 @@ def setting_value(name: str, expr: Expr, number: Callable[[Expr], float]) -> Any
 def checked_number(name: str, value: float, span: Span) -> Union[int, float]:
     """A numeric setting's value, checked for its kind (the command line's values come here too)."""
     kind = SETTINGS[name][0]
+    shown = format_number(float(value))  # as written: epochs = 0, not 0.0
     whole = float(value).is_integer()
     if kind == "positive" and not value > 0:
-        raise ParamProblem(f"'{name}' must be positive, not {value!r}", span, "bad-setting", hint="e.g. 0.1")
+        raise ParamProblem(f"'{name}' must be positive, not {shown}", span, "bad-setting", hint="e.g. 0.1")
     if kind == "fraction" and not 0 <= value < 1:
-        raise ParamProblem(f"'{name}' must lie in [0, 1), not {value!r}", span, "bad-setting", hint="e.g. 0.9")
+        raise ParamProblem(f"'{name}' must lie in [0, 1), not {shown}", span, "bad-setting", hint="e.g. 0.9")
     if kind in ("count", "column") and not (whole and value >= (1 if kind == "count" else 0)):
         least = 1 if kind == "count" else 0
-        raise ParamProblem(f"'{name}' must be a whole number, at least {least}, not {value!r}", span, "bad-setting")
+        raise ParamProblem(f"'{name}' must be a whole number, at least {least}, not {shown}", span, "bad-setting")
     if kind == "seed" and not (whole and 0 <= value < 2**63):
-        raise ParamProblem(f"'{name}' must be a whole number from 0 to 2^63 - 1, not {value!r}", span, "bad-setting")
+        raise ParamProblem(f"'{name}' must be a whole number from 0 to 2^63 - 1, not {shown}", span, "bad-setting")
     if kind in ("count", "column", "seed"):
         return int(value)
     return float(value)

@@ -335,6 +335,27 @@ def test_xor_is_not_separable_for_one_perceptron(cli, tmp_path):
     assert path.read_text() == AND
 
 
+@pytest.mark.parametrize(
+    "option, value, words",
+    [
+        ("--rate", "-1", "'rate' must be positive, not -1"),
+        ("--epochs", "0", "'epochs' must be a whole number, at least 1, not 0"),
+        ("--batch", "2.5", "not a valid integer"),
+        ("--momentum", "1", "'momentum' must lie in [0, 1), not 1"),
+        ("--seed", "-4", "'seed' must be a whole number from 0 to 2^63 - 1, not -4"),
+    ],
+)
+def test_a_bad_setting_given_as_an_option_is_a_usage_error_naming_it(cli, tmp_path, option, value, words):
+    """The option's value is checked by the rule that checks the file's `train` settings,
+    before the file is read: exit 2 (a usage error), the option named, nothing written."""
+    path = _write(tmp_path, "and.net", AND)
+    (tmp_path / "and.csv").write_text("x1,x2,y\n0,0,0\n0,1,0\n1,0,0\n1,1,1\n")
+    result = cli("train", str(path), "--input", str(tmp_path / "and.csv"), option, value)
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '{option}'" in result.output and words in result.output
+    assert path.read_text() == AND
+
+
 def test_the_command_reports_an_error_and_writes_nothing(cli, tmp_path):
     path = _write(tmp_path, "and.net", AND)
     (tmp_path / "and.csv").write_text("x1,x2,y\n0,0,0\n0,1,0\n1,0,0\n1,1,1\n")
