@@ -14,15 +14,16 @@ file's ``train`` statements, the preset they name, the defaults (:mod:`netlang.p
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .errors import NetlangError
 from .params import ParamProblem, Settings as FileSettings, checked_number
-from .provenance import Provenance, trace
+from .provenance import Provenance, statement_of, trace
 from .runtime import Network
 from .writeback import WritePlan
 
@@ -191,10 +192,11 @@ def train(
             on_epoch(epoch)
 
     try:
-        result = training.fit(
-            network, binding, inputs, targets, engine_settings(resolved), validation=valid, on_epoch=remember, on_update=on_update,
-            on_batch=on_batch,
-        )
+        with _placed(provenance, data, validation):
+            result = training.fit(
+                network, binding, inputs, targets, engine_settings(resolved), validation=valid, on_epoch=remember, on_update=on_update,
+                on_batch=on_batch,
+            )
     except KeyboardInterrupt:
         if keep_last and last and plan is not None:
             plan.write(provenance.learned_values(last[0].theta))
@@ -237,6 +239,33 @@ def gradient_check(path: PathLike, data: Optional[Data] = None, *, samples: int 
     base = Path(os.fspath(path)).parent
     data = data if data is not None else _file_data(resolved, "data", provenance.checked.settings, base, path)
     inputs, targets = read_data(data, provenance.network, resolved, base)  # type: ignore[arg-type]
-    return list(
-        training.gradient_check(provenance.network, provenance.binding(), inputs[:samples], targets[:samples], engine_settings(resolved))
-    )
+    with _placed(provenance, data, None):
+        return list(
+            training.gradient_check(provenance.network, provenance.binding(), inputs[:samples], targets[:samples], engine_settings(resolved))
+        )
+
+
+@contextmanager
+def _placed(provenance: Provenance, data: Optional[Data], validation: Optional[Data]) -> Iterator[None]:
+    """The engine's errors placed where they can be fixed: at the definition of the neuron at
+    fault in the .net file, or in the data file whose samples are at fault."""
+    from .training import TrainingError
+
+    try:
+        yield
+    except TrainingError as problem:
+        program = provenance.checked.program
+        given = {"training": data, "validation": validation}.get(problem.data or "")
+        if given is not None and not isinstance(given, tuple):
+            raise NetlangError(problem.message, filename=os.fspath(given), code=problem.code, hint=problem.hint) from None
+        if problem.data is not None:
+            raise  # arrays given from Python: no file to name
+        statement = statement_of(provenance.checked, problem.neuron) if problem.neuron else None
+        raise NetlangError(
+            problem.message,
+            statement.name_span if statement is not None else None,
+            filename=program.filename,
+            source=program.source,
+            code=problem.code,
+            hint=problem.hint,
+        ) from None

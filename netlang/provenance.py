@@ -266,7 +266,8 @@ def _unique(errors: List[NetlangError]) -> List[NetlangError]:
     return result
 
 
-def _statement_of(checked: CheckedProgram, layer_row_name: str) -> Optional[Union[Node, Layer]]:
+def statement_of(checked: CheckedProgram, layer_row_name: str) -> Optional[Union[Node, Layer]]:
+    """The node or layer statement that defines a neuron of the compiled network (``'y'``, ``'h[3]'``)."""
     name = layer_row_name.split("[", 1)[0]
     for unit in checked.units:
         if unit.name == name:
@@ -278,7 +279,7 @@ def _not_learnable(checked: CheckedProgram, layer: object, where: Tuple[int, ...
     rows = layer.rows  # type: ignore[attr-defined]
     row = rows[where[0]]
     reads = f" from {layer.columns[where[1]]}" if what == "weight" else ""  # type: ignore[attr-defined]
-    statement = _statement_of(checked, row)
+    statement = statement_of(checked, row)
     return NetlangError(
         f"the {what} of {row}{reads} is computed from learned values, not one of them as written",
         statement.value.span if statement is not None else None,

@@ -149,8 +149,20 @@ class Difference(NamedTuple):
     relative: float
 
 
-def _fail(message: str, code: str, hint: Optional[str] = None) -> NetlangError:
-    return NetlangError(message, code=code, hint=hint)
+class TrainingError(NetlangError):
+    """An error the engine finds. The engine sees arrays, not files, so it says what is at
+    fault: ``neuron``, the neuron (``'y'``, ``'h[3]'``), or ``data``, the samples
+    (``'training'`` or ``'validation'``); :func:`netlang.experiment.train` places the error
+    at that neuron's definition in the .net file, or in that data file."""
+
+    def __init__(self, message: str, code: str, hint: Optional[str] = None, neuron: Optional[str] = None, data: Optional[str] = None) -> None:
+        super().__init__(message, code=code, hint=hint)
+        self.neuron = neuron
+        self.data = data
+
+
+def _fail(message: str, code: str, hint: Optional[str] = None, *, neuron: Optional[str] = None, data: Optional[str] = None) -> TrainingError:
+    return TrainingError(message, code, hint, neuron, data)
 
 
 # --- bindings ------------------------------------------------------------------------
@@ -587,6 +599,7 @@ class _Engine:
                                 "no-gradient",
                                 hint="use sigmoid (a smooth step) in the neurons to be trained, or train one layer of "
                                 "step neurons with the perceptron rule (rule \"perceptron\")",
+                                neuron=row_names[r],
                             )
         # Where each active layer sends its gradient back: the columns it reads that depend on theta.
         written = np.zeros(total, dtype=bool)
@@ -635,6 +648,7 @@ class _Engine:
                                 "cannot also be read by other neurons",
                                 "bad-setting",
                                 hint="use the loss mse, or read the sums before the softmax",
+                                neuron=work.layer.rows[segment.start],
                             )
         self.send_back_to = written  # columns of D that are ever written (the rest stay 0)
         self.spans = self._spans()
@@ -810,22 +824,23 @@ def _check_data(network: Network, inputs: Any, targets: Any, what: str = "traini
     if X.ndim == 1 and network.input_width == 1:
         X = X[:, None]
     if X.ndim != 2 or X.shape[1] != network.input_width:
-        raise _fail(f"the {what} inputs have shape {X.shape}, but the network takes rows of {network.input_width} values", "bad-shape")
+        raise _fail(f"the {what} inputs have shape {X.shape}, but the network takes rows of {network.input_width} values", "bad-shape", data=what)
     if T.ndim != 2 or T.shape != (X.shape[0], network.output_width):
         raise _fail(
             f"the {what} targets have shape {T.shape}, but {X.shape[0]} samples of {network.output_width} outputs "
             f"({', '.join(network.output_columns[:6])}{', ...' if network.output_width > 6 else ''}) need {(X.shape[0], network.output_width)}",
             "bad-shape",
+            data=what,
         )
     if X.shape[0] == 0:
-        raise _fail(f"there are no {what} samples", "bad-shape")
+        raise _fail(f"there are no {what} samples", "bad-shape", data=what)
     for array, name in ((X, "inputs"), (T, "targets")):
         if math.isfinite(np.add.reduce(array, axis=None)):
             continue  # a NaN or an infinity anywhere would make the sum one (4x faster than isfinite)
         bad = ~np.isfinite(array)
         if bad.any():
             row, column = np.argwhere(bad)[0]
-            raise _fail(f"the {what} {name} hold {array[row, column]} in row {row} (from 0), column {column}; every value must be a finite number", "non-finite-value")
+            raise _fail(f"the {what} {name} hold {array[row, column]} in row {row} (from 0), column {column}; every value must be a finite number", "non-finite-value", data=what)
     return np.ascontiguousarray(X), np.ascontiguousarray(T)
 
 
@@ -858,6 +873,7 @@ def _check_loss(network: Network, loss: str, targets: np.ndarray) -> None:
                 f"with the cross-entropy loss each sample's targets must sum to 1 (one-hot), but row {row} (from 0) sums to {sums[row]:g}",
                 "bad-target",
                 hint="give one-hot targets (0 and 1), or use the loss mse",
+                data="training",
             )
         start += width
 
@@ -1070,6 +1086,7 @@ def _perceptron(
                 + ("not an output" if activations[r] in _STEPS else f"{activations[r]}"),
                 "bad-setting",
                 hint="use backpropagation (rule \"backprop\") for sigmoid, tanh, relu or softmax neurons",
+                neuron=work.layer.rows[r],
             )
     wrong = np.argwhere((T != 0) & (T != 1))
     if len(wrong):
@@ -1078,6 +1095,8 @@ def _perceptron(
             f"the perceptron rule needs targets of 0 and 1 (what a step neuron gives), but sample {row} (from 0) "
             f"wants {T[row, column]:g} for {network.output_columns[column]}",
             "bad-target",
+            hint="a step neuron gives 0 or 1: are these the right target columns?",
+            data="training",
         )
     # Where each output column sits among the layer's rows (other outputs get no error).
     column_rows = [(i, int(p) - work.start) for i, p in enumerate(engine.output_positions) if work.start <= p < work.stop]

@@ -361,7 +361,19 @@ def test_the_command_reports_an_error_and_writes_nothing(cli, tmp_path):
     (tmp_path / "and.csv").write_text("x1,x2,y\n0,0,0\n0,1,0\n1,0,0\n1,1,1\n")
     result = cli("train", str(path), "--input", str(tmp_path / "and.csv"), "--rule", "backprop")
     assert result.exit_code == 1
-    assert "step" in result.output and "Traceback" not in result.output
+    # The engine sees arrays; the error is placed at the step neuron's name in the file.
+    assert f"{path}:3:12: error: backpropagation cannot pass through 'y', a step neuron" in result.output
+    assert "param node y = step(" in result.output and "Traceback" not in result.output
+    assert path.read_text() == AND
+
+
+def test_targets_the_rule_cannot_learn_are_an_error_naming_the_data_file(cli, tmp_path):
+    path = _write(tmp_path, "and.net", AND)
+    (tmp_path / "and.csv").write_text("x1,x2,y\n0,0,0\n0,1,0\n1,0,0\n1,1,7\n")
+    result = cli("train", str(path), "--input", str(tmp_path / "and.csv"))
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'and.csv'}: error: the perceptron rule needs targets of 0 and 1" in result.output
+    assert "sample 3 (from 0) wants 7 for y" in result.output and "<input>" not in result.output
     assert path.read_text() == AND
 
 
