@@ -43,6 +43,16 @@ train rate = 3, epochs = 1000, batch = 4, seed = 1
 """
 
 
+AND_DATA = "x1,x2,y\n0,0,0\n0,1,0\n1,0,0\n1,1,1\n"
+
+
+def _train_and(cli, folder: Path, data: str, *options: str):
+    """``netlang train and.net --input and.csv OPTIONS`` in ``folder``: the file's path and the result."""
+    path = _write(folder, "and.net", AND)
+    (folder / "and.csv").write_text(data)
+    return path, cli("train", str(path), "--input", str(folder / "and.csv"), *options)
+
+
 def _write(folder: Path, name: str, text: str) -> Path:
     path = folder / name
     path.write_text(text, encoding="utf-8")
@@ -348,18 +358,14 @@ def test_xor_is_not_separable_for_one_perceptron(cli, tmp_path):
 def test_a_bad_setting_given_as_an_option_is_a_usage_error_naming_it(cli, tmp_path, option, value, words):
     """The option's value is checked by the rule that checks the file's `train` settings,
     before the file is read: exit 2 (a usage error), the option named, nothing written."""
-    path = _write(tmp_path, "and.net", AND)
-    (tmp_path / "and.csv").write_text("x1,x2,y\n0,0,0\n0,1,0\n1,0,0\n1,1,1\n")
-    result = cli("train", str(path), "--input", str(tmp_path / "and.csv"), option, value)
+    path, result = _train_and(cli, tmp_path, AND_DATA, option, value)
     assert result.exit_code == 2, result.output
     assert f"Invalid value for '{option}'" in result.output and words in result.output
     assert path.read_text() == AND
 
 
 def test_the_command_reports_an_error_and_writes_nothing(cli, tmp_path):
-    path = _write(tmp_path, "and.net", AND)
-    (tmp_path / "and.csv").write_text("x1,x2,y\n0,0,0\n0,1,0\n1,0,0\n1,1,1\n")
-    result = cli("train", str(path), "--input", str(tmp_path / "and.csv"), "--rule", "backprop")
+    path, result = _train_and(cli, tmp_path, AND_DATA, "--rule", "backprop")
     assert result.exit_code == 1
     # The engine sees arrays; the error is placed at the step neuron's name in the file.
     assert f"{path}:3:12: error: backpropagation cannot pass through 'y', a step neuron" in result.output
@@ -368,9 +374,7 @@ def test_the_command_reports_an_error_and_writes_nothing(cli, tmp_path):
 
 
 def test_targets_the_rule_cannot_learn_are_an_error_naming_the_data_file(cli, tmp_path):
-    path = _write(tmp_path, "and.net", AND)
-    (tmp_path / "and.csv").write_text("x1,x2,y\n0,0,0\n0,1,0\n1,0,0\n1,1,7\n")
-    result = cli("train", str(path), "--input", str(tmp_path / "and.csv"))
+    path, result = _train_and(cli, tmp_path, AND_DATA.replace("1,1,1", "1,1,7"))
     assert result.exit_code == 1
     assert f"{tmp_path / 'and.csv'}: error: the perceptron rule needs targets of 0 and 1" in result.output
     assert "sample 3 (from 0) wants 7 for y" in result.output and "<input>" not in result.output
