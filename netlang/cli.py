@@ -1010,6 +1010,10 @@ def _setting_option(name: str, kind: type) -> Any:
 @_setting_option("epochs", int)
 @_setting_option("batch", int)
 @click.option("--shuffle/--no-shuffle", default=None, help="Shuffle the samples before each epoch.")
+@click.option(
+    "--evaluate/--no-evaluate", default=None,
+    help="After each epoch, the loss and accuracy over all the training data (the default), or of the epoch's batches (no extra pass).",
+)
 @_setting_option("seed", int)
 @_setting_option("scale", float)
 @_setting_option("shift", float)

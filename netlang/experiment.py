@@ -64,6 +64,7 @@ def engine_settings(values: Dict[str, Any]) -> Any:
         epochs=int(values["epochs"]),
         batch_size=int(values["batch"]),
         shuffle=bool(values["shuffle"]),
+        evaluate=bool(values["evaluate"]),
         seed=int(values["seed"]),
         momentum=float(values["momentum"]),
     )

@@ -17,11 +17,13 @@ from .runtime import Network
 
 
 def epoch_line(epoch: Any, epochs: int) -> str:
-    """``epoch 3/10  loss 0.0123  accuracy 0.9700  validation 0.9650`` (the time of each epoch is in the log)."""
+    """``epoch 3/10  loss 0.0123  accuracy 0.9700  validation 0.9650`` (the time of each epoch is in
+    the log); without the evaluation after each epoch, ``batch loss`` and ``batch accuracy``."""
     width = len(str(epochs))
-    parts = [f"epoch {epoch.epoch:>{width}}/{epochs}", f"loss {epoch.loss:.6g}"]
+    of = "" if epoch.evaluated else "batch "
+    parts = [f"epoch {epoch.epoch:>{width}}/{epochs}", f"{of}loss {epoch.loss:.6g}"]
     if epoch.accuracy is not None:
-        parts.append(f"accuracy {epoch.accuracy:.4f}")
+        parts.append(f"{of}accuracy {epoch.accuracy:.4f}")
     if epoch.validation_accuracy is not None:
         parts.append(f"validation {epoch.validation_accuracy:.4f}")
     return "  ".join(parts)
@@ -53,12 +55,14 @@ def _signed(value: float) -> str:
 
 
 def log_text(history: Sequence[Any]) -> str:
-    """The history as CSV: ``epoch,loss,accuracy,validation_accuracy,seconds`` (empty cells where not measured)."""
+    """The history as CSV: ``epoch,loss,accuracy,validation_accuracy,seconds,evaluation_seconds``
+    (empty cells where not measured; ``evaluation_seconds``: the part of ``seconds`` spent on the
+    evaluations after the epoch's updates)."""
     out = io.StringIO()
-    out.write("epoch,loss,accuracy,validation_accuracy,seconds\n")
+    out.write("epoch,loss,accuracy,validation_accuracy,seconds,evaluation_seconds\n")
     for epoch in history:
         cells = [str(epoch.epoch), repr(float(epoch.loss))]
-        for value in (epoch.accuracy, epoch.validation_accuracy, epoch.seconds):
+        for value in (epoch.accuracy, epoch.validation_accuracy, epoch.seconds, epoch.evaluation_seconds):
             cells.append("" if value is None else repr(float(value)))
         out.write(",".join(cells) + "\n")
     return out.getvalue()

@@ -206,6 +206,7 @@ SETTINGS: Dict[str, Tuple[Union[str, Choice], str]] = {
     "epochs": ("count", "passes over the training data"),
     "batch": ("count", "samples per update"),
     "shuffle": ("bool", "shuffle the samples before each epoch"),
+    "evaluate": ("bool", "after each epoch, the loss and accuracy over all the training data (false: of the epoch's batches)"),
     "seed": ("seed", "seeds the initialisers and the shuffling"),
     "scale": ("number", "inputs are read as x*scale + shift"),
     "shift": ("number", "inputs are read as x*scale + shift"),
@@ -232,7 +233,7 @@ PRESETS: Dict[str, Dict[str, Any]] = {
 
 DEFAULTS: Dict[str, Any] = dict(
     rule="backprop", loss="mse", optimizer="sgd", rate=0.1, momentum=0.9, epochs=10, batch=1, shuffle=True,
-    seed=0, scale=1.0, shift=0.0, off=0.0, on=1.0,
+    evaluate=True, seed=0, scale=1.0, shift=0.0, off=0.0, on=1.0,
 )
 
 

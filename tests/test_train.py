@@ -331,7 +331,10 @@ def test_the_command_trains_prints_each_epoch_and_writes_back(cli, tmp_path):
     assert any(line.startswith("epoch  1/10  loss 0.375  accuracy 0.2500") for line in lines)
     assert "every sample is right after epoch 5" in lines
     log = (tmp_path / "h.csv").read_text().splitlines()
-    assert log[0] == "epoch,loss,accuracy,validation_accuracy,seconds" and len(log) == 6
+    assert log[0] == "epoch,loss,accuracy,validation_accuracy,seconds,evaluation_seconds" and len(log) == 6
+    for row in log[1:]:
+        seconds, evaluation = map(float, row.split(",")[-2:])
+        assert 0 < evaluation <= seconds
     run = cli("run", str(path), "--x", "1", "1")
     assert run.output.strip() == "y = 1"
 
@@ -438,6 +441,32 @@ def test_saitos_preset_trains_his_two_layer_net(tmp_path):
     trained = netlang.train(tmp_path / "saito.net", epochs=2, write=False)
     assert trained.settings["batch"] == 100 and trained.settings["loss"] == "cross_entropy"
     assert len(trained.history) == 2 and trained.history[1].loss < trained.history[0].loss
+
+
+def test_evaluate_false_in_the_file_or_no_evaluate_reports_the_batches_and_learns_the_same(cli, tmp_path):
+    """The evaluation after each epoch only reports: without it (the file's `evaluate = false`,
+    or --no-evaluate) the lines give the loss and accuracy of the epoch's batches, and training
+    writes the very same file."""
+    (tmp_path / "xor.csv").write_text("x[0],x[1],y[0]\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n")
+    written = {}
+    for name, text, options in (
+        ("evaluated.net", XOR, ()),
+        ("in_file.net", XOR.replace("seed = 1", "seed = 1, evaluate = false"), ()),
+        ("option.net", XOR, ("--no-evaluate",)),
+        ("back_on.net", XOR.replace("seed = 1", "seed = 1, evaluate = false"), ("--evaluate",)),
+    ):
+        path = _write(tmp_path, name, text)
+        result = cli("train", str(path), "--input", str(tmp_path / "xor.csv"), "--epochs", "3", "--log", str(tmp_path / f"{name}.csv"), *options)
+        assert result.exit_code == 0, result.output
+        epochs = [line for line in result.output.splitlines() if line.startswith("epoch")]
+        batches = name in ("in_file.net", "option.net")
+        assert len(epochs) == 3 and all(("batch loss" in line) == batches for line in epochs), epochs
+        assert all(("batch accuracy" in line) == batches and "accuracy" in line for line in epochs)
+        written[name] = path.read_text().replace(", evaluate = false", "")
+    assert len(set(written.values())) == 1 and written["evaluated.net"] != XOR
+    trained = netlang.train(_write(tmp_path, "api.net", XOR), (GATE_INPUTS, [0, 1, 1, 0]), evaluate=False, epochs=2, write=False)
+    assert [epoch.evaluated for epoch in trained.history] == [False, False]
+    assert trained.settings["evaluate"] is False
 
 
 def test_lines_for_a_network_that_is_not_two_inputs_fail_before_training(cli, tmp_path):

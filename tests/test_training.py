@@ -505,3 +505,48 @@ def test_the_training_progress_bar_counts_samples_over_every_epoch():
     now[0] = 1.5  # past the delay: quick work shows no bar
     bar.update(90000, 90000)
     assert "50%" in stream.getvalue() and "90000 samples" in stream.getvalue()
+
+
+@pytest.mark.parametrize("batch", [1, 7])
+def test_any_numbering_of_the_parameters_trains_the_same_network(tmp_path, batch):
+    """However a binding numbers the entries (row by row as binding_all does, column by column as
+    a file's `x @ W` reads, or shuffled), training computes the same network: the engine keeps
+    each layer in the layout its products want (for batches, inputs x outputs, as Saito's W1) and
+    gives theta, each epoch's theta and the gradient back in the binding's order."""
+    rng = np.random.default_rng(5)
+    n_in, n_hidden, n_out, samples = 6, 5, 3, 23
+    arrays = {"W1": rng.normal(0, 0.5, (n_hidden, n_in)), "b1": rng.normal(0, 0.1, n_hidden), "W2": rng.normal(0, 0.5, (n_out, n_hidden)), "b2": np.zeros(n_out)}
+    net = network_with(tmp_path, SAITO.format(n_in=n_in, n_hidden=n_hidden, n_out=n_out), arrays)
+    X = rng.uniform(0, 1, (samples, n_in))
+    T = np.eye(n_out)[rng.integers(0, n_out, samples)]
+    rows = training.binding_all(net)
+    by_columns = np.arange(rows.size)  # new number of each of binding_all's parameters
+    for w in rows.weight_index:
+        by_columns[w] = int(w.min()) + np.arange(w.size).reshape(w.shape[::-1]).T
+    shuffled = rng.permutation(rows.size)
+    settings_ = training.Settings(loss="cross-entropy", learning_rate=0.5, epochs=2, batch_size=batch, seed=1)
+    base = training.fit(net, rows, X, T, settings_)
+    base_gradient = training.gradient(net, rows, X, T, "cross-entropy")
+    for number in (by_columns, shuffled):
+        binding = training.Binding([number[w] for w in rows.weight_index], [number[b] for b in rows.bias_index], rows.size)
+        assert training.parameters(net, binding)[number].tolist() == training.parameters(net, rows).tolist()
+        result = training.fit(net, binding, X, T, settings_)
+        for got, want in zip(result.network.layers, base.network.layers):
+            np.testing.assert_allclose(got.weights, want.weights, rtol=1e-12, atol=1e-15)
+            np.testing.assert_allclose(got.bias, want.bias, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(result.theta[number], base.theta, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(result.history[0].theta[number], base.history[0].theta, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(training.gradient(net, binding, X, T, "cross-entropy")[number], base_gradient, rtol=1e-12, atol=1e-17)
+        assert result.history[-1].loss == pytest.approx(base.history[-1].loss, rel=1e-12)
+
+
+def test_the_cross_entropy_of_one_hot_targets_reads_the_labels_outputs_alone():
+    rng = np.random.default_rng(8)
+    outputs = rng.dirichlet(np.ones(4), 50)
+    outputs[3, 2] = 0.0  # log(0) is taken as log(tiny), both ways
+    labels = rng.integers(0, 4, 50)
+    labels[3] = 2
+    targets = np.eye(4)[labels]
+    full = training.loss_value(outputs, targets, "cross-entropy")
+    assert np.isfinite(full) and full > 0
+    assert training.loss_value(outputs, targets, "cross-entropy", labels=labels) == pytest.approx(full, rel=1e-14)
