@@ -42,6 +42,7 @@ from pygls.uris import from_fs_path
 from netlang.lint import diagnose
 from netlang.lsp.analysis import Analysis
 from netlang.lsp.server import DEBOUNCE_SECONDS
+from netlang.memo import Memo
 from netlang.parser import IncrementalParser
 
 
@@ -196,8 +197,8 @@ async def main() -> None:
             clients.append((name, client, arrivals, arrived))
         latencies: Dict[str, List[float]] = {name: [] for name, _ in servers}
         library, incremental = [], []
-        parser = IncrementalParser()
-        Analysis(text, str(path), parser)
+        parser, memo = IncrementalParser(), Memo()
+        Analysis(text, str(path), parser, memo)
         for version in range(2, edits + 2):
             change, text = one_weight(text, version)
             for name, client, arrivals, arrived in clients:  # the same edit to each server, in turn
@@ -206,7 +207,7 @@ async def main() -> None:
             diagnose(path, source=text)
             library.append(time.perf_counter() - begin)
             begin = time.perf_counter()
-            Analysis(text, str(path), parser)  # what the server does with the change, in this process
+            Analysis(text, str(path), parser, memo)  # what the server does with the change, in this process
             incremental.append(time.perf_counter() - begin)
         for name, client, _, _ in clients[1:]:
             await stop(client)

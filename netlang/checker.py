@@ -28,6 +28,8 @@ from .weights import WeightFiles
 if TYPE_CHECKING:  # pragma: no cover - a program without arrays is checked without numpy
     import numpy as np
 
+    from .memo import Memo
+
 __all__ = ["CheckedProgram", "Constant", "Unit", "check"]
 
 
@@ -65,6 +67,7 @@ class CheckedProgram:
     # The arrays load(...) read, by its arguments: the interpreter uses them, never reading a file again.
     loaded: Dict[Tuple[str, Optional[str]], np.ndarray] = field(default_factory=dict)
     settings: params_.Settings = field(default_factory=params_.Settings)  # the train statements'
+    dependencies: Optional[Dependencies] = None  # which names each definition reads (the linter's too)
 
     def __repr__(self) -> str:
         return f"CheckedProgram({self.program.filename!r}, {len(self.inputs)} inputs, {len(self.units)} units, outputs={self.outputs})"
@@ -92,6 +95,7 @@ def check(
     *,
     param_values: Optional[Dict[str, Constant]] = None,
     seed: Optional[int] = None,
+    memo: Optional[Memo] = None,
 ) -> CheckedProgram:
     """Check ``program``; raise one NetlangError carrying every error found.
 
@@ -100,6 +104,8 @@ def check(
     ``weight_files`` reads the files of ``load(...)`` and records them (by default, from ``base_dir``).
     ``param_values``: values for params, used instead of what the file gives them (training's
     provenance); ``seed``: the initialisers' seed instead of the file's ``train seed``.
+    ``memo``: the document's :class:`~netlang.memo.Memo` (an editor's), from which the values
+    of unchanged definitions are taken; the result is the same.
     """
     # Constant folding may overflow; every result is checked (checked_number, checked_array,
     # and the weights of each unit), so numpy's warnings would only repeat the located error.
@@ -110,6 +116,7 @@ def check(
         checker = _Checker(program, source, base_dir, frozenset(unparsed), files)
         checker.param_values = param_values or {}
         checker.seed = seed
+        checker.memo = memo
         return checker.run()
 
 
@@ -138,6 +145,7 @@ class _Checker:
         self.values = Values(self, budget)
         self.constant_values = Values(_ConstantsOnly(self), budget)
         self.dependencies = Dependencies({})
+        self.memo: Optional[Memo] = None
 
     def __repr__(self) -> str:
         return f"_Checker({self.program.filename!r}, {len(self.report.found)} errors)"
@@ -151,6 +159,8 @@ class _Checker:
     # -- driver ------------------------------------------------------------------
 
     def run(self) -> CheckedProgram:
+        if self.memo is not None:
+            self.memo.start()
         inputs = self.declare()
         units: List[Unit] = []
         signals = sum(var.size or 1 for var in inputs if var.name not in self.failed)
@@ -165,7 +175,8 @@ class _Checker:
                 if isinstance(statement, (Let, Param)):
                     self.constant(name)
                 else:
-                    activation, form, size = self.values.definition(statement)
+                    memo = self.memo
+                    activation, form, size = self.values.definition(statement) if memo is None else memo.definition(self, statement)
                     unit = Unit(name, size, activation, form, statement)
                     self.sizes[name] = size
                     units.append(unit)
@@ -195,10 +206,13 @@ class _Checker:
                         "number-out-of-range",
                         hint="weights must lie within about ±1.8e308",
                     )
+        if self.memo is not None:
+            self.memo.finish(self.dependencies)
         if self.report.found:
             raise combine(self.report.found)
         return CheckedProgram(
-            self.program, inputs, self.constants, units, outputs, self.sizes, self.base_dir, self.weight_files.arrays, settings
+            self.program, inputs, self.constants, units, outputs, self.sizes, self.base_dir, self.weight_files.arrays, settings,
+            self.dependencies,
         )
 
     def declare(self) -> List[InputVar]:
@@ -376,7 +390,8 @@ class _Checker:
 
     def definition_order(self) -> List[str]:
         """Constants, nodes and layers, each after every definition it names; cycles are errors."""
-        self.dependencies = Dependencies({name: statement.value for name, statement in self.definitions.items()})
+        values = {name: statement.value for name, statement in self.definitions.items()}
+        self.dependencies = Dependencies(values, self.memo.dependencies if self.memo is not None else None)
         return self.dependencies.order(self.report_cycle)
 
     def report_cycle(self, cycle: List[str]) -> None:

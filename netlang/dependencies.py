@@ -6,16 +6,28 @@ output, who reads an input) both need.
 
 from __future__ import annotations
 
-from typing import Callable, Dict, Iterable, List, Mapping, Set, Tuple
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
 from .nodes import Expr, names_read
 
 
 class Dependencies:
-    """``reads[name]``: the names definition ``name`` reads, in order of first use."""
+    """``reads[name]``: the names definition ``name`` reads, in order of first use.
 
-    def __init__(self, values: Mapping[str, Expr]) -> None:
-        self.reads: Dict[str, Dict[str, None]] = {name: names_read(value) for name, value in values.items()}
+    ``previous``: the graph of an earlier version of the same document (an editor's), whose
+    ``reads`` are taken for the very same expressions (the incremental parser keeps the nodes
+    of unchanged statements) instead of walking them again.
+    """
+
+    def __init__(self, values: Mapping[str, Expr], previous: Optional["Dependencies"] = None) -> None:
+        self.values = values
+        if previous is None:
+            self.reads: Dict[str, Dict[str, None]] = {name: names_read(value) for name, value in values.items()}
+        else:
+            before, known = previous.values, previous.reads
+            self.reads = {
+                name: known[name] if before.get(name) is value else names_read(value) for name, value in values.items()
+            }
 
     def __repr__(self) -> str:
         return f"Dependencies({len(self.reads)} definitions)"

@@ -24,6 +24,7 @@ from .expectations import expectations
 from .nodes import Expect, InputVar, Let, Output, Param, Program, Span, names_read
 
 if TYPE_CHECKING:  # pragma: no cover - lowering (and numpy) only when the network is asked for
+    from .memo import Memo
     from .parser import IncrementalParser
     from .runtime import Network
 
@@ -31,7 +32,9 @@ if TYPE_CHECKING:  # pragma: no cover - lowering (and numpy) only when the netwo
 def find_warnings(checked: CheckedProgram) -> List[NetlangError]:
     """The warnings about ``checked``, in file order."""
     program = checked.program
-    graph = Dependencies({definition.name: definition.value for definition in program.definitions()})
+    graph = checked.dependencies  # the checker's
+    if graph is None:  # a CheckedProgram made by hand
+        graph = Dependencies({definition.name: definition.value for definition in program.definitions()})
     readers = graph.readers()
     used_elsewhere: Set[str] = set()  # read by statements that define nothing
     for statement in program.statements:
@@ -102,17 +105,23 @@ class Diagnosis:
         }
 
 
-def diagnose(path: Union[str, "os.PathLike[str]"], source: Optional[str] = None, parser: Optional["IncrementalParser"] = None) -> Diagnosis:
+def diagnose(
+    path: Union[str, "os.PathLike[str]"],
+    source: Optional[str] = None,
+    parser: Optional["IncrementalParser"] = None,
+    memo: Optional["Memo"] = None,
+) -> Diagnosis:
     """Read, parse and check the .net file at ``path`` (its ``expect`` lines too); every error, or every warning.
 
     ``source``: the file's text as an editor holds it (unsaved), checked instead of the
     file's contents; ``load(...)`` still reads weight files beside ``path``. ``parser``: the
-    document's incremental parser (the language server's), as ``pipeline.check`` takes it.
+    document's incremental parser (the language server's), and ``memo``, the document's
+    :class:`~netlang.memo.Memo`, as ``pipeline.check`` takes them.
     """
     filename = os.fspath(path)
     try:
         source_read = pipeline.read(filename) if source is None else pipeline.text_source(source, filename)
-        checked = pipeline.check(source_read, parser=parser)
+        checked = pipeline.check(source_read, parser=parser, memo=memo)
         expectations(checked)
     except NetlangError as error:
         return Diagnosis(filename, list(error.errors))

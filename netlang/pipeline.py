@@ -31,6 +31,7 @@ from .nodes import Program
 
 if TYPE_CHECKING:  # pragma: no cover - the checker and runtime import numpy, which parse and fmt do without
     from .checker import CheckedProgram
+    from .memo import Memo
     from .parser import IncrementalParser
     from .runtime import Network
     from .weights import WeightFiles
@@ -119,13 +120,15 @@ def check(
     weight_files: Optional["WeightFiles"] = None,
     base_dir: Optional[PathLike] = None,
     parser: Optional["IncrementalParser"] = None,
+    memo: Optional["Memo"] = None,
 ) -> "CheckedProgram":
     """The checked program of ``source`` (parsed first) or of a parsed Program; every error found, raised together.
 
     Text with syntax errors raises them with the errors the checker finds in the statements
     that do parse, so one run reports every mistake it can. ``weight_files`` reads and records
     the files of ``load(...)`` (by default, from the source's folder); ``parser`` parses the
-    source, as :func:`parse` says.
+    source, as :func:`parse` says; ``memo``, the document's :class:`~netlang.memo.Memo`, keeps
+    the values of its definitions from one check to the next (the result is the same).
     """
     from .checker import check as check_statements
     from .parser import gc_paused
@@ -141,11 +144,11 @@ def check(
     files = weight_files if weight_files is not None else WeightFiles(folder)
     if not syntax_errors:
         with gc_paused():
-            return check_statements(program, program.source, folder, weight_files=files)
+            return check_statements(program, program.source, folder, weight_files=files, memo=memo)
     if program.statements and len(syntax_errors) < limits.MAX_ERRORS:
         try:
             with gc_paused():
-                check_statements(program, program.source, folder, unparsed, weight_files=files)
+                check_statements(program, program.source, folder, unparsed, weight_files=files, memo=memo)
         except NetlangError as semantic_errors:
             raise combine(syntax_errors + semantic_errors.errors[: limits.MAX_ERRORS - len(syntax_errors)]) from None
     raise combine(syntax_errors)

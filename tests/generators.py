@@ -6,7 +6,8 @@ arguments (weights on either side, unary signs, parentheses, nested sums, divisi
 constants), layers (``W @ v + b``), outputs and, optionally, ``expect`` lines. The text is
 laid out badly on purpose: odd or missing spaces, tabs, blank lines, ``\\r\\n`` line ends,
 statements broken over lines inside brackets, and comments everywhere a comment may stand
-(own lines, line ends, inside brackets). Self-contained: uses only hypothesis.
+(own lines, line ends, inside brackets). ``edited(text)`` draws the text after one edit as
+typed in an editor. Self-contained: uses only hypothesis.
 """
 
 from __future__ import annotations
@@ -307,3 +308,35 @@ def _values(draw: st.DrawFn) -> str:
     t = lambda: draw(space(True))  # noqa: E731
     items = [draw(expressions(True)) for _ in range(count)]
     return f"({t()}" + f"{t()},{t()}".join(items) + draw(st.sampled_from(["", ","])) + f"{t()})"
+
+
+# --- edits, as typed in an editor -------------------------------------------------------
+
+# Pieces typed or deleted in an editor: brackets, line ends of both kinds, keywords, comments,
+# characters the lexer refuses, a line that starts a statement inside brackets.
+TYPED = ["\n", "\r\n", " ", "\t", "(", ")", "[", "]", ",", "=", "+", "-", "*", "#", "# note\n", "x1", "0.5", "1",
+         "node ", "node z = ", "\nnode q = 1\n", "input ", "output ", "expect ", " -> ", " within 0.1", "let ",
+         "sigmoid(", '"w.npy"', "$", "\v", "\u2028", ",5", "inputs"]
+
+
+@st.composite
+def edited(draw: st.DrawFn, text: str) -> str:
+    """``text`` after one edit: characters inserted, deleted or replaced; a line duplicated,
+    deleted or moved."""
+    kind = draw(st.sampled_from(["insert", "insert", "delete", "replace", "line copy", "line delete", "line move"]))
+    at = draw(st.integers(0, len(text)))
+    if kind == "insert":
+        return text[:at] + draw(st.sampled_from(TYPED)) + text[at:]
+    if kind == "delete":
+        return text[:at] + text[at + draw(st.integers(1, 12)) :]
+    if kind == "replace":
+        return text[:at] + draw(st.sampled_from(TYPED)) + text[at + draw(st.integers(1, 6)) :]
+    lines = text.split("\n")
+    i, j = draw(st.integers(0, len(lines) - 1)), draw(st.integers(0, len(lines) - 1))
+    if kind == "line copy":
+        lines.insert(j, lines[i])
+    elif kind == "line delete" and len(lines) > 1:
+        del lines[i]
+    else:
+        lines.insert(j, lines.pop(i))
+    return "\n".join(lines)

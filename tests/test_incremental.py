@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import netlang
 from fuzzing import mutate, seeds
-from generators import programs, syntax_programs
+from generators import edited, programs, syntax_programs
 from netlang import limits, parser
 from netlang.nodes import Program, moved_down
 from netlang.parser import IncrementalParser, parse_recovering
@@ -28,36 +28,6 @@ def assert_same(incremental: IncrementalParser, text: str, filename: str = "edit
     assert _outcome(incremental.parse(text, filename)) == _outcome(parse_recovering(text, filename)), text
 
 
-# Pieces typed or deleted in an editor: brackets, line ends of both kinds, keywords, comments,
-# characters the lexer refuses, a line that starts a statement inside brackets.
-_TYPED = ["\n", "\r\n", " ", "\t", "(", ")", "[", "]", ",", "=", "+", "-", "*", "#", "# note\n", "x1", "0.5", "1",
-          "node ", "node z = ", "\nnode q = 1\n", "input ", "output ", "expect ", " -> ", " within 0.1", "let ",
-          "sigmoid(", '"w.npy"', "$", "\v", "\u2028", ",5", "inputs"]
-
-
-@st.composite
-def _edit(draw: st.DrawFn, text: str) -> str:
-    """``text`` after one edit: characters inserted, deleted or replaced; a line duplicated,
-    deleted or moved."""
-    kind = draw(st.sampled_from(["insert", "insert", "delete", "replace", "line copy", "line delete", "line move"]))
-    at = draw(st.integers(0, len(text)))
-    if kind == "insert":
-        return text[:at] + draw(st.sampled_from(_TYPED)) + text[at:]
-    if kind == "delete":
-        return text[:at] + text[at + draw(st.integers(1, 12)) :]
-    if kind == "replace":
-        return text[:at] + draw(st.sampled_from(_TYPED)) + text[at + draw(st.integers(1, 6)) :]
-    lines = text.split("\n")
-    i, j = draw(st.integers(0, len(lines) - 1)), draw(st.integers(0, len(lines) - 1))
-    if kind == "line copy":
-        lines.insert(j, lines[i])
-    elif kind == "line delete" and len(lines) > 1:
-        del lines[i]
-    else:
-        lines.insert(j, lines.pop(i))
-    return "\n".join(lines)
-
-
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), start=st.one_of(programs(with_expect=True), syntax_programs()))
 def test_every_edit_of_generated_programs_parses_as_a_whole_parse_does(data, start):
@@ -65,7 +35,7 @@ def test_every_edit_of_generated_programs_parses_as_a_whole_parse_does(data, sta
     text = start
     assert_same(incremental, text)
     for _ in range(data.draw(st.integers(1, 8))):
-        text = data.draw(_edit(text))
+        text = data.draw(edited(text))
         assert_same(incremental, text)
 
 

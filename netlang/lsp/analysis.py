@@ -2,7 +2,8 @@
 
 :class:`Analysis` runs the library on the editor's text once (``lint.diagnose``: parse with
 recovery, check, expectations, warnings, exactly as ``netlang check``; the document's
-:class:`~netlang.parser.IncrementalParser` re-parses only the statements that changed) and answers
+:class:`~netlang.parser.IncrementalParser` re-parses only the statements that changed, and its
+:class:`~netlang.memo.Memo` gives the checker the values of the definitions that did not) and answers
 every question an editor asks from that: the names under the cursor, their definitions and
 uses, hovers, inlay hints, completions, renames, semantic tokens and fixes. Positions are
 netlang's own (:class:`~netlang.nodes.Span`: 1-based lines and columns counted in
@@ -45,6 +46,7 @@ from ..nodes import (
     String,
     walk,
 )
+from ..memo import Memo
 from ..parser import IncrementalParser, gc_paused, keywords, parse_recovering
 from ..pipeline import text_source
 from ..runtime import Layer as CompiledLayer
@@ -136,14 +138,16 @@ class Analysis:
 
     ``filename`` is the document's path: ``load(...)`` reads weight files beside it, as
     ``netlang check`` does for a file on disk. ``parser``: the document's incremental parser,
-    which gives what ``parse_recovering`` gives, re-parsing only the statements that changed.
+    which gives what ``parse_recovering`` gives, re-parsing only the statements that changed;
+    ``memo``: the document's :class:`~netlang.memo.Memo`, from which the checker takes the
+    values of the definitions that did not change (the diagnostics are the same).
     """
 
-    def __init__(self, text: str, filename: str, parser: Optional[IncrementalParser] = None) -> None:
+    def __init__(self, text: str, filename: str, parser: Optional[IncrementalParser] = None, memo: Optional[Memo] = None) -> None:
         self.text = text
         self.filename = filename
         self.parser = parser
-        self.diagnosis = diagnose(filename, source=text, parser=parser)
+        self.diagnosis = diagnose(filename, source=text, parser=parser, memo=memo)
         self.diagnostics: List[NetlangError] = self.diagnosis.diagnostics
         self.checked: Optional[CheckedProgram] = self.diagnosis.checked
         self.has_syntax_errors = any(d.code == "syntax-error" for d in self.diagnostics)
