@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple, Union
+from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple, Union
 
 from . import limits
 from .callables import CALLABLES
@@ -20,14 +20,13 @@ from .errors import Failed, Report, combine, did_you_mean
 from .files import FileError
 from .lazynumpy import overflow_unwarned
 from .forms import ScalarForm, VectorForm, keys_read, signal_of
+from .grids import NUMPY, Arrays
 from . import params as params_
 from .nodes import Call, Expr, Index, Input, InputVar, Layer, Let, Name, Node, Output, Param, Program, Span, walk
-from .values import Budget, Constant, Signal, Values, is_constant
+from .values import Array, Budget, Constant, Signal, Values, is_constant
 from .weights import WeightFiles
 
-if TYPE_CHECKING:  # pragma: no cover - a program without arrays is checked without numpy
-    import numpy as np
-
+if TYPE_CHECKING:  # pragma: no cover - the language server's memo imports the checker
     from .memo import Memo
 
 __all__ = ["CheckedProgram", "Constant", "Unit", "check"]
@@ -65,7 +64,7 @@ class CheckedProgram:
     sizes: Dict[str, Optional[int]] = field(default_factory=dict)  # every signal: None when scalar
     base_dir: Optional[Path] = None  # where load(...) reads files from
     # The arrays load(...) read, by its arguments: the interpreter uses them, never reading a file again.
-    loaded: Dict[Tuple[str, Optional[str]], np.ndarray] = field(default_factory=dict)
+    loaded: Dict[Tuple[str, Optional[str]], Array] = field(default_factory=dict)
     settings: params_.Settings = field(default_factory=params_.Settings)  # the train statements'
     dependencies: Optional[Dependencies] = None  # which names each definition reads (the linter's too)
 
@@ -93,9 +92,10 @@ def check(
     unparsed: Iterable[str] = (),
     weight_files: Optional[WeightFiles] = None,
     *,
-    param_values: Optional[Dict[str, Constant]] = None,
+    param_values: Optional[Mapping[str, Constant]] = None,
     seed: Optional[int] = None,
     memo: Optional[Memo] = None,
+    arrays: Arrays = NUMPY,
 ) -> CheckedProgram:
     """Check ``program``; raise one NetlangError carrying every error found.
 
@@ -106,14 +106,17 @@ def check(
     provenance); ``seed``: the initialisers' seed instead of the file's ``train seed``.
     ``memo``: the document's :class:`~netlang.memo.Memo` (an editor's), from which the values
     of unchanged definitions are taken; the result is the same.
+    ``arrays``: the kind of array of its constants: numpy's (to lower), or ``grids.GRIDS`` (to
+    check alone, without numpy; the same errors, by the same rules: netlang.grids). With Grids,
+    ``weight_files`` must read Grids too.
     """
     # Constant folding may overflow; every result is checked (checked_number, checked_array,
     # and the weights of each unit), so numpy's warnings would only repeat the located error.
     # A program without arrays is checked without numpy (netlang.lazynumpy), so they are
     # turned off without importing it (and a caller's np.seterr(all='raise') stays out).
     with overflow_unwarned():
-        files = weight_files if weight_files is not None else WeightFiles(base_dir)
-        checker = _Checker(program, source, base_dir, frozenset(unparsed), files)
+        files = weight_files if weight_files is not None else WeightFiles(base_dir, arrays)
+        checker = _Checker(program, source, base_dir, frozenset(unparsed), files, arrays)
         checker.param_values = param_values or {}
         checker.seed = seed
         checker.memo = memo
@@ -125,7 +128,13 @@ class _Checker:
     and :class:`params.ParamScope` for its params and train settings."""
 
     def __init__(
-        self, program: Program, source: Optional[str], base_dir: Optional[Path], unparsed: FrozenSet[str], weight_files: WeightFiles
+        self,
+        program: Program,
+        source: Optional[str],
+        base_dir: Optional[Path],
+        unparsed: FrozenSet[str],
+        weight_files: WeightFiles,
+        arrays: Arrays = NUMPY,
     ) -> None:
         self.program = program
         self.weight_files = weight_files
@@ -138,12 +147,13 @@ class _Checker:
         self.definition_span: Dict[str, Span] = {}
         self.constants: Dict[str, Constant] = {}
         self.definitions: Dict[str, Union[Let, Param, Node, Layer]] = {}
-        self.param_values: Dict[str, Constant] = {}
+        self.param_values: Mapping[str, Constant] = {}
         self.seed: Optional[int] = None
         self.failed: Set[str] = set()  # definitions with an error (reported) or in a cycle
         budget = Budget()  # one for the whole program, constants and definitions alike
-        self.values = Values(self, budget)
-        self.constant_values = Values(_ConstantsOnly(self), budget)
+        self.arrays = arrays
+        self.values = Values(self, budget, arrays)
+        self.constant_values = Values(_ConstantsOnly(self), budget, arrays)
         self.dependencies = Dependencies({})
         self.memo: Optional[Memo] = None
 
@@ -296,7 +306,7 @@ class _Checker:
         statement = self.lets[name]
         if isinstance(statement, Param):
             seed = self.seed if self.seed is not None else params_.file_seed(self.program.statements)
-            value = params_.param_value(self, statement, self.param_values.get(name), seed)
+            value = params_.param_value(self, statement, self.param_values.get(name), seed, self.arrays)
         else:
             value = self.fold(statement.value)
         self.constants[name] = value
@@ -324,7 +334,7 @@ class _Checker:
     def is_scalar_signal(self, name: str) -> bool:
         return name in self.signals and name not in self.lets and name not in self.failed and self.sizes.get(name, 0) is None
 
-    def read_weights(self, path: str, key: Optional[str], path_span: Span, span: Span) -> np.ndarray:
+    def read_weights(self, path: str, key: Optional[str], path_span: Span, span: Span) -> Array:
         # A .net file reads only files in its own folder and below it, so that one from
         # elsewhere (a course, a download) cannot read, or report on, any other file.
         # Both separators count: the file may come from another system.

@@ -75,17 +75,18 @@ def _lower_layer(index: int, units: List[Unit], signals: SignalTable) -> Compile
             bias[row] = form.const
         else:
             assert isinstance(form, VectorForm)
+            # np.asarray: a program checked alone holds Grids (netlang.grids), with the same values.
             for key, block in form.terms.items():
                 first = column(key)
                 if isinstance(block, Diag):
                     count = len(block.d)
                     entry_rows.append(np.arange(row, row + count))
                     entry_cols.append(np.arange(first, first + count))
-                    entry_values.append(block.d)
+                    entry_values.append(np.asarray(block.d))
                 else:
                     width = block.shape[1]
-                    blocks.append((row, np.arange(first, first + width), block))
-            bias[row : row + unit.width] = form.const
+                    blocks.append((row, np.arange(first, first + width), np.asarray(block)))
+            bias[row : row + unit.width] = np.asarray(form.const)
         activation = unit.activation
         last = segments[-1] if segments else None
         if last and last.activation == activation and not ACTIVATIONS[activation].whole_vector:

@@ -13,10 +13,14 @@ import codecs
 import io
 import math
 import re
+import sys
 import warnings
-from typing import IO, Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import IO, TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
+else:  # PlainCsvSource (netlang check's weight files) reads without numpy (netlang.lazynumpy)
+    from .lazynumpy import np
 
 from .errors import NetlangError, combine, did_you_mean, name_list
 from .nodes import Span
@@ -151,7 +155,7 @@ class CsvSource:
         stream: IO[Any],
         filename: str,
         columns: Optional[Sequence[str]],
-        dtype: Any = np.float64,
+        dtype: Any = "float64",
         rows: int = 4096,
         header: bool = True,
         total: Optional[int] = None,
@@ -163,7 +167,11 @@ class CsvSource:
         self.filename = filename
         self.by_position = columns is None  # columns named 1, 2, ... and counted from the first row
         self.columns = tuple(columns or ())
-        self.dtype = np.dtype(dtype)
+        self.dtype = self._number_type(dtype)
+        # The largest finite value of that type, and its name, for the errors of a value beyond it.
+        self.largest: float
+        self.type_name: str
+        self.largest, self.type_name = (sys.float_info.max, "float64") if dtype == "float64" else (float(np.finfo(dtype).max), self.dtype.name)
         self.rows = rows
         self.allow_header = header
         self.total = total  # bytes (characters, for a text stream) expected, for progress; None when unknown
@@ -377,8 +385,16 @@ class CsvSource:
             block = block[:, self.order]
         return block
 
+    def _number_type(self, dtype: Any) -> Any:
+        return np.dtype(dtype)
+
     def _parse_slowly(self, lines: List[str], first: int) -> np.ndarray:
-        """``lines`` read cell by cell, for what numpy does not take (``1, "2"``), or every error with its place.
+        """``lines`` read cell by cell, for what numpy does not take (``1, "2"``), or every error with its place."""
+        rows = self._rows(lines, first)
+        return np.array(rows, dtype=self.dtype).reshape(len(rows), len(self.columns))
+
+    def _rows(self, lines: List[str], first: int) -> List[List[float]]:
+        """The rows of ``lines``, cell by cell, as Python floats; or every error with its place.
 
         numpy's own messages give no file line, and its rules for spaces around
         quotes are stricter than people's CSV files; this is the reference reading.
@@ -415,8 +431,8 @@ class CsvSource:
                     value = _number(text)
                     if value is None:
                         message = f"'{text}' in column {name} is not a number" if text else f"the value for {name} is missing"
-                    elif not math.isfinite(value) or abs(value) > float(np.finfo(self.dtype).max):
-                        message = f"'{text}' in column {name} is not a finite {self.dtype.name} number"
+                    elif not math.isfinite(value) or abs(value) > self.largest:
+                        message = f"'{text}' in column {name} is not a finite {self.type_name} number"
                     else:
                         row.append(value)
                         continue
@@ -427,10 +443,29 @@ class CsvSource:
                 break
         if errors:
             raise combine(errors)
-        return np.array(rows, dtype=self.dtype).reshape(len(rows), width)
+        return rows
 
     def order_names(self) -> Tuple[str, ...]:
         """The column names in the order the file gives them."""
         if self.order is None:
             return self.columns
         return tuple(self.columns[i] for i in np.argsort(self.order))
+
+
+class PlainCsvSource(CsvSource):
+    """A CsvSource of float64 numbers whose blocks are lists of rows of Python floats, read
+    without numpy (``netlang check``'s weight files): every line by the reference reading,
+    which is also CsvSource's for any block numpy's ``loadtxt`` does not take. Where both take
+    a block they read each number by a correctly rounded conversion of the same text; where
+    this one finds an error, a caller that must report it as CsvSource does reads the file again
+    with CsvSource (weights.read_grid).
+    """
+
+    def __init__(self, stream: IO[Any], filename: str, max_values: Optional[int] = None) -> None:
+        super().__init__(stream, filename, None, header=False, max_values=max_values)
+
+    def _number_type(self, dtype: Any) -> Any:
+        return None  # float64, as Python's float
+
+    def _parse(self, lines: List[str], first: int) -> Optional[List[List[float]]]:  # type: ignore[override]
+        return self._rows(lines, first) or None

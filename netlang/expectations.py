@@ -23,6 +23,7 @@ from .pipeline import check_program, lower
 from .lazynumpy import errstate
 from .numerals import format_number
 from .errors import NetlangError, Report, combine, did_you_mean, name_list
+from .grids import Grid
 from .interpreter import EXACT, FLOAT, Arithmetic, Scalar, check_exact_work, constants, interpret_row, value_of
 from .nodes import Call, Compare, Expect, Expr, Index, Name, Program, Span, String, walk
 
@@ -249,6 +250,11 @@ class _Validator:
                     hint="write numbers, 'let' constants or arithmetic on them, e.g. expect (0, 1) -> 1",
                 )
                 return None
+        for node in walk(expr):
+            name = node.id if isinstance(node, Name) else node.name if isinstance(node, Index) else None
+            value = self.env.get(name) if name is not None else None
+            if isinstance(value, Grid):  # checked without numpy: the interpreter computes with numpy's arrays
+                self.env[name] = value.numpy()  # type: ignore[index]
         try:
             with errstate(all="raise"):
                 value = value_of(expr, self.env, self.arithmetic)

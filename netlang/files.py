@@ -22,7 +22,10 @@ import hashlib
 import os
 import stat
 from pathlib import Path
-from typing import IO, Any, Iterator, Optional, Tuple, Union
+from typing import IO, TYPE_CHECKING, Any, Iterator, Optional, Tuple, Union
+
+if TYPE_CHECKING:
+    from array import array
 
 from . import limits
 from .errors import NetlangError
@@ -323,6 +326,63 @@ def read_npy(stream: Any, name: str, max_entries: int, holds: str = "weights") -
             code="bad-weight-file",
         )
     return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+
+
+# The .npy types read without numpy: descr -> (array typecode, item size). Anything else (float16,
+# long doubles, other spellings of a type) is read by numpy (read_npy).
+_PLAIN_TYPES = {
+    "f8": ("d", 8), "f4": ("f", 4), "i8": ("q", 8), "u8": ("Q", 8), "i4": ("i", 4), "u4": ("I", 4),
+    "i2": ("h", 2), "u2": ("H", 2), "i1": ("b", 1), "u1": ("B", 1), "b1": ("B", 1),
+}
+
+
+def read_npy_plainly(stream: Any, max_entries: int) -> Optional[Tuple[Tuple[int, ...], "array[float]"]]:
+    """(shape, float64 values in C order) of a plain, well-formed .npy file, read without numpy;
+    None for anything else: a caller then reads it with :func:`read_npy`, which gives numpy's
+    result, or the error. So every file either way gives the same values or the same error."""
+    import ast
+    import math
+    import sys
+    from array import array
+
+    start = stream.read(8)
+    if start[:6] != b"\x93NUMPY" or tuple(start[6:8]) not in ((1, 0), (2, 0)):
+        return None
+    length_bytes = 2 if start[6] == 1 else 4
+    raw_length = stream.read(length_bytes)
+    length = int.from_bytes(raw_length, "little")
+    if len(raw_length) != length_bytes or length > limits.MAX_NPY_HEADER_BYTES:
+        return None
+    header = stream.read(length)
+    try:
+        described = ast.literal_eval(header.decode("latin1"))
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if not isinstance(described, dict) or set(described) != {"descr", "fortran_order", "shape"}:
+        return None
+    descr, fortran, shape = described["descr"], described["fortran_order"], described["shape"]
+    plain = _PLAIN_TYPES.get(descr[1:]) if isinstance(descr, str) and descr[:1] in "<>|" else None
+    if plain is None or not isinstance(fortran, bool) or not isinstance(shape, tuple):
+        return None
+    if not all(type(n) is int and n >= 0 for n in shape) or len(shape) > 2:
+        return None
+    count = math.prod(shape)
+    typecode, itemsize = plain
+    if count > max_entries or (itemsize > 1 and descr[0] == "|") or array(typecode).itemsize != itemsize:
+        return None
+    data = stream.read(count * itemsize)
+    if len(data) != count * itemsize:
+        return None
+    raw = array(typecode, data)
+    if descr[0] == (">" if sys.byteorder == "little" else "<") and itemsize > 1:
+        raw.byteswap()
+    if descr[1:] == "b1" and raw.count(0) + raw.count(1) != count:
+        return None  # bytes other than 0 and 1 in a bool array: numpy's to say what they are
+    values = raw if typecode == "d" else array("d", map(float, raw))
+    if fortran and len(shape) == 2:
+        rows, columns = shape
+        values = array("d", [values[c * rows + r] for r in range(rows) for c in range(columns)])
+    return shape, values
 
 
 class TooLarge(ValueError):

@@ -14,10 +14,10 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Dict, Iterator, Optional, Tuple, Union
 
+from .grids import Array, Arrays, arrays_of
+
 if TYPE_CHECKING:
     import numpy as np
-else:  # numpy is imported when a program first needs an array (netlang.lazynumpy)
-    from .lazynumpy import np
 
 Key = Union[str, Tuple[str, int]]
 
@@ -27,14 +27,14 @@ class Diag:
 
     __slots__ = ("d",)
 
-    def __init__(self, d: np.ndarray) -> None:
+    def __init__(self, d: Array) -> None:
         self.d = d
 
     def __repr__(self) -> str:
         return f"Diag({self.d!r})"
 
 
-Block = Union["np.ndarray", Diag]
+Block = Union[Array, Diag]
 
 
 def _add_blocks(a: Block, b: Block) -> Block:
@@ -43,9 +43,8 @@ def _add_blocks(a: Block, b: Block) -> Block:
     if isinstance(a, Diag):
         a, b = b, a
     if isinstance(b, Diag):
-        result = np.array(a, dtype=float, copy=True)
-        result[np.arange(len(b.d)), np.arange(len(b.d))] += b.d
-        return result
+        return arrays_of(b.d).plus_diagonal(a, b.d)
+    assert not isinstance(a, Diag)
     return a + b
 
 
@@ -76,10 +75,10 @@ class ScalarForm:
         """Whether every coefficient and the constant are finite numbers."""
         return math.isfinite(self.const) and all(map(math.isfinite, self.coeffs.values()))
 
-    def broadcast(self, size: int) -> "VectorForm":
-        """The same neuron input repeated ``size`` times, as a vector."""
-        terms: Dict[Key, Block] = {k: np.full((size, 1), c) for k, c in self.coeffs.items()}
-        return VectorForm(size, np.full(size, self.const), terms)
+    def broadcast(self, size: int, arrays: Arrays) -> "VectorForm":
+        """The same neuron input repeated ``size`` times, as a vector (of ``arrays``' kind)."""
+        terms: Dict[Key, Block] = {k: arrays.full((size, 1), c) for k, c in self.coeffs.items()}
+        return VectorForm(size, arrays.full(size, self.const), terms)
 
 
 class VectorForm:
@@ -87,7 +86,7 @@ class VectorForm:
 
     __slots__ = ("size", "const", "terms")
 
-    def __init__(self, size: int, const: np.ndarray, terms: Optional[Dict[Key, Block]] = None) -> None:
+    def __init__(self, size: int, const: Array, terms: Optional[Dict[Key, Block]] = None) -> None:
         self.size = size
         self.const = const
         self.terms: Dict[Key, Block] = terms if terms is not None else {}
@@ -95,19 +94,20 @@ class VectorForm:
     def __repr__(self) -> str:
         return f"VectorForm(size={self.size}, reads={[_key_text(k) for k in self.terms]})"
 
-    def scaled(self, factor: Union[float, np.ndarray]) -> "VectorForm":
+    def scaled(self, factor: Union[float, Array]) -> "VectorForm":
         """Times a scalar, or elementwise times a constant vector of the same size."""
-        if isinstance(factor, np.ndarray):
-            column = factor[:, None]
-            terms = {k: Diag(factor * b.d) if isinstance(b, Diag) else column * b for k, b in self.terms.items()}
+        if not isinstance(factor, float):
+            arrays = arrays_of(factor)
+            terms = {k: Diag(factor * b.d) if isinstance(b, Diag) else arrays.scale_rows(b, factor) for k, b in self.terms.items()}
         else:
             terms = {k: Diag(factor * b.d) if isinstance(b, Diag) else factor * b for k, b in self.terms.items()}
         return VectorForm(self.size, self.const * factor, terms)
 
     def finite(self) -> bool:
         """Whether every weight and constant is a finite number."""
-        return bool(np.isfinite(self.const).all()) and all(
-            np.isfinite(block.d if isinstance(block, Diag) else block).all() for block in self.terms.values()
+        arrays = arrays_of(self.const)
+        return arrays.all_finite(self.const) and all(
+            arrays.all_finite(block.d if isinstance(block, Diag) else block) for block in self.terms.values()
         )
 
     def plus(self, other: "VectorForm", sign: float = 1.0) -> "VectorForm":
@@ -117,12 +117,13 @@ class VectorForm:
             terms[key] = _add_blocks(terms[key], signed) if key in terms else signed
         return VectorForm(self.size, self.const + sign * other.const, terms)
 
-    def left_multiplied(self, matrix: np.ndarray) -> "VectorForm":
+    def left_multiplied(self, matrix: Array) -> "VectorForm":
         """``matrix @ self``: a weight matrix applied to this vector."""
-        terms = {k: matrix * b.d[None, :] if isinstance(b, Diag) else matrix @ b for k, b in self.terms.items()}
+        arrays = arrays_of(matrix)
+        terms = {k: arrays.scale_columns(matrix, b.d) if isinstance(b, Diag) else matrix @ b for k, b in self.terms.items()}
         return VectorForm(matrix.shape[0], matrix @ self.const, terms)
 
-    def dot(self, weights: np.ndarray) -> ScalarForm:
+    def dot(self, weights: Array) -> ScalarForm:
         """``weights @ self`` for a constant vector of weights: one neuron's input."""
         coeffs: Dict[Key, float] = {}
         for key, block in self.terms.items():
@@ -132,8 +133,8 @@ class VectorForm:
             elif len(row) == 1 and not isinstance(block, Diag) and block.shape[1] == 1:
                 coeffs[key] = coeffs.get(key, 0.0) + float(row[0])
             else:
-                for j in np.flatnonzero(row):
-                    element = (key, int(j))
+                for j in arrays_of(row).flatnonzero(row):
+                    element = (key, j)
                     coeffs[element] = coeffs.get(element, 0.0) + float(row[j])
         return ScalarForm(float(weights @ self.const), coeffs)
 

@@ -59,7 +59,7 @@ class Values(Dict[str, Any]):
     The arrays are an attribute, not an entry: every name a user can write is theirs.
     """
 
-    def __init__(self, loaded: Mapping[Any, np.ndarray]) -> None:
+    def __init__(self, loaded: Mapping[Any, Any]) -> None:
         super().__init__()
         self.loaded = loaded
 

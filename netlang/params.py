@@ -26,6 +26,7 @@ else:  # numpy is imported when a program first needs an array (netlang.lazynump
 from . import limits
 from .errors import Failed, did_you_mean
 from .numerals import format_number
+from .grids import NUMPY, Arrays, Grid, from_numpy
 from .nodes import Call, Expr, Name, Param, Span, String, Statement, Train
 
 # Each initialiser: (the numbers of arguments it takes, what they are).
@@ -55,15 +56,19 @@ class ParamScope(Protocol):
     def error(self, message: str, span: Span, code: str, hint: Optional[str] = None) -> Failed:
         """Report an error; the returned exception abandons the definition."""
 
-    def fold(self, expr: Expr) -> Union[float, np.ndarray]:
+    def fold(self, expr: Expr) -> Union[float, np.ndarray, Grid]:
         """The value of the constant expression ``expr``; raises :class:`Failed` (reported) if it has an error."""
 
 
-def param_value(scope: ParamScope, statement: Param, given: Optional[Union[float, np.ndarray]], seed: int) -> Union[float, np.ndarray]:
+def param_value(
+    scope: ParamScope, statement: Param, given: Optional[Union[float, np.ndarray, Grid]], seed: int, arrays: Arrays = NUMPY
+) -> Union[float, np.ndarray, Grid]:
     """A param's value: ``given`` from outside (training), drawn by an initialiser from ``seed``, or written.
 
-    Its mistakes are reported to ``scope``, and abandon the param (:class:`Failed`).
+    Its mistakes are reported to ``scope``, and abandon the param (:class:`Failed`). ``arrays``:
+    the kind of array it is (a lazy :class:`~netlang.grids.Grid` for a draw, when only checked).
     """
+    value: Union[float, np.ndarray, Grid]
     try:
         if given is not None:
             value = given
@@ -74,7 +79,7 @@ def param_value(scope: ParamScope, statement: Param, given: Optional[Union[float
                 numbers = [arg for arg in arguments if isinstance(arg, float)]
                 if len(numbers) != len(arguments):
                     raise scope.error("an initialiser's arguments are single numbers", call.span, "bad-arguments")
-                value = initial_values(statement, call, numbers, seed)
+                value = initial_values(statement, call, numbers, seed, arrays)
             else:
                 value = scope.fold(statement.value)
         check_shape(statement, value)
@@ -111,13 +116,16 @@ def generator(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(name.encode("utf-8"))])
 
 
-def initial_values(param: Param, call: Call, args: Sequence[float], seed: int) -> Union[float, np.ndarray]:
+def initial_values(param: Param, call: Call, args: Sequence[float], seed: int, arrays: Arrays = NUMPY) -> Union[float, np.ndarray, Grid]:
     """The values ``call`` (an initialiser) gives ``param``.
 
     ``xavier()`` draws from normal(0, 1/sqrt(n)), n the number of signals a weight matrix
     ``W[rows, n]`` reads (``W @ x``): this is Rashid's normal(0, n^-1/2) and what Saito calls
     Xavier's initial values; ``he()`` draws from normal(0, sqrt(2/n)). For a matrix used as
     ``x @ W`` (rows are the inputs) write the number: ``xavier(784)``.
+
+    With ``arrays`` of Grids, a vector or matrix is not drawn yet: a lazy Grid draws it with
+    numpy when its values are first needed, bounded meanwhile by what the arguments allow.
     """
     kind = call.func.id
     counts, usage = INITIALISERS[kind]
@@ -148,26 +156,51 @@ def initial_values(param: Param, call: Call, args: Sequence[float], seed: int) -
                 "limit-exceeded",
             )
     size: Tuple[int, ...] = shape if shape is not None else ()
-    rng = generator(seed, param.name)
     if kind == "zeros":
-        values = np.zeros(size)
-    elif kind == "normal":
+        return 0.0 if shape is None else arrays.zeros(size)
+    if kind == "normal":
         mean, std = args
         if std < 0:
             raise ParamProblem(f"the standard deviation {std!r} is negative", call.span, "bad-arguments")
-        values = mean + std * rng.standard_normal(size)
+        bound = abs(mean) + std * _LARGEST_NORMAL
     elif kind == "uniform":
         low, high = args
         if high < low:
             raise ParamProblem(f"uniform({low!r}, {high!r}): low is above high", call.span, "bad-arguments")
-        values = low + (high - low) * rng.random(size)
+        bound = abs(low) + (high - low)
     else:
         n = args[0] if args else float(size[-1])
         if not n >= 1:
             raise ParamProblem(f"{kind}({n!r}): n counts the signals a neuron reads, at least 1", call.span, "bad-arguments")
-        std = 1.0 / math.sqrt(n) if kind == "xavier" else math.sqrt(2.0 / n)
-        values = std * rng.standard_normal(size)
-    return float(values) if shape is None else values
+        bound = (1.0 / math.sqrt(n) if kind == "xavier" else math.sqrt(2.0 / n)) * _LARGEST_NORMAL
+
+    def draw() -> np.ndarray:
+        return _draw(kind, args, size, generator(seed, param.name))
+
+    if shape is None:
+        return float(draw())
+    if arrays is NUMPY:
+        return draw()
+    key = (kind, tuple(args), size, seed, param.name)
+    return Grid(size, draw=lambda: from_numpy(draw()).data, bound=bound, key=key)  # type: ignore[union-attr]
+
+
+# No standard normal numpy draws exceeds this: its ziggurat returns at most r = 3.65 from a
+# layer, and r + log(2^53) / r = 13.7 from the tail (random_standard_normal, distributions.c).
+_LARGEST_NORMAL = 64.0
+
+
+def _draw(kind: str, args: Sequence[float], size: Tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """The values of the initialiser ``kind`` (its arguments checked), drawn from ``rng``."""
+    if kind == "normal":
+        mean, std = args
+        return mean + std * rng.standard_normal(size)
+    if kind == "uniform":
+        low, high = args
+        return low + (high - low) * rng.random(size)
+    n = args[0] if args else float(size[-1])
+    std = 1.0 / math.sqrt(n) if kind == "xavier" else math.sqrt(2.0 / n)
+    return std * rng.standard_normal(size)
 
 
 def _arguments(counts: Tuple[int, ...]) -> str:
@@ -176,11 +209,11 @@ def _arguments(counts: Tuple[int, ...]) -> str:
     return f"{text} argument{'' if counts == (1,) else 's'}"
 
 
-def check_shape(param: Param, value: Union[float, np.ndarray]) -> None:
+def check_shape(param: Param, value: Union[float, np.ndarray, Grid]) -> None:
     """Refuse a value whose shape is not the one ``param`` declares."""
     if param.shape is None:
         return
-    actual = np.shape(value)
+    actual = () if isinstance(value, float) else tuple(value.shape)
     if tuple(actual) != tuple(param.shape):
         written = "a single value" if not actual else "x".join(map(str, actual))
         raise ParamProblem(

@@ -29,9 +29,10 @@ from .errors import NetlangError, combine
 from .files import STREAM, FileError, decode, open_file, read_bytes
 from .nodes import Program
 
-if TYPE_CHECKING:  # pragma: no cover - the checker and runtime import numpy, which parse and fmt do without
+if TYPE_CHECKING:  # pragma: no cover - the compiler and runtime import numpy, which parse, fmt and check do without
     from .checker import CheckedProgram
     from .memo import Memo
+    from .grids import Arrays
     from .parser import IncrementalParser
     from .runtime import Network
     from .weights import WeightFiles
@@ -121,6 +122,7 @@ def check(
     base_dir: Optional[PathLike] = None,
     parser: Optional["IncrementalParser"] = None,
     memo: Optional["Memo"] = None,
+    arrays: Optional["Arrays"] = None,
 ) -> "CheckedProgram":
     """The checked program of ``source`` (parsed first) or of a parsed Program; every error found, raised together.
 
@@ -129,10 +131,20 @@ def check(
     the files of ``load(...)`` (by default, from the source's folder); ``parser`` parses the
     source, as :func:`parse` says; ``memo``, the document's :class:`~netlang.memo.Memo`, keeps
     the values of its definitions from one check to the next (the result is the same).
+    ``arrays``: the kind of its constant arrays, by default
+    ``grids.GRIDS`` (no numpy: the checked program can still be lowered); the library's
+    ``compile`` and ``load`` check with ``grids.NUMPY`` (arrays already as the compiler takes them),
+    and then ``weight_files`` must be of that kind.
     """
     from .checker import check as check_statements
+    from .grids import GRIDS
     from .parser import gc_paused
     from .weights import WeightFiles
+
+    if weight_files is not None:
+        kind = weight_files.kind
+    else:
+        kind = arrays if arrays is not None else GRIDS
 
     if isinstance(source, Program):
         program, folder = source, _base_dir(source.filename, base_dir)
@@ -141,14 +153,14 @@ def check(
     else:
         program, syntax_errors, unparsed = parse(source, parser)
         folder = source.base_dir
-    files = weight_files if weight_files is not None else WeightFiles(folder)
+    files = weight_files if weight_files is not None else WeightFiles(folder, kind)
     if not syntax_errors:
         with gc_paused():
-            return check_statements(program, program.source, folder, weight_files=files, memo=memo)
+            return check_statements(program, program.source, folder, weight_files=files, memo=memo, arrays=kind)
     if program.statements and len(syntax_errors) < limits.MAX_ERRORS:
         try:
             with gc_paused():
-                check_statements(program, program.source, folder, unparsed, weight_files=files, memo=memo)
+                check_statements(program, program.source, folder, unparsed, weight_files=files, memo=memo, arrays=kind)
         except NetlangError as semantic_errors:
             raise combine(syntax_errors + semantic_errors.errors[: limits.MAX_ERRORS - len(syntax_errors)]) from None
     raise combine(syntax_errors)
@@ -194,7 +206,9 @@ def check_program(program: Union[Program, str], filename: Optional[str] = None, 
     Text with syntax errors raises them together with the errors the checker finds in the
     statements that do parse, so that one run reports every mistake it can.
     """
-    return check(_as_source(program, filename, base_dir), base_dir=base_dir)
+    from .grids import NUMPY
+
+    return check(_as_source(program, filename, base_dir), base_dir=base_dir, arrays=NUMPY)
 
 
 def read_source(path: PathLike) -> str:
@@ -210,6 +224,7 @@ def load(path: PathLike) -> "Network":
     errors are reported as always.
     """
     from . import cache
+    from .grids import NUMPY
     from .parser import gc_paused
     from .weights import WeightFiles
 
@@ -219,7 +234,7 @@ def load(path: PathLike) -> "Network":
         network = cache.read(entry_key)
         if network is not None:
             return network
-    files = WeightFiles(source.base_dir)
+    files = WeightFiles(source.base_dir, NUMPY)
     with gc_paused():
         network = lower(check(source, files))
     if entry_key is not None:
@@ -229,7 +244,9 @@ def load(path: PathLike) -> "Network":
 
 def load_checked(path: PathLike) -> "CheckedProgram":
     """Read, parse and check the .net file at ``path`` (the checked program, before lowering)."""
-    return check(read(path))
+    from .grids import NUMPY
+
+    return check(read(path), arrays=NUMPY)
 
 
 def load_with_checked(path: PathLike) -> Tuple["CheckedProgram", "Network"]:

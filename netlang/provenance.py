@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -102,7 +102,7 @@ class Provenance:
         return values
 
 
-def sources_of(program: Program, constants: Mapping[str, Union[float, np.ndarray]]) -> List[Source]:
+def sources_of(program: Program, constants: Mapping[str, Any]) -> List[Source]:
     """The learned values of ``program`` in file order: params (shapes from the checked ``constants``)
     and the numbers of param nodes and layers."""
     sources: List[Source] = []

@@ -20,15 +20,16 @@ from .callables import BUILTINS, CALLABLES, PUBLIC_NAMES, is_activation
 from .errors import Failed as Failed, did_you_mean
 from .hints import function_hint
 from .forms import Block, Diag, Key, ScalarForm, VectorForm
+from .grids import NUMPY, Array, Arrays, arrays_of
 from .nodes import Call, Compare, Expr, Index, Layer, Name, Node, Number, Product, Span, String, Sum, UnaryOp, Vector
 
 if TYPE_CHECKING:
     import numpy as np
     from typing_extensions import TypeIs
-else:  # numpy is imported when a program first needs an array (netlang.lazynumpy)
-    from .lazynumpy import np
 
-Constant = Union[float, "np.ndarray"]
+# An array is numpy's when a program is compiled, a Grid when it is only checked (netlang.grids):
+# the rules below are the same for both.
+Constant = Union[float, Array]
 Value = Union[Constant, ScalarForm, VectorForm]
 Form = Union[ScalarForm, VectorForm]
 
@@ -52,7 +53,7 @@ class Scope(Protocol):
     def is_scalar_signal(self, name: str) -> bool:
         """Whether ``name`` is a usable single-value signal (the fast path of long sums)."""
 
-    def read_weights(self, path: str, key: Optional[str], path_span: Span, span: Span) -> np.ndarray:
+    def read_weights(self, path: str, key: Optional[str], path_span: Span, span: Span) -> Array:
         """The array in the weight file ``path`` (an array ``key`` of an .npz), for ``load``."""
 
 
@@ -60,7 +61,7 @@ def is_constant(value: Value) -> TypeGuard[Constant]:
     return not isinstance(value, (ScalarForm, VectorForm))
 
 
-def is_array(value: Value) -> "TypeIs[np.ndarray]":
+def is_array(value: Value) -> "TypeIs[Array]":
     """Whether ``value`` is a constant vector or matrix (told without numpy: a value is a float,
     a form or an array, so that a program without arrays never imports it)."""
     return not isinstance(value, (float, ScalarForm, VectorForm))
@@ -103,15 +104,20 @@ def _is_or_has(value: Value) -> str:
     return f"has {text}" if text.endswith("elements") else f"is {text}"
 
 
-def _as_form(value: Value, size: Optional[int]) -> Form:
+def shape_of(value: Constant) -> Tuple[int, ...]:
+    """numpy's ``np.shape``: () for a number."""
+    return () if isinstance(value, float) else tuple(value.shape)
+
+
+def _as_form(value: Value, size: Optional[int], arrays: Arrays) -> Form:
     if isinstance(value, (ScalarForm, VectorForm)):
         if size is not None and isinstance(value, ScalarForm):
-            return value.broadcast(size)
+            return value.broadcast(size, arrays)
         return value
     if size is None:
         assert isinstance(value, float)
         return ScalarForm(value)
-    return VectorForm(size, np.broadcast_to(np.asarray(value, dtype=float), (size,)).copy())
+    return VectorForm(size, arrays.vector(value, size))
 
 
 def _scale(value: Value, factor: float) -> Value:
@@ -142,10 +148,11 @@ class Budget:
 class Values:
     """Computes the value of expressions, asking ``scope`` what names mean and reporting to it."""
 
-    def __init__(self, scope: Scope, budget: Budget) -> None:
+    def __init__(self, scope: Scope, budget: Budget, arrays: Arrays = NUMPY) -> None:
         self.scope = scope
         self.budget = budget
-        self.algebra = Algebra(scope.error, budget)
+        self.arrays = arrays  # the kind of array of the constants it makes
+        self.algebra = Algebra(scope.error, budget, arrays)
 
     def __repr__(self) -> str:
         return f"Values({type(self.scope).__name__}, {self.budget!r})"
@@ -190,7 +197,7 @@ class Values:
             return meaning
         if meaning.size is None:
             return ScalarForm(0.0, {name: 1.0})
-        return VectorForm(meaning.size, np.zeros(meaning.size), {name: Diag(np.ones(meaning.size))})
+        return VectorForm(meaning.size, self.arrays.zeros(meaning.size), {name: Diag(self.arrays.ones(meaning.size))})
 
     def element(self, expr: Index) -> Value:
         meaning = self.scope.resolve(expr.name, expr.span, indexed=True)
@@ -200,7 +207,10 @@ class Values:
             if expr.index >= meaning.shape[0]:
                 raise self._out_of_range(expr, meaning.shape[0])
             element = meaning[expr.index]
-            return float(element) if np.ndim(element) == 0 else element
+            if meaning.ndim == 1:
+                assert isinstance(element, float)  # numpy's float64 is one
+                return float(element)
+            return element
         if meaning.size is None:
             raise self.scope.error(
                 f"'{expr.name}' is a single value, not a vector: it has no elements to index",
@@ -289,7 +299,7 @@ class Values:
         items = [self.value(item) for item in expr.items]
         constants = [item for item in items if is_constant(item)]
         if len(constants) == len(items):
-            shapes = {np.shape(item) for item in constants}
+            shapes = {shape_of(item) for item in constants}
             if len(shapes) > 1:
                 raise error(
                     "the rows of this matrix have different lengths",
@@ -297,12 +307,11 @@ class Values:
                     "ragged-matrix",
                     hint="every row of a matrix needs the same number of elements",
                 )
-            entries = len(constants) * math.prod(np.shape(constants[0]))
+            entries = len(constants) * math.prod(shape_of(constants[0]))
             self.algebra.charge(0, 8 * entries, expr.span)
-            array = np.array(constants, dtype=float)
-            if array.ndim > 2:
+            if len(shape_of(constants[0])) > 1:
                 raise error("only vectors and matrices are supported, not deeper nesting", expr.span, "bad-shape")
-            return array
+            return self.arrays.stack(constants)
         scalars: List[Union[float, ScalarForm]] = []
         for item, item_expr in zip(items, expr.items):
             if not isinstance(item, (float, ScalarForm)):
@@ -315,15 +324,16 @@ class Values:
         size = len(scalars)
         keys = {key for item in scalars if isinstance(item, ScalarForm) for key in item.coeffs}
         self.algebra.within_limit(size * len(keys), expr.span, "the weights of this vector of signals")
-        const = np.array([item if isinstance(item, float) else item.const for item in scalars])
-        terms: Dict[Key, Block] = {}
+        const = self.arrays.stack([item if isinstance(item, float) else item.const for item in scalars])
+        columns: Dict[Key, List[float]] = {}
         for row, item in enumerate(scalars):
             if isinstance(item, ScalarForm):
                 for key, coeff in item.coeffs.items():
-                    block = terms.get(key)
-                    if block is None:
-                        block = terms[key] = np.zeros((size, 1))
-                    block[row, 0] += coeff  # type: ignore[index]
+                    column = columns.get(key)
+                    if column is None:
+                        column = columns[key] = [0.0] * size
+                    column[row] += coeff
+        terms: Dict[Key, Block] = {key: self.arrays.column(column) for key, column in columns.items()}
         return VectorForm(size, const, terms)
 
     def call(self, expr: Call) -> Value:
@@ -442,7 +452,7 @@ class Values:
                 "shape-mismatch",
                 hint=f"write layer {statement.name}[{size}], or check the weights' shape",
             )
-        vector = form if isinstance(form, VectorForm) else VectorForm(size, np.asarray(form, dtype=float))
+        vector = form if isinstance(form, VectorForm) else VectorForm(size, arrays_of(form).asarray(form))
         return activation, vector, size
 
 
@@ -454,9 +464,10 @@ assert set(_BUILTINS) == {name for name, c in CALLABLES.items() if c.kind == "bu
 class Algebra:
     """The operators on values: their shape and linearity rules, and their messages."""
 
-    def __init__(self, error: Callable[..., Failed], budget: Budget) -> None:
+    def __init__(self, error: Callable[..., Failed], budget: Budget, arrays: Arrays = NUMPY) -> None:
         self.error = error
         self.budget = budget
+        self.arrays = arrays
 
     def __repr__(self) -> str:
         return f"Algebra({self.budget!r})"
@@ -523,23 +534,24 @@ class Algebra:
                 hint="split the computation into smaller layers",
             )
 
-    def checked_array(self, value: np.ndarray, span: Span) -> np.ndarray:
-        if not np.all(np.isfinite(value)):
+    def checked_array(self, value: Array, span: Span) -> Array:
+        if not arrays_of(value).all_finite(value):
             raise self.error("this constant overflows: the result is too large to represent", span, "number-out-of-range")
         return value
 
     def elementwise(self, left: Constant, right: Constant, span: Span) -> None:
         """Charge an elementwise operation on two constants, one of them an array."""
-        shape = np.broadcast_shapes(np.shape(left), np.shape(right))
+        # Operands have one shape, or one is a single value (the operators refuse any other pair).
+        shape = max(shape_of(left), shape_of(right), key=len)
         self.charge_array(shape, math.prod(shape), span)
 
     def add(self, left: Value, right: Value, sign: float, whole: Sum, right_expr: Expr) -> Value:
         if is_constant(left) and is_constant(right):
             if is_array(left) or is_array(right):
-                if np.shape(left) != np.shape(right) and np.ndim(left) and np.ndim(right):
+                if shape_of(left) != shape_of(right) and shape_of(left) and shape_of(right):
                     raise self.shape_mismatch("+" if sign > 0 else "-", left, right, whole, right_expr)
                 self.elementwise(left, right, whole.span)
-                return self.checked_array(np.asarray(left + sign * right, dtype=float), whole.span)
+                return self.checked_array(self.arrays.asarray(left + sign * right), whole.span)
             assert isinstance(left, float) and isinstance(right, float)
             return self.checked_number(left + sign * right, whole.span, "this sum")
         left_form, right_form = self.as_forms(left, right, "+" if sign > 0 else "-", whole, right_expr)
@@ -571,7 +583,7 @@ class Algebra:
         for value in (left, right):
             if size is not None and isinstance(value, ScalarForm):
                 self.within_limit(size * len(value.coeffs), whole.span, "repeating this sum over the vector")
-        return _as_form(left, size), _as_form(right, size)
+        return _as_form(left, size, self.arrays), _as_form(right, size, self.arrays)
 
     def shape_mismatch(self, op: str, left: Value, right: Value, whole: Expr, right_expr: Expr) -> Failed:
         left_name = describe(whole.operands[0], "the left side") if isinstance(whole, (Sum, Product)) else "the left side"
@@ -609,7 +621,7 @@ class Algebra:
             if isinstance(left, float) and isinstance(right, float):
                 return self.checked_number(left * right, expr.span, "this product")
             self.elementwise(left, right, expr.span)
-            return self.checked_array(np.asarray(left * right, dtype=float), expr.span)
+            return self.checked_array(self.arrays.asarray(left * right), expr.span)
         if not is_constant(left) and not is_constant(right):
             raise self.nonlinear("*", expr, right_expr)
         factor, form = (left, right) if is_constant(left) else (right, left)
@@ -627,7 +639,7 @@ class Algebra:
             )
         if isinstance(form, ScalarForm):
             self.within_limit(factor.shape[0] * len(form.coeffs), expr.span, "repeating this sum over the vector")
-            form = form.broadcast(factor.shape[0])
+            form = form.broadcast(factor.shape[0], self.arrays)
         if form.size != factor.shape[0]:
             raise self.shape_mismatch(op, form, factor, expr, right_expr)
         return form.scaled(factor)
@@ -642,7 +654,7 @@ class Algebra:
                     hint="a neuron's input must be a weighted sum: divide only by constants",
                 )
             raise self.nonlinear("/", expr, right_expr)
-        if (right == 0) if isinstance(right, float) else (right == 0).any():
+        if right == 0 if isinstance(right, float) else arrays_of(right).has_zero(right):
             raise self.error(
                 f"division by zero ({describe(right_expr, 'the divisor')} is 0)",
                 right_expr.span,
@@ -670,13 +682,15 @@ class Algebra:
             raise self.nonlinear("@", expr, right_expr)
         # Single values were refused above: each side is an array or a vector form.
         if is_array(left) and is_array(right):
-            inner = np.shape(left)[-1]
-            if inner != np.shape(right)[0]:
+            inner = left.shape[-1]
+            if inner != right.shape[0]:
                 raise self.matmul_mismatch(left, right, expr, right_expr)
-            result_shape = np.shape(left)[:-1] + np.shape(right)[1:]
+            result_shape = tuple(left.shape[:-1]) + tuple(right.shape[1:])
             self.within_limit(math.prod(result_shape), expr.span, "the product of these matrices")
             self.charge_array(result_shape, math.prod(result_shape) * inner, expr.span)
-            return self.checked_array(np.asarray(left @ right, dtype=float), expr.span)
+            product = self.checked_array(self.arrays.asarray(left @ right), expr.span)
+            # A vector times a vector is a number (a 0-d array would be taken for a matrix).
+            return product if result_shape else float(product.tolist())
         if is_array(left):
             assert isinstance(right, VectorForm)
             if left.shape[-1] != right.size:
@@ -691,7 +705,7 @@ class Algebra:
         if right.ndim == 1:
             return left.dot(right)
         self.refuse_large_product(right.shape[1], left, expr.span)
-        return left.left_multiplied(np.ascontiguousarray(right.T))
+        return left.left_multiplied(self.arrays.transposed(right))
 
     def refuse_large_product(self, rows: int, form: VectorForm, span: Span) -> None:
         """A matrix with ``rows`` rows applied to ``form``: refuse it before building its blocks."""

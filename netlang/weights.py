@@ -2,16 +2,22 @@
 
 No pickles are ever loaded; shapes are read from the header and checked against
 the limits before any data is read; NaN and infinity are refused.
+
+A compile reads numpy arrays; ``netlang check`` reads Grids (:mod:`netlang.grids`), without
+numpy, from plain well-formed .npy data (``files.read_npy_plainly``); any other file (a type
+or header it does not read, an error to report) is read again by numpy's path and its result
+or error is the same as a compile's.
 """
 
 from __future__ import annotations
 
 import os
 import zipfile
+from array import array as doubles
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+from typing import IO, TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, Union
 
 if TYPE_CHECKING:
     import numpy as np
@@ -20,7 +26,10 @@ else:  # numpy is imported when a program first needs an array (netlang.lazynump
 
 from . import limits
 from .errors import NetlangError, name_list
-from .files import FileError, HashingReader, TooLarge, as_float, inside, open_file, read_npy, zip_member_count
+from .files import FileError, HashingReader, TooLarge, as_float, inside, open_file, read_npy, read_npy_plainly, zip_member_count
+from .grids import NUMPY, Arrays, Grid, all_finite, from_numpy
+
+Array = Union["np.ndarray", Grid]
 
 
 # A weight file that cannot be used; the checker locates it at the load(...) call.
@@ -44,22 +53,27 @@ class WeightFiles:
     twelve times is one array in memory.
     """
 
-    def __init__(self, base_dir: Optional[Path] = None) -> None:
+    def __init__(self, base_dir: Optional[Path] = None, kind: Arrays = NUMPY) -> None:
         self.base_dir = base_dir
+        self.kind = kind  # numpy's arrays or Grids (netlang.grids)
         self.read: List[WeightRead] = []
-        self.arrays: Dict[Tuple[str, Optional[str]], np.ndarray] = {}
+        self.arrays: Dict[Tuple[str, Optional[str]], Array] = {}
 
     def __repr__(self) -> str:
         return f"WeightFiles({str(self.base_dir)!r}, read={len(self.read)})"
 
-    def load(self, name: str, key: Optional[str] = None) -> np.ndarray:
+    def load(self, name: str, key: Optional[str] = None) -> Array:
         """The array of ``load(name, key)``, read the first time it is asked for."""
         known = self.arrays.get((name, key))
         if known is not None:
             return known
         path = inside(self.base_dir if self.base_dir is not None else Path.cwd(), name)
-        array, digest = read_weights(path, key)
-        array.flags.writeable = False
+        array: Array
+        if self.kind is NUMPY:
+            array, digest = read_weights(path, key)
+            array.flags.writeable = False
+        else:
+            array, digest = read_grid(path, key)
         self.read.append(WeightRead(os.path.realpath(path), digest))
         self.arrays[(name, key)] = array
         return array
@@ -70,8 +84,30 @@ def load_weights(path: Path, key: Optional[str] = None) -> np.ndarray:
     return read_weights(path, key)[0]
 
 
+class _NeedsNumpy(Exception):
+    """A weight file that only numpy's path reads (or reports on) as a compile does."""
+
+
+def read_grid(path: Path, key: Optional[str] = None) -> Tuple[Grid, str]:
+    """What :func:`read_weights` reads, as a Grid: without numpy for plain .npy data (also in a .npz)."""
+    try:
+        array, digest = _read(path, key, _read_npy_plainly)
+        assert isinstance(array, Grid)
+        return array, digest
+    except _NeedsNumpy:
+        array, digest = read_weights(path, key)
+        grid = from_numpy(array)
+        assert isinstance(grid, Grid)
+        return grid, digest
+
+
 def read_weights(path: Path, key: Optional[str] = None) -> Tuple[np.ndarray, str]:
     """A float64 vector or matrix from ``path`` (.npy, .npz with ``key``, or .csv), and the hash of the file's bytes."""
+    array, digest = _read(path, key, _read_npy)
+    return array, digest  # type: ignore[return-value]
+
+
+def _read(path: Path, key: Optional[str], read_npy_: Callable[[Any, str], Array]) -> Tuple[Array, str]:
     name = path.name
     suffix = path.suffix.lower()
     if suffix in (".pkl", ".pickle"):  # what "Deep Learning from Scratch" ships (sample_weight.pkl)
@@ -100,12 +136,15 @@ def read_weights(path: Path, key: Optional[str] = None) -> Tuple[np.ndarray, str
             )
         try:
             if suffix == ".npz":
-                array, digest = _read_npz_member(stream, name, key)
+                array, digest = _read_npz_member(stream, name, key, read_npy_)
             else:
                 reader = HashingReader(stream)
-                array = _read_npy(reader, name) if suffix == ".npy" else _read_csv(reader, name)
+                if suffix == ".npy":
+                    array = read_npy_(reader, name)
+                else:
+                    array = _read_csv_plainly(reader, name) if read_npy_ is _read_npy_plainly else _read_csv(reader, name)
                 digest = reader.finish()
-        except WeightFileError:
+        except (WeightFileError, _NeedsNumpy):
             raise
         except zipfile.BadZipFile as error:
             stream.seek(0)
@@ -122,6 +161,10 @@ def read_weights(path: Path, key: Optional[str] = None) -> Tuple[np.ndarray, str
             f"'{name}'{_member(key)} has shape {array.shape}; weights must be a non-empty vector or matrix",
             code="bad-shape",
         )
+    if isinstance(array, Grid):
+        if not all_finite(array):
+            raise _NeedsNumpy()  # numpy's path names the value and its place
+        return array, digest
     if not np.all(np.isfinite(array)):
         bad = np.argwhere(~np.isfinite(array))[0]
         where = ", ".join(str(i) for i in bad)
@@ -134,7 +177,7 @@ def read_weights(path: Path, key: Optional[str] = None) -> Tuple[np.ndarray, str
 
 def _what_it_is(start: bytes) -> Optional[str]:
     """What a file that should have been a zip archive is, from its first bytes (None: unknown)."""
-    if start.startswith(np.lib.format.MAGIC_PREFIX):
+    if start.startswith(b"\x93NUMPY"):  # numpy.lib.format.MAGIC_PREFIX
         return "a .npy file holding one array: name it .npy and load it without an array name"
     if start.startswith(b"\x80"):
         return "a Python pickle, which netlang never loads"
@@ -160,10 +203,21 @@ def _listing(archive: zipfile.ZipFile) -> str:
     return f"; it holds {name_list(names, count='in all')}" if names else ""
 
 
+def _read_npy_plainly(stream: Any, name: str) -> Grid:
+    read = read_npy_plainly(stream, limits.MAX_MATRIX_ENTRIES)
+    if read is None:
+        raise _NeedsNumpy()
+    shape, values = read
+    return Grid(shape, values)
+
+
 def _read_npy(stream: Any, name: str) -> np.ndarray:
     array = read_npy(stream, name, limits.MAX_MATRIX_ENTRIES)
     try:
-        return as_float(array, np.dtype(np.float64))
+        # In C order, as a Grid holds it (a Fortran-order file too): a product's rounding may
+        # depend on its operands' layout, and a check must find what a compile finds.
+        converted = as_float(array, np.dtype(np.float64))
+        return converted if converted.flags.c_contiguous else converted.copy(order="C")
     except TooLarge as large:
         raise WeightFileError(
             f"'{name}' holds {large.value} at {list(large.where)}, too large for float64; "
@@ -172,7 +226,7 @@ def _read_npy(stream: Any, name: str) -> np.ndarray:
         ) from None
 
 
-def _read_npz_member(stream: IO[bytes], name: str, key: Optional[str]) -> Tuple[np.ndarray, str]:
+def _read_npz_member(stream: IO[bytes], name: str, key: Optional[str], read_npy_: Callable[[Any, str], Array]) -> Tuple[Array, str]:
     """The array ``key`` of the .npz file open as ``stream``, and the hash of the whole file.
 
     A zip file is read out of order, so it is hashed in one pass first; the system's change
@@ -199,11 +253,26 @@ def _read_npz_member(stream: IO[bytes], name: str, key: Optional[str]) -> Tuple[
                 hint=_listing(archive).lstrip("; ") or None,
             )
         with archive.open(member) as member_stream:
-            array = _read_npy(member_stream, f"{name}:{key}")
+            array = read_npy_(member_stream, f"{name}:{key}")
     after = os.fstat(stream.fileno())
     if (before.st_size, before.st_mtime_ns, before.st_ctime_ns) != (after.st_size, after.st_mtime_ns, after.st_ctime_ns):
         raise WeightFileError(f"'{name}' changed while it was being read", hint="run the command again once it is written")
     return array, digest
+
+
+def _read_csv_plainly(reader: Any, name: str) -> Grid:
+    """What :func:`_read_csv` reads, as a Grid, without numpy; any error is reported by _read_csv."""
+    from .csvnumbers import PlainCsvSource
+
+    try:
+        rows = [row for block in PlainCsvSource(reader, name, limits.MAX_MATRIX_ENTRIES) for row in block]
+    except NetlangError:
+        raise _NeedsNumpy() from None
+    if not rows:
+        raise _NeedsNumpy()
+    shape = (len(rows), len(rows[0]))
+    values = doubles("d", [value for row in rows for value in row])
+    return Grid((shape[0] * shape[1],) if 1 in shape else shape, values)
 
 
 def _read_csv(reader: Any, name: str) -> np.ndarray:

@@ -248,7 +248,8 @@ def _check_location(error: netlang.NetlangError, data: bytes) -> None:
 
 
 def exercise(data: bytes, directory: Path) -> Optional[str]:
-    """Read, parse, check, compile and run ``data`` as a .net file; a description of any crash.
+    """Read, parse, check, compile and run ``data`` as a .net file; a description of any crash,
+    or of a disagreement between `netlang check` (without numpy) and a compile's checker.
 
     The only exception allowed out is a NetlangError with a valid location.
     """
@@ -262,9 +263,27 @@ def exercise(data: bytes, directory: Path) -> Optional[str]:
             network(np.zeros(network.input_width))
         except netlang.NetlangError as error:
             _check_location(error, data)
+        return check_paths_disagree(path)
     except Exception:  # noqa: BLE001 - a crash is what the fuzzer looks for
         return traceback.format_exc()
-    return None
+
+
+def check_paths_disagree(path: Path) -> Optional[str]:
+    """How the errors of `netlang check` (arrays as Grids, no numpy) differ from those of a
+    compile's check (numpy's arrays) for the file at ``path``; None when they are the same."""
+    from netlang import pipeline
+    from netlang.grids import GRIDS, NUMPY
+
+    found = []
+    for arrays in (GRIDS, NUMPY):
+        try:
+            pipeline.check(pipeline.read(path), arrays=arrays)
+            found.append([])
+        except netlang.NetlangError as error:
+            found.append([each.to_dict() for each in error.errors])
+    if found[0] == found[1]:
+        return None
+    return f"netlang check without numpy found\n{found[0]}\nbut a compile found\n{found[1]}"
 
 
 def exercise_cli(data: bytes, directory: Path) -> Optional[str]:

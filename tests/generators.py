@@ -340,3 +340,94 @@ def edited(draw: st.DrawFn, text: str) -> str:
     else:
         lines.insert(j, lines.pop(i))
     return "\n".join(lines)
+
+
+# --- arrays: constants, weight files and drawn params, with their mistakes -----------------
+
+# The weight files array_programs() may load (tests/test_check_without_numpy.py writes them):
+# plain .npy data of each kind netlang reads without numpy, and files only numpy's path reads.
+WEIGHT_FILES = ['"w3.npy"', '"m23.npy"', '"i3.npy"', '"big.npy"', '"fortran.npy"', '"half.npy"', '"nan.npy"',
+                '"m.npz", "W"', '"m.npz", "b"', '"m.npz", "nope"', '"c.csv"', '"missing.npy"', '"w3.npy", "W"']
+_ARRAY_NUMBERS = ["0", "1", "-2", "0.5", "3", "1e200", "1e-200", "1e308", "0.1"]
+_INITIALISERS = ["xavier()", "he()", "zeros()", "normal(0, 0.5)", "normal(1, 0)", "uniform(-1, 1)",
+                 "normal(0, 1e307)", "uniform(-1e308, 1e308)", "xavier(2)", "normal(0, -1)"]
+
+
+@st.composite
+def _array_constant(draw: st.DrawFn, names: List[str], depth: int = 0) -> str:
+    """A constant expression over vectors and matrices (of the sizes 2 and 3, so that some fit
+    and some do not), numbers (some near overflow or zero) and earlier constants."""
+    kind = draw(st.integers(0, 9 if depth < 2 else 3))
+    if kind == 0 or (kind == 3 and not names):
+        return draw(st.sampled_from(_ARRAY_NUMBERS))
+    if kind == 1:
+        return "[" + ", ".join(draw(st.sampled_from(_ARRAY_NUMBERS)) for _ in range(draw(st.integers(2, 3)))) + "]"
+    if kind == 2:
+        rows, columns = draw(st.integers(1, 3)), draw(st.integers(2, 3))
+        row = lambda: "[" + ", ".join(draw(st.sampled_from(_ARRAY_NUMBERS)) for _ in range(columns)) + "]"  # noqa: E731
+        return "[" + ", ".join(row() for _ in range(rows)) + "]"
+    if kind == 3:
+        return draw(st.sampled_from(names))
+    if kind == 4:
+        return f"load({draw(st.sampled_from(WEIGHT_FILES))})"
+    if kind == 5 and names:
+        return f"{draw(st.sampled_from(names))}[{draw(st.integers(0, 3))}]"
+    if kind == 6:
+        return f"-({draw(_array_constant(names, depth + 1))})"
+    left, right = draw(_array_constant(names, depth + 1)), draw(_array_constant(names, depth + 1))
+    return f"({left}) {draw(st.sampled_from(['+', '-', '*', '/', '@', '@']))} ({right})"
+
+
+@st.composite
+def _array_signal_expression(draw: st.DrawFn, constants: List[str], signals: List[str]) -> str:
+    """The value of a node or layer: constants applied to signals as layers are written (W @ x + b,
+    x @ W, w @ x, v * x, W @ [x1, x2], W2 @ (W1 @ x)), or not quite."""
+    c = lambda: draw(st.sampled_from(constants)) if constants else draw(st.sampled_from(_ARRAY_NUMBERS))  # noqa: E731
+    s = lambda: draw(st.sampled_from(signals))  # noqa: E731
+    # Each "C" is a constant, each "S" a signal, "I" an index.
+    template = draw(st.sampled_from(["C @ S + C", "S @ C", "C * S - S / C", "C @ [x1, x2]", "C @ (C @ S + C)", "C[I] @ S",
+                                     "C @ [x1, 0, x2]", "S * C + x1", "(C) @ (S * C)"]))
+    pick = {"C": c, "S": s, "I": lambda: str(draw(st.integers(0, 2)))}
+    return "".join(pick[char]() if char in pick else char for char in template)
+
+
+# Constants of known shapes (W: 2x3, b: 2, w: 3, M: 3x2, S: 3x3), each from one of these
+# sources, so that most programs fit together (and a few sources that do not, for errors).
+_SOURCES = {
+    "W": ["[[1, 0.5, -2], [0, 3, 0.1]]", 'load("m23.npy")', "param W[2, 3] = xavier()", "param W[2, 3] = uniform(-1, 1)",
+          "2 * [S[0], S[1]]", "-[[1e200, 1, 0], [0, 0, 1e-200]]", "[[1, 2, 3], [4, 5, 6]] / 4", "![[1e308, 1, 1], [1, 1, 1]] * 10"],
+    "b": ["[0.5, -1]", "param b[2] = zeros()", "W @ w", "[1, 2] - [1, 2]", "param b[2] = normal(0, 0.5)", '!load("w3.npy")', "![0, 0] / [1, 0]"],
+    "w": ['load("w3.npy")', "W[1]", "[0, 1, 0]", "param w[3] = he()", "-W[0] * 2", 'load("i3.npy")', '!load("nan.npy")', "S[2]"],
+    "M": ['load("big.npy")', "[[1, 0], [0, 1], [0.5, 0.5]]", "param M[3, 2] = normal(0, 1e307)", 'load("c.csv")', '!load("half.npy")'],
+    "S": ['load("fortran.npy")', 'load("m.npz", "W")', "param S[3, 3] = xavier()", "[[1, 0, 0], [0, 0, 1], [0, 1, 0]]",
+          '!load("m.npz", "nope")', "!param S[3, 3] = xavier(0.5)"],
+}
+_LAYERS = ["W @ v + b", "w @ v", "v @ M", "S @ v", "M @ u", "W @ [x1, x2, x1]", "W @ (S @ v) + b", "b * (W @ v)",
+           "w * v - v / w", "S[0] @ v + x1", "W @ (v * w)", "M @ [x1, 0] + w", "(W @ S) @ v", "w @ (S @ v)"]
+
+
+@st.composite
+def array_programs(draw: st.DrawFn) -> str:
+    """A program with constant vectors and matrices, weight files and drawn params. Most fit
+    together; some are wrong (shapes that do not fit, overflow, division by zero, files that
+    cannot be read): ``netlang check`` must find exactly what a compile finds, either way."""
+    statements = ["input x1, x2, v[3], u[2]"]
+    for name in ["S", "W", "w", "b", "M"]:  # in an order each source's names come before it
+        wrong = draw(st.integers(0, 9)) == 0  # a source marked "!" (a mistake), or any constant
+        source = draw(st.sampled_from([s.lstrip("!") for s in _SOURCES[name] if s.startswith("!") == wrong] or [_SOURCES[name][0]]))
+        if draw(st.integers(0, 15)) == 0:
+            source = draw(_array_constant(["S", "W", "w", "b", "M"][: ["S", "W", "w", "b", "M"].index(name)]))
+        if not source.startswith("param "):
+            source = f"let {name} = {source}"
+        statements.append(source)
+    signals = ["v", "u", "x1"]
+    for index in range(draw(st.integers(1, 3))):
+        name = f"h{index}"
+        activation = draw(st.sampled_from(["", "sigmoid", "relu"]))
+        value = draw(st.sampled_from(_LAYERS)) if draw(st.integers(0, 5)) else draw(_array_signal_expression(["S", "W", "w", "b", "M"], signals))
+        keyword = "node" if value.startswith("w @") or value.startswith("S[0]") else "layer"
+        statements.append(f"{keyword} {name} = {activation}({value})" if activation else f"{keyword} {name} = {value}")
+        signals.append(name)
+    if draw(st.booleans()):
+        statements.append(f"train seed = {draw(st.integers(0, 3))}")
+    return "\n".join(statements) + "\n"

@@ -1,9 +1,8 @@
 """Tools that only read syntax stay light: `netlang fmt` and `netlang parse` never import numpy;
-`netlang check` never lowers (no compiler, no runtime), and checks a file without arrays
-(vectors, matrices, weight files, drawn params) without numpy.
+`netlang check` never lowers (no compiler, no runtime), and checks any file without numpy:
+vectors, matrices, weight files and drawn params are Grids (netlang.grids).
 
-Each runs in a fresh interpreter, which then reports what was imported. Files with arrays still
-import numpy when checked: their constants are folded with it (netlang.lazynumpy).
+Each runs in a fresh interpreter, which then reports what was imported.
 """
 
 from __future__ import annotations
@@ -26,14 +25,7 @@ print("numpy imported:", "numpy" in sys.modules, file=sys.stderr)
 print("lowered:", "netlang.compiler" in sys.modules or "netlang.runtime" in sys.modules, file=sys.stderr)
 """
 
-# The examples with arrays: their check still imports numpy (the others must not).
 _EXAMPLES = sorted(str(path.relative_to(ROOT)) for path in (ROOT / "examples").rglob("*.net"))
-_WITH_ARRAYS = {
-    "examples/activations.net", "examples/dlfs.net", "examples/matrix.net", "examples/myonn.net",
-    "examples/books/rashid-100.net", "examples/books/rashid-200.net", "examples/books/saito.net",
-    "examples/digits/digits.net", "examples/learn/xor-trained.net", "examples/learn/xor.net",
-    "examples/mnist/mnist.net",
-}
 
 
 @pytest.mark.parametrize(
@@ -61,18 +53,17 @@ def _check_in_a_fresh_interpreter(code: str) -> str:
 
 
 @pytest.mark.parametrize("path", _EXAMPLES)
-def test_check_never_lowers_and_needs_numpy_only_for_arrays(path):
+def test_check_never_lowers_nor_imports_numpy(path):
     args = ["check", path] if path != "examples/mistakes/typo.net" else ["check", "--json", path]
     code = _PROBE.format(args=args)
     if path == "examples/mistakes/typo.net":  # its errors: exit status 1, and still light
         code = code.replace("assert not exit.code, exit.code", "assert exit.code == 1, exit.code")
     report = _check_in_a_fresh_interpreter(code)
     assert "lowered: False" in report, report
-    if path not in _WITH_ARRAYS:
-        assert "numpy imported: False" in report, report
+    assert "numpy imported: False" in report, report
 
 
-@pytest.mark.parametrize("path", [path for path in _EXAMPLES if path not in _WITH_ARRAYS])
+@pytest.mark.parametrize("path", _EXAMPLES)
 def test_what_editors_call_needs_no_numpy(path):
     # The language server's diagnostics are lint.diagnose on the editor's text.
     code = (
@@ -93,3 +84,34 @@ def test_syntax_modules_never_import_numpy(module):
     code = f"import sys, {module}; print('numpy' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "False", done.stderr
+
+
+# Weight files of every kind netlang reads without numpy, and params drawn by each initialiser.
+_WEIGHTS = """
+input x[3]
+let W1 = load("w.npy")
+let b1 = load("model.npz", "b")
+param W2[2, 4] = xavier()
+param W3[2, 2] = normal(0, 0.5)
+let W4 = load("ints.npy") * 0.5
+let W5 = load("w.csv")
+layer h = sigmoid(W1 @ x + b1)
+layer y = softmax(W2 @ h + uniform_b)
+layer z = relu(W3 @ y + W4 @ [x[0], x[1]] + W5 @ x)
+param uniform_b[2] = uniform(-1, 1)
+output z
+expect (0, 0, 0) -> (0, 0) within 10
+"""
+
+
+def test_check_of_weight_files_and_drawn_params_needs_no_numpy(tmp_path):
+    import numpy as np
+
+    np.save(tmp_path / "w.npy", np.arange(12.0).reshape(4, 3) / 10)
+    np.savez(tmp_path / "model.npz", b=np.ones(4), other=np.zeros(2))
+    np.save(tmp_path / "ints.npy", np.array([[1, 2], [3, 4]], dtype=">i4"))
+    (tmp_path / "w.csv").write_text("# two neurons\n0.5, -1, 2\n1e-3, 0, 3\n")
+    (tmp_path / "net.net").write_text(_WEIGHTS)
+    report = _check_in_a_fresh_interpreter(_PROBE.format(args=["check", str(tmp_path / "net.net")]))
+    assert "lowered: False" in report, report
+    assert "numpy imported: False" in report, report

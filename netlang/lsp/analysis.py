@@ -27,6 +27,7 @@ from ..checker import CheckedProgram
 from ..display import format_number, format_value
 from ..errors import NetlangError
 from ..formatter import format_source
+from ..grids import Grid
 from ..hints import TRANSPOSE
 from ..lexical import FUNCTIONS, scan
 from ..lint import diagnose
@@ -434,7 +435,7 @@ class Analysis:
                     hints.append(InlayHint(statement.name_span.end_line, statement.name_span.end_column, f"[{size}]"))
             elif isinstance(statement, Let):
                 value = checked.constants.get(statement.name)
-                if isinstance(value, np.ndarray):
+                if value is not None and not isinstance(value, float):  # an array: numpy's or a Grid
                     label = ": " + "x".join(str(n) for n in value.shape)
                     hints.append(InlayHint(statement.name_span.end_line, statement.name_span.end_column, label))
         return hints
@@ -476,7 +477,7 @@ class Analysis:
             if size is not None:
                 return f"{symbol.kind}[{size}]"
             value = self.checked.constants.get(symbol.name)
-            if isinstance(value, np.ndarray):
+            if value is not None and not isinstance(value, float):
                 return f"{symbol.kind}: {'x'.join(str(n) for n in value.shape)}"
         return symbol.kind
 
@@ -641,9 +642,10 @@ def _signals_read(columns: Sequence[str]) -> str:
     return ", ".join(f"{name} ({count})" if count > 1 else name for name, count in names.items()) or "no signal"
 
 
-def _constant_text(value: Union[float, np.ndarray]) -> str:
-    if not isinstance(value, np.ndarray):
+def _constant_text(value: Union[float, np.ndarray, Grid]) -> str:
+    if isinstance(value, float):
         return f"constant: {format_number(value)}"
+    value = np.asarray(value)  # a Grid, as lint.diagnose checks without numpy
     if value.ndim == 1:
         shown = format_value(value[:MAX_VALUES])
         more = f" ... ({len(value)} values)" if len(value) > MAX_VALUES else ""

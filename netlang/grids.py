@@ -1,0 +1,506 @@
+"""Constant vectors and matrices without numpy: the arrays of ``netlang check``.
+
+``netlang check`` must report exactly the errors ``compile`` reports (a constant that
+overflows, a division by zero, which elements a dot product with a constant reads), so it
+computes every number the rules depend on, as compile does with numpy; but importing numpy
+alone costs more than checking most files. A :class:`Grid` is a float64 vector or matrix in
+pure Python (an ``array('d')``, row-major) whose results are numpy's bit for bit:
+
+- Elementwise ``+ - * /`` are single IEEE operations on doubles, the same in Python and numpy.
+- A matrix product is a reduction, whose rounding depends on the order of summation (BLAS
+  blocks it, and may use fused multiply-adds). A Grid computes it only where no order can
+  matter: each result element sums at most one product that is not exactly zero (``W @ x``
+  of a vector of signals, ``W @ [x1, x2]``). Any other product is handed to numpy, imported
+  then, so that it is numpy's own result.
+- A param drawn by an initialiser (``xavier()``) is drawn by numpy's generator, which Python
+  cannot reproduce. Its Grid is *lazy*: it knows its shape and a bound on its elements (that a
+  draw is finite is known from the initialiser's arguments), and draws with numpy only when a
+  decision needs its values (a zero test); ``W @ x`` never does.
+
+The two kinds of arrays meet in :data:`GRIDS` and :data:`NUMPY`, one interface over each,
+which the rules of :mod:`netlang.values` and :mod:`netlang.forms` use; so those rules are
+written once, and the compiler's path (numpy arrays) is exactly what it was.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from array import array
+from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Optional, Sequence, Tuple, Union
+
+if TYPE_CHECKING:
+    import numpy as np
+else:  # the numpy namespace is only used when numpy's arrays are (netlang.lazynumpy)
+    from .lazynumpy import np
+
+Shape = Tuple[int, ...]
+# A constant vector or matrix: numpy's when a program is compiled, a Grid when it is only checked.
+Array = Union["np.ndarray", "Grid"]
+# Bound arithmetic on lazy grids is done in float: this margin covers its rounding.
+_MARGIN = 1.0 + 2.0**-40
+_LARGEST = sys.float_info.max
+
+
+class Grid:
+    """A float64 array of 0, 1 or 2 dimensions in pure Python, row-major.
+
+    ``draw``, when set, makes its values on first use (a lazy draw); ``bound`` then bounds the
+    absolute value of every element (``inf``: nothing is known).
+    """
+
+    __slots__ = ("shape", "_data", "_draw", "bound", "key")
+
+    def __init__(
+        self,
+        shape: Shape,
+        data: Optional["array[float]"] = None,
+        draw: Optional[Callable[[], "array[float]"]] = None,
+        bound: float = math.inf,
+        key: Optional[Tuple[Any, ...]] = None,
+    ) -> None:
+        self.shape = shape
+        self._data = data
+        self._draw = draw
+        self.key = key  # a lazy draw's identity: equal keys draw equal values
+        self.bound = bound if data is None and bound < _LARGEST else math.inf
+
+    def __repr__(self) -> str:
+        shape = "x".join(map(str, self.shape)) or "0-d"
+        if self._data is None:
+            return f"Grid({shape}, lazy, |values| <= {self.bound!r})"
+        shown = ", ".join(repr(v) for v in self._data[:6])
+        return f"Grid({shape}, [{shown}{', ...' if len(self._data) > 6 else ''}])"
+
+    # -- what it is ------------------------------------------------------------------
+
+    @property
+    def data(self) -> "array[float]":
+        """The values, row-major (a lazy grid draws them now)."""
+        if self._data is None:
+            assert self._draw is not None
+            self._data = self._draw()
+            self._draw = None
+        return self._data
+
+    @property
+    def is_lazy(self) -> bool:
+        return self._data is None
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        return 8 * self.size
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, index: int) -> Union[float, "Grid"]:
+        """An element of a vector, or a row of a matrix (numpy's ``a[i]``)."""
+        if not -self.shape[0] <= index < self.shape[0]:
+            raise IndexError(f"index {index} is out of bounds for axis 0 with size {self.shape[0]}")
+        index %= self.shape[0]
+        if self.ndim == 1:
+            return self.data[index]
+        width = self.shape[1]
+        return Grid((width,), self.data[index * width : (index + 1) * width])
+
+    @property
+    def T(self) -> "Grid":
+        """The transpose, as a new row-major grid."""
+        if self.ndim < 2:
+            return self
+        rows, columns = self.shape
+        if self._data is None:
+            return _lazy((columns, rows), lambda: self.T_of(self.data, rows, columns), self.bound)
+        return Grid((columns, rows), self.T_of(self._data, rows, columns))
+
+    @staticmethod
+    def T_of(data: "array[float]", rows: int, columns: int) -> "array[float]":
+        return array("d", [data[r * columns + c] for c in range(columns) for r in range(rows)])
+
+    def tolist(self) -> Any:
+        if self.ndim == 0:
+            return self.data[0]
+        if self.ndim == 1:
+            return list(self.data)
+        width = self.shape[1]
+        return [list(self.data[r * width : (r + 1) * width]) for r in range(self.shape[0])]
+
+    def numpy(self) -> "np.ndarray":
+        """The same values as a numpy array (numpy is imported)."""
+        return np.frombuffer(self.data, dtype=np.float64).reshape(self.shape).copy()
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> "np.ndarray":
+        array_ = self.numpy()
+        return array_ if dtype is None else array_.astype(dtype)
+
+    # -- elementwise arithmetic: one IEEE operation per element, as numpy's ------------------
+
+    def _elementwise(self, other: Union[float, "Grid"], operation: Callable[[float, float], float], swapped: bool = False) -> Any:
+        if not isinstance(other, (float, int, Grid)):
+            return NotImplemented  # a numpy array: numpy takes the Grid through __array__
+        if isinstance(other, Grid) and other.shape != self.shape and other.ndim and self.ndim:
+            raise ValueError(f"shapes {self.shape} and {other.shape} do not broadcast")
+        shape = self.shape if self.ndim or not isinstance(other, Grid) else other.shape
+        left, right = (other, self) if swapped else (self, other)
+        if self._data is None or (isinstance(other, Grid) and other._data is None):
+            bound = _bound(operation, left, right)
+            return _lazy(shape, lambda: _apply(operation, left, right, shape), bound)
+        values = _apply(operation, left, right, shape)
+        if not shape:
+            return values[0]  # numpy gives a scalar for a 0-d result
+        return Grid(shape, values)
+
+    def __add__(self, other: Union[float, "Grid"]) -> Any:
+        return self._elementwise(other, float.__add__)
+
+    def __radd__(self, other: float) -> Any:
+        return self._elementwise(other, float.__add__, swapped=True)
+
+    def __sub__(self, other: Union[float, "Grid"]) -> Any:
+        return self._elementwise(other, float.__sub__)
+
+    def __rsub__(self, other: float) -> Any:
+        return self._elementwise(other, float.__sub__, swapped=True)
+
+    def __mul__(self, other: Union[float, "Grid"]) -> Any:
+        return self._elementwise(other, float.__mul__)
+
+    def __rmul__(self, other: float) -> Any:
+        return self._elementwise(other, float.__mul__, swapped=True)
+
+    def __truediv__(self, other: Union[float, "Grid"]) -> Any:
+        return self._elementwise(other, _divide)
+
+    def __rtruediv__(self, other: float) -> Any:
+        return self._elementwise(other, _divide, swapped=True)
+
+    # -- the matrix product ----------------------------------------------------------
+
+    def __matmul__(self, other: "Grid") -> Any:
+        left, right = self, other
+        rows, inner = (left.shape[0], left.shape[1]) if left.ndim == 2 else (1, left.shape[0])
+        if right.shape[0] != inner:
+            raise ValueError(f"matmul: shapes {left.shape} and {right.shape} do not align")
+        columns = right.shape[1] if right.ndim == 2 else 1
+        shape = left.shape[:-1] + right.shape[1:]
+        if not _one_term_each(left, right, rows, inner, columns):
+            # The order of summation could change the result: numpy's own product.
+            return from_numpy(np.asarray(np.asarray(left) @ np.asarray(right), dtype=float))
+        if left._data is None or right._data is None:
+            bound = left.bound_or_max() * right.bound_or_max() * _MARGIN
+            return _lazy(shape, lambda: _product(left.data, right.data, rows, inner, columns), bound)
+        values = _product(left.data, right.data, rows, inner, columns)
+        return Grid(shape, values) if shape else values[0]
+
+    def same(self, other: "Grid") -> bool:
+        """Whether both hold the same values, bit for bit, told without drawing a lazy grid
+        (two draws are the same when their keys are)."""
+        if self.shape != other.shape:
+            return False
+        if self._data is not None and other._data is not None:
+            return self._data.tobytes() == other._data.tobytes()
+        return self._data is None and self.key is not None and self.key == other.key
+
+    def bound_or_max(self) -> float:
+        """A bound on the absolute values of the elements (found by looking, for known values)."""
+        if self._data is None:
+            return self.bound
+        largest = max(map(abs, self._data), default=0.0)
+        return largest if math.isfinite(largest) and all(map(math.isfinite, self._data)) else math.inf
+
+    def count_nonzero_by(self, axis: int, rows: int, columns: int) -> List[int]:
+        """Elements that are not exactly zero, per row (axis 1) or per column (axis 0), the
+        values read as a ``rows`` x ``columns`` matrix; a lazy grid counts every element."""
+        if self._data is None:
+            return [columns] * rows if axis == 1 else [rows] * columns
+        data = self._data
+        if axis == 1:
+            return [columns - data[r * columns : (r + 1) * columns].count(0.0) for r in range(rows)]
+        return [rows - data[c::columns].count(0.0) for c in range(columns)]
+
+
+def _divide(a: float, b: float) -> float:
+    # Python raises where numpy gives ±inf or nan; a divisor of 0 is refused before any division
+    # (division-by-zero), but a form's weights may still be divided into infinity.
+    if b == 0.0:
+        if a != a or a == 0.0:
+            return math.nan
+        return math.copysign(math.inf, a) * math.copysign(1.0, b)
+    return a / b
+
+
+def _lazy(shape: Shape, draw: Callable[[], "array[float]"], bound: float) -> Grid:
+    return Grid(shape, None, draw, bound if bound < _LARGEST else math.inf)
+
+
+def _apply(operation: Callable[[float, float], float], left: Union[float, Grid], right: Union[float, Grid], shape: Shape) -> "array[float]":
+    if isinstance(left, Grid) and isinstance(right, Grid) and left.ndim and right.ndim:
+        return array("d", map(operation, left.data, right.data))
+    if isinstance(left, Grid) and (left.ndim or not isinstance(right, Grid)):
+        scalar = right.data[0] if isinstance(right, Grid) else float(right)
+        return array("d", [operation(value, scalar) for value in left.data])
+    assert isinstance(right, Grid)
+    scalar = left.data[0] if isinstance(left, Grid) else float(left)
+    return array("d", [operation(scalar, value) for value in right.data])
+
+
+def _bound(operation: Callable[[float, float], float], left: Union[float, Grid], right: Union[float, Grid]) -> float:
+    """A bound on the absolute values of ``left (operation) right``, elementwise (inf: unknown)."""
+    a = left.bound_or_max() if isinstance(left, Grid) else abs(left)
+    b = right.bound_or_max() if isinstance(right, Grid) else abs(right)
+    if operation is float.__mul__:
+        result = a * b
+    elif operation is _divide:
+        smallest = abs(right) if not isinstance(right, Grid) else 0.0 if right.is_lazy else min(map(abs, right.data))
+        result = a / smallest if smallest else math.inf
+    else:
+        result = a + b
+    return result * _MARGIN if result == result else math.inf
+
+
+def _one_term_each(left: Grid, right: Grid, rows: int, inner: int, columns: int) -> bool:
+    """Whether every element of ``left @ right`` sums at most one product that may be nonzero,
+    over finite values: then no order of summation (nor a fused multiply-add) changes it."""
+    if not (all_finite(left) and all_finite(right)):
+        return False
+    if inner <= 1:
+        return True
+    return max(left.count_nonzero_by(1, rows, inner), default=0) <= 1 or max(right.count_nonzero_by(0, inner, columns), default=0) <= 1
+
+
+def _product(a: "array[float]", b: "array[float]", rows: int, inner: int, columns: int) -> "array[float]":
+    """``a @ b`` (rows x inner times inner x columns, row-major) where each element sums at most one
+    nonzero product (the only case it is used for): that product, or 0.0 (as BLAS, which starts
+    each sum at 0.0, gives it). Only the terms where both sides are nonzero are visited."""
+    out = array("d", bytes(8 * rows * columns))
+    right_terms = [[k for k in range(inner) if b[k * columns + c] != 0.0] for c in range(columns)]
+    if not any(right_terms):
+        return out  # W @ 0, the constant of W @ x
+    left_terms = [[k for k in range(inner) if a[r * inner + k] != 0.0] for r in range(rows)]
+    for r, left_ks in enumerate(left_terms):
+        if not left_ks:
+            continue
+        for c, right_ks in enumerate(right_terms):
+            if len(left_ks) <= len(right_ks):
+                ks = [k for k in left_ks if b[k * columns + c] != 0.0]
+            else:
+                ks = [k for k in right_ks if a[r * inner + k] != 0.0]
+            total = 0.0
+            for k in ks:
+                total += a[r * inner + k] * b[k * columns + c]
+            out[r * columns + c] = total
+    return out
+
+
+def from_numpy(value: Any) -> Union[float, Grid]:
+    """A numpy array (or scalar) as a Grid (a 0-d result as numpy gives it: a scalar)."""
+    if np.ndim(value) == 0:
+        return float(value)
+    contiguous = np.ascontiguousarray(value, dtype=np.float64)
+    return Grid(tuple(int(n) for n in contiguous.shape), array("d", contiguous.tobytes()))
+
+
+def all_finite(grid: Grid) -> bool:
+    if grid.is_lazy and grid.bound < _LARGEST:
+        return True
+    return all(map(math.isfinite, grid.data))
+
+
+class Arrays:
+    """The array operations the rules of values and forms need, over one kind of array."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    def zeros(self, shape: Union[int, Shape]) -> Any:
+        raise NotImplementedError
+
+    def ones(self, size: int) -> Any:
+        raise NotImplementedError
+
+    def full(self, shape: Union[int, Shape], value: float) -> Any:
+        raise NotImplementedError
+
+    def stack(self, items: Sequence[Any]) -> Any:
+        """The vector of floats, or the matrix of vectors, ``items`` (all of one shape)."""
+        raise NotImplementedError
+
+    def asarray(self, value: Any) -> Any:
+        """A result as an array (a 0-d one for a scalar)."""
+        raise NotImplementedError
+
+    def column(self, values: List[float]) -> Any:
+        """The n x 1 matrix of ``values``."""
+        raise NotImplementedError
+
+    def vector(self, value: Any, size: int) -> Any:
+        """A float (or 0-d array) repeated ``size`` times, or a copy of a vector of that size."""
+        raise NotImplementedError
+
+    def all_finite(self, value: Any) -> bool:
+        raise NotImplementedError
+
+    def has_zero(self, value: Any) -> bool:
+        raise NotImplementedError
+
+    def flatnonzero(self, vector: Any) -> Iterable[int]:
+        raise NotImplementedError
+
+    def scale_rows(self, block: Any, factor: Any) -> Any:
+        """``block`` (n x m) with row i times ``factor[i]``."""
+        raise NotImplementedError
+
+    def scale_columns(self, matrix: Any, factor: Any) -> Any:
+        """``matrix`` (n x m) with column j times ``factor[j]``."""
+        raise NotImplementedError
+
+    def plus_diagonal(self, block: Any, d: Any) -> Any:
+        """A copy of the square ``block`` with ``d`` added to its diagonal."""
+        raise NotImplementedError
+
+    def transposed(self, matrix: Any) -> Any:
+        """The transpose of ``matrix``, contiguous."""
+        raise NotImplementedError
+
+
+class _Grids(Arrays):
+    def zeros(self, shape: Union[int, Shape]) -> Grid:
+        return self.full(shape, 0.0)
+
+    def ones(self, size: int) -> Grid:
+        return self.full(size, 1.0)
+
+    def full(self, shape: Union[int, Shape], value: float) -> Grid:
+        shape = (shape,) if isinstance(shape, int) else shape
+        return Grid(shape, array("d", [float(value)]) * math.prod(shape))
+
+    def stack(self, items: Sequence[Any]) -> Grid:
+        first = items[0]
+        if isinstance(first, Grid) and first.ndim:
+            data = array("d")
+            for item in items:
+                data.extend(item.data)
+            return Grid((len(items),) + first.shape, data)
+        return Grid((len(items),), array("d", [item.data[0] if isinstance(item, Grid) else float(item) for item in items]))
+
+    def asarray(self, value: Any) -> Grid:
+        return value if isinstance(value, Grid) else Grid((), array("d", [float(value)]))
+
+    def column(self, values: List[float]) -> Grid:
+        return Grid((len(values), 1), array("d", values))
+
+    def vector(self, value: Any, size: int) -> Grid:
+        if isinstance(value, Grid) and value.ndim:
+            return Grid(value.shape, array("d", value.data)) if not value.is_lazy else value
+        return self.full(size, value.data[0] if isinstance(value, Grid) else value)
+
+    def all_finite(self, value: Grid) -> bool:
+        return all_finite(value)
+
+    def has_zero(self, value: Grid) -> bool:
+        return 0.0 in value.data
+
+    def flatnonzero(self, vector: Grid) -> Iterable[int]:
+        return [j for j, v in enumerate(vector.data) if v != 0.0]
+
+    def scale_rows(self, block: Grid, factor: Grid) -> Grid:
+        return _scaled(block, factor, by_rows=True)
+
+    def scale_columns(self, matrix: Grid, factor: Grid) -> Grid:
+        return _scaled(matrix, factor, by_rows=False)
+
+    def plus_diagonal(self, block: Grid, d: Grid) -> Grid:
+        n = block.shape[1]
+        if block.is_lazy or d.is_lazy:
+            bound = (block.bound_or_max() + d.bound_or_max()) * _MARGIN
+            return _lazy(block.shape, lambda: self.plus_diagonal(_known(block), _known(d)).data, bound)
+        data = array("d", block.data)
+        for i, value in enumerate(d.data):
+            data[i * n + i] += value
+        return Grid(block.shape, data)
+
+    def transposed(self, matrix: Grid) -> Grid:
+        return matrix.T
+
+
+def _scaled(matrix: Grid, factor: Grid, by_rows: bool) -> Grid:
+    """``matrix`` with each row (or column) times its element of ``factor`` (lazy if either is)."""
+    rows, columns = matrix.shape
+    if matrix.is_lazy or factor.is_lazy:
+        bound = matrix.bound_or_max() * factor.bound_or_max() * _MARGIN
+        return _lazy(matrix.shape, lambda: _scaled(_known(matrix), _known(factor), by_rows).data, bound)
+    f, m = factor.data, matrix.data
+    if by_rows:
+        return Grid(matrix.shape, array("d", [f[r] * m[r * columns + c] for r in range(rows) for c in range(columns)]))
+    return Grid(matrix.shape, array("d", [m[r * columns + c] * f[c] for r in range(rows) for c in range(columns)]))
+
+
+def _known(grid: Grid) -> Grid:
+    """``grid`` with its values (drawn now, if lazy)."""
+    return Grid(grid.shape, grid.data)
+
+
+class _Numpy(Arrays):
+    """numpy's arrays: exactly the calls the compiler's path always made."""
+
+    def zeros(self, shape: Union[int, Shape]) -> Any:
+        return np.zeros(shape)
+
+    def ones(self, size: int) -> Any:
+        return np.ones(size)
+
+    def full(self, shape: Union[int, Shape], value: float) -> Any:
+        return np.full(shape, value)
+
+    def stack(self, items: Sequence[Any]) -> Any:
+        return np.array(items, dtype=float)
+
+    def asarray(self, value: Any) -> Any:
+        return np.asarray(value, dtype=float)
+
+    def column(self, values: List[float]) -> Any:
+        return np.array(values, dtype=float).reshape(len(values), 1)
+
+    def vector(self, value: Any, size: int) -> Any:
+        return np.broadcast_to(np.asarray(value, dtype=float), (size,)).copy()
+
+    def all_finite(self, value: Any) -> bool:
+        return bool(np.all(np.isfinite(value)))
+
+    def has_zero(self, value: Any) -> bool:
+        return bool((value == 0).any())
+
+    def flatnonzero(self, vector: Any) -> Iterable[int]:
+        return [int(j) for j in np.flatnonzero(vector)]
+
+    def scale_rows(self, block: Any, factor: Any) -> Any:
+        return factor[:, None] * block
+
+    def scale_columns(self, matrix: Any, factor: Any) -> Any:
+        return matrix * factor[None, :]
+
+    def plus_diagonal(self, block: Any, d: Any) -> Any:
+        result = np.array(block, dtype=float, copy=True)
+        result[np.arange(len(d)), np.arange(len(d))] += d
+        return result
+
+    def transposed(self, matrix: Any) -> Any:
+        return np.ascontiguousarray(matrix.T)
+
+
+GRIDS: Arrays = _Grids()
+NUMPY: Arrays = _Numpy()
+
+
+def arrays_of(value: Any) -> Arrays:
+    """The operations over the kind of array ``value`` is."""
+    return GRIDS if isinstance(value, Grid) else NUMPY

@@ -1,0 +1,238 @@
+"""`netlang check` without numpy finds exactly what a compile finds (netlang.grids).
+
+The check path folds constants as Grids (pure Python) and reads weight files without numpy;
+the compile path folds with numpy. Both run the same rules (values.py, forms.py); these
+tests compare them: the same diagnostics, and on success the same constants, forms, depths,
+outputs and lowered network, bit for bit, over many generated programs with arrays, weight
+files and drawn params. (That a fresh `netlang check` leaves numpy out of sys.modules is
+tests/test_light_imports.py's.)
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from pathlib import Path
+from typing import Any, List, Optional, Tuple
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from generators import array_programs
+from netlang import pipeline
+from netlang.checker import CheckedProgram
+from netlang.errors import NetlangError
+from netlang.expectations import expectations
+from netlang.files import read_npy_plainly
+from netlang.forms import Diag, ScalarForm, VectorForm
+from netlang.grids import GRIDS, NUMPY, Arrays, Grid, from_numpy
+from netlang.lint import find_warnings
+
+
+def write_weight_files(folder: Path) -> None:
+    """The files generators.WEIGHT_FILES names."""
+    rng = np.random.default_rng(7)
+    np.save(folder / "w3.npy", rng.normal(size=3))
+    np.save(folder / "m23.npy", rng.normal(size=(2, 3)))
+    np.save(folder / "i3.npy", np.array([3, -1, 0], dtype=np.int32))
+    np.save(folder / "big.npy", rng.normal(size=(3, 2)).astype(">f8"))
+    np.save(folder / "fortran.npy", np.asfortranarray(rng.normal(size=(3, 3))))
+    np.save(folder / "half.npy", np.array([0.5, 1.5], dtype=np.float16))
+    np.save(folder / "nan.npy", np.array([1.0, np.nan]))
+    np.savez(folder / "m.npz", W=rng.normal(size=(3, 3)), b=np.zeros(3))
+    (folder / "c.csv").write_text("1, 2, 3\n4, 5, 6\n")
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("arrays")
+    write_weight_files(path)
+    return path
+
+
+def diagnose(path: Path, arrays: Arrays) -> Tuple[List[Any], Optional[CheckedProgram]]:
+    """What `netlang check` reports (lint.diagnose), with the checker's arrays of one kind."""
+    try:
+        checked = pipeline.check(pipeline.read(path), arrays=arrays)
+        expectations(checked)
+    except NetlangError as error:
+        return [e.to_dict() for e in error.errors], None
+    except Exception as error:  # noqa: BLE001 - a crash must at least be the same crash
+        return [("crash", type(error).__name__, str(error))], None
+    return [w.to_dict() for w in find_warnings(checked)], checked
+
+
+def _bits(value: Any) -> Any:
+    """The exact bits (a NaN is any NaN: its sign and payload are the one thing Python's and
+    numpy's arithmetic may differ in, and no rule looks at them)."""
+    if isinstance(value, float):
+        return struct.pack("<d", math.nan if value != value else value)
+    array = np.array(value, dtype=np.float64)
+    array[np.isnan(array)] = math.nan
+    return (array.shape, np.ascontiguousarray(array).tobytes())
+
+
+def _form_bits(form: Any) -> Any:
+    if isinstance(form, ScalarForm):
+        return ("scalar", _bits(form.const), [(key, _bits(c)) for key, c in form.coeffs.items()])
+    assert isinstance(form, VectorForm)
+    terms = [(key, "diag" if isinstance(b, Diag) else "block", _bits(b.d if isinstance(b, Diag) else b)) for key, b in form.terms.items()]
+    return ("vector", form.size, _bits(form.const), terms)
+
+
+def assert_same(light: CheckedProgram, full: CheckedProgram) -> None:
+    assert list(light.constants) == list(full.constants)
+    for name, value in full.constants.items():
+        assert _bits(light.constants[name]) == _bits(value), name
+    assert [(u.name, u.size, u.activation, u.depth) for u in light.units] == [(u.name, u.size, u.activation, u.depth) for u in full.units]
+    for unit, other in zip(light.units, full.units):
+        assert _form_bits(unit.form) == _form_bits(other.form), unit.name
+    assert light.outputs == full.outputs
+    # The network lowered from the program checked without numpy is the compile's, bit for bit.
+    light_network, full_network = pipeline.lower(light), pipeline.lower(full)
+    assert len(light_network.layers) == len(full_network.layers)
+    for mine, theirs in zip(light_network.layers, full_network.layers):
+        assert _bits(mine.weights) == _bits(theirs.weights) and _bits(mine.bias) == _bits(theirs.bias)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(text=array_programs())
+@example(text="input v[3]\nparam c0[3, 3] = xavier()\nlet c1 = [[1, 2, 3], [0, 1, 0]]\nlayer h0 = c1 @ (c0 @ v + c1[0])\n")
+@example(text="input x1, x2\nlet c0 = [[1e200, 1e200], [2, 3]]\nlet c1 = c0 @ [[1e200, 0], [1e200, 1]]\nlayer h0 = c1 @ [x1, x2]\n")
+@example(text="input v[3]\nparam c0[3] = normal(0, 1e307)\nnode h0 = c0 @ v\n")
+@example(text="input v[3]\nlet c0 = load(\"fortran.npy\") @ load(\"m.npz\", \"W\")\nlayer h0 = c0 @ v\n")
+def test_check_without_numpy_finds_what_a_compile_finds(folder: Path, text: str) -> None:
+    path = folder / "program.net"
+    path.write_text(text)
+    light, light_checked = diagnose(path, GRIDS)
+    full, full_checked = diagnose(path, NUMPY)
+    assert light == full
+    assert (light_checked is None) == (full_checked is None)
+    if light_checked is not None and full_checked is not None:
+        assert_same(light_checked, full_checked)
+
+
+# --- Grids against numpy, operation by operation ----------------------------------------
+
+_SPECIAL = [0.0, -0.0, 1.0, -1.5, 1e308, -1e308, 5e-324, 1e-200, 3.0, 0.1, math.inf, -math.inf, math.nan]
+_floats = st.one_of(st.sampled_from(_SPECIAL), st.floats(allow_nan=True, allow_infinity=True, width=64))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    a=st.lists(_floats, min_size=6, max_size=6),
+    b=st.lists(_floats, min_size=6, max_size=6),
+    scalar=_floats,
+    shape=st.sampled_from([(6,), (2, 3), (3, 2)]),
+)
+def test_elementwise_operations_are_numpys_bit_for_bit(a, b, scalar, shape):
+    x, y = np.array(a).reshape(shape), np.array(b).reshape(shape)
+    gx, gy = from_numpy(x), from_numpy(y)
+    with np.errstate(all="ignore"):
+        for mine, theirs in [
+            (gx + gy, x + y), (gx - gy, x - y), (gx * gy, x * y), (gx / gy, x / y),
+            (gx * scalar, x * scalar), (scalar * gx, scalar * x), (scalar - gx, scalar - x), (1.0 / gx, 1.0 / x),
+            (GRIDS.scale_rows(from_numpy(x.reshape(-1, 1) if x.ndim == 1 else x), from_numpy(y.reshape(-1)[: (x.shape[0] if x.ndim == 2 else 6)])),
+             NUMPY.scale_rows(x.reshape(-1, 1) if x.ndim == 1 else x, y.reshape(-1)[: (x.shape[0] if x.ndim == 2 else 6)])),
+        ]:
+            assert _bits(mine) == _bits(theirs)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.integers(1, 4), inner=st.integers(1, 4), columns=st.integers(1, 3),
+    left=st.lists(st.sampled_from([0.0, 0.0, 1.0, -2.5, 0.1, 3e-5, 7.0]), min_size=16, max_size=16),
+    right=st.lists(st.sampled_from([0.0, 0.0, 0.0, 1.0, -0.3, 0.7]), min_size=16, max_size=16),
+    vector=st.booleans(),
+)
+def test_a_matrix_product_is_numpys_whether_or_not_numpy_computes_it(rows, inner, columns, left, right, vector):
+    a = np.array(left[: rows * inner]).reshape(rows, inner)
+    b = np.array(right[:inner]) if vector else np.array(right[: inner * columns]).reshape(inner, columns)
+    assert _bits(from_numpy(a) @ from_numpy(b)) == _bits(a @ b)
+    assert _bits(from_numpy(b.T.copy()) @ from_numpy(a.T.copy())) == _bits(b.T.copy() @ a.T.copy())
+
+
+def test_a_product_with_one_term_per_element_is_summed_without_numpy():
+    # W @ [x1, x2]'s blocks and W @ 0 (the constant of W @ x): one nonzero product at most.
+    w = Grid((2, 2), __import__("array").array("d", [0.1, 0.2, 0.3, 0.4]))
+    column = GRIDS.column([1.0, 0.0])
+    assert (w @ column).tolist() == [[0.1], [0.3]]
+    assert (w @ GRIDS.zeros(2)).tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    "initialiser, shape",
+    [("xavier()", "[4, 3]"), ("he(2)", "[3]"), ("normal(1, 0.5)", "[2, 2]"), ("uniform(-2, 3)", "[3, 2]"), ("zeros()", "[2]")],
+)
+def test_a_lazy_draw_is_the_compiles_draw_and_within_its_bound(initialiser, shape):
+    text = f"input v[3]\nparam W{shape} = {initialiser}\nnode y = v[0]\ntrain seed = 5\n"
+    light = pipeline.check(pipeline.text_source(text), arrays=GRIDS).constants["W"]
+    full = pipeline.check(pipeline.text_source(text), arrays=NUMPY).constants["W"]
+    assert isinstance(light, Grid)
+    if initialiser != "zeros()":
+        assert light.is_lazy and math.isfinite(light.bound)
+        assert float(np.max(np.abs(full))) <= light.bound
+    assert _bits(light) == _bits(full)  # drawn now, by numpy, as the compile drew it
+
+
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.arange(6.0).reshape(2, 3), np.arange(6.0).reshape(2, 3).astype(">f8"), np.asfortranarray(np.arange(6.0).reshape(3, 2)),
+        np.array([1, -2, 3], dtype=np.int64), np.array([[1, 2]], dtype=">i2"), np.array([255, 0], dtype=np.uint8),
+        np.array([True, False]), np.array([0.1, 3e38], dtype=np.float32), np.array([2**63 + 2**11], dtype=np.uint64), np.zeros((0, 3)),
+    ],
+    ids=lambda a: f"{a.dtype.str}{a.shape}{'F' if a.flags.f_contiguous and a.ndim > 1 else ''}",
+)
+def test_plain_npy_files_read_without_numpy_give_numpys_values(tmp_path, array):
+    np.save(tmp_path / "a.npy", array)
+    with open(tmp_path / "a.npy", "rb") as stream:
+        read = read_npy_plainly(stream, 1000)
+    assert read is not None
+    shape, values = read
+    assert shape == array.shape
+    assert values.tobytes() == np.ascontiguousarray(array, dtype=np.float64).tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.longdouble, np.complex128, "<U2"])
+def test_other_npy_files_are_left_to_numpys_path(tmp_path, dtype):
+    np.save(tmp_path / "a.npy", np.zeros(2, dtype=dtype))
+    with open(tmp_path / "a.npy", "rb") as stream:
+        assert read_npy_plainly(stream, 1000) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1, 2, 3\n4, 5, 6\n", "# weights\n1,2\r\n3,4\r\n\r\n", '"1", 2.5e-3\n-0, .5\n', "0.1\n0.2\n0.30000000000000004\n",
+        "1e308, 1e-320\n", "1, nan\n", "1, 2\n3\n", "1; 2\n", "", "1 2, 3\n", "  7 ,  8  # trailing\n", "1e400\n", "+1, -2\n",
+        "0x10\n", "1_000\n", "\ufeff1, 2\n",
+    ],
+)
+def test_csv_weights_read_without_numpy_give_numpys_values_or_its_error(tmp_path, text):
+    from netlang.weights import WeightFileError, read_grid, read_weights
+
+    path = tmp_path / "w.csv"
+    path.write_text(text, encoding="utf-8")
+    try:
+        expected: Any = _bits(read_weights(path)[0])
+    except WeightFileError as error:
+        expected = (str(error), error.code, error.hint)
+    try:
+        got: Any = _bits(read_grid(path)[0])
+    except WeightFileError as error:
+        got = (str(error), error.code, error.hint)
+    assert got == expected
+
+
+def test_the_fuzzers_comparison_of_the_two_checks_can_fail(tmp_path, monkeypatch):
+    import fuzzing
+
+    path = tmp_path / "zero.net"
+    path.write_text("input v[2]\nlet d = [1, 0]\nlayer y = v / d\n")
+    assert fuzzing.check_paths_disagree(path) is None  # both: division-by-zero
+    monkeypatch.setattr(type(GRIDS), "has_zero", lambda self, value: False)
+    report = fuzzing.check_paths_disagree(path)
+    assert report is not None and "division-by-zero" in report
