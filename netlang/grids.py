@@ -102,8 +102,12 @@ class Grid:
     def __len__(self) -> int:
         return self.shape[0]
 
-    def __getitem__(self, index: int) -> Union[float, "Grid"]:
-        """An element of a vector, or a row of a matrix (numpy's ``a[i]``)."""
+    def __getitem__(self, index: Union[int, Tuple[int, int]]) -> Union[float, "Grid"]:
+        """An element of a vector, a row of a matrix (numpy's ``a[i]``), or an element of a matrix (``a[i, j]``)."""
+        if isinstance(index, tuple):
+            row = self[index[0]]
+            assert isinstance(row, Grid) and len(index) == 2
+            return row[index[1]]
         if not -self.shape[0] <= index < self.shape[0]:
             raise IndexError(f"index {index} is out of bounds for axis 0 with size {self.shape[0]}")
         index %= self.shape[0]
