@@ -40,10 +40,8 @@ from pygls.lsp.client import LanguageClient
 from pygls.uris import from_fs_path
 
 from netlang.lint import diagnose
-from netlang.lsp.analysis import Analysis
+from netlang.lsp.analysis import Analysis, Versions
 from netlang.lsp.server import DEBOUNCE_SECONDS
-from netlang.memo import Memo
-from netlang.parser import IncrementalParser
 
 
 def server_command(checkout: Optional[str] = None) -> List[str]:
@@ -197,8 +195,8 @@ async def main() -> None:
             clients.append((name, client, arrivals, arrived))
         latencies: Dict[str, List[float]] = {name: [] for name, _ in servers}
         library, incremental = [], []
-        parser, memo = IncrementalParser(), Memo()
-        Analysis(text, str(path), parser, memo)
+        versions = Versions()
+        Analysis(text, str(path), versions)
         for version in range(2, edits + 2):
             change, text = one_weight(text, version)
             for name, client, arrivals, arrived in clients:  # the same edit to each server, in turn
@@ -207,7 +205,7 @@ async def main() -> None:
             diagnose(path, source=text)
             library.append(time.perf_counter() - begin)
             begin = time.perf_counter()
-            Analysis(text, str(path), parser, memo)  # what the server does with the change, in this process
+            Analysis(text, str(path), versions)  # what the server does with the change, in this process
             incremental.append(time.perf_counter() - begin)
         for name, client, _, _ in clients[1:]:
             await stop(client)

@@ -109,20 +109,20 @@ def test_generated_programs_and_their_mutations(text: str, seed: int):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(programs(with_expect=True), min_size=1, max_size=3), st.integers(0, 2**32))
 def test_the_servers_analysis_edit_after_edit(texts: List[str], seed: int):
-    """One document edited again and again, as the server holds it (one incremental parser and
-    one memo for all its versions): each version's diagnostics are what ``netlang check`` says
-    of its text."""
-    from netlang.lsp.analysis import Analysis
-    from netlang.memo import Memo
-    from netlang.parser import IncrementalParser
+    """One document edited again and again, as the server holds it (one incremental parser,
+    one memo and the names of each statement for all its versions): each version's
+    diagnostics are what ``netlang check`` says of its text, its names those of a fresh analysis."""
+    from netlang.lsp.analysis import Analysis, Versions
 
-    parser, memo = IncrementalParser(), Memo()
+    versions = Versions()
     rng = random.Random(seed)
     for text in texts:
         data = text.encode()
         for _ in range(4):
             version = data.decode("utf-8", errors="replace")
-            analysis = Analysis(version, "model.net", parser, memo)
+            analysis = Analysis(version, "model.net", versions)
             assert _as_data(analysis.diagnostics) == reference(version, "model.net")
-            assert analysis.program == Analysis(version, "model.net").program  # the tree hovers and renames use
+            fresh = Analysis(version, "model.net")
+            assert analysis.program == fresh.program  # the tree hovers and renames use
+            assert analysis.symbols == fresh.symbols and analysis.occurrences == fresh.occurrences
             data = mutate(data, rng)

@@ -1,9 +1,9 @@
 """What the language server knows about one document, without any LSP machinery.
 
 :class:`Analysis` runs the library on the editor's text once (``lint.diagnose``: parse with
-recovery, check, expectations, warnings, exactly as ``netlang check``; the document's
-:class:`~netlang.parser.IncrementalParser` re-parses only the statements that changed, and its
-:class:`~netlang.memo.Memo` gives the checker the values of the definitions that did not) and answers
+recovery, check, expectations, warnings, exactly as ``netlang check``; what the document's
+earlier versions kept, its :class:`Versions`, spares the work on what an edit did not touch)
+and answers
 every question an editor asks from that: the names under the cursor, their definitions and
 uses, hovers, inlay hints, completions, renames, semantic tokens and fixes. Positions are
 netlang's own (:class:`~netlang.nodes.Span`: 1-based lines and columns counted in
@@ -133,22 +133,42 @@ class RenameRefused(Exception):
     """A rename that would break the file (the new name exists, is a keyword, is not a name)."""
 
 
+_StatementNames = Tuple[Statement, List[Symbol], List[Occurrence]]
+
+
+class Versions:
+    """What the analyses of one open document keep from one version to the next, so that an
+    edit costs what it touched: the incremental parser (which gives what ``parse_recovering``
+    gives, re-parsing only the statements that changed), the checker's
+    :class:`~netlang.memo.Memo` (the values of the definitions that did not change), and the
+    names each statement defines and reads, by statement (the parser keeps the nodes of the
+    statements an edit did not touch). Everything an analysis gives is what it gives without."""
+
+    def __init__(self) -> None:
+        self.parser = IncrementalParser()
+        self.memo = Memo()
+        self.names: Dict[int, _StatementNames] = {}  # by id(statement); the statement kept alive with them
+
+    def __repr__(self) -> str:
+        return f"Versions({self.parser!r}, {self.memo!r}, names of {len(self.names)} statements)"
+
+
 class Analysis:
     """One version of one document: its diagnostics, its tree, and (when it has no errors) its
     checked program and compiled network.
 
     ``filename`` is the document's path: ``load(...)`` reads weight files beside it, as
-    ``netlang check`` does for a file on disk. ``parser``: the document's incremental parser,
-    which gives what ``parse_recovering`` gives, re-parsing only the statements that changed;
-    ``memo``: the document's :class:`~netlang.memo.Memo`, from which the checker takes the
-    values of the definitions that did not change (the diagnostics are the same).
+    ``netlang check`` does for a file on disk. ``versions``: what the document's earlier
+    analyses kept (:class:`Versions`), which this one uses and updates.
     """
 
-    def __init__(self, text: str, filename: str, parser: Optional[IncrementalParser] = None, memo: Optional[Memo] = None) -> None:
+    def __init__(self, text: str, filename: str, versions: Optional[Versions] = None) -> None:
         self.text = text
         self.filename = filename
-        self.parser = parser
-        self.diagnosis = diagnose(filename, source=text, parser=parser, memo=memo)
+        self.versions = versions
+        self.parser = versions.parser if versions is not None else None
+        memo = versions.memo if versions is not None else None
+        self.diagnosis = diagnose(filename, source=text, parser=self.parser, memo=memo)
         self.diagnostics: List[NetlangError] = self.diagnosis.diagnostics
         self.checked: Optional[CheckedProgram] = self.diagnosis.checked
         self.has_syntax_errors = any(d.code == "syntax-error" for d in self.diagnostics)
@@ -227,29 +247,22 @@ class Analysis:
     def _collect(self, still_wanted: Callable[[], bool]) -> Optional[Tuple[Dict[str, Symbol], List[Occurrence]]]:
         symbols: Dict[str, Symbol] = {}
         occurrences: List[Occurrence] = []
-        add = occurrences.append
+        # The names of the statements the last version had too (the very same nodes: an edit of
+        # one weight of a 1,000-line file walks one statement instead of a thousand).
+        known = self.versions.names if self.versions is not None else {}
+        kept: Dict[int, _StatementNames] = {}
         for count, statement in enumerate(self.program.statements):
             if count % _STATEMENTS_BETWEEN_ASKING == 0 and not still_wanted():
                 return None
-            if isinstance(statement, Input):
-                for var in statement.vars:
-                    span = _name_span(var.span, var.name)
-                    symbols.setdefault(var.name, Symbol(var.name, "input", span, statement))
-                    add(Occurrence(var.name, span, "definition", var))
-                continue
-            if isinstance(statement, (Let, Node, Layer)):
-                kind = {Let: "constant", Node: "node", Layer: "layer"}[type(statement)]
-                symbols.setdefault(statement.name, Symbol(statement.name, kind, statement.name_span, statement))
-                add(Occurrence(statement.name, statement.name_span, "definition", statement))
-            functions = set()
-            for node in walk(statement):
-                if isinstance(node, Call):
-                    functions.add(id(node.func))
-                    add(Occurrence(node.func.id, node.func.span, "function", node))
-                elif isinstance(node, Name) and id(node) not in functions:
-                    add(Occurrence(node.id, node.span, "use", node))
-                elif isinstance(node, Index):
-                    add(Occurrence(node.name, _name_span(node.span, node.name), "use", node))
+            entry = known.get(id(statement))
+            if entry is None or entry[0] is not statement:
+                entry = (statement, *_statement_names(statement))
+            kept[id(statement)] = entry
+            for symbol in entry[1]:
+                symbols.setdefault(symbol.name, symbol)
+            occurrences += entry[2]
+        if self.versions is not None:
+            self.versions.names = kept
         occurrences.sort(key=lambda o: (o.span.line, o.span.column))
         return symbols, occurrences
 
@@ -576,6 +589,33 @@ class Analysis:
 
 
 # --- helpers ------------------------------------------------------------------------
+
+
+def _statement_names(statement: Statement) -> Tuple[List[Symbol], List[Occurrence]]:
+    """The names ``statement`` defines, and every name in it: defined, read, or called."""
+    symbols: List[Symbol] = []
+    occurrences: List[Occurrence] = []
+    add = occurrences.append
+    if isinstance(statement, Input):
+        for var in statement.vars:
+            span = _name_span(var.span, var.name)
+            symbols.append(Symbol(var.name, "input", span, statement))
+            add(Occurrence(var.name, span, "definition", var))
+        return symbols, occurrences
+    if isinstance(statement, (Let, Node, Layer)):
+        kind = {Let: "constant", Node: "node", Layer: "layer"}[type(statement)]
+        symbols.append(Symbol(statement.name, kind, statement.name_span, statement))
+        add(Occurrence(statement.name, statement.name_span, "definition", statement))
+    functions = set()
+    for node in walk(statement):
+        if isinstance(node, Call):
+            functions.add(id(node.func))
+            add(Occurrence(node.func.id, node.func.span, "function", node))
+        elif isinstance(node, Name) and id(node) not in functions:
+            add(Occurrence(node.id, node.span, "use", node))
+        elif isinstance(node, Index):
+            add(Occurrence(node.name, _name_span(node.span, node.name), "use", node))
+    return symbols, occurrences
 
 
 def _name_span(span: Span, name: str) -> Span:

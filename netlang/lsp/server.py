@@ -29,9 +29,7 @@ from ..nodes import Span
 
 if TYPE_CHECKING:  # pragma: no cover - imported in the worker thread, after the initialize answer
     from ..errors import NetlangError
-    from ..memo import Memo
-    from ..parser import IncrementalParser
-    from .analysis import Analysis
+    from .analysis import Analysis, Versions
 
 # The analysis (parser, checker, numpy) is imported by the worker thread once the client has
 # its `initialize` answer: lsprotocol alone takes most of the start-up (benchmarks/lsp.py).
@@ -113,12 +111,11 @@ class NetlangServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("netlang", __version__)
         self.analyses: Dict[str, Analysis] = {}
-        # One incremental parser per open document: a change re-parses only the statements it
-        # touched (a one-weight edit of a 1,000-line file: about 4 ms instead of 140; benchmarks/parse.py).
-        self.parsers: Dict[str, IncrementalParser] = {}
-        # And one memo of the checked values of its definitions: after a one-weight edit of a
-        # 1,000-line file, one node's value is computed instead of a thousand (benchmarks/lsp.py).
-        self.memos: Dict[str, Memo] = {}
+        # What each open document's analyses keep from version to version: a change re-parses
+        # only the statements it touched (a one-weight edit of a 1,000-line file: about 4 ms
+        # instead of 140; benchmarks/parse.py), computes the value of the nodes it touched alone,
+        # and collects the names of those statements alone.
+        self.versions: Dict[str, Versions] = {}
         self.pending: Dict[str, asyncio.Task[None]] = {}
         # The analysis being made of each document: (its text, its future), so that a request
         # arriving meanwhile waits for it instead of making a second one.
@@ -162,16 +159,12 @@ class NetlangServer(LanguageServer):
         return analysis
 
     def _analyse(self, uri: str, text: str, filename: str) -> Analysis:
-        """The analysis of ``text`` (in the worker thread), parsed by the document's own incremental
-        parser, checked with the document's own memo."""
+        """The analysis of ``text`` (in the worker thread), with what the document's earlier versions kept."""
         module = importlib.import_module(_ANALYSIS)
-        parser = self.parsers.get(uri)
-        if parser is None:
-            parser = self.parsers[uri] = module.IncrementalParser()
-        memo = self.memos.get(uri)
-        if memo is None:
-            memo = self.memos[uri] = module.Memo()
-        return module.Analysis(text, filename, parser, memo)
+        versions = self.versions.get(uri)
+        if versions is None:
+            versions = self.versions[uri] = module.Versions()
+        return module.Analysis(text, filename, versions)
 
     def schedule(self, uri: str, delay: float) -> None:
         """Publish the document's diagnostics after ``delay`` seconds, unless it changes first."""
@@ -247,8 +240,7 @@ def make_server() -> NetlangServer:
         if task is not None:
             task.cancel()
         ls.analyses.pop(uri, None)
-        ls.parsers.pop(uri, None)
-        ls.memos.pop(uri, None)
+        ls.versions.pop(uri, None)
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri, []))
 
     def answers(method: str, options: Any = None) -> Callable[[Callable[[Analysis, Units, Any], Any]], Any]:
