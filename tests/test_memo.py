@@ -191,3 +191,11 @@ def test_the_memo_says_what_it_holds():
     document.assert_same(NETLIST)
     document.assert_same(NETLIST)
     assert repr(document.memo) == "Memo(3 values, 3 reused last time)"
+
+
+def test_a_cycle_is_reported_again_after_an_edit_that_keeps_the_graph():
+    text = "input x\nnode a = sigmoid(0.5*b + x)\nnode b = relu(a)\nnode y = step(b > 0.5)\noutput y\n"
+    document = _Document()
+    for version in (text, text.replace("0.5*b", "0.25*b"), text.replace("> 0.5", "> 0.7")):
+        document.assert_same(version)
+        assert [d.code for d in diagnose("x.net", source=version).diagnostics] == ["cycle"]
