@@ -62,23 +62,24 @@ class Memo:
         """``checker.values.definition(statement)``, or the equal value from the previous check."""
         name = statement.name
         reads = checker.dependencies.reads[name]
-        meanings = None if "load" in reads else _meanings(checker, reads)
         budget = checker.values.budget
         entry = self.entries.get(name)
         if (
-            entry is not None
-            and meanings is not None
+            entry is not None  # never a statement that loads a file: those are not kept
             and (entry.statement is statement or entry.statement == statement)
-            and _same_meanings(entry.meanings, meanings)
+            and _mean_the_same(checker, reads, entry.meanings)
             and _affordable(budget, entry.spent)
         ):
             budget.multiply_adds += entry.spent[0]
             budget.bytes += entry.spent[1]
-            self.recorded[name] = _Entry(statement, meanings, entry.result, entry.spent)
+            if entry.statement is not statement:  # moved: the unit's statement is this version's
+                entry = _Entry(statement, entry.meanings, entry.result, entry.spent)
+            self.recorded[name] = entry
             self.reused += 1
             return entry.result
         before = budget.multiply_adds, budget.bytes
         result = checker.values.definition(statement)  # a Failed passes through: nothing is kept
+        meanings = None if "load" in reads else _meanings(checker, reads)
         if meanings is not None:
             spent = budget.multiply_adds - before[0], budget.bytes - before[1]
             self.recorded[name] = _Entry(statement, meanings, result, spent)
@@ -114,16 +115,20 @@ def _meanings(checker: "_Checker", reads: Dict[str, None]) -> Optional[Tuple[Mea
     return tuple(meanings)
 
 
-def _same_meanings(old: Tuple[Meaning, ...], new: Tuple[Meaning, ...]) -> bool:
-    if len(old) != len(new):
+def _mean_the_same(checker: "_Checker", reads: Dict[str, None], meanings: Tuple[Meaning, ...]) -> bool:
+    """Whether each name read means now what ``meanings`` says (what ``_meanings`` would give,
+    without making it: this runs for every unchanged node of the document)."""
+    if len(reads) != len(meanings):
         return False
-    for (old_kind, old_value), (kind, value) in zip(old, new):
-        if old_kind != kind:
-            return False
-        if kind == "constant":
-            if not _same_constant(old_value, value):  # type: ignore[arg-type]
+    lets, signals, constants, failed, sizes = checker.lets, checker.signals, checker.constants, checker.failed, checker.sizes
+    for name, (kind, value) in zip(reads, meanings):
+        if kind == "signal":
+            if name in lets or name not in signals or name in failed or sizes[name] != value:
                 return False
-        elif old_value != value:
+        elif kind == "constant":
+            if name not in lets or name not in constants or not _same_constant(value, constants[name]):  # type: ignore[arg-type]
+                return False
+        elif name in lets or name in signals or name not in CALLABLES:
             return False
     return True
 
