@@ -10,8 +10,9 @@ pure Python (an ``array('d')``, row-major) whose results are numpy's bit for bit
 - A matrix product is a reduction, whose rounding depends on the order of summation (BLAS
   blocks it, and may use fused multiply-adds). A Grid computes it only where no order can
   matter: each result element sums at most one product that is not exactly zero (``W @ x``
-  of a vector of signals, ``W @ [x1, x2]``). Any other product is handed to numpy, imported
-  then, so that it is numpy's own result.
+  of a vector of signals, ``W @ [x1, x2]``). Any other product (``W2 @ (W1 @ x)``, ``A @ B``)
+  is numpy's own result, computed (numpy imported) only when a decision needs its values;
+  until then it is lazy, as a draw is, with a bound that certifies it finite.
 - A param drawn by an initialiser (``xavier()``) is drawn by numpy's generator, which Python
   cannot reproduce. Its Grid is *lazy*: it knows its shape and a bound on its elements (that a
   draw is finite is known from the initialiser's arguments), and draws with numpy only when a
@@ -197,8 +198,18 @@ class Grid:
         columns = right.shape[1] if right.ndim == 2 else 1
         shape = left.shape[:-1] + right.shape[1:]
         if not _one_term_each(left, right, rows, inner, columns):
-            # The order of summation could change the result: numpy's own product.
-            return from_numpy(np.asarray(np.asarray(left) @ np.asarray(right), dtype=float))
+            # The order of summation could change the result: numpy's own product, computed
+            # when its values are needed (a zero test); a bound on it certifies it finite.
+            def numpy_product() -> "array[float]":
+                product = from_numpy(np.asarray(np.asarray(left) @ np.asarray(right), dtype=float))
+                return product.data if isinstance(product, Grid) else array("d", [product])
+
+            if not shape:
+                return numpy_product()[0]  # a number: its value is needed now
+            # Each element sums `inner` products of at most a * b; the sum's rounding adds at
+            # most inner * 2**-53 of that.
+            bound = left.bound_or_max() * right.bound_or_max() * inner * (1.0 + inner * 2.0**-50) * _MARGIN
+            return _lazy(shape, numpy_product, bound)
         if left._data is None or right._data is None:
             bound = left.bound_or_max() * right.bound_or_max() * _MARGIN
             return _lazy(shape, lambda: _product(left.data, right.data, rows, inner, columns), bound)

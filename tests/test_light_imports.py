@@ -115,3 +115,22 @@ def test_check_of_weight_files_and_drawn_params_needs_no_numpy(tmp_path):
     report = _check_in_a_fresh_interpreter(_PROBE.format(args=["check", str(tmp_path / "net.net")]))
     assert "lowered: False" in report, report
     assert "numpy imported: False" in report, report
+
+
+# Products whose sums numpy rounds its own way: numpy computes them only if a decision needs
+# their values, and none here does (their bounds certify the weights finite).
+_PRODUCTS = """
+input x[3]
+let A = [[1, 2, 3], [4, 5, 6]]
+let C = [[1, 0.5], [2, 1]] @ A
+param W1[4, 3] = xavier()
+param W2[2, 4] = normal(0, 0.1)
+layer y = sigmoid(C @ x)
+layer z = W2 @ (W1 @ x) + C @ x
+"""
+
+
+def test_check_of_products_of_matrices_needs_no_numpy(tmp_path):
+    (tmp_path / "net.net").write_text(_PRODUCTS)
+    report = _check_in_a_fresh_interpreter(_PROBE.format(args=["check", str(tmp_path / "net.net")]))
+    assert "numpy imported: False" in report, report
