@@ -50,7 +50,7 @@ class Grid:
     absolute value of every element (``inf``: nothing is known).
     """
 
-    __slots__ = ("shape", "_data", "_draw", "bound", "key")
+    __slots__ = ("shape", "_data", "_draw", "bound", "key", "_finite")
 
     def __init__(
         self,
@@ -64,6 +64,7 @@ class Grid:
         self._data = data
         self._draw = draw
         self.key = key  # a lazy draw's identity: equal keys draw equal values
+        self._finite: Optional[bool] = None  # known once asked (the values never change)
         self.bound = bound if data is None and bound < _LARGEST else math.inf
 
     def __repr__(self) -> str:
@@ -289,7 +290,8 @@ def _one_term_each(left: Grid, right: Grid, rows: int, inner: int, columns: int)
         return False
     if inner <= 1:
         return True
-    return max(left.count_nonzero_by(1, rows, inner), default=0) <= 1 or max(right.count_nonzero_by(0, inner, columns), default=0) <= 1
+    # The right side first: W @ x's constant is W @ 0, whose right side has no nonzero at all.
+    return max(right.count_nonzero_by(0, inner, columns), default=0) <= 1 or max(left.count_nonzero_by(1, rows, inner), default=0) <= 1
 
 
 def _product(a: "array[float]", b: "array[float]", rows: int, inner: int, columns: int) -> "array[float]":
@@ -327,7 +329,10 @@ def from_numpy(value: Any) -> Union[float, Grid]:
 def all_finite(grid: Grid) -> bool:
     if grid.is_lazy and grid.bound < _LARGEST:
         return True
-    return all(map(math.isfinite, grid.data))
+    if grid._finite is None:
+        # A finite sum has no infinity or NaN among its terms (C-speed); else look at each one.
+        grid._finite = math.isfinite(sum(grid.data)) or all(map(math.isfinite, grid.data))
+    return grid._finite
 
 
 class Arrays:
@@ -454,9 +459,15 @@ def _scaled(matrix: Grid, factor: Grid, by_rows: bool) -> Grid:
         bound = matrix.bound_or_max() * factor.bound_or_max() * _MARGIN
         return _lazy(matrix.shape, lambda: _scaled(_known(matrix), _known(factor), by_rows).data, bound)
     f, m = factor.data, matrix.data
-    if by_rows:
-        return Grid(matrix.shape, array("d", [f[r] * m[r * columns + c] for r in range(rows) for c in range(columns)]))
-    return Grid(matrix.shape, array("d", [m[r * columns + c] * f[c] for r in range(rows) for c in range(columns)]))
+    if f.count(1.0) == len(f):
+        # W @ x with x a signal: its block is diag(1), and w * 1.0 is w, bit for bit (a NaN's
+        # too); copying is 20x faster than multiplying (78,400 weights: 0.7 ms, not 14).
+        return Grid(matrix.shape, array("d", m))
+    out = array("d")
+    for r in range(rows):
+        row = m[r * columns : (r + 1) * columns]
+        out.extend(map(f[r].__mul__, row) if by_rows else map(float.__mul__, row, f))
+    return Grid(matrix.shape, out)
 
 
 def _known(grid: Grid) -> Grid:

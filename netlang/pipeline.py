@@ -131,20 +131,22 @@ def check(
     the files of ``load(...)`` (by default, from the source's folder); ``parser`` parses the
     source, as :func:`parse` says; ``memo``, the document's :class:`~netlang.memo.Memo`, keeps
     the values of its definitions from one check to the next (the result is the same).
-    ``arrays``: the kind of its constant arrays, by default
-    ``grids.GRIDS`` (no numpy: the checked program can still be lowered); the library's
-    ``compile`` and ``load`` check with ``grids.NUMPY`` (arrays already as the compiler takes them),
-    and then ``weight_files`` must be of that kind.
+    ``arrays``: the kind of its constant arrays: by default ``grids.GRIDS`` (no numpy; the
+    checked program can still be lowered), or numpy's if numpy is imported already (the import
+    is what Grids save; once paid, numpy is faster on large arrays). The values and errors are
+    the same either way (tests/test_check_without_numpy.py). The library's ``compile`` and
+    ``load`` check with ``grids.NUMPY`` (arrays as the compiler takes them); ``weight_files``
+    must be of the kind checked with.
     """
     from .checker import check as check_statements
-    from .grids import GRIDS
+    from .grids import GRIDS, NUMPY
     from .parser import gc_paused
     from .weights import WeightFiles
 
     if weight_files is not None:
         kind = weight_files.kind
     else:
-        kind = arrays if arrays is not None else GRIDS
+        kind = arrays if arrays is not None else NUMPY if "numpy" in sys.modules else GRIDS
 
     if isinstance(source, Program):
         program, folder = source, _base_dir(source.filename, base_dir)

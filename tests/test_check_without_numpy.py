@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from conftest import ROOT
 from generators import array_programs
 from netlang import pipeline
 from netlang.checker import CheckedProgram
@@ -110,6 +111,19 @@ def test_check_without_numpy_finds_what_a_compile_finds(folder: Path, text: str)
     full, full_checked = diagnose(path, NUMPY)
     assert light == full
     assert (light_checked is None) == (full_checked is None)
+    if light_checked is not None and full_checked is not None:
+        assert_same(light_checked, full_checked)
+
+
+_FILES = sorted((ROOT / "tests" / "errors").glob("*.net")) + sorted((ROOT / "examples").rglob("*.net"))
+
+
+@pytest.mark.parametrize("path", _FILES, ids=lambda path: str(path.relative_to(ROOT)))
+def test_every_golden_error_and_example_is_checked_alike_without_numpy(path: Path) -> None:
+    # The catalogue's cases run with numpy imported, so `netlang check` used numpy's arrays there.
+    light, light_checked = diagnose(path, GRIDS)
+    full, full_checked = diagnose(path, NUMPY)
+    assert light == full
     if light_checked is not None and full_checked is not None:
         assert_same(light_checked, full_checked)
 
