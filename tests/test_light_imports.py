@@ -65,12 +65,14 @@ def test_check_never_lowers_nor_imports_numpy(path):
 
 @pytest.mark.parametrize("path", _EXAMPLES)
 def test_what_editors_call_needs_no_numpy(path):
-    # The language server's diagnostics are lint.diagnose on the editor's text.
+    # The language server's diagnostics: its Analysis (lint.diagnose on the editor's text) with
+    # what it keeps of a document; numpy comes with the first hover that shows an array.
     code = (
-        "import sys\nfrom netlang.lint import diagnose\n"
+        "import sys\nfrom netlang.lsp.analysis import Analysis, Versions\n"
         f"text = open({path!r}).read()\n"
-        f"diagnosis = diagnose({path!r}, source=text)\n"
-        f"assert (diagnosis.checked is None) == bool(diagnosis.errors)\n"
+        f"analysis = Analysis(text, {path!r}, Versions())\n"
+        "assert (analysis.checked is None) == bool(analysis.diagnosis.errors)\n"
+        "analysis.prepare()\n"
         "print('numpy imported:', 'numpy' in sys.modules, file=sys.stderr)\n"
     )
     assert "numpy imported: False" in _check_in_a_fresh_interpreter(code)

@@ -18,13 +18,10 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
-
-import numpy as np
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..callables import BUILTINS, CALLABLES, PUBLIC_NAMES, is_activation
 from ..checker import CheckedProgram
-from ..display import format_number, format_value
 from ..errors import NetlangError
 from ..formatter import format_source
 from ..grids import Grid
@@ -49,9 +46,13 @@ from ..nodes import (
 )
 from ..memo import Memo
 from ..parser import IncrementalParser, gc_paused, keywords, parse_recovering
+from ..numerals import format_number
 from ..pipeline import text_source
-from ..runtime import Layer as CompiledLayer
-from ..runtime import Network
+
+if TYPE_CHECKING:  # pragma: no cover - numpy and the runtime are imported by the first hover that shows arrays
+    import numpy as np
+
+    from ..runtime import CompiledLayer, Network
 
 # A neuron's equation in a hover shows this many terms, then says how many more there are.
 MAX_TERMS = 12
@@ -634,6 +635,8 @@ def _excerpt(text: str, limit: int = 400) -> str:
 
 def _row_weights(layer: CompiledLayer, row: int) -> List[Tuple[int, float]]:
     """(column, weight) of the non-zero weights of one row, without making a sparse layer dense."""
+    import numpy as np  # a compiled layer is numpy's: imported with it
+
     if layer.coo is not None:
         rows, cols, values = layer.coo
         lo, hi = np.searchsorted(rows, row), np.searchsorted(rows, row, side="right")
@@ -685,6 +688,10 @@ def _signals_read(columns: Sequence[str]) -> str:
 def _constant_text(value: Union[float, np.ndarray, Grid]) -> str:
     if isinstance(value, float):
         return f"constant: {format_number(value)}"
+    import numpy as np
+
+    from ..display import format_value
+
     value = np.asarray(value)  # a Grid, as lint.diagnose checks without numpy
     if value.ndim == 1:
         shown = format_value(value[:MAX_VALUES])

@@ -122,6 +122,7 @@ class NetlangServer(LanguageServer):
         # arriving meanwhile waits for it instead of making a second one.
         self.running: Dict[str, tuple[str, asyncio.Future[Analysis]]] = {}
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netlang-analysis")
+        self.warm = False  # whether what the hovers need beyond the diagnostics is imported
         self._units: "weakref.WeakKeyDictionary[Analysis, Units]" = weakref.WeakKeyDictionary()
 
     def __repr__(self) -> str:
@@ -210,6 +211,11 @@ class NetlangServer(LanguageServer):
         # The names, for the hovers and the rest to come; not when the document has changed
         # again, so that its analysis need not wait.
         self.worker.submit(analysis.prepare, lambda: uri not in self.pending)
+        if not self.warm:
+            # The diagnostics need no numpy (the checker's arrays are Grids); the hovers that
+            # show compiled rows or arrays do: imported now, after the first diagnostics.
+            self.warm = True
+            self.worker.submit(importlib.import_module, "netlang.runtime")
 
 
 def _diagnostic(error: NetlangError, units: Units) -> types.Diagnostic:
