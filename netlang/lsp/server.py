@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover - imported in the worker thread, after the
 _ANALYSIS = "netlang.lsp.analysis"
 
 # Diagnostics run this long after the last change: one analysis per pause in typing, not per
-# keystroke (a 1,000-line file takes about 30 ms to analyse; benchmarks/lsp.py).
+# keystroke (an edit of a 1,000-line file takes about 20 ms to analyse; benchmarks/lsp.py).
 DEBOUNCE_SECONDS = 0.1
 # LSP's "request failed" error code: the request was valid, its answer is a refusal.
 REQUEST_FAILED = -32803
