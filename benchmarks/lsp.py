@@ -13,8 +13,8 @@ driven by pygls' own client:
   sending the change to receiving its `publishDiagnostics`, minus the server's debounce (the
   pause it waits for typing to stop), against `lint.diagnose` on the same text in this
   process (what `netlang check` costs) and against the server's own work in this process (an
-  `Analysis` with the document's own `Versions`: incremental parser, memo); with `--before`, each edit goes to both
-  servers in turn;
+  `Analysis` with the document's own `Versions`: incremental parser, memo); with `--before`,
+  each edit goes to both servers in turn;
 - hover: on 60 names of the same file (a node, with its compiled row), against
   `Analysis.hover` in this process;
 - a 10,000-line file: from `didOpen` to its diagnostics, hovers on it, and edits of it.
