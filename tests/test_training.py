@@ -475,6 +475,25 @@ def test_without_evaluation_an_epoch_reports_the_mean_loss_of_its_batches():
     np.testing.assert_array_equal(evaluated.theta, quiet.theta)
 
 
+@pytest.mark.parametrize("loss", ["mse", "cross-entropy"])
+def test_the_batches_scores_are_the_same_however_many_are_kept_before_scoring(tmp_path, loss, monkeypatch):
+    """Without evaluation, fit keeps the batches' outputs and scores a block of them at a time:
+    a block of one batch (scored at once, as before) or the whole epoch give the same report."""
+    rng = np.random.default_rng(9)
+    arrays = {"W1": rng.normal(0, 0.5, (4, 3)), "b1": np.zeros(4), "W2": rng.normal(0, 0.5, (2, 4)), "b2": np.zeros(2)}
+    net = network_with(tmp_path, SAITO.format(n_in=3, n_hidden=4, n_out=2), arrays)
+    X = rng.uniform(0, 1, (37, 3))
+    T = np.eye(2)[rng.integers(0, 2, 37)] if loss == "cross-entropy" else rng.uniform(0, 1, (37, 2))
+    settings_ = training.Settings(loss=loss, learning_rate=0.5, epochs=3, batch_size=4, evaluate=False)
+    whole = training.fit(net, training.binding_all(net), X, T, settings_).history
+    monkeypatch.setattr(training, "_SCORED_VALUES", 1)  # a block of one batch
+    each = training.fit(net, training.binding_all(net), X, T, settings_).history
+    assert [e.loss for e in each] == pytest.approx([e.loss for e in whole], rel=1e-13)
+    assert [e.accuracy for e in each] == [e.accuracy for e in whole]
+    assert all(e.evaluated is False and 0 <= e.evaluation_seconds <= e.seconds for e in whole)
+    assert len({e.loss for e in whole}) == 3 and all(e.accuracy is not None for e in whole)  # T's argmax: classes
+
+
 def test_on_batch_reports_progress_within_each_epoch():
     """After every update: (epoch, samples done in it, samples), the last batch possibly short;
     the perceptron rule after every sample. `netlang train` draws its progress bar from these."""
