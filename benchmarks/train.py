@@ -165,7 +165,7 @@ def saito_torch(W1: np.ndarray, b1: np.ndarray, W2: np.ndarray, b2: np.ndarray, 
     return run
 
 
-def bench_saito(folder: Path, rows: int, epochs: int, repeats: int) -> None:
+def bench_saito(folder: Path, rows: int, epochs: int, repeats: int, steps: int = 0) -> None:
     rng = np.random.default_rng(2)
     W1 = 0.01 * rng.standard_normal((784, 50))
     W2 = 0.01 * rng.standard_normal((50, 10))
@@ -220,6 +220,105 @@ def bench_saito(folder: Path, rows: int, epochs: int, repeats: int) -> None:
     )
     if torch_run is not None:
         report("the same against PyTorch", rows_out[1:3] + rows_out[4:], times[4], "<= 1.0x PyTorch")
+    if steps:
+        saito_steps(W1, b1, W2, b2, X, T, net, steps)
+
+
+def saito_steps(W1: np.ndarray, b1: np.ndarray, W2: np.ndarray, b2: np.ndarray, X: np.ndarray, T: np.ndarray, net: Any, steps: int) -> None:
+    """One step of each, operation by operation: the transcription's lines and the engine's bound
+    numpy calls (its private program, as fit runs it), timed in turn over ``steps`` batches;
+    medians in microseconds. Where a step's time goes, and where the two differ."""
+    import statistics
+    from collections import defaultdict
+
+    engine = training._Engine(net, training.binding_all(net), training.parameters(net, training.binding_all(net)), "cross-entropy", transposed=True)
+    program = engine.program(100, 0.1)
+    sgd = training._optimizer(training.Settings(loss="cross-entropy"), engine.theta, engine.grad)
+    weights = [W1.copy(), b1.copy(), W2.copy(), b2.copy()]
+    clock = time.perf_counter
+    theirs: Any = defaultdict(list)
+    ours: Any = defaultdict(list)
+
+    def transcription(chosen: np.ndarray) -> None:  # saito_epoch's body, a line at a time
+        w1, c1, w2, c2 = weights
+        lines = [
+            ("load the batch (x, t)", lambda: (X[chosen], T[chosen])),
+            ("x·W1", lambda: x @ w1),
+            ("+ b1, sigmoid", lambda: sigmoid(a1 + c1)),
+            ("z1·W2 + b2", lambda: z1 @ w2 + c2),
+            ("softmax", lambda: (lambda e: e / e.sum(axis=1, keepdims=True))(np.exp(a2 - a2.max(axis=1, keepdims=True)))),
+            ("dy = (y − t)/batch", lambda: (y - t) / len(chosen)),
+            ("∇W2, ∇b2", lambda: (z1.T @ dy, dy.sum(axis=0))),
+            ("δ1 = (dy·W2ᵀ)∘z1∘(1−z1)", lambda: (dy @ w2.T) * z1 * (1 - z1)),
+            ("∇W1 = xᵀ·δ1", lambda: x.T @ da1),
+            ("∇b1", lambda: da1.sum(axis=0)),
+            ("W ← W − lr·∇W", lambda: [np.subtract(w, 0.1 * g, out=w) for w, g in zip(weights, (gW1, gb1, gW2, gb2))]),
+        ]
+        values: dict = {}
+        for name, line in lines:
+            start = clock()
+            value = line()
+            theirs[name].append(clock() - start)
+            values[name] = value
+            if name == "load the batch (x, t)":
+                x, t = value
+            elif name == "x·W1":
+                a1 = value
+            elif name == "+ b1, sigmoid":
+                z1 = value
+            elif name == "z1·W2 + b2":
+                a2 = value
+            elif name == "softmax":
+                y = value
+            elif name == "dy = (y − t)/batch":
+                dy = value
+            elif name == "∇W2, ∇b2":
+                gW2, gb2 = value
+            elif name.startswith("δ1"):
+                da1 = value
+            elif name == "∇W1 = xᵀ·δ1":
+                gW1 = value
+            elif name == "∇b1":
+                gb1 = value
+
+    def engine_step(chosen: np.ndarray) -> None:
+        start = clock()
+        program.load(X, T, chosen)
+        ours["load the batch"].append(clock() - start)
+        for k, op in enumerate(program.forward_ops):
+            start = clock()
+            op()
+            ours[f"forward {k}: {_op_name(op)}"].append(clock() - start)
+        start = clock()
+        backward_ops, program.backward_ops = program.backward_ops, []
+        program.backward()  # the error (y − t)/batch and the finiteness check alone
+        program.backward_ops = backward_ops
+        ours["error (y − t)/batch, its check"].append(clock() - start)
+        for k, op in enumerate(backward_ops):
+            start = clock()
+            op()
+            ours[f"backward {k}: {_op_name(op)}"].append(clock() - start)
+        start = clock()
+        sgd()
+        ours["θ ← θ − ∇ (scaled)"].append(clock() - start)
+
+    order = np.random.default_rng(5).permutation(len(X))
+    with GcPaused(), np.errstate(over="ignore", under="ignore"):
+        for i in range(steps):
+            chosen = order[(i * 100) % (len(X) - 99) :][:100]
+            first, second = (transcription, engine_step) if i % 2 else (engine_step, transcription)
+            first(chosen)
+            second(chosen)
+    for title, times in (("the transcription, line by line", theirs), ("netlang's step, call by call", ours)):
+        medians = {name: statistics.median(values) * 1e6 for name, values in times.items()}
+        print(f"\n{title} (median us of {steps} steps; {len(medians)} parts, sum {sum(medians.values()):.0f} us)")
+        for name, value in medians.items():
+            print(f"  {name:<40} {value:8.1f}")
+
+
+def _op_name(op: Any) -> str:
+    function = getattr(op, "func", op)
+    return getattr(function, "__name__", type(function).__name__)
 
 
 # --- digits --------------------------------------------------------------------------------------
@@ -259,7 +358,10 @@ def bench_digits(folder: Path) -> None:
 def main() -> None:
     args = arguments(
         __doc__.splitlines()[0],
-        lambda parser: parser.add_argument("--only", choices=["rashid", "saito", "digits"], help="run one of the three parts"),
+        lambda parser: (
+            parser.add_argument("--only", choices=["rashid", "saito", "digits"], help="run one of the three parts"),
+            parser.add_argument("--steps", type=int, default=0, metavar="N", help="Saito's step operation by operation, over N steps of each"),
+        ),
     )
     machine_note()
     try:
@@ -274,7 +376,7 @@ def main() -> None:
         if args.only in (None, "rashid"):
             bench_rashid(folder, 6000 if args.quick else 60000, 1 if args.quick else 3)
         if args.only in (None, "saito"):
-            bench_saito(folder, 2000 if args.quick else 10000, 10, 1 if args.quick else 5)
+            bench_saito(folder, 2000 if args.quick else 10000, 10, 1 if args.quick else 5, args.steps)
         if args.only in (None, "digits"):
             bench_digits(folder)
 
