@@ -533,7 +533,7 @@ def test_any_numbering_of_the_parameters_trains_the_same_network(tmp_path, batch
     each layer in the layout its products want (for batches, inputs x outputs, as Saito's W1) and
     gives theta, each epoch's theta and the gradient back in the binding's order."""
     rng = np.random.default_rng(5)
-    n_in, n_hidden, n_out, samples = 6, 5, 3, 23
+    n_in, n_hidden, n_out, samples = 6, 5, 3, 22  # batches of 7: the last one has a single sample
     arrays = {"W1": rng.normal(0, 0.5, (n_hidden, n_in)), "b1": rng.normal(0, 0.1, n_hidden), "W2": rng.normal(0, 0.5, (n_out, n_hidden)), "b2": np.zeros(n_out)}
     net = network_with(tmp_path, SAITO.format(n_in=n_in, n_hidden=n_hidden, n_out=n_out), arrays)
     X = rng.uniform(0, 1, (samples, n_in))
