@@ -39,6 +39,13 @@ _ANALYSIS = "netlang.lsp.analysis"
 # Diagnostics run this long after the last change: one analysis per pause in typing, not per
 # keystroke (an edit of a 1,000-line file takes about 20 ms to analyse; benchmarks/lsp.py).
 DEBOUNCE_SECONDS = 0.1
+# What the hovers and the rest will need (the names of the statements an edit touched; numpy and
+# the runtime, the first time) is made once typing has paused this long after the diagnostics:
+# made at once, it held the interpreter's lock when a fast typist's next change came in, and
+# reading that change waited (5-10 ms an edit; the first edit after opening a file, 50 ms behind
+# the import of numpy; benchmarks/lsp.py). A question asked sooner makes what it needs itself
+# (the names of the statements an edit touched: about 3 ms for a 1,000-line file).
+IDLE_SECONDS = 0.3
 # LSP's "request failed" error code: the request was valid, its answer is a refusal.
 REQUEST_FAILED = -32803
 
@@ -208,12 +215,16 @@ class NetlangServer(LanguageServer):
         )
         if self.pending.get(uri) is asyncio.current_task():
             del self.pending[uri]
-        # The names, for the hovers and the rest to come; not when the document has changed
-        # again, so that its analysis need not wait.
+        asyncio.get_running_loop().call_later(IDLE_SECONDS, self._prepare, uri, analysis)
+
+    def _prepare(self, uri: str, analysis: Analysis) -> None:
+        """After a pause in typing: the names, for the hovers and the rest to come (given up if
+        the document changes meanwhile, so that its analysis need not wait); numpy and the
+        runtime the first time (the diagnostics need neither: the checker's arrays are Grids)."""
+        if uri in self.pending or self.analyses.get(uri) is not analysis:
+            return  # changed again: the next publication prepares
         self.worker.submit(analysis.prepare, lambda: uri not in self.pending)
         if not self.warm:
-            # The diagnostics need no numpy (the checker's arrays are Grids); the hovers that
-            # show compiled rows or arrays do: imported now, after the first diagnostics.
             self.warm = True
             self.worker.submit(importlib.import_module, "netlang.runtime")
 
