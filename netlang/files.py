@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import os
 import stat
 from pathlib import Path
@@ -292,7 +293,10 @@ def read_npy_header(stream: Any, name: str, holds: str = "weights") -> Tuple[Tup
         # numpy's advice for long headers (allow_pickle=True) can never be passed on.
         shape, fortran, dtype = reader(io.BytesIO(raw_length + header), max_header_size=limits.MAX_NPY_HEADER_BYTES)
     except Exception as error:  # noqa: BLE001 - numpy's header parser raises many kinds on hostile input
-        raise FileError(f"'{name}' has a corrupt header ({type(error).__name__}: {error})") from None
+        # Without the addresses numpy's messages may name ("<ast.Name object at 0x7f...>"), so
+        # that one file always gives one message.
+        said = re.sub(r" at 0x[0-9a-fA-F]+", "", str(error))
+        raise FileError(f"'{name}' has a corrupt header ({type(error).__name__}: {said})") from None
     if dtype.hasobject:
         raise FileError(f"'{name}' holds Python objects (a pickle); netlang never loads pickles", code="pickle-refused", hint=_PICKLE_HINT)
     if dtype.kind not in "biuf":
@@ -354,6 +358,8 @@ def read_npy_plainly(stream: Any, max_entries: int) -> Optional[Tuple[Tuple[int,
     if len(raw_length) != length_bytes or length > limits.MAX_NPY_HEADER_BYTES:
         return None
     header = stream.read(length)
+    if len(header) != length:
+        return None
     try:
         described = ast.literal_eval(header.decode("latin1"))
     except (ValueError, SyntaxError, MemoryError, RecursionError):

@@ -520,6 +520,8 @@ def exercise_file(role: str, name: str, data: Optional[bytes], directory: Path) 
             return f"netlang {' '.join(args)} failed but left {sorted(set(after) - set(before))}\n{output}"
     if role == "weights" and "root:" in output:
         return f"netlang {' '.join(args)} showed the contents of a file outside the folder\n{output}"
+    if role == "weights":
+        return check_paths_disagree(net)  # the file read without numpy (netlang.grids) and with it
     return None
 
 
