@@ -112,8 +112,8 @@ def check(
     """
     # Constant folding may overflow; every result is checked (checked_number, checked_array,
     # and the weights of each unit), so numpy's warnings would only repeat the located error.
-    # A program without arrays is checked without numpy (netlang.lazynumpy), so they are
-    # turned off without importing it (and a caller's np.seterr(all='raise') stays out).
+    # A program is checked without numpy unless numpy's own result is needed (netlang.grids),
+    # so they are turned off without importing it (and a caller's np.seterr(all='raise') stays out).
     with overflow_unwarned():
         files = weight_files if weight_files is not None else WeightFiles(base_dir, arrays)
         checker = _Checker(program, source, base_dir, frozenset(unparsed), files, arrays)

@@ -384,7 +384,7 @@ def read_npy_plainly(stream: Any, max_entries: int) -> Optional[Tuple[Tuple[int,
         raw.byteswap()
     if descr[1:] == "b1" and raw.count(0) + raw.count(1) != count:
         return None  # bytes other than 0 and 1 in a bool array: numpy's to say what they are
-    values = raw if typecode == "d" else array("d", map(float, raw))
+    values = raw if typecode == "d" else array("d", raw)  # each as float(), in C
     if fortran and len(shape) == 2:
         rows, columns = shape
         values = array("d", [values[c * rows + r] for r in range(rows) for c in range(columns)])

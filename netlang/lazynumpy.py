@@ -1,11 +1,12 @@
 """numpy, imported when a program first needs it: the checker's modules use ``np`` from here.
 
-``netlang check`` of a file without vectors, matrices, weight files or drawn params never
-needs an array, and importing numpy alone costs more than checking such a file (0.1-0.3 s
-here, about what checking the 1,000-line netlist takes once it is parsed). So the modules
-that ``check`` imports (the checker, ``values``, ``forms``, ``params``, ``weights``,
-``expectations``, ``interpreter``) take ``np`` from here: the first attribute read imports numpy,
-and each attribute is then kept on the object, so later reads cost what a module's do.
+``netlang check`` folds arrays as Grids (netlang.grids), without numpy, and importing numpy
+alone costs more than checking most files (0.1-0.3 s here, about what checking the 1,000-line
+netlist takes once it is parsed). So the modules that ``check`` imports (the checker,
+``values``, ``forms``, ``grids``, ``params``, ``weights``, ``expectations``, ``interpreter``)
+take ``np`` from here, for a compile's arrays and for what Grids leave to numpy (a draw's or a
+product's values that a decision needs): the first attribute read imports numpy, and each
+attribute is then kept on the object, so later reads cost what a module's do.
 Type checkers see numpy itself (``if TYPE_CHECKING: import numpy as np``).
 """
 

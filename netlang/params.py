@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, 
 
 if TYPE_CHECKING:
     import numpy as np
-else:  # numpy is imported when a program first needs an array (netlang.lazynumpy)
+else:  # numpy is imported when a draw is made: by a compile, or when a check needs its values (netlang.lazynumpy)
     from .lazynumpy import np
 
 from . import limits

@@ -21,7 +21,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 if TYPE_CHECKING:
     import numpy as np
-else:  # numpy is imported when a program first needs an array (netlang.lazynumpy)
+else:  # numpy's arrays are a compile's; a check reads Grids, with numpy only for what they leave to it (netlang.lazynumpy)
     from .lazynumpy import np
 
 from . import limits
