@@ -213,3 +213,24 @@ def test_preparing_the_names_gives_up_when_no_longer_wanted():
     fresh = Analysis(text, "many.net")
     assert analysis.occurrences == fresh.occurrences and analysis.symbols == fresh.symbols
     assert len(analysis.symbols) == 1201
+
+
+def test_an_edit_collects_the_names_of_the_statements_it_touched_alone():
+    """What a document's Versions keep: after a one-weight edit, the names of every other
+    statement are the very objects of the version before, and all of them are a fresh analysis's."""
+    from netlang.lsp.analysis import Versions
+
+    text = "input x1, x2\nnode a = sigmoid(0.5*x1 + x2)\nnode b = relu(x1 - 2*x2)\nnode y = step(a + b > 1)\noutput y\n"
+    edited = text.replace("0.5*x1", "0.25*x1")
+    versions = Versions()
+    before = Analysis(text, "model.net", versions)
+    before.prepare()
+    after = Analysis(edited, "model.net", versions)
+    fresh = Analysis(edited, "model.net")
+    assert after.symbols == fresh.symbols and after.occurrences == fresh.occurrences
+    old = {(o.span.line, o.span.column): o for o in before.occurrences}
+    for occurrence in after.occurrences:
+        same_object = old.get((occurrence.span.line, occurrence.span.column)) is occurrence
+        assert same_object == (occurrence.span.line != 2), occurrence  # line 2 alone was walked again
+    assert after.hover(2, 6) == fresh.hover(2, 6) and "0.25" in after.hover(2, 6)[0]
+    assert repr(versions).startswith("Versions(IncrementalParser(")
