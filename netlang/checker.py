@@ -170,7 +170,7 @@ class _Checker:
 
     def run(self) -> CheckedProgram:
         if self.memo is not None:
-            self.memo.start()
+            self.memo.start(self.arrays)
         inputs = self.declare()
         units: List[Unit] = []
         signals = sum(var.size or 1 for var in inputs if var.name not in self.failed)

@@ -31,6 +31,7 @@ from .nodes import Layer, Node
 if TYPE_CHECKING:  # pragma: no cover
     from .checker import _Checker
     from .dependencies import Dependencies
+    from .grids import Arrays
     from .values import Budget, Constant, Form
 
 # What a name read by a definition meant: ("constant", value), ("signal", size) or ("function", None).
@@ -53,6 +54,7 @@ class Memo:
         self.entries: Dict[str, _Entry] = {}
         self.recorded: Dict[str, _Entry] = {}
         self.dependencies: Optional[Dependencies] = None  # the previous check's graph
+        self.arrays: Optional[Arrays] = None  # the kind of array of the previous check's values
         self.reused = 0  # values taken in the last check (for tests and benchmarks)
 
     def __repr__(self) -> str:
@@ -85,8 +87,11 @@ class Memo:
             self.recorded[name] = _Entry(statement, meanings, result, spent)
         return result
 
-    def start(self) -> None:
-        """A check begins."""
+    def start(self, arrays: "Arrays") -> None:
+        """A check begins, its constant arrays of the kind ``arrays`` (a value made with the other
+        kind is made again: the checked program holds one kind, as a check from scratch does)."""
+        if arrays is not self.arrays:
+            self.entries, self.arrays = {}, arrays
         self.recorded = {}
         self.reused = 0
 

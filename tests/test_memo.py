@@ -14,10 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from netlang import limits
+from netlang import limits, pipeline
 from netlang.checker import CheckedProgram
 from netlang.errors import NetlangError
 from netlang.forms import Diag, ScalarForm
+from netlang.grids import GRIDS, NUMPY
 from netlang.lint import diagnose, find_warnings
 from netlang.memo import Memo
 from netlang.parser import IncrementalParser
@@ -33,7 +34,7 @@ def _bits(value: Any) -> Any:
     if isinstance(value, Diag):
         return ("diag", _bits(value.d))
     array = np.asarray(value)
-    return ("array", array.dtype.str, array.shape, array.tobytes())
+    return ("array", type(value).__name__, array.dtype.str, array.shape, array.tobytes())
 
 
 def _form(form: Any) -> Any:
@@ -199,3 +200,14 @@ def test_a_cycle_is_reported_again_after_an_edit_that_keeps_the_graph():
     for version in (text, text.replace("0.5*b", "0.25*b"), text.replace("> 0.5", "> 0.7")):
         document.assert_same(version)
         assert [d.code for d in diagnose("x.net", source=version).diagnostics] == ["cycle"]
+
+
+def test_values_made_with_one_kind_of_array_are_made_again_with_the_other():
+    """The server checks with Grids until numpy is imported (for a hover), then with numpy's
+    arrays: a checked program holds one kind, as a check from scratch does."""
+    text = "input v[2]\nlayer h[2] = sigmoid(v)\nlet W = [[1, 2], [3, 4]]\nlayer k = relu(W @ h - v)\noutput k\n"
+    memo = Memo()
+    for arrays, reused in [(GRIDS, 0), (GRIDS, 2), (NUMPY, 0), (NUMPY, 2), (GRIDS, 0)]:
+        kept = pipeline.check(pipeline.text_source(text, "x.net"), memo=memo, arrays=arrays)
+        assert memo.reused == reused
+        assert _checked(kept) == _checked(pipeline.check(pipeline.text_source(text, "x.net"), arrays=arrays))
