@@ -6,8 +6,9 @@ beside its :class:`~netlang.parser.IncrementalParser`) remembers, for every node
 previous check gave a value, the statement, what each name it reads meant then, the value
 ((activation, form, size)) and the folding work it took. The next check takes that value
 instead of computing it again when the statement is equal (nodes are frozen; their spans do
-not take part in equality, and a value holds no span) and each name it reads means exactly
-the same: the same constant (bit for bit), a signal of the same size, the same built-in.
+not take part in equality, and a value holds no span), each number in it spelled alike, and
+each name it reads means exactly the same: the same constant (bit for bit), a signal of the
+same size, the same built-in.
 Everything else (declarations, order, cycles, unknown names, constants, depths, outputs,
 settings, every error) the checker does afresh, in its own code; a value is reused only where
 computing it would give an equal one and no error, so the result is the one a check from
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Tuple, Union
 from . import limits
 from .callables import CALLABLES
 from .grids import Grid
-from .nodes import Layer, Node
+from .nodes import Layer, Node, Number, walk
 
 if TYPE_CHECKING:  # pragma: no cover
     from .checker import _Checker
@@ -68,7 +69,7 @@ class Memo:
         entry = self.entries.get(name)
         if (
             entry is not None  # never a statement that loads a file: those are not kept
-            and (entry.statement is statement or entry.statement == statement)
+            and (entry.statement is statement or _same_statement(entry.statement, statement))
             and _mean_the_same(checker, reads, entry.meanings)
             and _affordable(budget, entry.spent)
         ):
@@ -99,6 +100,14 @@ class Memo:
         """A check ended (with errors or not): what it computed is what the next one may take."""
         self.entries, self.recorded = self.recorded, {}
         self.dependencies = dependencies
+
+
+def _same_statement(old: Union[Node, Layer], new: Union[Node, Layer]) -> bool:
+    """Equal, and each number spelled alike: a number's spelling does not take part in equality
+    (``0`` equals ``1e-400``, which underflows to 0.0), but the checker reads it for its errors."""
+    if old != new:
+        return False
+    return [n.text for n in walk(old) if isinstance(n, Number)] == [n.text for n in walk(new) if isinstance(n, Number)]
 
 
 def _meanings(checker: "_Checker", reads: Dict[str, None]) -> Optional[Tuple[Meaning, ...]]:

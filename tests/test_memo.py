@@ -211,3 +211,11 @@ def test_values_made_with_one_kind_of_array_are_made_again_with_the_other():
         kept = pipeline.check(pipeline.text_source(text, "x.net"), memo=memo, arrays=arrays)
         assert memo.reused == reused
         assert _checked(kept) == _checked(pipeline.check(pipeline.text_source(text, "x.net"), arrays=arrays))
+
+
+def test_a_number_spelled_otherwise_is_a_change():
+    """0 and 1e-400 are equal numbers (1e-400 underflows), and only the second is an error."""
+    document = _Document()
+    for version in (NETLIST, NETLIST.replace("0.5*x1", "0*x1"), NETLIST.replace("0.5*x1", "1e-400*x1"), NETLIST.replace("0.5*x1", "0*x1")):
+        document.assert_same(version)
+    assert [d.code for d in diagnose("x.net", source=NETLIST.replace("0.5*x1", "1e-400*x1")).diagnostics] == ["number-out-of-range"]
