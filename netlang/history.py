@@ -208,7 +208,7 @@ def run_training(file: str, options: Dict[str, Any]) -> None:
             else f"rule {resolved['rule']}, loss {resolved['loss']}, {resolved['optimizer']} at rate "
             f"{format_number(resolved['rate'])}, batch {resolved['batch']}"
         )
-        click.echo(f"training {provenance.size} parameters of {file}: {how}, {resolved['epochs']} epochs, seed {resolved['seed']}")
+        click.echo(f"training {provenance.size} parameters of {file}: {how}, {resolved['epochs']} epoch{'s' if resolved['epochs'] != 1 else ''}, seed {resolved['seed']}")
         if error_stream.isatty():
             progress.append(Progress(error_stream, None, unit="samples"))
 

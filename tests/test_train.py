@@ -367,6 +367,12 @@ def test_a_bad_setting_given_as_an_option_is_a_usage_error_naming_it(cli, tmp_pa
     assert path.read_text() == AND
 
 
+def test_the_first_line_counts_one_epoch_in_the_singular(cli, tmp_path):
+    path, result = _train_and(cli, tmp_path, AND_DATA, "--epochs", "1", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0].endswith("rule perceptron at rate 0.1, 1 epoch, seed 0")
+
+
 def test_the_command_reports_an_error_and_writes_nothing(cli, tmp_path):
     path, result = _train_and(cli, tmp_path, AND_DATA, "--rule", "backprop")
     assert result.exit_code == 1
