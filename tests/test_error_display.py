@@ -108,9 +108,9 @@ def _run_data(tmp_path: Path, path: str, dtype: str = "float64") -> NetlangError
     network = netlang.load(EXAMPLES / "xor.net")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # numpy's RuntimeWarning would fail the test
-        with pytest.raises(NetlangError) as info:
+        with pytest.raises(NetlangError) as info, open(tmp_path / "out.csv", "w") as out:
             source = data.open_source(path, network, dtype=dtype)
-            data.run_batch(network, source, data.CsvSink(open(tmp_path / "out.csv", "w"), network.output_columns), dtype)
+            data.run_batch(network, source, data.CsvSink(out, network.output_columns), dtype)
     return info.value
 
 
