@@ -232,8 +232,8 @@ def saito_steps(W1: np.ndarray, b1: np.ndarray, W2: np.ndarray, b2: np.ndarray, 
     from collections import defaultdict
 
     engine = training._Engine(net, training.binding_all(net), training.parameters(net, training.binding_all(net)), "cross-entropy", transposed=True)
-    program = engine.program(100, 0.1)
-    sgd = training._optimizer(training.Settings(loss="cross-entropy"), engine.theta, engine.grad)
+    program = engine.program(100, 0.1, in_place=True)  # as fit builds it for plain gradient descent
+    sgd = training._optimizer(training.Settings(loss="cross-entropy"), engine.theta, engine.grad, program.updated)
     weights = [W1.copy(), b1.copy(), W2.copy(), b2.copy()]
     clock = time.perf_counter
     theirs: Any = defaultdict(list)
