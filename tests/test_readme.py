@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
 
 import pytest
 
@@ -37,7 +38,7 @@ def test_readme_has_console_examples():
 def test_readme_console_example(cli, monkeypatch, tmp_path, command, expected):
     # The commands name examples/ as README shows them; files they write (export -o) land in
     # a temporary directory, not in the repository.
-    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
     monkeypatch.chdir(tmp_path)
     args = shlex.split(command)
     assert args[0] == "netlang"
