@@ -87,6 +87,7 @@ EXPLANATIONS: Dict[str, str] = {
     "loss-not-finite": "The loss became infinite or not a number while training (the weights diverged); training stops at once and names the epoch and batch: use a smaller learning rate.",
     "nothing-trainable": "Training was asked for, but nothing in the network is trainable.",
     "bad-target": "Targets that the chosen rule or loss cannot use: the perceptron rule needs 0 and 1, the cross-entropy loss one-hot rows.",
+    "scaled-twice": "A warning of `netlang train`: the inputs are all between 0 and 1 already, and the settings (a book's preset) scale them as pixels from 0 to 255 again.",
     "nothing-to-learn": "`netlang train` was given a file in which nothing is marked `param`, so training could change nothing.",
     "no-data": "`netlang train` has no training data: give `--input DATA` or write `train data = \"DATA.csv\"` in the file.",
     "not-learnable": "A learned value reaches the network's weights other than as written (doubled, added to, multiplied by another learned value, or with both signs), so its learned value could not be written back into the file.",

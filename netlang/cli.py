@@ -62,6 +62,11 @@ def use_color(stream: Any) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
+def show_warning(warning: NetlangError) -> None:
+    """Print one warning in netlang's format on stderr, a blank line after it."""
+    click.echo(warning.format(color=use_color(sys.stderr)) + "\n", file=sys.stderr, color=use_color(sys.stderr))
+
+
 def show_error(error: NetlangError, file: Any = None) -> None:
     """Print ``error`` (every error it holds) in netlang's format on stderr."""
     stream = file or sys.stderr
@@ -570,7 +575,7 @@ def check(file: str, as_json: bool) -> None:
     checked = diagnosis.checked  # what the network will be, told without lowering it
     assert checked is not None
     for warning in diagnosis.warnings:
-        click.echo(warning.format(color=use_color(sys.stderr)) + "\n", file=sys.stderr, color=use_color(sys.stderr))
+        show_warning(warning)
     count = len(diagnosis.warnings)
     inputs = len(checked.columns(var.name for var in checked.inputs))
     neurons = sum(unit.width for unit in checked.units)
@@ -1046,4 +1051,4 @@ def train_command(file: str, **options: Any) -> None:
     """
     from .history import run_training
 
-    run_training(file, options)
+    run_training(file, options, warn=show_warning)

@@ -22,6 +22,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import numpy as np
 
 from .errors import NetlangError
+from .numerals import format_number
 from .params import ParamProblem, Settings as FileSettings, checked_number
 from .provenance import Provenance, statement_of, trace
 from .runtime import Network
@@ -44,6 +45,7 @@ class Trained:
     provenance: Optional[Provenance] = field(default=None, repr=False)
     theta: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
     data: Tuple[np.ndarray, np.ndarray] = field(default=(np.zeros(0), np.zeros(0)), repr=False)  # (inputs, targets) as trained on
+    warnings: List[NetlangError] = field(default_factory=list, repr=False)  # about the data, before training
 
     def __repr__(self) -> str:
         last = self.history[-1] if self.history else None
@@ -118,8 +120,11 @@ def prepare(
     return trace(program, source.base_dir, seed=seed)
 
 
-def read_data(data: Data, network: Network, settings: Dict[str, Any], base: Path) -> Tuple[np.ndarray, np.ndarray]:
-    """Inputs (scaled by ``scale`` and ``shift``) and targets from a data file or a pair of arrays."""
+def read_data(
+    data: Data, network: Network, settings: Dict[str, Any], base: Path, warnings: Optional[List[NetlangError]] = None
+) -> Tuple[np.ndarray, np.ndarray]:
+    """Inputs (scaled by ``scale`` and ``shift``) and targets from a data file or a pair of arrays;
+    ``warnings`` receives a warning when the inputs look scaled already (:func:`scaled_twice`)."""
     if isinstance(data, tuple):
         inputs, targets = (np.asarray(part, dtype=float) for part in data)
         if targets.ndim == 1:
@@ -129,8 +134,29 @@ def read_data(data: Data, network: Network, settings: Dict[str, Any], base: Path
 
         inputs, targets = read_examples(os.fspath(data), network, labels=settings.get("labels"), one_hot=(settings["off"], settings["on"]))
     if settings["scale"] != 1.0 or settings["shift"] != 0.0:
+        warning = scaled_twice(inputs, settings, data)
+        if warning is not None and warnings is not None:
+            warnings.append(warning)
         inputs = inputs * settings["scale"] + settings["shift"]
     return inputs, targets
+
+
+def scaled_twice(inputs: np.ndarray, settings: Dict[str, Any], data: Data) -> Optional[NetlangError]:
+    """A warning when a scale meant for pixels (0 to 255, the books' presets) meets inputs that
+    are all between 0 and 1 already: read twice scaled, every input would be below 0.004 and the
+    network would barely learn, with nothing to say why."""
+    scale, shift = settings["scale"], settings["shift"]
+    if not inputs.size or scale * 255 + shift > 1.0 + 1e-9 or not (0.0 <= float(inputs.min()) and float(inputs.max()) <= 1.0):
+        return None
+    where = None if isinstance(data, tuple) else os.fspath(data)
+    return NetlangError(
+        f"every input is between 0 and 1 already, and the inputs are read as x*{format_number(scale)} + {format_number(shift)} "
+        f"(for pixels from 0 to 255): they would all end up below {format_number(scale + shift)}",
+        filename=where,
+        code="scaled-twice",
+        severity="warning",
+        hint="if the data are scaled already, read them as they are: --scale 1 --shift 0 (train scale = 1, shift = 0)",
+    )
 
 
 def train(
@@ -146,6 +172,7 @@ def train(
     on_update: Optional[Callable[[Any], None]] = None,
     on_ready: Optional[Callable[[Provenance, Dict[str, Any]], None]] = None,
     on_batch: Optional[Callable[[int, int, int], None]] = None,
+    on_warning: Optional[Callable[[NetlangError], None]] = None,
     **settings: Any,
 ) -> Trained:
     """Train the params of the .net file at ``path`` and write the learned values back into it.
@@ -158,7 +185,8 @@ def train(
     write into the .net file. ``write=False`` trains without writing anything.
     ``settings``: any setting of the ``train`` statement (``rate=0.3, epochs=5, seed=1``),
     overriding the file's. ``on_epoch``, ``on_update`` and ``on_batch`` receive the engine's
-    records (:func:`netlang.training.fit`).
+    records (:func:`netlang.training.fit`); ``on_warning`` each warning about the data (before
+    training starts; also in ``Trained.warnings``).
     """
     from . import training
 
@@ -180,8 +208,12 @@ def train(
     data = data if data is not None else _file_data(resolved, "data", checked.settings, base, path)
     validation = validation if validation is not None else _file_data(resolved, "validation", checked.settings, base, path, required=False)
     network = provenance.network
-    inputs, targets = read_data(data, network, resolved, base)  # type: ignore[arg-type]
-    valid = read_data(validation, network, resolved, base) if validation is not None else None
+    warnings: List[NetlangError] = []
+    inputs, targets = read_data(data, network, resolved, base, warnings)  # type: ignore[arg-type]
+    valid = read_data(validation, network, resolved, base, warnings) if validation is not None else None
+    for warning in warnings:
+        if on_warning is not None:
+            on_warning(warning)
     if on_ready is not None:
         on_ready(provenance, resolved)
     binding = provenance.binding()
@@ -203,7 +235,7 @@ def train(
             plan.write(provenance.learned_values(last[0].theta))
         raise
     files = plan.write(provenance.learned_values(result.theta)) if plan is not None else []
-    return Trained(result.network, result.history, resolved, files, result.converged_epoch, provenance, result.theta, (inputs, targets))
+    return Trained(result.network, result.history, resolved, files, result.converged_epoch, provenance, result.theta, (inputs, targets), warnings)
 
 
 def _file_data(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import sys
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -160,10 +160,11 @@ def figure_bytes(fig: Any, path: str) -> bytes:
 # --- the command ------------------------------------------------------------------------
 
 
-def run_training(file: str, options: Dict[str, Any]) -> None:
+def run_training(file: str, options: Dict[str, Any], warn: Optional[Callable[[NetlangError], None]] = None) -> None:
     """``netlang train``: train, print a line per epoch (and each update with ``explain``), write
     the learned values back, then the log and the pictures asked for. ``options``: the command's
-    options by name; those that are not the command's own are training settings."""
+    options by name; those that are not the command's own are training settings. ``warn``
+    shows a warning about the data (before training starts)."""
     settings = dict(options)
     data_file, validation, output, weights = (settings.pop(key) for key in ("data_file", "validation", "output", "weights"))
     dry_run, keep_last, every, explain = (settings.pop(key) for key in ("dry_run", "keep_last", "every", "explain"))
@@ -244,6 +245,7 @@ def run_training(file: str, options: Dict[str, Any]) -> None:
             on_update=on_update,
             on_ready=ready,
             on_batch=on_batch,
+            on_warning=warn,
             **settings,
         )
     except KeyboardInterrupt:

@@ -130,7 +130,7 @@ EXPORT_OPTIONS = {"per_name", "float32"}
 
 
 def run_case(path: Path) -> netlang.NetlangError:
-    """The NetlangError that the case raises, or (``#! check``) reports (AssertionError if none)."""
+    """The NetlangError that the case raises, or (``#! check``, ``#! train``) reports as warnings (AssertionError if none)."""
     changes: Dict[str, int] = {}
     target = path.name
     values = None
@@ -231,10 +231,13 @@ def _number(text: str) -> object:
 
 
 def _train(target: str, rest: str) -> None:
+    """Train; a run that warns about its data raises its warnings, to be shown as check's are."""
     name, *pairs = rest.split()
     options: Dict[str, object] = dict(pair.split("=", 1) for pair in pairs)
     write = "output" in options
-    netlang.train(target, None if name == "-" else name, write=write, **options)  # type: ignore[arg-type]
+    trained = netlang.train(target, None if name == "-" else name, write=write, **options)  # type: ignore[arg-type]
+    if trained.warnings:
+        raise combine(trained.warnings)
 
 
 def formatted(error: netlang.NetlangError) -> str:

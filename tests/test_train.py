@@ -530,3 +530,28 @@ def test_ctrl_c_in_a_real_process(tmp_path, keep_last):
     else:
         assert "every file is as it was" in errors
         assert _snapshot(tmp_path) == before
+
+
+PIXELS = """input x[4]
+param W[2, 4] = zeros()
+param b[2] = zeros()
+layer y = softmax(W @ x + b)
+output y
+"""
+
+
+def test_a_pixel_scale_on_inputs_scaled_already_is_a_warning(cli, tmp_path):
+    path = _write(tmp_path, "pixels.net", PIXELS)
+    rows = [(0, 0.0, 0.1, 0.9, 1.0), (1, 1.0, 0.8, 0.0, 0.2), (0, 0.1, 0.0, 1.0, 0.7)]
+    (tmp_path / "scaled.csv").write_text("".join(",".join(map(str, row)) + "\n" for row in rows))
+    (tmp_path / "raw.csv").write_text("".join(",".join(str(v if i == 0 else v * 255) for i, v in enumerate(row)) + "\n" for row in rows))
+    warned = cli("train", str(path), "--input", str(tmp_path / "scaled.csv"), "--preset", "saito", "--epochs", "1", "--dry-run")
+    assert warned.exit_code == 0, warned.output
+    assert f"{tmp_path / 'scaled.csv'}: warning: every input is between 0 and 1 already" in warned.stderr
+    assert "--scale 1 --shift 0" in warned.stderr
+    for args in (["--input", str(tmp_path / "raw.csv"), "--preset", "saito"], ["--input", str(tmp_path / "scaled.csv"), "--preset", "saito", "--scale", "1"]):
+        quiet = cli("train", str(path), *args, "--epochs", "1", "--dry-run")
+        assert quiet.exit_code == 0, quiet.output
+        assert "warning" not in quiet.stderr
+    trained = netlang.train(path, tmp_path / "scaled.csv", preset="saito", epochs=1, write=False)
+    assert [w.code for w in trained.warnings] == ["scaled-twice"]
