@@ -49,3 +49,16 @@ def saito_epoch(W1, b1, W2, b2, X, T, order, batch, rate):
         W2 -= rate * grad_W2
         b2 -= rate * grad_b2
     return W1, b1, W2, b2
+
+
+# Saito's two-layer net as a .net file whose weights come from w.npz (netlang's layers are
+# W·x + b: the transposes of his x·W matrices).
+SAITO_NET = """input x[{n_in}]
+let W1 = load("w.npz", "W1")
+let b1 = load("w.npz", "b1")
+let W2 = load("w.npz", "W2")
+let b2 = load("w.npz", "b2")
+layer z1[{n_hidden}] = sigmoid(W1 @ x + b1)
+layer y[{n_out}] = softmax(W2 @ z1 + b2)
+output y
+"""

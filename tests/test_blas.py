@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from book_updates import saito_epoch
+from book_updates import SAITO_NET as SAITO, saito_epoch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -76,17 +76,6 @@ def test_netlang_blas_numpy_turns_it_off():
     env = {**os.environ, "NETLANG_BLAS": "numpy"}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "True", done.stderr
-
-
-SAITO = """input x[{n_in}]
-let W1 = load("w.npz", "W1")
-let b1 = load("w.npz", "b1")
-let W2 = load("w.npz", "W2")
-let b2 = load("w.npz", "b2")
-layer z1[{n_hidden}] = sigmoid(W1 @ x + b1)
-layer y[{n_out}] = softmax(W2 @ z1 + b2)
-output y
-"""
 
 
 @pytest.mark.parametrize("samples", [530, 501])  # the last batch has 30 samples, or 1

@@ -12,7 +12,7 @@ import io
 
 import numpy as np
 import pytest
-from book_updates import rashid_epoch, saito_epoch, sigmoid
+from book_updates import SAITO_NET as SAITO, rashid_epoch, saito_epoch, sigmoid
 from generators import programs
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -85,17 +85,6 @@ def test_rashids_epoch_gives_the_same_floats_as_his_update(tmp_path):
     expected_ih, expected_ho = rashid_epoch(Wih, Who, X, T, range(samples), 0.3)
     np.testing.assert_array_equal(result.network.layers[0].weights, expected_ih)
     np.testing.assert_array_equal(result.network.layers[1].weights, expected_ho)
-
-
-SAITO = """input x[{n_in}]
-let W1 = load("w.npz", "W1")
-let b1 = load("w.npz", "b1")
-let W2 = load("w.npz", "W2")
-let b2 = load("w.npz", "b2")
-layer z1[{n_hidden}] = sigmoid(W1 @ x + b1)
-layer y[{n_out}] = softmax(W2 @ z1 + b2)
-output y
-"""
 
 
 def test_one_epoch_equals_saitos_minibatch_update(tmp_path):
