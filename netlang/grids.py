@@ -13,10 +13,10 @@ pure Python (an ``array('d')``, row-major) whose results are numpy's bit for bit
   of a vector of signals, ``W @ [x1, x2]``). Any other product (``W2 @ (W1 @ x)``, ``A @ B``)
   is numpy's own result, computed (numpy imported) only when a decision needs its values;
   until then it is lazy, as a draw is, with a bound that certifies it finite.
-- A param drawn by an initialiser (``xavier()``) is drawn by numpy's generator, which Python
-  cannot reproduce. Its Grid is *lazy*: it knows its shape and a bound on its elements (that a
-  draw is finite is known from the initialiser's arguments), and draws with numpy only when a
-  decision needs its values (a zero test); ``W @ x`` never does.
+- A param drawn by an initialiser (``xavier()``) is drawn in Python by netlang.pcg64, numpy's
+  generator bit for bit, at about 0.7 us a value. Its Grid is *lazy*: it knows its shape and a
+  bound on its elements (that a draw is finite is known from the initialiser's arguments), and
+  draws only when a decision needs its values (a zero test); ``W @ x`` never does.
 
 The two kinds of arrays meet in :data:`GRIDS` and :data:`NUMPY`, one interface over each,
 which the rules of :mod:`netlang.values` and :mod:`netlang.forms` use; so those rules are

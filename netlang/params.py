@@ -16,17 +16,18 @@ from __future__ import annotations
 
 import math
 import zlib
+from array import array
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple, Union
 
 if TYPE_CHECKING:
     import numpy as np
-else:  # numpy is imported when a draw is made: by a compile, or when a check needs its values (netlang.lazynumpy)
+else:  # numpy is imported by a compile's draw; a check draws without it (netlang.pcg64, netlang.lazynumpy)
     from .lazynumpy import np
 
 from . import limits
 from .errors import Failed, did_you_mean
 from .numerals import format_number
-from .grids import NUMPY, Arrays, Grid, from_numpy
+from .grids import NUMPY, Arrays, Grid
 from .nodes import Call, Expr, Name, Param, Span, String, Statement, Train
 
 # Each initialiser: (the numbers of arguments it takes, what they are).
@@ -113,7 +114,12 @@ def initialiser_call(expr: Expr) -> Optional[Call]:
 
 def generator(seed: int, name: str) -> np.random.Generator:
     """The random generator of the param ``name``: one stream per (seed, name), PCG64 (numpy's default)."""
-    return np.random.default_rng([seed, zlib.crc32(name.encode("utf-8"))])
+    return np.random.default_rng(entropy(seed, name))
+
+
+def entropy(seed: int, name: str) -> List[int]:
+    """What seeds the param ``name``'s generator: numpy's (:func:`generator`) or Python's (netlang.pcg64)."""
+    return [seed, zlib.crc32(name.encode("utf-8"))]
 
 
 def initial_values(param: Param, call: Call, args: Sequence[float], seed: int, arrays: Arrays = NUMPY) -> Union[float, np.ndarray, Grid]:
@@ -124,8 +130,10 @@ def initial_values(param: Param, call: Call, args: Sequence[float], seed: int, a
     Xavier's initial values; ``he()`` draws from normal(0, sqrt(2/n)). For a matrix used as
     ``x @ W`` (rows are the inputs) write the number: ``xavier(784)``.
 
-    With ``arrays`` of Grids, a vector or matrix is not drawn yet: a lazy Grid draws it with
-    numpy when its values are first needed, bounded meanwhile by what the arguments allow.
+    With ``arrays`` of Grids (``netlang check``) the values are drawn without numpy, by
+    netlang.pcg64 (numpy's generator, bit for bit); a vector or matrix is not drawn yet: a
+    lazy Grid draws it when its values are first needed, bounded meanwhile by what the
+    arguments allow.
     """
     kind = call.func.id
     counts, usage = INITIALISERS[kind]
@@ -162,45 +170,72 @@ def initial_values(param: Param, call: Call, args: Sequence[float], seed: int, a
         mean, std = args
         if std < 0:
             raise ParamProblem(f"the standard deviation {std!r} is negative", call.span, "bad-arguments")
-        bound = abs(mean) + std * _LARGEST_NORMAL
     elif kind == "uniform":
         low, high = args
         if high < low:
             raise ParamProblem(f"uniform({low!r}, {high!r}): low is above high", call.span, "bad-arguments")
-        bound = abs(low) + (high - low)
     else:
         n = args[0] if args else float(size[-1])
         if not n >= 1:
             raise ParamProblem(f"{kind}({n!r}): n counts the signals a neuron reads, at least 1", call.span, "bad-arguments")
-        bound = (1.0 / math.sqrt(n) if kind == "xavier" else math.sqrt(2.0 / n)) * _LARGEST_NORMAL
+    method, offset, scale = _recipe(kind, args, size)
+    if arrays is NUMPY:
+        values = _draw(method, offset, scale, size, generator(seed, param.name))
+        return float(values) if shape is None else values
 
-    def draw() -> np.ndarray:
-        return _draw(kind, args, size, generator(seed, param.name))
+    def draw() -> "array[float]":
+        return _draw_plainly(method, offset, scale, size, seed, param.name)
 
     if shape is None:
-        return float(draw())
-    if arrays is NUMPY:
-        return draw()
+        return draw()[0]
+    # random() lies in [0, 1); a standard normal within _LARGEST_NORMAL.
+    bound = (abs(offset) if offset is not None else 0.0) + scale * (_LARGEST_NORMAL if method == "standard_normal" else 1.0)
     key = (kind, tuple(args), size, seed, param.name)
-    return Grid(size, draw=lambda: from_numpy(draw()).data, bound=bound, key=key)  # type: ignore[union-attr]
+    return Grid(size, draw=draw, bound=bound, key=key)
 
 
 # No standard normal numpy draws exceeds this: its ziggurat returns at most r = 3.65 from a
-# layer, and r + log(2^53) / r = 13.7 from the tail (random_standard_normal, distributions.c).
+# layer, and r + log(2^53) / r = 13.7 from the tail (netlang.pcg64).
 _LARGEST_NORMAL = 64.0
 
 
-def _draw(kind: str, args: Sequence[float], size: Tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-    """The values of the initialiser ``kind`` (its arguments checked), drawn from ``rng``."""
+def _recipe(kind: str, args: Sequence[float], size: Tuple[int, ...]) -> Tuple[str, Optional[float], float]:
+    """How the initialiser ``kind`` (its arguments checked) makes its values from a generator's
+    method (``standard_normal`` or ``random``): ``offset + scale * values``, or ``scale * values``
+    with no offset (adding 0.0 would turn a -0.0 into 0.0)."""
     if kind == "normal":
         mean, std = args
-        return mean + std * rng.standard_normal(size)
+        return "standard_normal", mean, std
     if kind == "uniform":
         low, high = args
-        return low + (high - low) * rng.random(size)
+        return "random", low, high - low
     n = args[0] if args else float(size[-1])
-    std = 1.0 / math.sqrt(n) if kind == "xavier" else math.sqrt(2.0 / n)
-    return std * rng.standard_normal(size)
+    return "standard_normal", None, 1.0 / math.sqrt(n) if kind == "xavier" else math.sqrt(2.0 / n)
+
+
+def _draw(method: str, offset: Optional[float], scale: float, size: Tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """An initialiser's values drawn by numpy's generator ``rng`` (:func:`_recipe`)."""
+    values = scale * getattr(rng, method)(size)
+    return values if offset is None else offset + values
+
+
+def _draw_plainly(method: str, offset: Optional[float], scale: float, size: Tuple[int, ...], seed: int, name: str) -> "array[float]":
+    """The values :func:`_draw` gives, row-major, drawn without numpy: the same IEEE operations on
+    the same draws (netlang.pcg64), unless a draw depends on a last bit of the C library's
+    ``exp`` or ``log1p`` that Python cannot certify (never seen yet): then numpy draws them."""
+    # Imported with the first draw: a check without one does not load it (3 ms here, compiled
+    # from source: this environment writes no bytecode).
+    from .pcg64 import PCG64, Undecided
+
+    rng = PCG64(entropy(seed, name))
+    try:
+        values = getattr(rng, method)(math.prod(size))
+    except Undecided:
+        drawn = _draw(method, offset, scale, size, generator(seed, name))
+        return array("d", np.ascontiguousarray(drawn, dtype=np.float64).tobytes())
+    if offset is None:
+        return array("d", map(scale.__mul__, values))
+    return array("d", [offset + scale * value for value in values])
 
 
 def _arguments(counts: Tuple[int, ...]) -> str:

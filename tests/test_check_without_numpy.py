@@ -98,12 +98,38 @@ def assert_same(light: CheckedProgram, full: CheckedProgram) -> None:
         assert _bits(mine.weights) == _bits(theirs.weights) and _bits(mine.bias) == _bits(theirs.bias)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(text=array_programs())
+# Drawn params whose values the rules read: netlang.pcg64's draws against numpy's.
+_DRAWN_USES = {
+    "": ["node y = x1 * p + x2", "node y = step(x1 - p)", "let q = p * 1e300\nnode y = x1 * q", "node y = x1 / p"],
+    "[3]": ["node y = p @ v", "node y = sigmoid(p[0] * x1 + p[2] * x2)", "layer y = p * v", "node y = (p * 1e10) @ v", "layer y = v / p"],
+    "[2, 3]": ["layer y = p @ v", "let r = p[1]\nnode y = r @ v", "layer y = (p * 2) @ v + p[0][1:3]", "let r = p[0]\nnode y = x1 * r[2]"],
+}
+
+
+@st.composite
+def drawn_programs(draw: st.DrawFn) -> str:
+    """A param drawn by an initialiser (any arguments, some wrong or huge) and a use of it
+    whose rules read its values (nonzero weights, elements, finiteness, overflow)."""
+    number = lambda options: draw(st.sampled_from(options))  # noqa: E731
+    initialiser = draw(st.sampled_from([
+        f"normal({number(['0', '1', '-2.5', '1e300'])}, {number(['0', '1', '0.5', '1e-300', '1e307', '1e308', '-1'])})",
+        f"uniform({number(['-1', '0', '1e308', '-1e308'])}, {number(['1', '0', '2', '1e308'])})",
+        "xavier()", "he()", f"xavier({number(['1', '2', '784', '0.5'])})", f"he({number(['1', '3', '1e10'])})", "zeros()",
+    ]))
+    shape = draw(st.sampled_from(list(_DRAWN_USES)))
+    use = draw(st.sampled_from(_DRAWN_USES[shape]))
+    seed = draw(st.sampled_from([0, 1, 7, 2**40 + 3, 2**63 - 1]))
+    return f"input x1, x2, v[3]\nparam p{shape} = {initialiser}\n{use}\ntrain seed = {seed}\n"
+
+
+@settings(max_examples=450, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(text=st.one_of(array_programs(), drawn_programs()))
 @example(text="input v[3]\nparam c0[3, 3] = xavier()\nlet c1 = [[1, 2, 3], [0, 1, 0]]\nlayer h0 = c1 @ (c0 @ v + c1[0])\n")
 @example(text="input x1, x2\nlet c0 = [[1e200, 1e200], [2, 3]]\nlet c1 = c0 @ [[1e200, 0], [1e200, 1]]\nlayer h0 = c1 @ [x1, x2]\n")
 @example(text="input v[3]\nparam c0[3] = normal(0, 1e307)\nnode h0 = c0 @ v\n")
 @example(text="input v[3]\nlet c0 = load(\"fortran.npy\") @ load(\"m.npz\", \"W\")\nlayer h0 = c0 @ v\n")
+@example(text="input x1, x2, v[3]\nparam p = normal(0, 1e308)\nnode y = x1 * p + x2\ntrain seed = 0\n")
+@example(text="input x1, x2, v[3]\nparam p[2, 3] = uniform(-1, 1)\nlet r = p[1]\nnode y = r @ v\ntrain seed = 9223372036854775807\n")
 def test_check_without_numpy_finds_what_a_compile_finds(folder: Path, text: str) -> None:
     path = folder / "program.net"
     path.write_text(text)
@@ -188,7 +214,7 @@ def test_a_lazy_draw_is_the_compiles_draw_and_within_its_bound(initialiser, shap
     if initialiser != "zeros()":
         assert light.is_lazy and math.isfinite(light.bound)
         assert float(np.max(np.abs(full))) <= light.bound
-    assert _bits(light) == _bits(full)  # drawn now, by numpy, as the compile drew it
+    assert _bits(light) == _bits(full)  # drawn now, in Python (netlang.pcg64), as the compile drew it with numpy
 
 
 @pytest.mark.parametrize(

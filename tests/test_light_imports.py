@@ -136,3 +136,53 @@ def test_check_of_products_of_matrices_needs_no_numpy(tmp_path):
     (tmp_path / "net.net").write_text(_PRODUCTS)
     report = _check_in_a_fresh_interpreter(_PROBE.format(args=["check", str(tmp_path / "net.net")]))
     assert "numpy imported: False" in report, report
+
+
+# Params drawn by each initialiser, whose values a decision needs (a dot product reads only the
+# nonzero weights; an element; a scalar; whether normal(0, 1e307)'s draws are finite; an
+# overflow): drawn in Python (netlang.pcg64), numpy's values bit for bit.
+_DRAWN = [
+    "input x[2]\nparam w[2] = normal(0, 1)\nnode y = step(w @ x)\n",
+    "input x[2]\nparam b = normal(0, 1)\nnode y = step(x[0] + x[1] - b)\n",
+    "input x[2]\nparam w[2] = uniform(-1, 1)\nnode y = sigmoid(w[0] * x[0] + w[1] * x[1])\n",
+    "input x[3]\nparam W[3, 3] = he()\nlet r = W[1]\nnode y = r @ x\nparam s = uniform(0, 2)\nparam t = xavier(4)\nnode z = s * t * x[0] + y\n",
+    "input v[3]\nparam c[3] = normal(0, 1e307)\nnode h = c @ v\ntrain seed = 7\n",
+    "input x[2]\nparam w[2] = normal(0, 1e300)\nnode y = sigmoid(x[0] * (w[0] * 1e10))\n",
+    "input x[784]\nparam W[100, 784] = xavier()\nlet r = W[99]\nlayer h = sigmoid(W @ x)\nnode y = h[0] + r[783] * x[0]\n",
+]
+
+_JSON_PROBE = """
+import sys
+from netlang.cli import main
+try:
+    main(["check", "--json", {path!r}])
+except SystemExit as exit:
+    assert exit.code in (None, 0, 1), exit.code
+print("numpy imported:", "numpy" in sys.modules, file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("text", _DRAWN, ids=lambda text: text.splitlines()[1])
+def test_check_of_drawn_params_needs_no_numpy_and_finds_what_a_compile_finds(tmp_path, text):
+    import json
+
+    from netlang import pipeline
+    from netlang.errors import NetlangError
+    from netlang.expectations import expectations
+    from netlang.grids import NUMPY
+    from netlang.lint import Diagnosis, find_warnings
+
+    path = str(tmp_path / "drawn.net")
+    (tmp_path / "drawn.net").write_text(text)
+    done = subprocess.run(
+        [sys.executable, "-c", _JSON_PROBE.format(path=path)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "numpy imported: False" in done.stderr, done.stderr
+    try:  # what the compile's checker (numpy's arrays and draws) reports
+        checked = pipeline.check(pipeline.read(path), arrays=NUMPY)
+        expectations(checked)
+        expected = Diagnosis(path, find_warnings(checked), checked)
+    except NetlangError as error:
+        expected = Diagnosis(path, list(error.errors))
+    assert json.loads(done.stdout) == json.loads(json.dumps(expected.to_dict()))
