@@ -69,8 +69,26 @@ def test_every_command_shows_its_real_output(monkeypatch, tmp_path):
         TUTORIAL.write_text(BLOCK.sub(fill, text), encoding="utf-8")
         return
     for command, output in pairs:
-        assert run(command) == output, command
+        assert same(run(command), output), command
     # The trained files the page writes are the ones examples/learn ships.
     for written in re.findall(r"-o (examples/\S+)", " ".join(commands)):
-        assert (tmp_path / written).read_bytes() == (ROOT / written).read_bytes(), written
+        assert same((tmp_path / written).read_text(encoding="utf-8"), (ROOT / written).read_text(encoding="utf-8")), written
+
+
+NUMBER = re.compile(r"-?\d+\.\d+(?:e[-+]?\d+)?")
+
+
+def same(actual: str, shown: str) -> bool:
+    """The text as shown, but for the last bits of decimal numbers: training sums with the BLAS
+    numpy was built with, whose kernel (and so the rounding of a sum) depends on the CPU. The
+    page's trained XOR network differed in its 16th digit between two machines of this project
+    (4.550428409290733 and ...732 after 500 epochs); within 1e-9 of each other, numbers match,
+    and the columns they stand in may move by the digit they lose or gain."""
+    if actual == shown:
+        return True
+    pattern = lambda text: " ".join(NUMBER.sub("#", text).split())  # noqa: E731
+    if pattern(actual) != pattern(shown):
+        return False
+    pairs = zip(NUMBER.findall(actual), NUMBER.findall(shown))
+    return all(abs(float(a) - float(b)) <= 1e-9 * max(abs(float(a)), abs(float(b)), 1e-300) for a, b in pairs)
 
