@@ -45,7 +45,7 @@ import click
 from . import __version__
 from .errors import NetlangError
 from .nodes import NO_SPAN
-from .numerals import is_number, parse_number
+from .numerals import counted, is_number, parse_number
 
 EXIT_INPUT_ERROR = 1  # an error in the user's .net file or data; usage errors exit 2 (click's own)
 EXIT_NO_TESTS = 5  # netlang test found no expect line at all (pytest's "no tests collected")
@@ -235,7 +235,7 @@ def _check_arity(network: Any, values: Sequence[float]) -> None:
 
         names = name_list(network.input_columns)
         raise click.BadParameter(
-            f"the network takes {network.input_width} value{'s' if network.input_width != 1 else ''} "
+            f"the network takes {counted(network.input_width, 'value')} "
             f"({names}), but {len(values)} {'were' if len(values) != 1 else 'was'} given",
             param_hint="'--x'",
         )
@@ -581,10 +581,10 @@ def check(file: str, as_json: bool) -> None:
     neurons = sum(unit.width for unit in checked.units)
     layers = checked.layer_count
     click.echo(
-        f"{file}: ok: {inputs} input value{'s' if inputs != 1 else ''}, "
-        f"{neurons} neuron{'s' if neurons != 1 else ''} in {layers} "
-        f"layer{'s' if layers != 1 else ''}, outputs {', '.join(checked.outputs)}"
-        + (f" ({count} warning{'s' if count != 1 else ''})" if count else "")
+        f"{file}: ok: {counted(inputs, 'input value')}, "
+        f"{counted(neurons, 'neuron')} in "
+        f"{counted(layers, 'layer')}, outputs {', '.join(checked.outputs)}"
+        + (f" ({counted(count, 'warning')})" if count else "")
     )
 
 
@@ -729,7 +729,7 @@ def test_command(files: Tuple[str, ...], exact: bool) -> None:
                 values = " ".join(format_number(float(v)) for v in outcome.expectation.inputs)
                 first_failure = f"netlang run {file} --x {values} --explain{' --exact' if exact else ''}"
     parts = [f"{passed} passed"] + [f"{failed} failed"] * bool(failed)
-    parts += [f"{invalid} invalid file{'s' if invalid != 1 else ''}"] * bool(invalid)
+    parts += [counted(invalid, "invalid file")] * bool(invalid)
     click.echo(f"{', '.join(parts)}{' (exact arithmetic)' if exact else ''}")
     if first_failure:
         click.echo(f"to see how the network computes a failing case: {first_failure}")

@@ -24,7 +24,7 @@ else:  # PlainCsvSource (netlang check's weight files) reads without numpy (netl
 
 from .errors import NetlangError, combine, did_you_mean, name_list
 from .nodes import Span
-from .numerals import parse_number
+from .numerals import counted, parse_number
 
 # Values (rows x columns) in one block handed to the network: small enough to keep
 # memory bounded, large enough that numpy's per-call overhead does not matter.
@@ -424,7 +424,7 @@ class CsvSource:
             if len(fields) != width:
                 errors.append(
                     located_error(
-                        f"line {number} has {len(fields)} value{'s' if len(fields) != 1 else ''}, "
+                        f"line {number} has {counted(len(fields), 'value')}, "
                         f"but {f'the first row has {width}' if self.by_position else f'the network takes {width} ({listed})'}",
                         self.filename,
                         number,

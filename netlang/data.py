@@ -20,6 +20,7 @@ import numpy as np
 
 from .errors import NetlangError, name_list
 from .files import STREAM, FileError, TooLarge, as_float, atomic_write, open_file, read_npy_header, same_file
+from .numerals import counted
 # CsvSource and BLOCK_VALUES are netlang.csvnumbers'; named here too for data's callers.
 from .csvnumbers import BLOCK_VALUES as BLOCK_VALUES, CsvSource as CsvSource, located_error
 
@@ -66,7 +67,7 @@ class NpySource:
             shape = (shape[0], 1)
         if len(shape) != 2 or shape[1] != width:
             raise located_error(
-                f"'{filename}' holds an array of shape {shape}, but the network takes rows of {width} value{'s' if width != 1 else ''} "
+                f"'{filename}' holds an array of shape {shape}, but the network takes rows of {counted(width, 'value')} "
                 f"({name_list(self.columns, count='in all')}): the shape must be (samples, {width})",
                 filename,
                 code="bad-shape",
@@ -75,8 +76,8 @@ class NpySource:
         expected = math.prod(shape) * stored.itemsize
         if size - header_bytes < expected:
             raise located_error(
-                f"'{filename}' is truncated: its header promises {shape[0]} row{'s' if shape[0] != 1 else ''} "
-                f"of {width} {stored} value{'s' if width != 1 else ''} ({expected} bytes), "
+                f"'{filename}' is truncated: its header promises {counted(shape[0], 'row')} "
+                f"of {counted(width, f'{stored} value')} ({expected} bytes), "
                 f"but only {size - header_bytes} bytes follow",
                 filename,
                 hint="was the file still being written, or copied in part?",

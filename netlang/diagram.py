@@ -30,6 +30,7 @@ import numpy as np
 
 from .display import format_short, network_html
 from .extras import GRAPHVIZ_HINT, require_program
+from .numerals import counted
 from .runtime import CompiledLayer, Network
 
 # A vector with more neurons than this is drawn as one box.
@@ -96,7 +97,7 @@ class Arrow:
         rows, columns = self.block
         if rows > 1 and columns > 1 and self.count * 2 > rows * columns:
             return f"W {rows}×{columns}"  # a (mostly) dense matrix
-        return f"{self.count} weight{'s' if self.count != 1 else ''}"
+        return counted(self.count, "weight")
 
 
 @dataclass
@@ -318,7 +319,7 @@ def _layers_box(network: Network, layers: Sequence[CompiledLayer], rank: int) ->
         heading = f"layer {layers[0].index + 1}" + (f": {', '.join(names)}" if len(names) <= 3 else "")
     else:
         heading = f"layers {layers[0].index + 1}–{layers[-1].index + 1}"
-    label = f"{heading}\n{count} neuron{'s' if count != 1 else ''}, {'/'.join(kinds)}"
+    label = f"{heading}\n{counted(count, 'neuron')}, {'/'.join(kinds)}"
     is_output = any(name in network.output_names for name in names)
     return Shape(f"n{first}", first, stop, label, "box", is_output, rank)
 

@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Sequence, Tuple, Union
 
 import numpy as np
 
-from .numerals import format_number, format_short
+from .numerals import counted, format_number, format_short
 from .runtime import CompiledLayer, Network
 
 __all__ = ["format_number", "format_short", "format_value", "json_number"]  # the first two live in numerals
@@ -47,7 +47,7 @@ def layer_table(layer: CompiledLayer, number: int) -> Tuple[str, List[List[str]]
     rows, cols = layer.shape
     kinds = sorted({_ACTIVATION_LABELS.get(s.activation, s.activation) for s in layer.segments})
     heading = (
-        f"layer {number}: {rows} neuron{'s' if rows != 1 else ''} reading {cols} signal{'s' if cols != 1 else ''}"
+        f"layer {number}: {counted(rows, 'neuron')} reading {counted(cols, 'signal')}"
         f" ({', '.join(kinds)})"
     )
     if layer.is_sparse:

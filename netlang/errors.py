@@ -15,6 +15,7 @@ from typing import Any, Dict, Iterable, List, Literal, Optional, Sequence
 
 from . import limits
 from .nodes import NO_SPAN, Span
+from .numerals import counted
 
 Severity = Literal["error", "warning"]
 
@@ -125,7 +126,7 @@ class NetlangError(Exception):
         text = f"{self.location}: {shown(self.message)}"
         more = len(self.errors) - 1
         if more:
-            text += f" (and {more} more error{'s' if more > 1 else ''})"
+            text += f" (and {counted(more, 'more error')})"
         return text
 
     def __repr__(self) -> str:

@@ -12,6 +12,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .display import format_number
+from .numerals import counted
 from .errors import NetlangError
 from .runtime import Network
 
@@ -209,7 +210,7 @@ def run_training(file: str, options: Dict[str, Any], warn: Optional[Callable[[Ne
             else f"rule {resolved['rule']}, loss {resolved['loss']}, {resolved['optimizer']} at rate "
             f"{format_number(resolved['rate'])}, batch {resolved['batch']}"
         )
-        click.echo(f"training {provenance.size} parameters of {file}: {how}, {resolved['epochs']} epoch{'s' if resolved['epochs'] != 1 else ''}, seed {resolved['seed']}")
+        click.echo(f"training {counted(provenance.size, 'parameter')} of {file}: {how}, {counted(resolved['epochs'], 'epoch')}, seed {resolved['seed']}")
         if error_stream.isatty():
             progress.append(Progress(error_stream, None, unit="samples"))
 

@@ -21,6 +21,7 @@ from .csvnumbers import MAX_CHARS_PER_VALUE, MIN_LINE_CHARS, CsvSource, _cell_te
 from .data import NpySource, open_csv, rows_per_block
 from .errors import NetlangError, did_you_mean, name_list
 from .files import FileError, open_file, read_npy_header
+from .numerals import counted
 from .parquet import SUFFIXES as PARQUET_SUFFIXES
 from .scoring import Score, class_count
 
@@ -137,9 +138,9 @@ def layout_of(
     rest = [i for i in range(width) if i not in taken]
     wanted = network.input_width + (network.output_width if targets else 0)
     if len(rest) != wanted:
-        parts = [f"{network.input_width} input{'s' if network.input_width != 1 else ''}"]
+        parts = [counted(network.input_width, "input")]
         if targets:
-            parts.append(f"{network.output_width} target{'s' if network.output_width != 1 else ''}")
+            parts.append(counted(network.output_width, "target"))
         if label is not None:
             parts.append("the label")
         if skipped:
@@ -271,7 +272,7 @@ class Examples:
             if outputs == 1
             else f"class k is output column k ({self.network.output_columns[0]} is class 0); is the label column the right one?"
         )
-        tells = f"the network's {outputs} output{'s' if outputs != 1 else ''} tell{'s' if outputs == 1 else ''} classes 0 to {self.classes - 1} apart"
+        tells = f"the network's {counted(outputs, 'output')} tell{'s' if outputs == 1 else ''} classes 0 to {self.classes - 1} apart"
         if not isinstance(self.source, _Source):  # a .npy or Parquet file: no lines to show
             raise located_error(f"row {before + row} (from 0): label {value:g} {what}: {tells}", self.filename, code="bad-label", hint=hint)
         number, text = self.source.line_of(row)

@@ -76,3 +76,8 @@ def format_short(value: Union[float, Fraction]) -> str:
     if value == 0:
         return "0"
     return f"{value:.6g}"
+
+
+def counted(count: int, noun: str) -> str:
+    """``count`` and ``noun``, plural unless the count is 1: ``3 neurons``, ``1 neuron``, ``0 epochs``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"

@@ -21,6 +21,7 @@ from .errors import Failed as Failed, did_you_mean
 from .hints import function_hint
 from .forms import Block, Diag, Key, ScalarForm, VectorForm
 from .grids import NUMPY, Array, Arrays, arrays_of
+from .numerals import counted
 from .nodes import Call, Compare, Expr, Index, Layer, Name, Node, Number, Product, Span, String, Sum, UnaryOp, Vector
 
 if TYPE_CHECKING:
@@ -92,10 +93,6 @@ def describe(expr: Expr, fallback: str) -> str:
     if isinstance(expr, Index):
         return f"{expr.name}[{expr.index}]"
     return fallback
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _is_or_has(value: Value) -> str:
@@ -723,13 +720,13 @@ class Algebra:
         right_name = describe(right_expr, "the right side")
         if is_array(left) and left.ndim == 2:
             rule = (
-                f"{left_name} has {_count(left.shape[1], 'column')}, "
-                f"so {right_name} needs {_count(left.shape[1], 'row')} ({_count(left.shape[1], 'element')})"
+                f"{left_name} has {counted(left.shape[1], 'column')}, "
+                f"so {right_name} needs {counted(left.shape[1], 'row')} ({counted(left.shape[1], 'element')})"
             )
             if not is_array(right) and getattr(right, "size", None) == left.shape[0]:
                 rule += f"; {right_name} @ {left_name} (the row-vector convention) would fit"
         elif is_array(right) and right.ndim == 2:
-            rule = f"{right_name} has {_count(right.shape[0], 'row')}, so {left_name} needs {_count(right.shape[0], 'element')}"
+            rule = f"{right_name} has {counted(right.shape[0], 'row')}, so {left_name} needs {counted(right.shape[0], 'element')}"
             if not is_array(left) and getattr(left, "size", None) == right.shape[1]:
                 rule += f"; {right_name} @ {left_name} (the column-vector convention) would fit"
         else:

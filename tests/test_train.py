@@ -555,3 +555,13 @@ def test_a_pixel_scale_on_inputs_scaled_already_is_a_warning(cli, tmp_path):
         assert "warning" not in quiet.stderr
     trained = netlang.train(path, tmp_path / "scaled.csv", preset="saito", epochs=1, write=False)
     assert [w.code for w in trained.warnings] == ["scaled-twice"]
+
+
+def test_counts_are_singular_for_one(cli, tmp_path):
+    path = _write(tmp_path, "one.net", "input x\nparam w = 0.5\nnode y = sigmoid(w*x)\noutput y\n")
+    (tmp_path / "one.csv").write_text("x,y\n0,1\n1,0\n")
+    result = cli("train", str(path), "--input", str(tmp_path / "one.csv"), "--epochs", "1", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"training 1 parameter of {path}: ") and ", 1 epoch, seed" in result.output
+    checked = cli("check", str(path))
+    assert checked.output.strip().endswith("ok: 1 input value, 1 neuron in 1 layer, outputs y")
