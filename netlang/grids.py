@@ -8,11 +8,16 @@ pure Python (an ``array('d')``, row-major) whose results are numpy's bit for bit
 
 - Elementwise ``+ - * /`` are single IEEE operations on doubles, the same in Python and numpy.
 - A matrix product is a reduction, whose rounding depends on the order of summation (BLAS
-  blocks it, and may use fused multiply-adds). A Grid computes it only where no order can
-  matter: each result element sums at most one product that is not exactly zero (``W @ x``
-  of a vector of signals, ``W @ [x1, x2]``). Any other product (``W2 @ (W1 @ x)``, ``A @ B``)
-  is numpy's own result, computed (numpy imported) only when a decision needs its values;
-  until then it is lazy, as a draw is, with a bound that certifies it finite.
+  blocks it, and may use fused multiply-adds). A Grid sums it in Python only where every order
+  gives one number: each result element sums at most one product that is not exactly zero
+  (``W @ x`` of a vector of signals, ``W @ [x1, x2]``: at once), or, for any other product
+  (``[1, 2] @ [3, 4]``, ``w @ (S @ v)``, ``A @ B``), when a decision needs its values: sums
+  that are exact (integers, halves, 0/1 matrices) and sums of two products that round alike in
+  every order (:class:`ProductSums`). Until then it is lazy, with a bound that certifies it
+  finite; where orders may differ, whether an element is zero or finite is still certified
+  from a bound on any order's rounding, and numpy's own product is computed only when neither
+  decides (an element within rounding of zero or of overflow) or the values themselves are
+  needed (numpy imported).
 - A param drawn by an initialiser (``xavier()``) is drawn in Python by netlang.pcg64, numpy's
   generator bit for bit, at about 0.7 us a value. Its Grid is *lazy*: it knows its shape and a
   bound on its elements (that a draw is finite is known from the initialiser's arguments), and
@@ -28,7 +33,8 @@ from __future__ import annotations
 import math
 import sys
 from array import array
-from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Optional, Sequence, Tuple, Union
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 if TYPE_CHECKING:
     import numpy as np
@@ -50,7 +56,7 @@ class Grid:
     absolute value of every element (``inf``: nothing is known).
     """
 
-    __slots__ = ("shape", "_data", "_draw", "bound", "key", "_finite")
+    __slots__ = ("shape", "_data", "_draw", "bound", "key", "_finite", "sums")
 
     def __init__(
         self,
@@ -65,6 +71,7 @@ class Grid:
         self._draw = draw
         self.key = key  # a lazy draw's identity: equal keys draw equal values
         self._finite: Optional[bool] = None  # known once asked (the values never change)
+        self.sums: Optional[ProductSums] = None  # a lazy product's sums, which decide without numpy
         self.bound = bound if data is None and bound < _LARGEST else math.inf
 
     def __repr__(self) -> str:
@@ -84,6 +91,15 @@ class Grid:
             self._data = self._draw()
             self._draw = None
         return self._data
+
+    def settle(self) -> None:
+        """A lazy product whose every element every order of summation gives alike takes those
+        values now (summed in Python), so that what is computed from it is known too."""
+        if self._data is None and self.sums is not None:
+            elements = self.sums.elements()
+            if elements is not None and not any(isinstance(e, Enclosure) for e in elements):
+                self._data = array("d", elements)  # type: ignore[arg-type]
+                self._draw = None
 
     @property
     def is_lazy(self) -> bool:
@@ -198,24 +214,33 @@ class Grid:
             raise ValueError(f"matmul: shapes {left.shape} and {right.shape} do not align")
         columns = right.shape[1] if right.ndim == 2 else 1
         shape = left.shape[:-1] + right.shape[1:]
-        if not _one_term_each(left, right, rows, inner, columns):
-            # The order of summation could change the result: numpy's own product, computed
-            # when its values are needed (a zero test); a bound on it certifies it finite.
-            def numpy_product() -> "array[float]":
-                product = from_numpy(np.asarray(np.asarray(left) @ np.asarray(right), dtype=float))
-                return product.data if isinstance(product, Grid) else array("d", [product])
-
+        left.settle()
+        right.settle()
+        if _one_term_each(left, right, rows, inner, columns):
+            if left.is_lazy or right.is_lazy:
+                bound = left.bound_or_max() * right.bound_or_max() * _MARGIN
+                if not shape:  # a number (w @ W's constant, W a draw): its value is needed now
+                    return _one_term_product(left, right, rows, inner, columns)[0]
+                return _lazy(shape, lambda: _one_term_product(left, right, rows, inner, columns), bound)
+            values = _product(left.data, right.data, rows, inner, columns)
+            if values is not None:
+                return Grid(shape, values) if shape else values[0]
+        # Each element sums `inner` products of at most a * b; the sum's rounding adds at most
+        # inner * 2**-53 of that: a bound that certifies the product finite, lazily.
+        bound = left.bound_or_max() * right.bound_or_max() * inner * (1.0 + inner * 2.0**-50) * _MARGIN
+        if not (left.is_lazy or right.is_lazy or (all_finite(left) and all_finite(right))):
             if not shape:
-                return numpy_product()[0]  # a number: its value is needed now
-            # Each element sums `inner` products of at most a * b; the sum's rounding adds at
-            # most inner * 2**-53 of that.
-            bound = left.bound_or_max() * right.bound_or_max() * inner * (1.0 + inner * 2.0**-50) * _MARGIN
-            return _lazy(shape, numpy_product, bound)
-        if left._data is None or right._data is None:
-            bound = left.bound_or_max() * right.bound_or_max() * _MARGIN
-            return _lazy(shape, lambda: _product(left.data, right.data, rows, inner, columns), bound)
-        values = _product(left.data, right.data, rows, inner, columns)
-        return Grid(shape, values) if shape else values[0]
+                return _numpy_product(left, right)[0]  # a number: its value is needed now
+            return _lazy(shape, lambda: _numpy_product(left, right), bound)
+        # Several products per element: what every order of summation gives where that is one
+        # number (ProductSums), else numpy's own product; computed (a lazy side drawn) when a
+        # decision needs it.
+        sums = ProductSums(left, right, rows, inner, columns)
+        if not shape:
+            return sums.values()[0]  # a number: its value is needed now
+        grid = _lazy(shape, sums.values, bound)
+        grid.sums = sums
+        return grid
 
     def same(self, other: "Grid") -> bool:
         """Whether both hold the same values, bit for bit, told without drawing a lazy grid
@@ -276,11 +301,23 @@ def _bound(operation: Callable[[float, float], float], left: Union[float, Grid],
     if operation is float.__mul__:
         result = a * b
     elif operation is _divide:
-        smallest = abs(right) if not isinstance(right, Grid) else 0.0 if right.is_lazy else min(map(abs, right.data))
+        smallest = abs(right) if not isinstance(right, Grid) else _smallest(right)
         result = a / smallest if smallest else math.inf
     else:
         result = a + b
     return result * _MARGIN if result == result else math.inf
+
+
+def _smallest(grid: Grid) -> float:
+    """A lower bound on the absolute values of the elements (0.0: none known)."""
+    if not grid.is_lazy:
+        return min(map(abs, grid.data))
+    elements = grid.sums.elements() if grid.sums is not None else None
+    if elements is None:
+        return 0.0
+    # An Enclosure's float is within its error of the exact sum; the bound is rounded down.
+    least = min(Fraction(abs(e)) if isinstance(e, float) else max(abs(e.exact) - e.error, Fraction(0)) for e in elements)
+    return float(least) * (1.0 - 2.0**-50)
 
 
 def _one_term_each(left: Grid, right: Grid, rows: int, inner: int, columns: int) -> bool:
@@ -294,10 +331,12 @@ def _one_term_each(left: Grid, right: Grid, rows: int, inner: int, columns: int)
     return max(right.count_nonzero_by(0, inner, columns), default=0) <= 1 or max(left.count_nonzero_by(1, rows, inner), default=0) <= 1
 
 
-def _product(a: "array[float]", b: "array[float]", rows: int, inner: int, columns: int) -> "array[float]":
+def _product(a: "array[float]", b: "array[float]", rows: int, inner: int, columns: int) -> Optional["array[float]"]:
     """``a @ b`` (rows x inner times inner x columns, row-major) where each element sums at most one
     nonzero product (the only case it is used for): that product, or 0.0 (as BLAS, which starts
-    each sum at 0.0, gives it). Only the terms where both sides are nonzero are visited."""
+    each sum at 0.0, gives it). Only the terms where both sides are nonzero are visited. None if
+    a product of nonzero factors underflows to zero: 0.0 + (-0.0) is 0.0, but a fused multiply-add
+    keeps the sign of the exact product, so its sign depends on BLAS (numpy's then)."""
     out = array("d", bytes(8 * rows * columns))
     right_terms = [[k for k in range(inner) if b[k * columns + c] != 0.0] for c in range(columns)]
     if not any(right_terms):
@@ -314,8 +353,199 @@ def _product(a: "array[float]", b: "array[float]", rows: int, inner: int, column
             total = 0.0
             for k in ks:
                 total += a[r * inner + k] * b[k * columns + c]
+            if ks and total == 0.0:
+                return None
             out[r * columns + c] = total
     return out
+
+
+def _one_term_product(left: "Grid", right: "Grid", rows: int, inner: int, columns: int) -> "array[float]":
+    values = _product(left.data, right.data, rows, inner, columns)
+    return values if values is not None else _numpy_product(left, right)
+
+
+def _numpy_product(left: "Grid", right: "Grid") -> "array[float]":
+    """numpy's own ``left @ right`` (numpy imported), on copies laid out as a compile's arrays are."""
+    product = from_numpy(np.asarray(np.asarray(left) @ np.asarray(right), dtype=float))
+    return product.data if isinstance(product, Grid) else array("d", [product])
+
+
+# -- products whose rounding no order of summation changes ---------------------------------
+#
+# numpy's matrix product is BLAS's: each element is a sum of products, in an order that depends
+# on the library, the machine and the sizes (SIMD lanes summed apart, blocks), each step a
+# rounded addition or a fused multiply-add (one rounding of a * b + s). A sum is numpy's bit
+# for bit, whatever BLAS does, when every one of those orders gives one number:
+#
+# - Exact sums. Write each nonzero product p_i = m_i 2**k_i (m_i an odd integer) and E the
+#   smallest k_i. If sum |m_i| 2**(k_i - E) < 2**53 (and -1074 <= E <= 971), every p_i and every
+#   partial sum of any subset is a multiple of 2**E below 2**(53 + E) in magnitude: a float. So
+#   every product, addition and fused multiply-add is exact, and any order gives the exact sum
+#   (0.0 when it is zero: x + (-x) is +0.0, and BLAS starts each sum at +0.0). This covers the
+#   integers, halves and 0/1 matrices of teaching files ([1, 2] @ [3, 4], w @ (S @ v)).
+# - Two nonzero products: the orders give fl(fl(p1) + fl(p2)), and, with a fused multiply-add,
+#   fl(p1 + fl(p2)) or fl(fl(p1) + p2) (and an exact dot product would give fl(p1 + p2)):
+#   computed exactly (fractions), and kept where all four agree on a nonzero finite number.
+# - One nonzero product: 0.0 + fl(p) (fl(p) with a fused multiply-add), unless it underflows to
+#   zero (then its sign depends on which).
+#
+# Anything else (three or more decimals such as 0.1 that do not sum exactly) is numpy's own
+# product, imported, when its values are needed. A decision alone (is an element zero, is every
+# element finite) is certified without them: in any order, a float dot product of n terms is
+# within gamma_n * sum |p_i| + n * 2**-1074 of the exact sum (gamma_n = n u / (1 - n u),
+# u = 2**-53: each product and each addition rounds once, relatively by at most u, except a
+# product that underflows, absolutely by at most 2**-1075; Higham, Accuracy and Stability of
+# Numerical Algorithms, 2nd ed., section 3.1; a fused multiply-add only drops roundings). So an
+# element whose exact sum is farther from 0 than that bound is nonzero, and one whose sum of
+# |p_i|, with the bound, stays below the largest float is finite; one beyond 2**1024 by more
+# than the bound is infinite in every order (an overflow never turns finite again). Only an
+# element within the bound of 0 (a sum that cancels to nearly nothing) or of the overflow
+# threshold is left undecided, and then numpy computes the product.
+
+# A product of at most this many multiply-adds is summed in Python, a larger one by numpy: a
+# multiply-add costs 0.8 us (integers) to 4.2 us (decimals that need an Enclosure) here, so this
+# is at most about what importing numpy costs (0.1 s).
+MAX_SUMMED_MULTIPLY_ADDS = 20_000
+_U = Fraction(1, 2**53)
+_TINY = Fraction(1, 2**1074)
+_LARGEST_FRACTION = Fraction(sys.float_info.max)
+_OVERFLOW = Fraction(2**1024)
+
+
+class Enclosure(NamedTuple):
+    """An element of a product that orders of summation may round differently: its exact sum
+    and the bound on how far any order's float is from it."""
+
+    exact: Fraction
+    error: Fraction  # gamma_n * sum |p_i| + n * 2**-1074
+    magnitude: Fraction  # sum |p_i|, with the same bound: no partial sum exceeds it
+
+    @property
+    def nonzero(self) -> bool:
+        return abs(self.exact) > self.error
+
+    @property
+    def finite(self) -> bool:
+        return self.magnitude < _LARGEST_FRACTION
+
+    @property
+    def infinite(self) -> bool:
+        return abs(self.exact) - self.error >= _OVERFLOW
+
+
+def _split(x: float) -> Tuple[int, int]:
+    """``(m, k)`` with ``x == m * 2**k`` and m odd (x finite and nonzero)."""
+    n, d = x.as_integer_ratio()
+    if d != 1:
+        return n, 1 - d.bit_length()
+    k = (n & -n).bit_length() - 1
+    return n >> k, k
+
+
+def element_sum(xs: Sequence[float], ys: Sequence[float]) -> Union[float, Enclosure]:
+    """``sum(x * y)`` over nonzero finite factors: the float every order of summation gives
+    (starting from 0.0, with or without fused multiply-adds), or its Enclosure when orders may
+    differ."""
+    n = len(xs)
+    if n == 0:
+        return 0.0
+    if n == 1:
+        p = xs[0] * ys[0]
+        if p != 0.0:
+            return 0.0 + p
+    splits = [(mx * my, kx + ky) for (mx, kx), (my, ky) in zip(map(_split, xs), map(_split, ys))]
+    e = min(k for _, k in splits)
+    total = exact = 0
+    for m, k in splits:
+        shifted = m << (k - e)
+        exact += shifted
+        total += abs(shifted)
+    if n > 1 and total < 2**53 and -1074 <= e <= 1024 - 53:
+        return math.ldexp(float(exact), e)
+    if n == 2:
+        p1, p2 = xs[0] * ys[0], xs[1] * ys[1]
+        rounded = p1 + p2
+        if math.isfinite(rounded) and rounded != 0.0:
+            e1, e2 = Fraction(xs[0]) * Fraction(ys[0]), Fraction(xs[1]) * Fraction(ys[1])
+            try:
+                others = {float(e1 + Fraction(p2)), float(Fraction(p1) + e2), float(e1 + e2)}
+            except OverflowError:
+                others = {math.inf}
+            if others == {rounded}:
+                return rounded
+    scale = Fraction(2) ** e
+    gamma = n * _U / (1 - n * _U)
+    error = gamma * total * scale + n * _TINY
+    return Enclosure(exact * scale, error, total * scale + error)
+
+
+class ProductSums:
+    """The elements of ``left @ right`` as every order of summation gives them, each a float or
+    an :class:`Enclosure`; computed once, when first asked."""
+
+    __slots__ = ("left", "right", "rows", "inner", "columns", "_elements")
+
+    def __init__(self, left: "Grid", right: "Grid", rows: int, inner: int, columns: int) -> None:
+        self.left, self.right = left, right
+        self.rows, self.inner, self.columns = rows, inner, columns
+        self._elements: Optional[List[Union[float, Enclosure]]] = None
+
+    def __repr__(self) -> str:
+        return f"ProductSums({self.rows}x{self.inner} @ {self.inner}x{self.columns})"
+
+    def elements(self) -> Optional[List[Union[float, Enclosure]]]:
+        """Each element, row-major; None for a product too large to sum in Python."""
+        if self._elements is None and self.summable():
+            self._elements = list(self._each())
+        return self._elements
+
+    def summable(self) -> bool:
+        """Whether it is summed in Python: small enough, and both sides finite (a lazy side is
+        drawn now if its bound does not certify it)."""
+        size = self.rows * self.inner * self.columns
+        return size <= MAX_SUMMED_MULTIPLY_ADDS and all_finite(self.left) and all_finite(self.right)
+
+    def _each(self) -> Iterator[Union[float, Enclosure]]:
+        rows, inner, columns = self.rows, self.inner, self.columns
+        a, b = self.left.data, self.right.data
+        right_terms = [{k for k in range(inner) if b[k * columns + c] != 0.0} for c in range(columns)]
+        for r in range(rows):
+            left_ks = [k for k in range(inner) if a[r * inner + k] != 0.0]
+            for c, right_ks in enumerate(right_terms):
+                ks = [k for k in left_ks if k in right_ks]
+                yield element_sum([a[r * inner + k] for k in ks], [b[k * columns + c] for k in ks])
+
+    def values(self) -> "array[float]":
+        """The product's values: numpy's, bit for bit (computed by numpy where orders may differ)."""
+        if self._elements is None and self.summable():
+            values = array("d")
+            for element in self._each():
+                if isinstance(element, Enclosure):
+                    break  # numpy's, then: the rest need not be summed
+                values.append(element)
+            else:
+                return values
+        elif self._elements is not None and not any(isinstance(e, Enclosure) for e in self._elements):
+            return array("d", self._elements)  # type: ignore[arg-type]
+        return _numpy_product(self.left, self.right)
+
+    def has_zero(self) -> Optional[bool]:
+        """Whether an element is zero, where the sums decide it (None: numpy's values must)."""
+        elements = self.elements()
+        if elements is None:
+            return None
+        if any(e == 0.0 for e in elements if isinstance(e, float)):
+            return True
+        return False if all(e.nonzero for e in elements if isinstance(e, Enclosure)) else None
+
+    def all_finite(self) -> Optional[bool]:
+        """Whether every element is finite, where the sums decide it (None: numpy's values must)."""
+        elements = self.elements()
+        if elements is None:
+            return None
+        if any(e.infinite if isinstance(e, Enclosure) else not math.isfinite(e) for e in elements):
+            return False
+        return True if all(e.finite for e in elements if isinstance(e, Enclosure)) else None
 
 
 def from_numpy(value: Any) -> Union[float, Grid]:
@@ -329,6 +559,8 @@ def from_numpy(value: Any) -> Union[float, Grid]:
 def all_finite(grid: Grid) -> bool:
     if grid.is_lazy and grid.bound < _LARGEST:
         return True
+    if grid.is_lazy and grid.sums is not None and grid._finite is None:
+        grid._finite = grid.sums.all_finite()  # None: undecided, the values decide
     if grid._finite is None:
         # A finite sum has no infinity or NaN among its terms (C-speed); else look at each one.
         grid._finite = math.isfinite(sum(grid.data)) or all(map(math.isfinite, grid.data))
@@ -427,6 +659,10 @@ class _Grids(Arrays):
         return all_finite(value)
 
     def has_zero(self, value: Grid) -> bool:
+        if value.is_lazy and value.sums is not None:
+            decided = value.sums.has_zero()
+            if decided is not None:
+                return decided
         return 0.0 in value.data
 
     def flatnonzero(self, vector: Grid) -> Iterable[int]:

@@ -396,14 +396,16 @@ def _array_signal_expression(draw: st.DrawFn, constants: List[str], signals: Lis
 _SOURCES = {
     "W": ["[[1, 0.5, -2], [0, 3, 0.1]]", 'load("m23.npy")', "param W[2, 3] = xavier()", "param W[2, 3] = uniform(-1, 1)",
           "2 * [S[0], S[1]]", "-[[1e200, 1, 0], [0, 0, 1e-200]]", "[[1, 2, 3], [4, 5, 6]] / 4", "![[1e308, 1, 1], [1, 1, 1]] * 10"],
-    "b": ["[0.5, -1]", "param b[2] = zeros()", "W @ w", "[1, 2] - [1, 2]", "param b[2] = normal(0, 0.5)", '!load("w3.npy")', "![0, 0] / [1, 0]"],
+    "b": ["[0.5, -1]", "param b[2] = zeros()", "W @ w", "[[0.1, 0.2, 0.3], [1, 2, 3]] @ [0.5, 1, 0.1]", "M @ [1, 0.5] - w", "[1, 2] - [1, 2]", "param b[2] = normal(0, 0.5)", '!load("w3.npy")', "![0, 0] / [1, 0]"],
     "w": ['load("w3.npy")', "W[1]", "[0, 1, 0]", "param w[3] = he()", "-W[0] * 2", 'load("i3.npy")', '!load("nan.npy")', "S[2]"],
-    "M": ['load("big.npy")', "[[1, 0], [0, 1], [0.5, 0.5]]", "param M[3, 2] = normal(0, 1e307)", 'load("c.csv")', '!load("half.npy")'],
+    "M": ['load("big.npy")', "[[1, 0], [0, 1], [0.5, 0.5]]", "S @ [[1, 0.5], [0.25, 1], [0, 2]]", "param M[3, 2] = normal(0, 1e307)", 'load("c.csv")', '!load("half.npy")'],
     "S": ['load("fortran.npy")', 'load("m.npz", "W")', "param S[3, 3] = xavier()", "[[1, 0, 0], [0, 0, 1], [0, 1, 0]]",
+          "[[1, 1, 0], [0, 0.5, 1], [2, 1, 1]]", "[[0.1, 0.2, 0.3], [1, 0, -1], [0.5, 0.5, 0.5]]",
           '!load("m.npz", "nope")', "!param S[3, 3] = xavier(0.5)"],
 }
 _LAYERS = ["W @ v + b", "w @ v", "v @ M", "S @ v", "M @ u", "W @ [x1, x2, x1]", "W @ (S @ v) + b", "b * (W @ v)",
-           "w * v - v / w", "S[0] @ v + x1", "W @ (v * w)", "M @ [x1, 0] + w", "(W @ S) @ v", "w @ (S @ v)"]
+           "w * v - v / w", "S[0] @ v + x1", "W @ (v * w)", "M @ [x1, 0] + w", "(W @ S) @ v", "w @ (S @ v)",
+           "v / (S @ w)", "(w @ w) * v + x1", "x1 * (b @ b) + u[0]", "u / (W @ M)[0]", "(w @ S @ w) * w @ v"]
 
 
 @st.composite

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import struct
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, List, Optional, Tuple
 
@@ -127,6 +128,7 @@ def drawn_programs(draw: st.DrawFn) -> str:
 @example(text="input v[3]\nparam c0[3, 3] = xavier()\nlet c1 = [[1, 2, 3], [0, 1, 0]]\nlayer h0 = c1 @ (c0 @ v + c1[0])\n")
 @example(text="input x1, x2\nlet c0 = [[1e200, 1e200], [2, 3]]\nlet c1 = c0 @ [[1e200, 0], [1e200, 1]]\nlayer h0 = c1 @ [x1, x2]\n")
 @example(text="input v[3]\nparam c0[3] = normal(0, 1e307)\nnode h0 = c0 @ v\n")
+@example(text="input v[3]\nparam S[3, 3] = xavier()\nlet w = [0, 1, 0]\nnode h0 = w @ (S @ v)\n")  # crashed: a 0-d lazy Grid
 @example(text="input v[3]\nlet c0 = load(\"fortran.npy\") @ load(\"m.npz\", \"W\")\nlayer h0 = c0 @ v\n")
 @example(text="input x1, x2, v[3]\nparam p = normal(0, 1e308)\nnode y = x1 * p + x2\ntrain seed = 0\n")
 @example(text="input x1, x2, v[3]\nparam p[2, 3] = uniform(-1, 1)\nlet r = p[1]\nnode y = r @ v\ntrain seed = 9223372036854775807\n")
@@ -200,6 +202,97 @@ def test_a_product_with_one_term_per_element_is_summed_without_numpy():
     column = GRIDS.column([1.0, 0.0])
     assert (w @ column).tolist() == [[0.1], [0.3]]
     assert (w @ GRIDS.zeros(2)).tolist() == [0.0, 0.0]
+
+
+# Entries that sum exactly (integers, halves, 0/1), decimals that do not, and magnitudes near
+# overflow and underflow: each certification of netlang.grids' sums is met and broken.
+_ENTRIES = [0.0, 0.0, 1.0, -1.0, 2.0, 3.0, 0.5, -0.25, 0.1, 0.2, -0.3, -0.30000000000000004, 1e-3, 2.0**52, 2.0**53, 1e200, -1e200,
+            1e308, -1e308, 1e-170, 1e-200, 5e-324, 3e-5, 7.0]
+
+
+def _product_case(draw: Any) -> Tuple[np.ndarray, np.ndarray]:
+    rows, inner, columns = draw(st.integers(1, 4)), draw(st.integers(1, 33)), draw(st.integers(1, 3))
+    pool = draw(st.lists(st.sampled_from(_ENTRIES), min_size=1, max_size=5))  # a few kinds of entry per case
+    entry = st.sampled_from(pool)
+    a = np.array(draw(st.lists(entry, min_size=rows * inner, max_size=rows * inner))).reshape(rows, inner)
+    b = np.array(draw(st.lists(entry, min_size=inner * columns, max_size=inner * columns))).reshape(inner, columns)
+    shapes = draw(st.sampled_from(["matrix", "vector @ matrix", "matrix @ vector", "vector @ vector"]))
+    if shapes.startswith("vector"):
+        a = a[0]
+    if shapes.endswith("vector"):
+        b = b[:, 0]
+    # Contiguous, as a compile's arrays are: BLAS may sum a strided vector in another order.
+    return np.ascontiguousarray(a), np.ascontiguousarray(b)
+
+
+@settings(max_examples=400, deadline=None)
+@given(case=st.data())
+@example(case=None)
+@example(case="overflow")
+def test_products_summed_in_python_are_numpys_and_their_decisions_are_right(case):
+    from netlang.grids import Enclosure
+
+    if case is None:  # three decimals that cancel in numpy's order but not exactly: an Enclosure
+        a, b = np.array([0.1, 0.2, -0.30000000000000004]), np.ones(3)
+    elif case == "overflow":  # finite in one order, not in numpy's: undecided
+        a, b = np.array([1e308, 1e308, -1e308]), np.ones(3)
+    else:
+        a, b = _product_case(case.draw)
+    with np.errstate(all="ignore"):  # numpy's warnings, where a check turns them off
+        expected = a @ b
+        product = from_numpy(a) @ from_numpy(b)
+        _bits(product)  # its values: summed in Python, or numpy's
+    expected_flat = np.ravel(expected)
+    if isinstance(product, Grid) and product.sums is not None:
+        elements = product.sums.elements()
+        assert elements is not None
+        for element, theirs in zip(elements, expected_flat):
+            if isinstance(element, Enclosure):
+                if element.nonzero:
+                    assert theirs != 0.0
+                if element.finite:
+                    assert math.isfinite(theirs)
+                    assert abs(Fraction(float(theirs)) - element.exact) <= element.error
+                if element.infinite:
+                    assert not math.isfinite(theirs)
+            else:  # what every order of summation gives: numpy's, bit for bit
+                assert _bits(element) == _bits(float(theirs))
+        # The decisions the sums take without numpy's values are numpy's.
+        decided_zero, decided_finite = product.sums.has_zero(), product.sums.all_finite()
+        if decided_zero is not None:
+            assert decided_zero == NUMPY.has_zero(expected)
+        if decided_finite is not None:
+            assert decided_finite == NUMPY.all_finite(expected)
+        assert GRIDS.has_zero(product) == NUMPY.has_zero(expected)
+    assert _bits(product) == _bits(expected)
+
+
+@pytest.mark.parametrize(
+    "left, right",
+    [
+        ([2.0**53, 1, 1], [1, 1, 1]),  # exact products, but partial sums round: (2**53 + 1) + 1 is 2**53
+        ([0.1, 0.2, 0.3], [1, 1, 1]),  # decimals: the order decides the last bit
+        ([1e-200, 1e-200], [1e-200, 1e-200]),  # products that underflow
+        ([0.1, 0.2], [0.1, 0.3]),  # two terms: 0.07 with two roundings (and exactly), 0.06999999999999999 with a fused multiply-add
+        ([-1e-200], [1e-200]),  # one product that underflows: -0.0 with a fused multiply-add, else 0.0
+    ],
+)
+def test_sums_that_an_order_could_change_are_not_claimed(left, right):
+    from netlang.grids import Enclosure, element_sum
+
+    assert isinstance(element_sum(left, right), Enclosure)
+    product = from_numpy(np.array([left])) @ from_numpy(np.array(right))
+    assert product.is_lazy and product.sums is not None  # left to numpy if its values are needed
+
+
+def test_exact_sums_are_claimed_without_numpy():
+    from netlang.grids import Enclosure, element_sum
+
+    assert element_sum([1.0, 2.0], [3.0, 4.0]) == 11.0
+    assert element_sum([0.5, -0.25, 3.0], [0.5, 2.0, 1.0]) == 2.75
+    assert element_sum([0.1, 0.2], [1.0, 1.0]) == 0.1 + 0.2  # two terms: one rounding, in any order
+    overflows = element_sum([1e308, 1e308], [10.0, 10.0])  # every order overflows: decided, not summed
+    assert isinstance(overflows, Enclosure) and overflows.infinite and not overflows.finite
 
 
 @pytest.mark.parametrize(

@@ -186,3 +186,40 @@ def test_check_of_drawn_params_needs_no_numpy_and_finds_what_a_compile_finds(tmp
     except NetlangError as error:
         expected = Diagnosis(path, list(error.errors))
     assert json.loads(done.stdout) == json.loads(json.dumps(expected.to_dict()))
+
+
+# Products whose values a decision needs, summed without numpy where every order of summation
+# gives one number (netlang.grids.ProductSums): exact sums of integers, halves and 0/1 matrices,
+# two terms, and decisions certified by the bound on any order's rounding.
+_SUMS = """
+input x1, v[3], u[2]
+let c = [1, 2] @ [3, 4]
+let S = [[1, 0, 0], [0, 0, 1], [0, 1, 1]]
+let w = [0.5, 2, 3]
+let A = [[1, 2], [3, 4]] @ [[0.5, 1], [1, 0]]
+let B = [[0.1, 0.2, 0.3], [1, 0, 1]] @ [[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]]
+let t = [0.1, 0.2] @ [0.3, 0.4]
+node y = step(c * x1 > t)
+node z = w @ (S @ v)
+layer d = u / (A @ [1, 1]) + B @ u
+layer e = [x1, x1] / ([[0.1, 0.2, 0.3], [1, 0, 1]] @ [0.3, 0.2, 0.1])
+expect (1, 0, 0, 0, 1, 1) -> (1, 0, 0.25, 0.25, 1, 1) within 100
+"""
+
+
+@pytest.mark.parametrize(
+    "text, status",
+    [
+        (_SUMS, 0),
+        ("input u[2]\nlet E = [[1e200, 1e200]] @ [[1e200], [1e200]]\nlayer y = E @ u\n", 1),  # certainly overflows
+        ("input u[2]\nlet Z = [[0.5, -1]] @ [[2, 3], [1, 3]]\nlayer y = u / Z[0]\n", 1),  # exactly zero: division-by-zero
+    ],
+    ids=["sums", "overflow", "zero"],
+)
+def test_check_of_products_whose_values_decide_needs_no_numpy(tmp_path, text, status):
+    (tmp_path / "net.net").write_text(text)
+    code = _PROBE.format(args=["check", str(tmp_path / "net.net")])
+    if status:
+        code = code.replace("assert not exit.code, exit.code", f"assert exit.code == {status}, exit.code")
+    report = _check_in_a_fresh_interpreter(code)
+    assert "numpy imported: False" in report, report
