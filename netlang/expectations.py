@@ -11,6 +11,7 @@ full or given a ``within``).
 
 from __future__ import annotations
 
+from array import array
 from fractions import Fraction
 
 from dataclasses import dataclass
@@ -23,9 +24,9 @@ from .pipeline import check_program, lower
 from .lazynumpy import errstate
 from .numerals import format_number
 from .errors import NetlangError, Report, combine, did_you_mean, name_list
-from .grids import Grid
+from .grids import Grid, all_finite, exact_product
 from .interpreter import EXACT, FLOAT, Arithmetic, Scalar, check_exact_work, constants, interpret_row, value_of
-from .nodes import Call, Compare, Expect, Expr, Index, Name, Program, Span, String, walk
+from .nodes import Call, Compare, Expect, Expr, Index, Name, Number, Product, Program, Span, String, Sum, UnaryOp, Vector, names_read, walk
 
 if TYPE_CHECKING:  # pragma: no cover - validating needs no network; running one does
     import numpy as np
@@ -210,10 +211,12 @@ class _Validator:
                 ok = False
             elif _is_number(value):
                 flat.append(self.arithmetic.scalar(value))
-            elif np.ndim(value) > 1:
+            elif (value.ndim if isinstance(value, Grid) else np.ndim(value)) > 1:
                 self.error("a matrix cannot be an expected value", expr.span, "expect-not-constant",
                            hint="list input and output values as numbers, vectors flattened")
                 ok = False
+            elif isinstance(value, Grid):
+                flat += [self.arithmetic.scalar(v) for v in value.data]
             else:
                 flat += [self.arithmetic.scalar(v) for v in np.ravel(np.asarray(value, dtype=self.arithmetic.dtype))]
         return flat if ok else None
@@ -251,14 +254,31 @@ class _Validator:
                 )
                 return None
         for node in walk(expr):
-            name = node.id if isinstance(node, Name) else node.name if isinstance(node, Index) else None
-            value = self.env.get(name) if name is not None else None
-            if isinstance(value, Grid):  # checked without numpy: the interpreter computes with numpy's arrays
-                self.env[name] = value.numpy()  # type: ignore[index]
+            if isinstance(node, Index) and _is_number(self.env[node.name]):
+                self.error(
+                    f"'{node.name}' is a single number, not a vector",
+                    node.span,
+                    "not-a-vector",
+                    hint=f"write {node.name} without [{node.index}]",
+                )
+                return None
+        value: Any = None
         try:
-            with errstate(all="raise"):
-                value = value_of(expr, self.env, self.arithmetic)
-            finite = math.isfinite(value) if _is_number(value) else bool(np.all(np.isfinite(np.asarray(value, dtype=float))))
+            if self.arithmetic is FLOAT and not any(_is_numpys(self.env.get(name)) for name in names_read(expr)):
+                try:
+                    value = _grid_value(expr, self.env)
+                except _AskNumpy:
+                    value = None
+            if value is None:
+                for name in names_read(expr):
+                    if isinstance(self.env.get(name), Grid):  # the interpreter computes with numpy's arrays
+                        self.env[name] = self.env[name].numpy()
+                with errstate(all="raise"):
+                    value = value_of(expr, self.env, self.arithmetic)
+            if isinstance(value, Grid):
+                finite = all_finite(value)
+            else:
+                finite = math.isfinite(value) if _is_number(value) else bool(np.all(np.isfinite(np.asarray(value, dtype=float))))
         except (ZeroDivisionError, FloatingPointError, OverflowError, ValueError, IndexError):
             finite = False
         if not finite:
@@ -282,6 +302,108 @@ class _Validator:
                 "define it with 'let', or write the number itself"
             )
         self.error(f"unknown name '{name}'", span, "unknown-name", hint=hint)
+
+
+class _AskNumpy(Exception):
+    """A value that numpy's arrays must compute: what they give (or raise) is not certain here."""
+
+
+_TINIEST_NORMAL = 2.0**-1022
+
+
+def _is_numpys(value: Any) -> bool:
+    return value is not None and not isinstance(value, (float, int, Fraction, Grid))
+
+
+def _grid_value(expr: Expr, env: Dict[str, Any]) -> Union[float, Grid]:
+    """``value_of(expr, env, FLOAT)`` under ``errstate(all="raise")``, with Grids for numpy's
+    arrays, so that ``netlang check`` validates expected values without numpy: numbers are Python
+    floats either way; an operation on arrays raises FloatingPointError where numpy's would
+    (overflow, division by zero, an invalid result, or underflow: a tiny result that is not
+    exact); :class:`_AskNumpy` where that is not certain (a product not summed exactly, a
+    tininess that depends on when it is detected, broadcasting) or not a Grid's."""
+    if isinstance(expr, Number):
+        return expr.value
+    if isinstance(expr, (Name, Index)):
+        value = env[expr.id if isinstance(expr, Name) else expr.name]
+        if isinstance(value, Grid):
+            value = Grid(value.shape, value.data)  # a draw drawn, a product summed: numpy's values
+        elif not isinstance(value, float):
+            raise _AskNumpy()
+        if isinstance(expr, Index):
+            element = value[expr.index]  # an IndexError past the end, as numpy's
+            return float(element) if isinstance(element, float) else element
+        return value
+    if isinstance(expr, UnaryOp):
+        inner = _grid_value(expr.operand, env)
+        if expr.op == "+":
+            return inner
+        return -inner if isinstance(inner, float) else Grid(inner.shape, array("d", [-v for v in inner.data]))
+    if isinstance(expr, Sum):
+        total = _grid_value(expr.operands[0], env)
+        for op, operand in zip(expr.ops, expr.operands[1:]):
+            total = _elementwise(op, total, _grid_value(operand, env))
+        return total
+    if isinstance(expr, Product):
+        result = _grid_value(expr.operands[0], env)
+        for op, operand in zip(expr.ops, expr.operands[1:]):
+            right = _grid_value(operand, env)
+            if op != "@":
+                result = _elementwise(op, result, right)
+            elif isinstance(result, float) or isinstance(right, float):
+                raise ValueError("matmul: a number has no dimensions")  # as numpy's matmul
+            else:
+                if result.shape[-1] != right.shape[0]:
+                    raise ValueError("matmul: shapes do not align")
+                product = exact_product(result, right) if all_finite(result) and all_finite(right) else None
+                if product is None:
+                    raise _AskNumpy()  # some order of summation rounds: numpy's sum and flags
+                result = product
+        return result
+    if isinstance(expr, Vector):
+        items = [_grid_value(item, env) for item in expr.items]
+        if all(isinstance(item, float) for item in items):
+            return Grid((len(items),), array("d", items))  # type: ignore[arg-type]
+        first = items[0]
+        if isinstance(first, Grid) and first.ndim == 1 and all(isinstance(i, Grid) and i.shape == first.shape for i in items):
+            return Grid((len(items),) + first.shape, array("d", [v for item in items for v in item.data]))  # type: ignore[union-attr]
+        if any(isinstance(item, Grid) and item.ndim > 1 for item in items):
+            raise _AskNumpy()  # deeper than a matrix: numpy's to shape (or refuse)
+        raise ValueError("the rows do not have one shape")  # as numpy's asarray
+    raise _AskNumpy()
+
+
+def _elementwise(op: str, left: Union[float, Grid], right: Union[float, Grid]) -> Union[float, Grid]:
+    """``left op right`` (op one of + - * /) as the interpreter computes it under errstate(all="raise")."""
+    if isinstance(left, float) and isinstance(right, float):
+        return left + right if op == "+" else left - right if op == "-" else left * right if op == "*" else left / right
+    shape = left.shape if isinstance(left, Grid) else right.shape  # type: ignore[union-attr]
+    if isinstance(left, Grid) and isinstance(right, Grid) and left.shape != right.shape:
+        raise _AskNumpy()  # numpy broadcasts some shapes, refuses others
+    xs = left.data if isinstance(left, Grid) else [left] * math.prod(shape)
+    ys = right.data if isinstance(right, Grid) else [right] * math.prod(shape)
+    if not all(map(math.isfinite, xs)) or not all(map(math.isfinite, ys)):
+        raise _AskNumpy()  # an infinity from a number's overflow: numpy's flags
+    values = array("d")
+    for x, y in zip(xs, ys):
+        if op in "+-":
+            value = x + y if op == "+" else x - y  # a tiny sum is exact: no underflow
+        elif op == "*":
+            value = x * y
+        elif y == 0.0:
+            raise FloatingPointError("divide by zero")  # numpy: 'divide', or 'invalid' for 0/0
+        else:
+            value = x / y
+        if not math.isfinite(value):
+            raise FloatingPointError("overflow")
+        if op in "*/" and abs(value) <= _TINIEST_NORMAL and x != 0.0:
+            exact = Fraction(x) * Fraction(y) if op == "*" else Fraction(x) / Fraction(y)
+            if exact != value:
+                if abs(value) == _TINIEST_NORMAL:
+                    raise _AskNumpy()  # tiny before rounding, not after: the processor decides
+                raise FloatingPointError("underflow")
+        values.append(value)
+    return Grid(shape, values)
 
 
 def _is_number(value: Any) -> bool:

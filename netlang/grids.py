@@ -442,6 +442,46 @@ def _split(x: float) -> Tuple[int, int]:
     return n >> k, k
 
 
+def _exact_sum(xs: Sequence[float], ys: Sequence[float]) -> Tuple[int, int, int]:
+    """``(s, t, e)``: ``sum(x * y)`` is exactly ``s * 2**e`` and ``sum(|x * y|)`` is ``t * 2**e``
+    (nonzero finite factors, at least one of each), e the smallest power of two of a product."""
+    splits = [(mx * my, kx + ky) for (mx, kx), (my, ky) in zip(map(_split, xs), map(_split, ys))]
+    e = min(k for _, k in splits)
+    total = exact = 0
+    for m, k in splits:
+        shifted = m << (k - e)
+        exact += shifted
+        total += abs(shifted)
+    return exact, total, e
+
+
+def exactly_summed(xs: Sequence[float], ys: Sequence[float]) -> Optional[float]:
+    """``sum(x * y)`` (nonzero finite factors) when every product and partial sum is exact in any
+    order, so no operation rounds (nor raises a floating-point flag); else None."""
+    if not xs:
+        return 0.0
+    exact, total, e = _exact_sum(xs, ys)
+    return math.ldexp(float(exact), e) if total < 2**53 and -1074 <= e <= 1024 - 53 else None
+
+
+def exact_product(left: "Grid", right: "Grid") -> Optional[Union[float, "Grid"]]:
+    """``left @ right`` (known, finite, shapes that fit) where every element is summed exactly
+    (no operation of any order rounds); else None."""
+    rows, inner = (left.shape[0], left.shape[1]) if left.ndim == 2 else (1, left.shape[0])
+    columns = right.shape[1] if right.ndim == 2 else 1
+    a, b = left.data, right.data
+    values = array("d")
+    for r in range(rows):
+        for c in range(columns):
+            ks = [k for k in range(inner) if a[r * inner + k] != 0.0 and b[k * columns + c] != 0.0]
+            value = exactly_summed([a[r * inner + k] for k in ks], [b[k * columns + c] for k in ks])
+            if value is None:
+                return None
+            values.append(value)
+    shape = left.shape[:-1] + right.shape[1:]
+    return Grid(shape, values) if shape else values[0]
+
+
 def element_sum(xs: Sequence[float], ys: Sequence[float]) -> Union[float, Enclosure]:
     """``sum(x * y)`` over nonzero finite factors: the float every order of summation gives
     (starting from 0.0, with or without fused multiply-adds), or its Enclosure when orders may
@@ -453,13 +493,7 @@ def element_sum(xs: Sequence[float], ys: Sequence[float]) -> Union[float, Enclos
         p = xs[0] * ys[0]
         if p != 0.0:
             return 0.0 + p
-    splits = [(mx * my, kx + ky) for (mx, kx), (my, ky) in zip(map(_split, xs), map(_split, ys))]
-    e = min(k for _, k in splits)
-    total = exact = 0
-    for m, k in splits:
-        shifted = m << (k - e)
-        exact += shifted
-        total += abs(shifted)
+    exact, total, e = _exact_sum(xs, ys)
     if n > 1 and total < 2**53 and -1074 <= e <= 1024 - 53:
         return math.ldexp(float(exact), e)
     if n == 2:

@@ -432,4 +432,10 @@ def array_programs(draw: st.DrawFn) -> str:
         signals.append(name)
     if draw(st.booleans()):
         statements.append(f"train seed = {draw(st.integers(0, 3))}")
+    for _ in range(draw(st.integers(0, 2))):
+        # Expected values computed from the constants (or not computable: overflow, underflow,
+        # division by zero, shapes), flattened whatever their arity.
+        sides = [", ".join(draw(_array_constant(["S", "W", "w", "b", "M"])) for _ in range(draw(st.integers(1, 3)))) for _ in range(2)]
+        within = f" within {draw(_array_constant(['w', 'b']))}" if draw(st.integers(0, 3)) == 0 else ""
+        statements.append(f"expect ({sides[0]}) -> ({sides[1]}){within}")
     return "\n".join(statements) + "\n"

@@ -30,6 +30,7 @@ from netlang.expectations import expectations
 from netlang.files import read_npy_plainly
 from netlang.forms import Diag, ScalarForm, VectorForm
 from netlang.grids import GRIDS, NUMPY, Arrays, Grid, from_numpy
+from netlang.interpreter import FLOAT
 from netlang.lint import find_warnings
 
 
@@ -58,12 +59,14 @@ def diagnose(path: Path, arrays: Arrays) -> Tuple[List[Any], Optional[CheckedPro
     """What `netlang check` reports (lint.diagnose), with the checker's arrays of one kind."""
     try:
         checked = pipeline.check(pipeline.read(path), arrays=arrays)
-        expectations(checked)
+        expected = expectations(checked)
     except NetlangError as error:
         return [e.to_dict() for e in error.errors], None
     except Exception as error:  # noqa: BLE001 - a crash must at least be the same crash
         return [("crash", type(error).__name__, str(error))], None
-    return [w.to_dict() for w in find_warnings(checked)], checked
+    # The expectations' values, bit for bit (validated without numpy when checked with Grids).
+    values = [[_bits(float(v)) for v in e.inputs + e.outputs + (e.tolerance,)] for e in expected]
+    return [w.to_dict() for w in find_warnings(checked)] + values, checked
 
 
 def _bits(value: Any) -> Any:
@@ -141,6 +144,33 @@ def test_check_without_numpy_finds_what_a_compile_finds(folder: Path, text: str)
     assert (light_checked is None) == (full_checked is None)
     if light_checked is not None and full_checked is not None:
         assert_same(light_checked, full_checked)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(text=array_programs())
+@example(text="input x1\nlet w = [1e-200, 3]\nlet b = [0.5, 0.25]\nnode y = x1\nexpect (w @ w, w * 1e-200, b @ b, [b, b] @ b, -b / 4) -> (0)\n")
+@example(text="input x1\nlet w = [0.1, 0.2, 0.3]\nnode y = x1\nexpect (w / 0, w * 1e308 * 10, w / [1, 0, 1], w @ w) -> (0)\n")
+def test_expected_values_are_computed_without_numpy_as_with_it(folder: Path, text: str) -> None:
+    from netlang.expectations import _Validator
+    from netlang.nodes import Expect
+
+    path = folder / "program.net"
+    path.write_text(text)
+    found = []
+    for arrays in (GRIDS, NUMPY):
+        try:
+            checked = pipeline.check(pipeline.read(path), arrays=arrays)
+        except NetlangError:
+            return  # the rest of the program is compared by the test above
+        validator = _Validator(checked, FLOAT)
+        values = []
+        for statement in checked.program.statements:
+            if isinstance(statement, Expect):
+                for exprs in (statement.inputs, statement.outputs):
+                    flat = validator.values(exprs)
+                    values.append(None if flat is None else [_bits(float(v)) for v in flat])
+        found.append((values, [e.to_dict() for e in validator.report.found]))
+    assert found[0] == found[1]
 
 
 _FILES = sorted((ROOT / "tests" / "errors").glob("*.net")) + sorted((ROOT / "examples").rglob("*.net"))

@@ -98,6 +98,14 @@ def test_division_by_zero_is_an_error_not_a_crash():
     assert error.code == "expect-not-constant" and (error.line, error.column) == (3, 8)
 
 
+@pytest.mark.parametrize("exact", [False, True])
+def test_an_element_of_a_single_number_is_an_error_not_a_crash(exact):
+    # It was a TypeError ('float' object is not subscriptable) reaching the user.
+    with pytest.raises(netlang.NetlangError) as raised:
+        check_expectations("input x1\nlet c = 2\nnode y = step(x1 > 0.5)\nexpect c[0] -> 1\n", exact=exact)
+    assert [(e.code, e.line, e.column) for e in raised.value.errors] == [("not-a-vector", 4, 8)]
+
+
 def test_cli_test_reports_each_line_and_a_summary(cli, tmp_path):
     good = write(tmp_path, "xor.net", XOR + "expect (0, 1) -> 1\nexpect (1, 1) -> 0\n")
     result = cli("test", good)

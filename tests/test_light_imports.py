@@ -190,7 +190,8 @@ def test_check_of_drawn_params_needs_no_numpy_and_finds_what_a_compile_finds(tmp
 
 # Products whose values a decision needs, summed without numpy where every order of summation
 # gives one number (netlang.grids.ProductSums): exact sums of integers, halves and 0/1 matrices,
-# two terms, and decisions certified by the bound on any order's rounding.
+# two terms, and decisions certified by the bound on any order's rounding; expected values
+# computed from array constants (netlang.expectations' Grid evaluation).
 _SUMS = """
 input x1, v[3], u[2]
 let c = [1, 2] @ [3, 4]
@@ -204,6 +205,7 @@ node z = w @ (S @ v)
 layer d = u / (A @ [1, 1]) + B @ u
 layer e = [x1, x1] / ([[0.1, 0.2, 0.3], [1, 0, 1]] @ [0.3, 0.2, 0.1])
 expect (1, 0, 0, 0, 1, 1) -> (1, 0, 0.25, 0.25, 1, 1) within 100
+expect (c - 10, w * 2, [0.5, 0.25] / 2) -> ([1, 0], A @ [1, 1] / 10, [t, t] * 0) within c
 """
 
 
