@@ -19,7 +19,7 @@ pure Python (an ``array('d')``, row-major) whose results are numpy's bit for bit
   decides (an element within rounding of zero or of overflow) or the values themselves are
   needed (numpy imported).
 - A param drawn by an initialiser (``xavier()``) is drawn in Python by netlang.pcg64, numpy's
-  generator bit for bit, at about 0.7 us a value. Its Grid is *lazy*: it knows its shape and a
+  generator bit for bit, at about 0.5 us a value. Its Grid is *lazy*: it knows its shape and a
   bound on its elements (that a draw is finite is known from the initialiser's arguments), and
   draws only when a decision needs its values (a zero test); ``W @ x`` never does.
 

@@ -42,10 +42,13 @@ def test_seeding_is_numpys_seed_sequence(words: List[int]) -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(seed=_seeds, name=_names, count=st.integers(0, 300))
-def test_raw_outputs_are_numpys_pcg64(seed: int, name: str, count: int) -> None:
+@given(seed=_seeds, name=_names, counts=st.lists(st.integers(0, 3000), min_size=1, max_size=3))
+def test_raw_outputs_are_numpys_pcg64(seed: int, name: str, counts: List[int]) -> None:
+    # One by one below 1,024 outputs, in lanes above: each continues where the last left off.
     words = entropy(seed, name)
-    assert pcg64.PCG64(words).raw(count) == [int(u) for u in np.random.PCG64(words).random_raw(count)]
+    generator = pcg64.PCG64(words)
+    mine = [u for count in counts for u in generator.raw(count)]
+    assert mine == [int(u) for u in np.random.PCG64(words).random_raw(sum(counts))]
 
 
 @settings(max_examples=200, deadline=None)
