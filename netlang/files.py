@@ -332,34 +332,76 @@ def read_npy(stream: Any, name: str, max_entries: int, holds: str = "weights") -
     return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
 
 
-# The .npy types read without numpy: descr -> (array typecode, item size). Anything else (float16,
-# long doubles, other spellings of a type) is read by numpy (read_npy).
+# The .npy types read without numpy: descr -> (array typecode, item size; "e": half floats, read
+# by struct). Anything else (long doubles, other spellings of a type) is read by numpy (read_npy).
 _PLAIN_TYPES = {
-    "f8": ("d", 8), "f4": ("f", 4), "i8": ("q", 8), "u8": ("Q", 8), "i4": ("i", 4), "u4": ("I", 4),
+    "f8": ("d", 8), "f4": ("f", 4), "f2": ("e", 2), "i8": ("q", 8), "u8": ("Q", 8), "i4": ("i", 4), "u4": ("I", 4),
     "i2": ("h", 2), "u2": ("H", 2), "i1": ("b", 1), "u1": ("B", 1), "b1": ("B", 1),
 }
+# The types refused with their name in the message, as numpy writes a dtype (str(dtype)): the
+# name for a native byte order, else the descr itself.
+_REFUSED_TYPE = re.compile(r"([<>=|])(c(?:8|16)|U\d+|S\d+|V\d+|[Mm]8(?:\[\w+\])?)")
 
 
-def read_npy_plainly(stream: Any, max_entries: int) -> Optional[Tuple[Tuple[int, ...], "array[float]"]]:
-    """(shape, float64 values in C order) of a plain, well-formed .npy file, read without numpy;
-    None for anything else: a caller then reads it with :func:`read_npy`, which gives numpy's
-    result, or the error. So every file either way gives the same values or the same error."""
+def _dtype_text(order: str, code: str) -> str:
+    """numpy's ``str(numpy.dtype(order + code))`` for a refused type (``_REFUSED_TYPE``)."""
+    import sys
+
+    native = order in "=|" or order == ("<" if sys.byteorder == "little" else ">")
+    kind = code[0]
+    if kind in "SV":
+        return "|" + code
+    if kind == "U":
+        return ("<" if sys.byteorder == "little" else ">") + code if native else order + code
+    if not native:
+        return order + code
+    if kind == "c":
+        return f"complex{int(code[1:]) * 8}"
+    return ("datetime64" if kind == "M" else "timedelta64") + code[2:]
+
+
+def read_npy_plainly(
+    stream: Any, max_entries: int, name: Optional[str] = None, holds: str = "weights"
+) -> Optional[Tuple[Tuple[int, ...], "array[float]"]]:
+    """(shape, float64 values in C order) of a .npy file, read without numpy. With ``name``, a
+    file with an error that :func:`read_npy` words raises the very FileError it raises (a
+    pickle, not a .npy file, another version, a header cut short or too long, objects, a type
+    that is not real numbers, too many entries, data cut short). None for anything else (a
+    header numpy's parser reads its own way, long doubles, bytes other than 0 and 1 in a bool
+    array): a caller then reads it with :func:`read_npy`, which gives numpy's result or error.
+    So every file either way gives the same values or the same error."""
     import ast
     import math
+    import struct
     import sys
     from array import array
 
-    start = stream.read(8)
-    if start[:6] != b"\x93NUMPY" or tuple(start[6:8]) not in ((1, 0), (2, 0)):
-        return None
-    length_bytes = 2 if start[6] == 1 else 4
+    def refuse(message: str, **how: Any) -> Optional[Tuple[Tuple[int, ...], "array[float]"]]:
+        if name is not None:
+            raise FileError(message, **how)
+        return None  # the caller's read_npy raises it
+
+    start = stream.read(6)
+    if start.startswith(_PICKLE_START):
+        return refuse(f"'{name}' is a Python pickle, not a .npy array; netlang never loads pickles", code="pickle-refused", hint=_PICKLE_HINT)
+    if start != b"\x93NUMPY":
+        return refuse(
+            f"'{name}' is not a .npy file (it does not start with the .npy signature)",
+            hint="write weight files with numpy.save, or as .csv",
+        )
+    version = tuple(stream.read(2))
+    if version not in ((1, 0), (2, 0)):
+        return refuse(f"'{name}' uses .npy format version {version}, which is not supported")
+    length_bytes = 2 if version == (1, 0) else 4
     raw_length = stream.read(length_bytes)
+    if len(raw_length) != length_bytes:
+        return refuse(f"'{name}' has a corrupt header (it ends inside the header)")
     length = int.from_bytes(raw_length, "little")
-    if len(raw_length) != length_bytes or length > limits.MAX_NPY_HEADER_BYTES:
-        return None
+    if length > limits.MAX_NPY_HEADER_BYTES:
+        return refuse(f"'{name}' has a corrupt header: it claims {length} bytes of header; the limit is {limits.MAX_NPY_HEADER_BYTES}")
     header = stream.read(length)
     if len(header) != length:
-        return None
+        return refuse(f"'{name}' has a corrupt header (it ends inside the header)")
     try:
         described = ast.literal_eval(header.decode("latin1"))
     except (ValueError, SyntaxError, MemoryError, RecursionError):
@@ -367,27 +409,54 @@ def read_npy_plainly(stream: Any, max_entries: int) -> Optional[Tuple[Tuple[int,
     if not isinstance(described, dict) or set(described) != {"descr", "fortran_order", "shape"}:
         return None
     descr, fortran, shape = described["descr"], described["fortran_order"], described["shape"]
-    plain = _PLAIN_TYPES.get(descr[1:]) if isinstance(descr, str) and descr[:1] in "<>|" else None
-    if plain is None or not isinstance(fortran, bool) or not isinstance(shape, tuple):
+    if not isinstance(descr, str) or not isinstance(fortran, bool) or not isinstance(shape, tuple):
         return None
-    if not all(type(n) is int and n >= 0 for n in shape) or len(shape) > 2:
+    if not all(type(n) is int for n in shape):
         return None
+    plain = _PLAIN_TYPES.get(descr[1:]) if descr[:1] in "<>|" else None
+    if plain is None:
+        # Types numpy refuses as read_npy_header does, in its words; any other type is numpy's.
+        if descr in ("|O", "<O", ">O", "=O"):
+            return refuse(f"'{name}' holds Python objects (a pickle); netlang never loads pickles", code="pickle-refused", hint=_PICKLE_HINT)
+        refused = _REFUSED_TYPE.fullmatch(descr)
+        if refused is None:
+            return None
+        order, code = refused.groups()
+        words = {"c": "complex numbers", "U": "text", "S": "bytes", "V": "records", "M": "dates", "m": "time spans"}[code[0]]
+        return refuse(
+            f"'{name}' holds {words} ({_dtype_text(order, code)}); {holds} must be real numbers",
+            hint="save real numbers: numpy.save(path, array.astype(float))",
+        )
+    if any(n < 0 for n in shape):
+        return refuse(f"'{name}' has a corrupt header: its shape {shape} has a negative size")
     count = math.prod(shape)
     typecode, itemsize = plain
-    if count > max_entries or (itemsize > 1 and descr[0] == "|") or array(typecode).itemsize != itemsize:
+    if count > max_entries:
+        return refuse(f"'{name}' has {count} entries (shape {shape}); the limit is {max_entries}", code="limit-exceeded")
+    if (itemsize > 1 and descr[0] == "|") or (typecode != "e" and array(typecode).itemsize != itemsize):
         return None
     data = stream.read(count * itemsize)
     if len(data) != count * itemsize:
-        return None
-    raw = array(typecode, data)
-    if descr[0] == (">" if sys.byteorder == "little" else "<") and itemsize > 1:
-        raw.byteswap()
-    if descr[1:] == "b1" and raw.count(0) + raw.count(1) != count:
-        return None  # bytes other than 0 and 1 in a bool array: numpy's to say what they are
-    values = raw if typecode == "d" else array("d", raw)  # each as float(), in C
+        return refuse(
+            f"'{name}' is truncated: its header promises {count} values of {itemsize} bytes, "
+            f"but only {len(data)} bytes follow",
+            code="bad-weight-file",
+        )
+    swapped = descr[0] == (">" if sys.byteorder == "little" else "<") and itemsize > 1
+    if typecode == "e":  # half floats, each exactly a double
+        values = array("d", struct.unpack(f"{descr[0]}{count}e", data))
+    else:
+        raw = array(typecode, data)
+        if swapped:
+            raw.byteswap()
+        if descr[1:] == "b1" and raw.count(0) + raw.count(1) != count:
+            return None  # bytes other than 0 and 1 in a bool array: numpy's to say what they are
+        values = raw if typecode == "d" else array("d", raw)  # each as float(), in C
     if fortran and len(shape) == 2:
         rows, columns = shape
         values = array("d", [values[c * rows + r] for r in range(rows) for c in range(columns)])
+    elif fortran and len(shape) > 2:
+        return None  # numpy's to lay out (its shape is refused anyway)
     return shape, values
 
 

@@ -4,13 +4,15 @@ No pickles are ever loaded; shapes are read from the header and checked against
 the limits before any data is read; NaN and infinity are refused.
 
 A compile reads numpy arrays; ``netlang check`` reads Grids (:mod:`netlang.grids`), without
-numpy, from plain well-formed .npy data (``files.read_npy_plainly``); any other file (a type
-or header it does not read, an error to report) is read again by numpy's path and its result
-or error is the same as a compile's.
+numpy: .npy data and the mistakes a compile words itself (``files.read_npy_plainly``), CSV
+(``csvnumbers.PlainCsvSource``), NaN and infinity, each with a compile's message; the few
+files it leaves (long doubles, structured types, headers numpy's parser words its own way)
+are read again by numpy's path, so that the result or error is a compile's.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import zipfile
 from array import array as doubles
@@ -163,7 +165,13 @@ def _read(path: Path, key: Optional[str], read_npy_: Callable[[Any, str], Array]
         )
     if isinstance(array, Grid):
         if not all_finite(array):
-            raise _NeedsNumpy()  # numpy's path names the value and its place
+            # The first in C order, as numpy's argwhere finds it; str(float) is numpy's 'nan', 'inf', '-inf'.
+            at = next(i for i, value in enumerate(array.data) if not math.isfinite(value))
+            where = ", ".join(map(str, divmod(at, array.shape[1]) if array.ndim == 2 else (at,)))
+            raise WeightFileError(
+                f"'{name}'{_member(key)} contains {array.data[at]} at [{where}]; weights must be finite numbers",
+                code="non-finite-weight",
+            )
         return array, digest
     if not np.all(np.isfinite(array)):
         bad = np.argwhere(~np.isfinite(array))[0]
@@ -204,7 +212,7 @@ def _listing(archive: zipfile.ZipFile) -> str:
 
 
 def _read_npy_plainly(stream: Any, name: str) -> Grid:
-    read = read_npy_plainly(stream, limits.MAX_MATRIX_ENTRIES)
+    read = read_npy_plainly(stream, limits.MAX_MATRIX_ENTRIES, name)
     if read is None:
         raise _NeedsNumpy()
     shape, values = read
@@ -260,16 +268,24 @@ def _read_npz_member(stream: IO[bytes], name: str, key: Optional[str], read_npy_
     return array, digest
 
 
+def _weight_file_error(error: NetlangError) -> WeightFileError:
+    """A CSV reader's error as a weight file's: NaN and infinity are what .npy calls them."""
+    code = "non-finite-weight" if error.code == "non-finite-value" else error.code
+    message = error.message if error.code == "limit-exceeded" else f"{error.location}: {error.message}"
+    return WeightFileError(message, code=code, hint=error.hint)
+
+
 def _read_csv_plainly(reader: Any, name: str) -> Grid:
-    """What :func:`_read_csv` reads, as a Grid, without numpy; any error is reported by _read_csv."""
+    """What :func:`_read_csv` reads, as a Grid, or its error, without numpy (both read every line
+    by numerals.py's definition, and word a mistake alike: the tests compare them)."""
     from .csvnumbers import PlainCsvSource
 
     try:
         rows = [row for block in PlainCsvSource(reader, name, limits.MAX_MATRIX_ENTRIES) for row in block]
-    except NetlangError:
-        raise _NeedsNumpy() from None
+    except NetlangError as error:
+        raise _weight_file_error(error) from None
     if not rows:
-        raise _NeedsNumpy()
+        raise WeightFileError(f"'{name}' holds no numbers", code="bad-shape")
     shape = (len(rows), len(rows[0]))
     values = doubles("d", [value for row in rows for value in row])
     return Grid((shape[0] * shape[1],) if 1 in shape else shape, values)
@@ -287,10 +303,7 @@ def _read_csv(reader: Any, name: str) -> np.ndarray:
     try:
         blocks = list(source)
     except NetlangError as error:
-        # The data reader's codes, as a weight file's: NaN and infinity are what .npy calls them.
-        code = "non-finite-weight" if error.code == "non-finite-value" else error.code
-        message = error.message if error.code == "limit-exceeded" else f"{error.location}: {error.message}"
-        raise WeightFileError(message, code=code, hint=error.hint) from None
+        raise _weight_file_error(error) from None
     if not blocks:
         raise WeightFileError(f"'{name}' holds no numbers", code="bad-shape")
     array = np.concatenate(blocks)
