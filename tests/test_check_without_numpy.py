@@ -327,7 +327,8 @@ def test_exact_sums_are_claimed_without_numpy():
 
 @pytest.mark.parametrize(
     "initialiser, shape",
-    [("xavier()", "[4, 3]"), ("he(2)", "[3]"), ("normal(1, 0.5)", "[2, 2]"), ("uniform(-2, 3)", "[3, 2]"), ("zeros()", "[2]")],
+    [("xavier()", "[4, 3]"), ("he(2)", "[3]"), ("normal(1, 0.5)", "[2, 2]"), ("uniform(-2, 3)", "[3, 2]"), ("zeros()", "[2]"),
+     ("xavier()", "[600, 500]")],  # beyond 250,000 values, drawn by numpy (params._MOST_DRAWN_PLAINLY)
 )
 def test_a_lazy_draw_is_the_compiles_draw_and_within_its_bound(initialiser, shape):
     text = f"input v[3]\nparam W{shape} = {initialiser}\nnode y = v[0]\ntrain seed = 5\n"
