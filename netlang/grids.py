@@ -12,8 +12,8 @@ pure Python (an ``array('d')``, row-major) whose results are numpy's bit for bit
   gives one number: each result element sums at most one product that is not exactly zero
   (``W @ x`` of a vector of signals, ``W @ [x1, x2]``: at once), or, for any other product
   (``[1, 2] @ [3, 4]``, ``w @ (S @ v)``, ``A @ B``), when a decision needs its values: sums
-  that are exact (integers, halves, 0/1 matrices) and sums of two products that round alike in
-  every order (:class:`ProductSums`). Until then it is lazy, with a bound that certifies it
+  that are exact (integers, halves, 0/1 matrices) and sums of two to four products that round
+  alike in every order (:class:`ProductSums`). Until then it is lazy, with a bound that certifies it
   finite; where orders may differ, whether an element is zero or finite is still certified
   from a bound on any order's rounding, and numpy's own product is computed only when neither
   decides (an element within rounding of zero or of overflow) or the values themselves are
@@ -383,9 +383,11 @@ def _numpy_product(left: "Grid", right: "Grid") -> "array[float]":
 #   every product, addition and fused multiply-add is exact, and any order gives the exact sum
 #   (0.0 when it is zero: x + (-x) is +0.0, and BLAS starts each sum at +0.0). This covers the
 #   integers, halves and 0/1 matrices of teaching files ([1, 2] @ [3, 4], w @ (S @ v)).
-# - Two nonzero products: the orders give fl(fl(p1) + fl(p2)), and, with a fused multiply-add,
-#   fl(p1 + fl(p2)) or fl(fl(p1) + p2) (and an exact dot product would give fl(p1 + p2)):
-#   computed exactly (fractions), and kept where all four agree on a nonzero finite number.
+# - Two to four nonzero products (MAX_ORDERED_TERMS): every order is tried (every_order): each
+#   way to pair partial sums, each product rounded or fused into the addition that takes it
+#   (fl(p1 + fl(p2)) for two), and an exact dot product's fl(p1 + ... + pn); a value is kept where
+#   all agree on a nonzero finite number (for random short decimals: 68 % of two-term sums, 34 %
+#   of three-term ones, 11 % of four-term ones).
 # - One nonzero product: 0.0 + fl(p) (fl(p) with a fused multiply-add), unless it underflows to
 #   zero (then its sign depends on which).
 #
@@ -482,7 +484,7 @@ def exact_product(left: "Grid", right: "Grid") -> Optional[Union[float, "Grid"]]
     return Grid(shape, values) if shape else values[0]
 
 
-def element_sum(xs: Sequence[float], ys: Sequence[float]) -> Union[float, Enclosure]:
+def element_sum(xs: Sequence[float], ys: Sequence[float], orders: bool = True) -> Union[float, Enclosure]:
     """``sum(x * y)`` over nonzero finite factors: the float every order of summation gives
     (starting from 0.0, with or without fused multiply-adds), or its Enclosure when orders may
     differ."""
@@ -496,21 +498,68 @@ def element_sum(xs: Sequence[float], ys: Sequence[float]) -> Union[float, Enclos
     exact, total, e = _exact_sum(xs, ys)
     if n > 1 and total < 2**53 and -1074 <= e <= 1024 - 53:
         return math.ldexp(float(exact), e)
-    if n == 2:
-        p1, p2 = xs[0] * ys[0], xs[1] * ys[1]
-        rounded = p1 + p2
-        if math.isfinite(rounded) and rounded != 0.0:
-            e1, e2 = Fraction(xs[0]) * Fraction(ys[0]), Fraction(xs[1]) * Fraction(ys[1])
-            try:
-                others = {float(e1 + Fraction(p2)), float(Fraction(p1) + e2), float(e1 + e2)}
-            except OverflowError:
-                others = {math.inf}
-            if others == {rounded}:
-                return rounded
+    if n <= MAX_ORDERED_TERMS and orders:
+        value = every_order(xs, ys, Fraction(exact) * Fraction(2) ** e)
+        if value is not None:
+            return value
     scale = Fraction(2) ** e
     gamma = n * _U / (1 - n * _U)
     error = gamma * total * scale + n * _TINY
     return Enclosure(exact * scale, error, total * scale + error)
+
+
+# Terms few enough for every order of their sum to be tried (every way to pair partial sums,
+# each product rounded or fused into an addition): 3 terms take about 0.06 ms, 4 about 0.12 ms.
+MAX_ORDERED_TERMS = 4
+# Elements of one product whose orders are tried at most (beyond, an Enclosure: numpy's values).
+MAX_ORDERED_ELEMENTS = 500
+
+
+def every_order(xs: Sequence[float], ys: Sequence[float], exact_sum: Fraction) -> Optional[float]:
+    """The float that every order of summation of ``sum(x * y)`` gives (nonzero finite factors),
+    if they all give one nonzero finite float; else None.
+
+    An order is a binary tree of additions over the products, each product either rounded
+    (``fl(p)``, also ``fma(x, y, 0.0)``) or fused into the addition that takes it
+    (``fma(x, y, s) = fl(p + s)``); ``values[mask]`` holds every float a tree over the products
+    in ``mask`` can give, built up by subsets. An exact dot product (``fl(sum p)``) is added too.
+    """
+    n = len(xs)
+    exact = [Fraction(x) * Fraction(y) for x, y in zip(xs, ys)]
+    values: List[set] = [set() for _ in range(1 << n)]
+    for i, (x, y) in enumerate(zip(xs, ys)):
+        values[1 << i] = {x * y}
+    for mask in range(1, 1 << n):
+        if mask & (mask - 1) == 0:
+            continue  # one product: set above
+        found = values[mask]
+        low = mask & -mask
+        part = (mask - 1) & mask
+        while part:  # two partial sums added (each split once: the part holding the lowest term)
+            if part & low:
+                for a in values[part]:
+                    for b in values[mask ^ part]:
+                        found.add(a + b)
+            part = (part - 1) & mask
+        for i in range(n):  # one product fused into the partial sum of the others
+            if mask >> i & 1:
+                for b in values[mask ^ (1 << i)]:
+                    if not math.isfinite(b):
+                        return None
+                    try:
+                        found.add(float(exact[i] + Fraction(b)))
+                    except OverflowError:
+                        return None
+        if len(found) > 8 or not all(map(math.isfinite, found)):
+            return None
+    try:
+        final = values[(1 << n) - 1] | {float(exact_sum)}
+    except OverflowError:
+        return None
+    if len(final) != 1:
+        return None
+    value = final.pop()
+    return value if value != 0.0 else None  # a zero's sign may depend on the order
 
 
 class ProductSums:
@@ -543,11 +592,14 @@ class ProductSums:
         rows, inner, columns = self.rows, self.inner, self.columns
         a, b = self.left.data, self.right.data
         right_terms = [{k for k in range(inner) if b[k * columns + c] != 0.0} for c in range(columns)]
+        ordered = 0  # elements whose orders were tried (MAX_ORDERED_ELEMENTS)
         for r in range(rows):
             left_ks = [k for k in range(inner) if a[r * inner + k] != 0.0]
             for c, right_ks in enumerate(right_terms):
                 ks = [k for k in left_ks if k in right_ks]
-                yield element_sum([a[r * inner + k] for k in ks], [b[k * columns + c] for k in ks])
+                orders = ordered < MAX_ORDERED_ELEMENTS
+                ordered += 2 <= len(ks) <= MAX_ORDERED_TERMS
+                yield element_sum([a[r * inner + k] for k in ks], [b[k * columns + c] for k in ks], orders)
 
     def values(self) -> "array[float]":
         """The product's values: numpy's, bit for bit (computed by numpy where orders may differ)."""

@@ -305,6 +305,8 @@ def test_products_summed_in_python_are_numpys_and_their_decisions_are_right(case
         ([1e-200, 1e-200], [1e-200, 1e-200]),  # products that underflow
         ([0.1, 0.2], [0.1, 0.3]),  # two terms: 0.07 with two roundings (and exactly), 0.06999999999999999 with a fused multiply-add
         ([-1e-200], [1e-200]),  # one product that underflows: -0.0 with a fused multiply-add, else 0.0
+        ([0.1, 0.1, 0.1], [1.1, 1.1, 3.0]),  # 0.52 in every order of roundings, not with a fused multiply-add
+        ([0.1, 0.1, 0.7, 0.6], [1, 1, 1, 1]),  # 1.5 summed one by one in any order, 1.4999999999999998 in pairs
     ],
 )
 def test_sums_that_an_order_could_change_are_not_claimed(left, right):
@@ -321,6 +323,7 @@ def test_exact_sums_are_claimed_without_numpy():
     assert element_sum([1.0, 2.0], [3.0, 4.0]) == 11.0
     assert element_sum([0.5, -0.25, 3.0], [0.5, 2.0, 1.0]) == 2.75
     assert element_sum([0.1, 0.2], [1.0, 1.0]) == 0.1 + 0.2  # two terms: one rounding, in any order
+    assert element_sum([0.1, 0.2, 1.1], [0.1, 0.2, 0.3]) == 0.38  # three decimals whose every order gives one float
     overflows = element_sum([1e308, 1e308], [10.0, 10.0])  # every order overflows: decided, not summed
     assert isinstance(overflows, Enclosure) and overflows.infinite and not overflows.finite
 
