@@ -236,10 +236,9 @@ def test_check_of_weight_files_of_other_types_and_with_errors_needs_no_numpy(tmp
     np.save(tmp_path / "cube.npy", np.zeros((2, 2, 2)))
     (tmp_path / "cut.npy").write_bytes((tmp_path / "nan.npy").read_bytes()[:-3])
     np.savez(tmp_path / "m.npz", text=np.array(["a"]))
-    (tmp_path / "bad.csv").write_text("1, 2\n3, x\n")
     (tmp_path / "net.net").write_text(
         "input x[2]\nlet H = load(\"half.npy\")\nlet C = load(\"complex.npy\")\nlet N = load(\"nan.npy\")\n"
-        "let K = load(\"cube.npy\")\nlet T = load(\"cut.npy\")\nlet Z = load(\"m.npz\", \"text\")\nlet B = load(\"bad.csv\")\n"
+        "let K = load(\"cube.npy\")\nlet T = load(\"cut.npy\")\nlet Z = load(\"m.npz\", \"text\")\n"
         "layer y = H @ x\n"
     )
     code = _PROBE.format(args=["check", str(tmp_path / "net.net")]).replace("assert not exit.code, exit.code", "assert exit.code == 1, exit.code")
