@@ -17,14 +17,14 @@ from fractions import Fraction
 from dataclasses import dataclass
 from pathlib import Path
 import math
+import sys
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from .checker import CheckedProgram
 from .pipeline import check_program, lower
-from .lazynumpy import errstate
 from .numerals import format_number
 from .errors import NetlangError, Report, combine, did_you_mean, name_list
-from .grids import Grid, all_finite, exact_product
+from .grids import Grid, all_finite, quiet_product
 from .interpreter import EXACT, FLOAT, Arithmetic, Scalar, check_exact_work, constants, interpret_row, value_of
 from .nodes import Call, Compare, Expect, Expr, Index, Name, Number, Product, Program, Span, String, Sum, UnaryOp, Vector, names_read, walk
 
@@ -86,12 +86,14 @@ def format_values(values: Sequence[Scalar]) -> str:
     return "(" + ", ".join(format_number(v) for v in values) + ")"
 
 
-def expectations(checked: CheckedProgram, arithmetic: Arithmetic = FLOAT) -> List[Expectation]:
+def expectations(checked: CheckedProgram, arithmetic: Arithmetic = FLOAT, grids: Optional[bool] = None) -> List[Expectation]:
     """Every ``expect`` statement of ``checked``, validated; a NetlangError listing every invalid one.
 
-    The checked program alone gives the input and output widths: nothing is lowered.
+    The checked program alone gives the input and output widths: nothing is lowered. ``grids``:
+    whether values are computed on Grids, without numpy (by default, unless numpy is imported
+    already), or with numpy's arrays; the results are the same (tests/test_check_without_numpy.py).
     """
-    validator = _Validator(checked, arithmetic)
+    validator = _Validator(checked, arithmetic, grids)
     found = [validator.expectation(s) for s in checked.program.statements if isinstance(s, Expect)]
     if validator.report.found:
         raise combine(validator.report.found)
@@ -161,8 +163,9 @@ def check_expectations(
 class _Validator:
     """Turns ``expect`` statements into Expectations, collecting an error for each invalid part."""
 
-    def __init__(self, checked: CheckedProgram, arithmetic: Arithmetic) -> None:
+    def __init__(self, checked: CheckedProgram, arithmetic: Arithmetic, grids: Optional[bool] = None) -> None:
         self.checked = checked
+        self.grids = "numpy" not in sys.modules if grids is None else grids
         self.input_columns = checked.columns(var.name for var in checked.inputs)
         self.output_columns = checked.columns(checked.outputs)
         self.arithmetic = arithmetic
@@ -264,7 +267,7 @@ class _Validator:
                 return None
         value: Any = None
         try:
-            if self.arithmetic is FLOAT and not any(_is_numpys(self.env.get(name)) for name in names_read(expr)):
+            if self.grids and self.arithmetic is FLOAT and not any(_is_numpys(self.env.get(name)) for name in names_read(expr)):
                 try:
                     value = _grid_value(expr, self.env)
                 except _AskNumpy:
@@ -273,7 +276,9 @@ class _Validator:
                 for name in names_read(expr):
                     if isinstance(self.env.get(name), Grid):  # the interpreter computes with numpy's arrays
                         self.env[name] = self.env[name].numpy()
-                with errstate(all="raise"):
+                # numpy's own errstate, numpy imported first: an expression of literals alone
+                # makes its arrays inside, and lazynumpy's errstate is nothing before the import.
+                with np.errstate(all="raise"):
                     value = value_of(expr, self.env, self.arithmetic)
             if isinstance(value, Grid):
                 finite = all_finite(value)
@@ -320,8 +325,9 @@ def _grid_value(expr: Expr, env: Dict[str, Any]) -> Union[float, Grid]:
     arrays, so that ``netlang check`` validates expected values without numpy: numbers are Python
     floats either way; an operation on arrays raises FloatingPointError where numpy's would
     (overflow, division by zero, an invalid result, or underflow: a tiny result that is not
-    exact); :class:`_AskNumpy` where that is not certain (a product not summed exactly, a
-    tininess that depends on when it is detected, broadcasting) or not a Grid's."""
+    exact); :class:`_AskNumpy` where that is not certain (a product whose orders of summation
+    differ or may underflow, a tininess that depends on when it is detected, broadcasting) or
+    not a Grid's."""
     if isinstance(expr, Number):
         return expr.value
     if isinstance(expr, (Name, Index)):
@@ -355,9 +361,9 @@ def _grid_value(expr: Expr, env: Dict[str, Any]) -> Union[float, Grid]:
             else:
                 if result.shape[-1] != right.shape[0]:
                     raise ValueError("matmul: shapes do not align")
-                product = exact_product(result, right) if all_finite(result) and all_finite(right) else None
+                product = quiet_product(result, right) if all_finite(result) and all_finite(right) else None
                 if product is None:
-                    raise _AskNumpy()  # some order of summation rounds: numpy's sum and flags
+                    raise _AskNumpy()  # orders of summation differ, or one may underflow: numpy's sum and flags
                 result = product
         return result
     if isinstance(expr, Vector):

@@ -409,6 +409,7 @@ def _numpy_product(left: "Grid", right: "Grid") -> "array[float]":
 # is at most about what importing numpy costs (0.1 s).
 MAX_SUMMED_MULTIPLY_ADDS = 20_000
 _U = Fraction(1, 2**53)
+_TINIEST_NORMAL = 2.0**-1022
 _TINY = Fraction(1, 2**1074)
 _LARGEST_FRACTION = Fraction(sys.float_info.max)
 _OVERFLOW = Fraction(2**1024)
@@ -457,18 +458,26 @@ def _exact_sum(xs: Sequence[float], ys: Sequence[float]) -> Tuple[int, int, int]
     return exact, total, e
 
 
-def exactly_summed(xs: Sequence[float], ys: Sequence[float]) -> Optional[float]:
-    """``sum(x * y)`` (nonzero finite factors) when every product and partial sum is exact in any
-    order, so no operation rounds (nor raises a floating-point flag); else None."""
+def quietly_summed(xs: Sequence[float], ys: Sequence[float]) -> Optional[float]:
+    """``sum(x * y)`` (nonzero finite factors) where every order of summation gives one float and
+    no operation of any order underflows (a tiny result that is not exact: numpy's 'underflow'
+    under errstate); else None. An overflow gives infinity, which a caller refuses anyway."""
     if not xs:
         return 0.0
     exact, total, e = _exact_sum(xs, ys)
-    return math.ldexp(float(exact), e) if total < 2**53 and -1074 <= e <= 1024 - 53 else None
+    if total < 2**53 and -1074 <= e <= 1024 - 53:
+        return math.ldexp(float(exact), e)  # nothing rounds, in any order
+    if len(xs) == 1:
+        value = xs[0] * ys[0]
+        return None if abs(value) <= _TINIEST_NORMAL else value
+    if len(xs) <= MAX_ORDERED_TERMS:
+        return every_order(xs, ys, Fraction(exact) * Fraction(2) ** e, quiet=True)
+    return None
 
 
-def exact_product(left: "Grid", right: "Grid") -> Optional[Union[float, "Grid"]]:
-    """``left @ right`` (known, finite, shapes that fit) where every element is summed exactly
-    (no operation of any order rounds); else None."""
+def quiet_product(left: "Grid", right: "Grid") -> Optional[Union[float, "Grid"]]:
+    """``left @ right`` (known, finite, shapes that fit) where every element is
+    :func:`quietly_summed`; else None."""
     rows, inner = (left.shape[0], left.shape[1]) if left.ndim == 2 else (1, left.shape[0])
     columns = right.shape[1] if right.ndim == 2 else 1
     a, b = left.data, right.data
@@ -476,7 +485,7 @@ def exact_product(left: "Grid", right: "Grid") -> Optional[Union[float, "Grid"]]
     for r in range(rows):
         for c in range(columns):
             ks = [k for k in range(inner) if a[r * inner + k] != 0.0 and b[k * columns + c] != 0.0]
-            value = exactly_summed([a[r * inner + k] for k in ks], [b[k * columns + c] for k in ks])
+            value = quietly_summed([a[r * inner + k] for k in ks], [b[k * columns + c] for k in ks])
             if value is None:
                 return None
             values.append(value)
@@ -515,7 +524,7 @@ MAX_ORDERED_TERMS = 4
 MAX_ORDERED_ELEMENTS = 500
 
 
-def every_order(xs: Sequence[float], ys: Sequence[float], exact_sum: Fraction) -> Optional[float]:
+def every_order(xs: Sequence[float], ys: Sequence[float], exact_sum: Fraction, quiet: bool = False) -> Optional[float]:
     """The float that every order of summation of ``sum(x * y)`` gives (nonzero finite factors),
     if they all give one nonzero finite float; else None.
 
@@ -523,12 +532,16 @@ def every_order(xs: Sequence[float], ys: Sequence[float], exact_sum: Fraction) -
     (``fl(p)``, also ``fma(x, y, 0.0)``) or fused into the addition that takes it
     (``fma(x, y, s) = fl(p + s)``); ``values[mask]`` holds every float a tree over the products
     in ``mask`` can give, built up by subsets. An exact dot product (``fl(sum p)``) is added too.
+    ``quiet``: also None if some order underflows (a product or fused multiply-add whose tiny
+    result is not exact; an addition's tiny result always is).
     """
     n = len(xs)
     exact = [Fraction(x) * Fraction(y) for x, y in zip(xs, ys)]
     values: List[set] = [set() for _ in range(1 << n)]
     for i, (x, y) in enumerate(zip(xs, ys)):
         values[1 << i] = {x * y}
+        if quiet and abs(x * y) <= _TINIEST_NORMAL and Fraction(x * y) != exact[i]:
+            return None
     for mask in range(1, 1 << n):
         if mask & (mask - 1) == 0:
             continue  # one product: set above
@@ -547,9 +560,12 @@ def every_order(xs: Sequence[float], ys: Sequence[float], exact_sum: Fraction) -
                     if not math.isfinite(b):
                         return None
                     try:
-                        found.add(float(exact[i] + Fraction(b)))
+                        fused = float(exact[i] + Fraction(b))
                     except OverflowError:
                         return None
+                    if quiet and abs(fused) <= _TINIEST_NORMAL and Fraction(fused) != exact[i] + Fraction(b):
+                        return None
+                    found.add(fused)
         if len(found) > 8 or not all(map(math.isfinite, found)):
             return None
     try:

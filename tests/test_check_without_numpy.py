@@ -59,7 +59,7 @@ def diagnose(path: Path, arrays: Arrays) -> Tuple[List[Any], Optional[CheckedPro
     """What `netlang check` reports (lint.diagnose), with the checker's arrays of one kind."""
     try:
         checked = pipeline.check(pipeline.read(path), arrays=arrays)
-        expected = expectations(checked)
+        expected = expectations(checked, grids=arrays is GRIDS)
     except NetlangError as error:
         return [e.to_dict() for e in error.errors], None
     except Exception as error:  # noqa: BLE001 - a crash must at least be the same crash
@@ -150,6 +150,8 @@ def test_check_without_numpy_finds_what_a_compile_finds(folder: Path, text: str)
 @given(text=array_programs())
 @example(text="input x1\nlet w = [1e-200, 3]\nlet b = [0.5, 0.25]\nnode y = x1\nexpect (w @ w, w * 1e-200, b @ b, [b, b] @ b, -b / 4) -> (0)\n")
 @example(text="input x1\nlet w = [0.1, 0.2, 0.3]\nnode y = x1\nexpect (w / 0, w * 1e308 * 10, w / [1, 0, 1], w @ w) -> (0)\n")
+@example(text="input x1\nlet w = [0.1, 0.2, 1.1]\nlet t = [3e-155, 2e-155, 1e-155]\nnode y = x1\n"
+              "expect ([1e-160, 0] @ [1e-160, 1], w @ [0.1, 0.2, 0.3], t @ t, t @ [1e-170, 1e-170, 1e-170], [t, w] @ [1, 2, 3]) -> (0)\n")
 def test_expected_values_are_computed_without_numpy_as_with_it(folder: Path, text: str) -> None:
     from netlang.expectations import _Validator
     from netlang.nodes import Expect
@@ -162,7 +164,7 @@ def test_expected_values_are_computed_without_numpy_as_with_it(folder: Path, tex
             checked = pipeline.check(pipeline.read(path), arrays=arrays)
         except NetlangError:
             return  # the rest of the program is compared by the test above
-        validator = _Validator(checked, FLOAT)
+        validator = _Validator(checked, FLOAT, grids=arrays is GRIDS)
         values = []
         for statement in checked.program.statements:
             if isinstance(statement, Expect):

@@ -169,3 +169,17 @@ def test_the_examples_pass_their_own_expectations(cli):
     assert result.exit_code == 0, result.output
     assert "FAIL" not in result.output
     assert int(result.output.splitlines()[-1].split()[0]) >= 20
+
+
+def test_a_fresh_check_refuses_what_numpy_refuses_in_an_expected_value(tmp_path):
+    # A product of literals that underflows, which numpy computes (its orders may differ): the
+    # check found it fine in a fresh process, where numpy was imported only inside its errstate.
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    (tmp_path / "net.net").write_text("input x1\nnode y = x1\nexpect ([1e-160, 1e-160, 1e-160] @ [1e-160, 2e-160, 3e-160]) -> (0)\n")
+    code = f"from netlang.cli import main\nmain(['check', {str(tmp_path / 'net.net')!r}])\n"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "cannot be computed" in done.stdout + done.stderr, done.stdout + done.stderr
