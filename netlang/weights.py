@@ -5,9 +5,10 @@ the limits before any data is read; NaN and infinity are refused.
 
 A compile reads numpy arrays; ``netlang check`` reads Grids (:mod:`netlang.grids`), without
 numpy: .npy data and the mistakes a compile words itself (``files.read_npy_plainly``), NaN and
-infinity, each with a compile's message, and CSV (``csvnumbers.PlainCsvSource``); the few files
-it leaves (long doubles, structured types, headers numpy's parser words its own way, a CSV file
-with a mistake) are read again by numpy's path, so that the result or error is a compile's.
+infinity, and CSV, mistakes included (``csvnumbers.PlainCsvSource``: a compile refuses what it
+refuses), each with a compile's message; the few .npy files it leaves (long doubles, structured
+types, headers numpy's parser words its own way) are read again by numpy's path, so that the
+result or error is a compile's.
 """
 
 from __future__ import annotations
@@ -276,17 +277,16 @@ def _weight_file_error(error: NetlangError) -> WeightFileError:
 
 
 def _read_csv_plainly(reader: Any, name: str) -> Grid:
-    """What :func:`_read_csv` reads, as a Grid, without numpy; any error is reported by _read_csv."""
+    """What :func:`_read_csv` reads, as a Grid, or its error, without numpy (both read every line
+    by numerals.py's definition, and word a mistake alike: the tests compare them)."""
     from .csvnumbers import PlainCsvSource
 
     try:
         rows = [row for block in PlainCsvSource(reader, name, limits.MAX_MATRIX_ENTRIES) for row in block]
-    except NetlangError:
-        # numpy's loadtxt takes a few cells the reference reading refuses (a quoted cell followed
-        # by more text, '""0.5': found by the fuzzer), so a mistake is read again by numpy's path.
-        raise _NeedsNumpy() from None
+    except NetlangError as error:
+        raise _weight_file_error(error) from None
     if not rows:
-        raise _NeedsNumpy()
+        raise WeightFileError(f"'{name}' holds no numbers", code="bad-shape")
     shape = (len(rows), len(rows[0]))
     values = doubles("d", [value for row in rows for value in row])
     return Grid((shape[0] * shape[1],) if 1 in shape else shape, values)

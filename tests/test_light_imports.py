@@ -244,3 +244,15 @@ def test_check_of_weight_files_of_other_types_and_with_errors_needs_no_numpy(tmp
     code = _PROBE.format(args=["check", str(tmp_path / "net.net")]).replace("assert not exit.code, exit.code", "assert exit.code == 1, exit.code")
     report = _check_in_a_fresh_interpreter(code)
     assert "numpy imported: False" in report, report
+
+
+def test_check_of_a_csv_weight_file_with_a_typo_reports_it_without_numpy(tmp_path):
+    # The reference reading decides what a CSV weight file holds on both paths (a compile refuses
+    # what it refuses), so a check words the mistake itself, located in the CSV file.
+    (tmp_path / "w.csv").write_text("1, 2\n3, 4\n0.5x, 6\n")
+    (tmp_path / "net.net").write_text("input x[2]\nlet W = load(\"w.csv\")\nlayer y = W @ x\n")
+    code = _PROBE.format(args=["check", str(tmp_path / "net.net")]).replace("assert not exit.code, exit.code", "assert exit.code == 1, exit.code")
+    report = _check_in_a_fresh_interpreter(code)
+    assert "numpy imported: False" in report, report
+    assert "w.csv:3:1: '0.5x' in column 1 is not a number" in report, report
+    assert "net.net:2:" in report, report  # placed at the load(...) call, with its caret
