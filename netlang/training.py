@@ -437,13 +437,14 @@ class _LayerWork:
             out[:, self.filled_rows] = np.add.reduceat(gathered, self.row_starts, axis=1)
 
     def backward_ops(
-        self, S: "_Block", D: "_Block", scratch: np.ndarray, errors: Optional[np.ndarray], scale: float = 1.0, in_place: bool = False
+        self, S: "_Block", D: "_Block", scratch: np.ndarray, errors: Optional[np.ndarray], scale: float = 1.0,
+        updated: Optional[List[Tuple[int, int]]] = None,
     ) -> List[Op]:
         """From the gradient by the layer's outputs (in ``D[:, rows]``) to its parameters' gradients
         (times ``scale``, which multiplies the deltas after they are sent back) and to the gradient
         by the signals it reads; ``errors``: a block for Rashid's rule, which sends back the error by
         the outputs instead of the gradient by the sums. ``scratch`` and ``errors``: flat buffers
-        of at least samples x rows values. ``in_place``: see :meth:`gradient_ops` (the weights
+        of at least samples x rows values. ``updated``: see :meth:`gradient_ops` (the weights
         are read here, to send the gradient back, before they change)."""
         dz = D[:, self.rows]
         samples = len(dz)
@@ -459,7 +460,7 @@ class _LayerWork:
         ops += self._send_back_ops(D, back)
         if scale != 1.0:
             ops.append(partial(np.multiply, dz, scale, out=dz))
-        return ops + self.gradient_ops(S, dz, in_place)
+        return ops + self.gradient_ops(S, dz, updated)
 
     def in_place_update(self, S: "_Block", dz: np.ndarray) -> Optional[Op]:
         """The step ``W -= xᵀ·dz`` of weights stored inputs x outputs as one BLAS call that adds
@@ -469,15 +470,16 @@ class _LayerWork:
             return None
         return blas.in_place_product(weights.values.T, S[:, self.read], dz, -1.0)
 
-    def gradient_ops(self, S: "_Block", dz: np.ndarray, in_place: bool = False) -> List[Op]:
-        """The gradients of the weights and biases from ``dz`` (samples x rows); with
-        ``in_place``, where it can, the weights' step itself (``updated`` then names their range)."""
+    def gradient_ops(self, S: "_Block", dz: np.ndarray, updated: Optional[List[Tuple[int, int]]] = None) -> List[Op]:
+        """The gradients of the weights and biases from ``dz`` (samples x rows). Given a list
+        ``updated`` (plain gradient descent), the weights' step itself where it can be done in
+        place, and their range of ``theta`` appended to the list: their gradient is not kept."""
         ops: List[Op] = []
-        self.updated: Optional[Tuple[int, int]] = None
-        update = self.in_place_update(S, dz) if in_place else None
+        update = self.in_place_update(S, dz) if updated is not None else None
         if update is not None:
+            assert updated is not None and self.weights.span is not None
             ops.append(update)
-            self.updated = self.weights.span
+            updated.append(self.weights.span)
         elif self.weights.trainable:
             gradient = self.weights.gradient
             assert gradient is not None
@@ -860,9 +862,7 @@ class _Program:
             backward.append(lambda: D.__setitem__((slice(None), outputs), error))
         self.updated: List[Tuple[int, int]] = []
         for work in engine.backward_layers:
-            backward += work.backward_ops(S, D, scratch, errors, scale, in_place)
-            if work.updated is not None:
-                self.updated.append(work.updated)
+            backward += work.backward_ops(S, D, scratch, errors, scale, self.updated if in_place else None)
         backward += [partial(bound.scatter, engine.grad) for bound in engine.indexed]
         self.backward_ops = backward
 
