@@ -458,6 +458,19 @@ def _exact_sum(xs: Sequence[float], ys: Sequence[float]) -> Tuple[int, int, int]
     return exact, total, e
 
 
+def _element_terms(
+    a: "array[float]", b: "array[float]", rows: int, inner: int, columns: int
+) -> Iterator[Tuple[List[float], List[float]]]:
+    """For each element of ``a @ b`` (rows x inner times inner x columns, row-major, in that
+    order), the factors of its products whose both sides are nonzero: ``(xs, ys)``."""
+    right_terms = [{k for k in range(inner) if b[k * columns + c] != 0.0} for c in range(columns)]
+    for r in range(rows):
+        left_ks = [k for k in range(inner) if a[r * inner + k] != 0.0]
+        for c, right_ks in enumerate(right_terms):
+            ks = [k for k in left_ks if k in right_ks]
+            yield [a[r * inner + k] for k in ks], [b[k * columns + c] for k in ks]
+
+
 def quietly_summed(xs: Sequence[float], ys: Sequence[float]) -> Optional[float]:
     """``sum(x * y)`` (nonzero finite factors) where every order of summation gives one float and
     no operation of any order underflows (a tiny result that is not exact: numpy's 'underflow'
@@ -480,15 +493,12 @@ def quiet_product(left: "Grid", right: "Grid") -> Optional[Union[float, "Grid"]]
     :func:`quietly_summed`; else None."""
     rows, inner = (left.shape[0], left.shape[1]) if left.ndim == 2 else (1, left.shape[0])
     columns = right.shape[1] if right.ndim == 2 else 1
-    a, b = left.data, right.data
     values = array("d")
-    for r in range(rows):
-        for c in range(columns):
-            ks = [k for k in range(inner) if a[r * inner + k] != 0.0 and b[k * columns + c] != 0.0]
-            value = quietly_summed([a[r * inner + k] for k in ks], [b[k * columns + c] for k in ks])
-            if value is None:
-                return None
-            values.append(value)
+    for xs, ys in _element_terms(left.data, right.data, rows, inner, columns):
+        value = quietly_summed(xs, ys)
+        if value is None:
+            return None
+        values.append(value)
     shape = left.shape[:-1] + right.shape[1:]
     return Grid(shape, values) if shape else values[0]
 
@@ -605,17 +615,11 @@ class ProductSums:
         return size <= MAX_SUMMED_MULTIPLY_ADDS and all_finite(self.left) and all_finite(self.right)
 
     def _each(self) -> Iterator[Union[float, Enclosure]]:
-        rows, inner, columns = self.rows, self.inner, self.columns
-        a, b = self.left.data, self.right.data
-        right_terms = [{k for k in range(inner) if b[k * columns + c] != 0.0} for c in range(columns)]
         ordered = 0  # elements whose orders were tried (MAX_ORDERED_ELEMENTS)
-        for r in range(rows):
-            left_ks = [k for k in range(inner) if a[r * inner + k] != 0.0]
-            for c, right_ks in enumerate(right_terms):
-                ks = [k for k in left_ks if k in right_ks]
-                orders = ordered < MAX_ORDERED_ELEMENTS
-                ordered += 2 <= len(ks) <= MAX_ORDERED_TERMS
-                yield element_sum([a[r * inner + k] for k in ks], [b[k * columns + c] for k in ks], orders)
+        for xs, ys in _element_terms(self.left.data, self.right.data, self.rows, self.inner, self.columns):
+            orders = ordered < MAX_ORDERED_ELEMENTS
+            ordered += 2 <= len(xs) <= MAX_ORDERED_TERMS
+            yield element_sum(xs, ys, orders)
 
     def values(self) -> "array[float]":
         """The product's values: numpy's, bit for bit (computed by numpy where orders may differ)."""

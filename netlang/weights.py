@@ -168,20 +168,18 @@ def _read(path: Path, key: Optional[str], read_npy_: Callable[[Any, str], Array]
         if not all_finite(array):
             # The first in C order, as numpy's argwhere finds it; str(float) is numpy's 'nan', 'inf', '-inf'.
             at = next(i for i, value in enumerate(array.data) if not math.isfinite(value))
-            where = ", ".join(map(str, divmod(at, array.shape[1]) if array.ndim == 2 else (at,)))
-            raise WeightFileError(
-                f"'{name}'{_member(key)} contains {array.data[at]} at [{where}]; weights must be finite numbers",
-                code="non-finite-weight",
-            )
+            raise _non_finite(name, key, array.data[at], divmod(at, array.shape[1]) if array.ndim == 2 else (at,))
         return array, digest
     if not np.all(np.isfinite(array)):
         bad = np.argwhere(~np.isfinite(array))[0]
-        where = ", ".join(str(i) for i in bad)
-        raise WeightFileError(
-            f"'{name}'{_member(key)} contains {array[tuple(bad)]} at [{where}]; weights must be finite numbers",
-            code="non-finite-weight",
-        )
+        raise _non_finite(name, key, array[tuple(bad)], bad)
     return array, digest
+
+
+def _non_finite(name: str, key: Optional[str], value: Any, index: Any) -> "WeightFileError":
+    """The error for the first value of a weight file that is NaN or infinite, at ``index``."""
+    where = ", ".join(map(str, index))
+    return WeightFileError(f"'{name}'{_member(key)} contains {value} at [{where}]; weights must be finite numbers", code="non-finite-weight")
 
 
 def _what_it_is(start: bytes) -> Optional[str]:
