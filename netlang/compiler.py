@@ -16,6 +16,7 @@ from .activations import ACTIVATIONS
 from .checker import CheckedProgram, Unit
 from .errors import NetlangError
 from .forms import Diag, ScalarForm, VectorForm
+from .rounding import exact
 from .runtime import CompiledLayer, Network, Segment, SignalTable
 
 # Weight matrices up to this many entries are always kept dense; larger ones only when at
@@ -68,11 +69,12 @@ def _lower_layer(index: int, units: List[Unit], signals: SignalTable) -> Compile
     for unit in units:
         form = unit.form
         if isinstance(form, ScalarForm):
+            # A program checked alone may hold Inexacts (netlang.grids): numpy's floats are taken.
             for key, coefficient in form.coeffs.items():
                 scalar_rows.append(row)
                 scalar_cols.append(column(key))
-                scalar_values.append(coefficient)
-            bias[row] = form.const
+                scalar_values.append(coefficient if type(coefficient) is float else exact(coefficient))
+            bias[row] = exact(form.const)
         else:
             assert isinstance(form, VectorForm)
             # np.asarray: a program checked alone holds Grids (netlang.grids), with the same values.

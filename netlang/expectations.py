@@ -25,6 +25,7 @@ from .pipeline import check_program, lower
 from .numerals import format_number
 from .errors import NetlangError, Report, combine, did_you_mean, name_list
 from .grids import Grid, all_finite, quiet_product
+from .rounding import Inexact
 from .interpreter import EXACT, FLOAT, Arithmetic, Scalar, check_exact_work, constants, interpret_row, value_of
 from .nodes import Call, Compare, Expect, Expr, Index, Name, Number, Product, Program, Span, String, Sum, UnaryOp, Vector, names_read, walk
 
@@ -334,8 +335,8 @@ def _grid_value(expr: Expr, env: Dict[str, Any]) -> Union[float, Grid]:
         value = env[expr.id if isinstance(expr, Name) else expr.name]
         if isinstance(value, Grid):
             value = Grid(value.shape, value.data)  # a draw drawn, a product summed: numpy's values
-        elif not isinstance(value, float):
-            raise _AskNumpy()
+        elif not isinstance(value, float) or type(value) is Inexact:
+            raise _AskNumpy()  # not a Grid's, or a number only known up to numpy's rounding
         if isinstance(expr, Index):
             element = value[expr.index]  # an IndexError past the end, as numpy's
             return float(element) if isinstance(element, float) else element

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Dict, Iterator, Optional, Tuple, Union
 
-from .grids import Array, Arrays, arrays_of
+from .grids import Array, Arrays, arrays_of, scalar
 
 if TYPE_CHECKING:
     import numpy as np
@@ -129,14 +129,14 @@ class VectorForm:
         for key, block in self.terms.items():
             row = weights * block.d if isinstance(block, Diag) else weights @ block
             if isinstance(key, tuple):
-                coeffs[key] = coeffs.get(key, 0.0) + float(row[0])
+                coeffs[key] = coeffs.get(key, 0.0) + scalar(row[0])
             elif len(row) == 1 and not isinstance(block, Diag) and block.shape[1] == 1:
-                coeffs[key] = coeffs.get(key, 0.0) + float(row[0])
+                coeffs[key] = coeffs.get(key, 0.0) + scalar(row[0])
             else:
                 for j in arrays_of(row).flatnonzero(row):
                     element = (key, j)
-                    coeffs[element] = coeffs.get(element, 0.0) + float(row[j])
-        return ScalarForm(float(weights @ self.const), coeffs)
+                    coeffs[element] = coeffs.get(element, 0.0) + scalar(row[j])
+        return ScalarForm(scalar(weights @ self.const), coeffs)
 
 
 def keys_read(form: Union[ScalarForm, VectorForm]) -> Iterator[Key]:

@@ -13,11 +13,13 @@ pure Python (an ``array('d')``, row-major) whose results are numpy's bit for bit
   (``W @ x`` of a vector of signals, ``W @ [x1, x2]``: at once), or, for any other product
   (``[1, 2] @ [3, 4]``, ``w @ (S @ v)``, ``A @ B``), when a decision needs its values: sums
   that are exact (integers, halves, 0/1 matrices) and sums of two to four products that round
-  alike in every order (:class:`ProductSums`). Until then it is lazy, with a bound that certifies it
-  finite; where orders may differ, whether an element is zero or finite is still certified
-  from a bound on any order's rounding, and numpy's own product is computed only when neither
-  decides (an element within rounding of zero or of overflow) or the values themselves are
-  needed (numpy imported).
+  alike in every order (:class:`ProductSums`, by netlang.rounding). Until then it is lazy, with a
+  bound that certifies it finite; where orders may differ, an element is known as a
+  :class:`~netlang.rounding.Inexact` (a float within a bound of numpy's, finite, nonzero and of
+  one sign), which elementwise operations, further products, rows, elements and the vectors and
+  matrices built from them carry on (a lazy grid's ``known`` elements); numpy's own product is
+  computed only when an element is within rounding of zero or of overflow, or the values
+  themselves are needed (numpy imported).
 - A param drawn by an initialiser (``xavier()``) is drawn in Python by netlang.pcg64, numpy's
   generator bit for bit, at about 0.5 us a value. Its Grid is *lazy*: it knows its shape and a
   bound on its elements (that a draw is finite is known from the initialiser's arguments), and
@@ -34,7 +36,20 @@ import math
 import sys
 from array import array
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+from functools import partial
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+
+from .rounding import (
+    MAX_ORDERED_ELEMENTS,
+    MAX_ORDERED_TERMS,
+    Enclosure,
+    Inexact,
+    combined,
+    divide,
+    element_sum,
+    exact,
+    quietly_summed,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -56,7 +71,7 @@ class Grid:
     absolute value of every element (``inf``: nothing is known).
     """
 
-    __slots__ = ("shape", "_data", "_draw", "bound", "key", "_finite", "sums")
+    __slots__ = ("shape", "_data", "_draw", "bound", "key", "_finite", "sums", "known")
 
     def __init__(
         self,
@@ -72,6 +87,9 @@ class Grid:
         self.key = key  # a lazy draw's identity: equal keys draw equal values
         self._finite: Optional[bool] = None  # known once asked (the values never change)
         self.sums: Optional[ProductSums] = None  # a lazy product's sums, which decide without numpy
+        # A lazy grid's elements as far as decisions go: floats (numpy's) and Inexacts; set
+        # when made from such elements, or from `sums` on first use (elements()).
+        self.known: Optional[List[float]] = None
         self.bound = bound if data is None and bound < _LARGEST else math.inf
 
     def __repr__(self) -> str:
@@ -129,9 +147,12 @@ class Grid:
         if not -self.shape[0] <= index < self.shape[0]:
             raise IndexError(f"index {index} is out of bounds for axis 0 with size {self.shape[0]}")
         index %= self.shape[0]
+        known = elements(self) if self._data is None else None
         if self.ndim == 1:
-            return self.data[index]
+            return known[index] if known is not None else self.data[index]
         width = self.shape[1]
+        if known is not None:
+            return _from_elements((width,), list(known[index * width : (index + 1) * width]), lambda: self.data[index * width : (index + 1) * width])
         return Grid((width,), self.data[index * width : (index + 1) * width])
 
     @property
@@ -141,7 +162,11 @@ class Grid:
             return self
         rows, columns = self.shape
         if self._data is None:
-            return _lazy((columns, rows), lambda: self.T_of(self.data, rows, columns), self.bound)
+            transposed = _lazy((columns, rows), lambda: self.T_of(self.data, rows, columns), self.bound)
+            known = elements(self)
+            if known is not None:
+                transposed.known = [known[r * columns + c] for c in range(columns) for r in range(rows)]
+            return transposed
         return Grid((columns, rows), self.T_of(self._data, rows, columns))
 
     @staticmethod
@@ -173,6 +198,11 @@ class Grid:
             raise ValueError(f"shapes {self.shape} and {other.shape} do not broadcast")
         shape = self.shape if self.ndim or not isinstance(other, Grid) else other.shape
         left, right = (other, self) if swapped else (self, other)
+        if _inexact_operand(self) or _inexact_operand(other):
+            xs, ys = _operand_elements(left, shape), _operand_elements(right, shape)
+            if xs is not None and ys is not None:
+                # Bounds carried through the operation, numpy's values computed only when asked.
+                return _from_elements(shape, list(map(partial(_operated, operation), xs, ys)), lambda: _apply(operation, left, right, shape))
         if self._data is None or (isinstance(other, Grid) and other._data is None):
             bound = _bound(operation, left, right)
             return _lazy(shape, lambda: _apply(operation, left, right, shape), bound)
@@ -200,10 +230,10 @@ class Grid:
         return self._elementwise(other, float.__mul__, swapped=True)
 
     def __truediv__(self, other: Union[float, "Grid"]) -> Any:
-        return self._elementwise(other, _divide)
+        return self._elementwise(other, divide)
 
     def __rtruediv__(self, other: float) -> Any:
-        return self._elementwise(other, _divide, swapped=True)
+        return self._elementwise(other, divide, swapped=True)
 
     # -- the matrix product ----------------------------------------------------------
 
@@ -216,7 +246,8 @@ class Grid:
         shape = left.shape[:-1] + right.shape[1:]
         left.settle()
         right.settle()
-        if _one_term_each(left, right, rows, inner, columns):
+        inexact_sides = has_inexact(left) or has_inexact(right)
+        if not inexact_sides and _one_term_each(left, right, rows, inner, columns):
             if left.is_lazy or right.is_lazy:
                 bound = left.bound_or_max() * right.bound_or_max() * _MARGIN
                 if not shape:  # a number (w @ W's constant, W a draw): its value is needed now
@@ -237,7 +268,7 @@ class Grid:
         # decision needs it.
         sums = ProductSums(left, right, rows, inner, columns)
         if not shape:
-            return sums.values()[0]  # a number: its value is needed now
+            return sums.number()  # a number: made now
         grid = _lazy(shape, sums.values, bound)
         grid.sums = sums
         return grid
@@ -261,22 +292,14 @@ class Grid:
     def count_nonzero_by(self, axis: int, rows: int, columns: int) -> List[int]:
         """Elements that are not exactly zero, per row (axis 1) or per column (axis 0), the
         values read as a ``rows`` x ``columns`` matrix; a lazy grid counts every element."""
-        if self._data is None:
+        data = elements(self)
+        if data is None:
             return [columns] * rows if axis == 1 else [rows] * columns
-        data = self._data
+        if self._data is None:  # Inexacts: nonzero, each
+            data = array("d", data)
         if axis == 1:
             return [columns - data[r * columns : (r + 1) * columns].count(0.0) for r in range(rows)]
         return [rows - data[c::columns].count(0.0) for c in range(columns)]
-
-
-def _divide(a: float, b: float) -> float:
-    # Python raises where numpy gives ±inf or nan; a divisor of 0 is refused before any division
-    # (division-by-zero), but a form's weights may still be divided into infinity.
-    if b == 0.0:
-        if a != a or a == 0.0:
-            return math.nan
-        return math.copysign(math.inf, a) * math.copysign(1.0, b)
-    return a / b
 
 
 def _lazy(shape: Shape, draw: Callable[[], "array[float]"], bound: float) -> Grid:
@@ -287,21 +310,21 @@ def _apply(operation: Callable[[float, float], float], left: Union[float, Grid],
     if isinstance(left, Grid) and isinstance(right, Grid) and left.ndim and right.ndim:
         return array("d", map(operation, left.data, right.data))
     if isinstance(left, Grid) and (left.ndim or not isinstance(right, Grid)):
-        scalar = right.data[0] if isinstance(right, Grid) else float(right)
+        scalar = right.data[0] if isinstance(right, Grid) else float(exact(right))
         return array("d", [operation(value, scalar) for value in left.data])
     assert isinstance(right, Grid)
-    scalar = left.data[0] if isinstance(left, Grid) else float(left)
+    scalar = left.data[0] if isinstance(left, Grid) else float(exact(left))
     return array("d", [operation(scalar, value) for value in right.data])
 
 
 def _bound(operation: Callable[[float, float], float], left: Union[float, Grid], right: Union[float, Grid]) -> float:
     """A bound on the absolute values of ``left (operation) right``, elementwise (inf: unknown)."""
-    a = left.bound_or_max() if isinstance(left, Grid) else abs(left)
-    b = right.bound_or_max() if isinstance(right, Grid) else abs(right)
+    a = left.bound_or_max() if isinstance(left, Grid) else _magnitude(left)
+    b = right.bound_or_max() if isinstance(right, Grid) else _magnitude(right)
     if operation is float.__mul__:
         result = a * b
-    elif operation is _divide:
-        smallest = abs(right) if not isinstance(right, Grid) else _smallest(right)
+    elif operation is divide:
+        smallest = _least(right) if not isinstance(right, Grid) else _smallest(right)
         result = a / smallest if smallest else math.inf
     else:
         result = a + b
@@ -312,12 +335,37 @@ def _smallest(grid: Grid) -> float:
     """A lower bound on the absolute values of the elements (0.0: none known)."""
     if not grid.is_lazy:
         return min(map(abs, grid.data))
-    elements = grid.sums.elements() if grid.sums is not None else None
-    if elements is None:
+    known = elements(grid)
+    if known is not None:
+        return min(map(_least, known), default=0.0)
+    elements_ = grid.sums.elements() if grid.sums is not None else None
+    if elements_ is None:
         return 0.0
     # An Enclosure's float is within its error of the exact sum; the bound is rounded down.
-    least = min(Fraction(abs(e)) if isinstance(e, float) else max(abs(e.exact) - e.error, Fraction(0)) for e in elements)
+    least = min(Fraction(abs(e)) if isinstance(e, float) else max(abs(e.exact) - e.error, Fraction(0)) for e in elements_)
     return float(least) * (1.0 - 2.0**-50)
+
+
+def _least(value: float) -> float:
+    """A lower bound on the absolute value of numpy's float for a number."""
+    if type(value) is Inexact:
+        return float(min(abs(value.low), abs(value.high))) * (1.0 - 2.0**-50)
+    return abs(value)
+
+
+def _inexact_operand(value: Any) -> bool:
+    return type(value) is Inexact or (isinstance(value, Grid) and has_inexact(value))
+
+
+def _operand_elements(value: Any, shape: Shape) -> Optional[Sequence[float]]:
+    """An operand of an elementwise operation as ``prod(shape)`` elements (None: a lazy grid
+    whose elements are not known)."""
+    if isinstance(value, Grid):
+        known = elements(value)
+        if known is None:
+            return None
+        return known if value.ndim or not shape else [known[0]] * math.prod(shape)
+    return [value] * math.prod(shape)
 
 
 def _one_term_each(left: Grid, right: Grid, rows: int, inner: int, columns: int) -> bool:
@@ -370,96 +418,67 @@ def _numpy_product(left: "Grid", right: "Grid") -> "array[float]":
     return product.data if isinstance(product, Grid) else array("d", [product])
 
 
-# -- products whose rounding no order of summation changes ---------------------------------
-#
-# numpy's matrix product is BLAS's: each element is a sum of products, in an order that depends
-# on the library, the machine and the sizes (SIMD lanes summed apart, blocks), each step a
-# rounded addition or a fused multiply-add (one rounding of a * b + s). A sum is numpy's bit
-# for bit, whatever BLAS does, when every one of those orders gives one number:
-#
-# - Exact sums. Write each nonzero product p_i = m_i 2**k_i (m_i an odd integer) and E the
-#   smallest k_i. If sum |m_i| 2**(k_i - E) < 2**53 (and -1074 <= E <= 971), every p_i and every
-#   partial sum of any subset is a multiple of 2**E below 2**(53 + E) in magnitude: a float. So
-#   every product, addition and fused multiply-add is exact, and any order gives the exact sum
-#   (0.0 when it is zero: x + (-x) is +0.0, and BLAS starts each sum at +0.0). This covers the
-#   integers, halves and 0/1 matrices of teaching files ([1, 2] @ [3, 4], w @ (S @ v)).
-# - Two to four nonzero products (MAX_ORDERED_TERMS): every order is tried (every_order): each
-#   way to pair partial sums, each product rounded or fused into the addition that takes it
-#   (fl(p1 + fl(p2)) for two), and an exact dot product's fl(p1 + ... + pn); a value is kept where
-#   all agree on a nonzero finite number (for random short decimals: 68 % of two-term sums, 34 %
-#   of three-term ones, 11 % of four-term ones).
-# - One nonzero product: 0.0 + fl(p) (fl(p) with a fused multiply-add), unless it underflows to
-#   zero (then its sign depends on which).
-#
-# Anything else (three or more decimals such as 0.1 that do not sum exactly) is numpy's own
-# product, imported, when its values are needed. A decision alone (is an element zero, is every
-# element finite) is certified without them: in any order, a float dot product of n terms is
-# within gamma_n * sum |p_i| + n * 2**-1074 of the exact sum (gamma_n = n u / (1 - n u),
-# u = 2**-53: each product and each addition rounds once, relatively by at most u, except a
-# product that underflows, absolutely by at most 2**-1075; Higham, Accuracy and Stability of
-# Numerical Algorithms, 2nd ed., section 3.1; a fused multiply-add only drops roundings). So an
-# element whose exact sum is farther from 0 than that bound is nonzero, and one whose sum of
-# |p_i|, with the bound, stays below the largest float is finite; one beyond 2**1024 by more
-# than the bound is infinite in every order (an overflow never turns finite again). Only an
-# element within the bound of 0 (a sum that cancels to nearly nothing) or of the overflow
-# threshold is left undecided, and then numpy computes the product.
-
 # A product of at most this many multiply-adds is summed in Python, a larger one by numpy: a
 # multiply-add costs 0.8 us (integers) to 4.2 us (decimals that need an Enclosure) here, so this
 # is at most about what importing numpy costs (0.1 s).
 MAX_SUMMED_MULTIPLY_ADDS = 20_000
-_U = Fraction(1, 2**53)
-_TINIEST_NORMAL = 2.0**-1022
-_TINY = Fraction(1, 2**1074)
-_LARGEST_FRACTION = Fraction(sys.float_info.max)
-_OVERFLOW = Fraction(2**1024)
+def _operated(operation: Callable[[float, float], float], a: float, b: float) -> float:
+    """``operation(a, b)`` on two elements, either of which may be an Inexact."""
+    if type(a) is Inexact or type(b) is Inexact:
+        return combined(operation, a, b)
+    return operation(a, b)
 
 
-class Enclosure(NamedTuple):
-    """An element of a product that orders of summation may round differently: its exact sum
-    and the bound on how far any order's float is from it."""
-
-    exact: Fraction
-    error: Fraction  # gamma_n * sum |p_i| + n * 2**-1074
-    magnitude: Fraction  # sum |p_i|, with the same bound: no partial sum exceeds it
-
-    @property
-    def nonzero(self) -> bool:
-        return abs(self.exact) > self.error
-
-    @property
-    def finite(self) -> bool:
-        return self.magnitude < _LARGEST_FRACTION
-
-    @property
-    def infinite(self) -> bool:
-        return abs(self.exact) - self.error >= _OVERFLOW
+def _magnitude(value: float) -> float:
+    """A bound on the absolute value of numpy's float for a number."""
+    if type(value) is Inexact:
+        return float(max(abs(value.low), abs(value.high))) * _MARGIN
+    return abs(value)
 
 
-def _split(x: float) -> Tuple[int, int]:
-    """``(m, k)`` with ``x == m * 2**k`` and m odd (x finite and nonzero)."""
-    n, d = x.as_integer_ratio()
-    if d != 1:
-        return n, 1 - d.bit_length()
-    k = (n & -n).bit_length() - 1
-    return n >> k, k
+def scalar(value: Any) -> float:
+    """A single number as a Python float: numpy's float64 or 0-d array, a 0-d Grid's element; an
+    Inexact kept as it is."""
+    if type(value) is Inexact:
+        return value
+    if isinstance(value, Grid):
+        values = elements(value)
+        return values[0] if values is not None else value.data[0]
+    return float(value)
 
 
-def _exact_sum(xs: Sequence[float], ys: Sequence[float]) -> Tuple[int, int, int]:
-    """``(s, t, e)``: ``sum(x * y)`` is exactly ``s * 2**e`` and ``sum(|x * y|)`` is ``t * 2**e``
-    (nonzero finite factors, at least one of each), e the smallest power of two of a product."""
-    splits = [(mx * my, kx + ky) for (mx, kx), (my, ky) in zip(map(_split, xs), map(_split, ys))]
-    e = min(k for _, k in splits)
-    total = exact = 0
-    for m, k in splits:
-        shifted = m << (k - e)
-        exact += shifted
-        total += abs(shifted)
-    return exact, total, e
+def elements(grid: Grid) -> Optional[Sequence[float]]:
+    """What the decisions read of a grid's elements: its values, or for a lazy grid the floats and
+    Inexacts known of it (None: nothing yet, until it is drawn or computed)."""
+    if grid._data is not None:
+        return grid._data
+    if grid.known is None and grid.sums is not None:
+        grid.known = grid.sums.known(grid)
+    return grid.known
+
+
+def _lazy_of(shape: Shape, values: List[float], draw: Callable[[], "array[float]"]) -> Grid:
+    """A grid of ``values`` (row-major), lazy (numpy's values computed by ``draw`` when asked)
+    if one of them is an Inexact."""
+    if not any(type(v) is Inexact for v in values):
+        return Grid(shape, array("d", values))
+    grid = _lazy(shape, draw, max(map(_magnitude, values), default=0.0) * _MARGIN)
+    grid.known = values
+    return grid
+
+
+def _from_elements(shape: Shape, values: List[float], draw: Callable[[], "array[float]"]) -> Union[float, Grid]:
+    """:func:`_lazy_of`, or for a 0-d result its number (as numpy gives one)."""
+    return _lazy_of(shape, values, draw) if shape else values[0]
+
+
+def has_inexact(grid: Grid) -> bool:
+    """Whether a grid's elements are known only up to the rounding of a sum (Inexacts)."""
+    return grid._data is None and elements(grid) is not None and any(type(v) is Inexact for v in grid.known or ())
 
 
 def _element_terms(
-    a: "array[float]", b: "array[float]", rows: int, inner: int, columns: int
+    a: Sequence[float], b: Sequence[float], rows: int, inner: int, columns: int
 ) -> Iterator[Tuple[List[float], List[float]]]:
     """For each element of ``a @ b`` (rows x inner times inner x columns, row-major, in that
     order), the factors of its products whose both sides are nonzero: ``(xs, ys)``."""
@@ -469,23 +488,6 @@ def _element_terms(
         for c, right_ks in enumerate(right_terms):
             ks = [k for k in left_ks if k in right_ks]
             yield [a[r * inner + k] for k in ks], [b[k * columns + c] for k in ks]
-
-
-def quietly_summed(xs: Sequence[float], ys: Sequence[float]) -> Optional[float]:
-    """``sum(x * y)`` (nonzero finite factors) where every order of summation gives one float and
-    no operation of any order underflows (a tiny result that is not exact: numpy's 'underflow'
-    under errstate); else None. An overflow gives infinity, which a caller refuses anyway."""
-    if not xs:
-        return 0.0
-    exact, total, e = _exact_sum(xs, ys)
-    if total < 2**53 and -1074 <= e <= 1024 - 53:
-        return math.ldexp(float(exact), e)  # nothing rounds, in any order
-    if len(xs) == 1:
-        value = xs[0] * ys[0]
-        return None if abs(value) <= _TINIEST_NORMAL else value
-    if len(xs) <= MAX_ORDERED_TERMS:
-        return every_order(xs, ys, Fraction(exact) * Fraction(2) ** e, quiet=True)
-    return None
 
 
 def quiet_product(left: "Grid", right: "Grid") -> Optional[Union[float, "Grid"]]:
@@ -501,91 +503,6 @@ def quiet_product(left: "Grid", right: "Grid") -> Optional[Union[float, "Grid"]]
         values.append(value)
     shape = left.shape[:-1] + right.shape[1:]
     return Grid(shape, values) if shape else values[0]
-
-
-def element_sum(xs: Sequence[float], ys: Sequence[float], orders: bool = True) -> Union[float, Enclosure]:
-    """``sum(x * y)`` over nonzero finite factors: the float every order of summation gives
-    (starting from 0.0, with or without fused multiply-adds), or its Enclosure when orders may
-    differ."""
-    n = len(xs)
-    if n == 0:
-        return 0.0
-    if n == 1:
-        p = xs[0] * ys[0]
-        if p != 0.0:
-            return 0.0 + p
-    exact, total, e = _exact_sum(xs, ys)
-    if n > 1 and total < 2**53 and -1074 <= e <= 1024 - 53:
-        return math.ldexp(float(exact), e)
-    if n <= MAX_ORDERED_TERMS and orders:
-        value = every_order(xs, ys, Fraction(exact) * Fraction(2) ** e)
-        if value is not None:
-            return value
-    scale = Fraction(2) ** e
-    gamma = n * _U / (1 - n * _U)
-    error = gamma * total * scale + n * _TINY
-    return Enclosure(exact * scale, error, total * scale + error)
-
-
-# Terms few enough for every order of their sum to be tried (every way to pair partial sums,
-# each product rounded or fused into an addition): 3 terms take about 0.06 ms, 4 about 0.12 ms.
-MAX_ORDERED_TERMS = 4
-# Elements of one product whose orders are tried at most (beyond, an Enclosure: numpy's values).
-MAX_ORDERED_ELEMENTS = 500
-
-
-def every_order(xs: Sequence[float], ys: Sequence[float], exact_sum: Fraction, quiet: bool = False) -> Optional[float]:
-    """The float that every order of summation of ``sum(x * y)`` gives (nonzero finite factors),
-    if they all give one nonzero finite float; else None.
-
-    An order is a binary tree of additions over the products, each product either rounded
-    (``fl(p)``, also ``fma(x, y, 0.0)``) or fused into the addition that takes it
-    (``fma(x, y, s) = fl(p + s)``); ``values[mask]`` holds every float a tree over the products
-    in ``mask`` can give, built up by subsets. An exact dot product (``fl(sum p)``) is added too.
-    ``quiet``: also None if some order underflows (a product or fused multiply-add whose tiny
-    result is not exact; an addition's tiny result always is).
-    """
-    n = len(xs)
-    exact = [Fraction(x) * Fraction(y) for x, y in zip(xs, ys)]
-    values: List[set] = [set() for _ in range(1 << n)]
-    for i, (x, y) in enumerate(zip(xs, ys)):
-        values[1 << i] = {x * y}
-        if quiet and abs(x * y) <= _TINIEST_NORMAL and Fraction(x * y) != exact[i]:
-            return None
-    for mask in range(1, 1 << n):
-        if mask & (mask - 1) == 0:
-            continue  # one product: set above
-        found = values[mask]
-        low = mask & -mask
-        part = (mask - 1) & mask
-        while part:  # two partial sums added (each split once: the part holding the lowest term)
-            if part & low:
-                for a in values[part]:
-                    for b in values[mask ^ part]:
-                        found.add(a + b)
-            part = (part - 1) & mask
-        for i in range(n):  # one product fused into the partial sum of the others
-            if mask >> i & 1:
-                for b in values[mask ^ (1 << i)]:
-                    if not math.isfinite(b):
-                        return None
-                    try:
-                        fused = float(exact[i] + Fraction(b))
-                    except OverflowError:
-                        return None
-                    if quiet and abs(fused) <= _TINIEST_NORMAL and Fraction(fused) != exact[i] + Fraction(b):
-                        return None
-                    found.add(fused)
-        if len(found) > 8 or not all(map(math.isfinite, found)):
-            return None
-    try:
-        final = values[(1 << n) - 1] | {float(exact_sum)}
-    except OverflowError:
-        return None
-    if len(final) != 1:
-        return None
-    value = final.pop()
-    return value if value != 0.0 else None  # a zero's sign may depend on the order
 
 
 class ProductSums:
@@ -616,7 +533,7 @@ class ProductSums:
 
     def _each(self) -> Iterator[Union[float, Enclosure]]:
         ordered = 0  # elements whose orders were tried (MAX_ORDERED_ELEMENTS)
-        for xs, ys in _element_terms(self.left.data, self.right.data, self.rows, self.inner, self.columns):
+        for xs, ys in _element_terms(_decisive(self.left), _decisive(self.right), self.rows, self.inner, self.columns):
             orders = ordered < MAX_ORDERED_ELEMENTS
             ordered += 2 <= len(xs) <= MAX_ORDERED_TERMS
             yield element_sum(xs, ys, orders)
@@ -635,6 +552,33 @@ class ProductSums:
             return array("d", self._elements)  # type: ignore[arg-type]
         return _numpy_product(self.left, self.right)
 
+    def known(self, grid: Grid) -> Optional[List[float]]:
+        """The elements of the product ``grid`` as far as decisions go: floats, and Inexacts for
+        Enclosures that decide (their values are ``grid``'s, numpy's, when asked); None if one
+        does not (an element within rounding of zero or of overflow) or it is not summed."""
+        elements_ = self.elements()
+        if elements_ is None:
+            return None
+        known: List[float] = []
+        for i, element in enumerate(elements_):
+            if isinstance(element, Enclosure):
+                if not (element.nonzero and element.finite):
+                    return None  # numpy's values decide
+                element = element.number(partial(_element_of, grid, i))
+            known.append(element)
+        return known
+
+    def number(self) -> float:
+        """The one element of a vector times a vector: a float, an Inexact where the orders of
+        summation may differ and that decides, else numpy's (numpy imported)."""
+        elements_ = self.elements()
+        element = elements_[0] if elements_ is not None else None
+        if isinstance(element, float):
+            return element
+        if element is not None:
+            return element.number(lambda: self.values()[0])
+        return self.values()[0]
+
     def has_zero(self) -> Optional[bool]:
         """Whether an element is zero, where the sums decide it (None: numpy's values must)."""
         elements = self.elements()
@@ -652,6 +596,16 @@ class ProductSums:
         if any(e.infinite if isinstance(e, Enclosure) else not math.isfinite(e) for e in elements):
             return False
         return True if all(e.finite for e in elements if isinstance(e, Enclosure)) else None
+
+
+def _element_of(grid: Grid, index: int) -> float:
+    return grid.data[index]
+
+
+def _decisive(grid: Grid) -> Sequence[float]:
+    """A side of a product as its decisions read it: its known elements, else its values."""
+    known = elements(grid)
+    return known if known is not None else grid.data
 
 
 def from_numpy(value: Any) -> Union[float, Grid]:
@@ -739,10 +693,16 @@ class _Grids(Arrays):
 
     def full(self, shape: Union[int, Shape], value: float) -> Grid:
         shape = (shape,) if isinstance(shape, int) else shape
+        if type(value) is Inexact:
+            return _lazy_of(shape, [value] * math.prod(shape), lambda: array("d", [value.exact()]) * math.prod(shape))
         return Grid(shape, array("d", [float(value)]) * math.prod(shape))
 
     def stack(self, items: Sequence[Any]) -> Grid:
         first = items[0]
+        rows = [elements(item) if isinstance(item, Grid) else [item] for item in items]
+        if any(_inexact_operand(item) for item in items) and all(row is not None for row in rows):
+            draw = lambda: array("d", [v for item in items for v in (item.data if isinstance(item, Grid) else [exact(item)])])  # noqa: E731
+            return _lazy_of((len(items),) + (first.shape if isinstance(first, Grid) else ()), [v for row in rows for v in row or ()], draw)
         if isinstance(first, Grid) and first.ndim:
             data = array("d")
             for item in items:
@@ -751,15 +711,19 @@ class _Grids(Arrays):
         return Grid((len(items),), array("d", [item.data[0] if isinstance(item, Grid) else float(item) for item in items]))
 
     def asarray(self, value: Any) -> Grid:
+        if type(value) is Inexact:
+            return _lazy_of((), [value], lambda: array("d", [value.exact()]))
         return value if isinstance(value, Grid) else Grid((), array("d", [float(value)]))
 
     def column(self, values: List[float]) -> Grid:
+        if any(type(v) is Inexact for v in values):
+            return _lazy_of((len(values), 1), values, lambda: array("d", map(exact, values)))
         return Grid((len(values), 1), array("d", values))
 
     def vector(self, value: Any, size: int) -> Grid:
         if isinstance(value, Grid) and value.ndim:
             return Grid(value.shape, array("d", value.data)) if not value.is_lazy else value
-        return self.full(size, value.data[0] if isinstance(value, Grid) else value)
+        return self.full(size, scalar(value) if isinstance(value, Grid) else value)
 
     def all_finite(self, value: Grid) -> bool:
         return all_finite(value)
@@ -769,10 +733,10 @@ class _Grids(Arrays):
             decided = value.sums.has_zero()
             if decided is not None:
                 return decided
-        return 0.0 in value.data
+        return 0.0 in _decisive(value)  # an Inexact is nonzero
 
     def flatnonzero(self, vector: Grid) -> Iterable[int]:
-        return [j for j, v in enumerate(vector.data) if v != 0.0]
+        return [j for j, v in enumerate(_decisive(vector)) if v != 0.0]
 
     def scale_rows(self, block: Grid, factor: Grid) -> Grid:
         return _scaled(block, factor, by_rows=True)
@@ -784,7 +748,14 @@ class _Grids(Arrays):
         n = block.shape[1]
         if block.is_lazy or d.is_lazy:
             bound = (block.bound_or_max() + d.bound_or_max()) * _MARGIN
-            return _lazy(block.shape, lambda: self.plus_diagonal(_known(block), _known(d)).data, bound)
+            draw = lambda: self.plus_diagonal(_known(block), _known(d)).data  # noqa: E731
+            block_elements, d_elements = elements(block), elements(d)
+            if block_elements is not None and d_elements is not None and (has_inexact(block) or has_inexact(d)):
+                values = list(block_elements)
+                for i, value in enumerate(d_elements):
+                    values[i * n + i] = _operated(float.__add__, values[i * n + i], value)
+                return _lazy_of(block.shape, values, draw)
+            return _lazy(block.shape, draw, bound)
         data = array("d", block.data)
         for i, value in enumerate(d.data):
             data[i * n + i] += value
@@ -799,7 +770,16 @@ def _scaled(matrix: Grid, factor: Grid, by_rows: bool) -> Grid:
     rows, columns = matrix.shape
     if matrix.is_lazy or factor.is_lazy:
         bound = matrix.bound_or_max() * factor.bound_or_max() * _MARGIN
-        return _lazy(matrix.shape, lambda: _scaled(_known(matrix), _known(factor), by_rows).data, bound)
+        draw = lambda: _scaled(_known(matrix), _known(factor), by_rows).data  # noqa: E731
+        m_elements, f_elements = elements(matrix), elements(factor)
+        if m_elements is not None and f_elements is not None and (has_inexact(matrix) or has_inexact(factor)):
+            values = [
+                _operated(float.__mul__, m_elements[r * columns + c], f_elements[r] if by_rows else f_elements[c])
+                for r in range(rows)
+                for c in range(columns)
+            ]
+            return _lazy_of(matrix.shape, values, draw)
+        return _lazy(matrix.shape, draw, bound)
     f, m = factor.data, matrix.data
     if f.count(1.0) == len(f):
         # W @ x with x a signal: its block is diag(1), and w * 1.0 is w, bit for bit (a NaN's

@@ -4,8 +4,9 @@
 alone costs more than checking most files (0.1-0.3 s here, about what checking the 1,000-line
 netlist takes once it is parsed). So the modules that ``check`` imports (the checker,
 ``values``, ``forms``, ``grids``, ``params``, ``weights``, ``expectations``, ``interpreter``)
-take ``np`` from here, for a compile's arrays and for what Grids leave to numpy (a product's
-values that a decision needs; a draw netlang.pcg64 cannot certify): the first attribute read imports numpy, and each
+take ``np`` from here, for a compile's arrays and for what Grids leave to numpy (a sum within
+rounding of zero or of overflow; a draw netlang.pcg64 cannot certify; the number an Inexact
+stands for, when lowered): the first attribute read imports numpy, and each
 attribute is then kept on the object, so later reads cost what a module's do.
 Type checkers see numpy itself (``if TYPE_CHECKING: import numpy as np``).
 """

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Tuple, Union
 from . import limits
 from .callables import CALLABLES
 from .grids import Grid
+from .rounding import Inexact
 from .nodes import Layer, Node, Number, walk
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -151,8 +152,8 @@ def _same_constant(a: "Constant", b: "Constant") -> bool:
     """Bit for bit: 0.0 and -0.0 give different products."""
     if a is b:
         return True
-    if type(a) is not type(b):
-        return False
+    if type(a) is not type(b) or type(a) is Inexact:
+        return False  # two Inexacts may stand for different floats of numpy's
     if isinstance(a, float):
         return a.hex() == b.hex()  # type: ignore[union-attr]
     if isinstance(a, Grid):  # checked without numpy (netlang.grids)

@@ -28,6 +28,7 @@ from . import limits
 from .errors import Failed, did_you_mean
 from .numerals import format_number
 from .grids import NUMPY, Arrays, Grid
+from .rounding import exact
 from .nodes import Call, Expr, Name, Param, Span, String, Statement, Train
 
 # Each initialiser: (the numbers of arguments it takes, what they are).
@@ -77,7 +78,8 @@ def param_value(
             call = initialiser_call(statement.value)
             if call is not None:
                 arguments = [scope.fold(arg) for arg in call.args]
-                numbers = [arg for arg in arguments if isinstance(arg, float)]
+                # numpy's floats: a draw from an Inexact's own float would not be the compile's.
+                numbers = [exact(arg) for arg in arguments if isinstance(arg, float)]
                 if len(numbers) != len(arguments):
                     raise scope.error("an initialiser's arguments are single numbers", call.span, "bad-arguments")
                 value = initial_values(statement, call, numbers, seed, arrays)
@@ -96,7 +98,7 @@ def train_settings(scope: ParamScope, statements: Sequence[Statement]) -> Settin
         value = scope.fold(expr)
         if not isinstance(value, float):
             raise ParamProblem("a setting is a single value", expr.span, "bad-setting")
-        return value
+        return exact(value)  # numpy's float: whether it is whole, or above a limit, is its own
 
     trains = [statement for statement in statements if isinstance(statement, Train)]
     settings, problems = read_settings(trains, number)

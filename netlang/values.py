@@ -20,7 +20,7 @@ from .callables import BUILTINS, CALLABLES, PUBLIC_NAMES, is_activation
 from .errors import Failed as Failed, did_you_mean
 from .hints import function_hint
 from .forms import Block, Diag, Key, ScalarForm, VectorForm
-from .grids import NUMPY, Array, Arrays, arrays_of
+from .grids import NUMPY, Array, Arrays, arrays_of, scalar
 from .numerals import counted
 from .nodes import Call, Compare, Expr, Index, Layer, Name, Node, Number, Product, Span, String, Sum, UnaryOp, Vector
 
@@ -206,7 +206,7 @@ class Values:
             element = meaning[expr.index]
             if meaning.ndim == 1:
                 assert isinstance(element, float)  # numpy's float64 is one
-                return float(element)
+                return scalar(element)
             return element
         if meaning.size is None:
             raise self.scope.error(
@@ -421,7 +421,7 @@ class Values:
                     "misplaced-activation",
                     hint=f"use 'layer {statement.name} = {activation}(...)'",
                 )
-            return activation, (form if isinstance(form, ScalarForm) else ScalarForm(float(form))), None
+            return activation, (form if isinstance(form, ScalarForm) else ScalarForm(scalar(form))), None
         size = size_of(form)
         if size is None:
             raise error(
@@ -687,7 +687,7 @@ class Algebra:
             self.charge_array(result_shape, math.prod(result_shape) * inner, expr.span)
             product = self.checked_array(self.arrays.asarray(left @ right), expr.span)
             # A vector times a vector is a number (a 0-d array would be taken for a matrix).
-            return product if result_shape else float(product.tolist())
+            return product if result_shape else scalar(product)
         if is_array(left):
             assert isinstance(right, VectorForm)
             if left.shape[-1] != right.size:

@@ -439,3 +439,46 @@ def array_programs(draw: st.DrawFn) -> str:
         within = f" within {draw(_array_constant(['w', 'b']))}" if draw(st.integers(0, 3)) == 0 else ""
         statements.append(f"expect ({sides[0]}) -> ({sides[1]}){within}")
     return "\n".join(statements) + "\n"
+
+
+# --- numbers that flow on from sums BLAS may round either way -------------------------------
+
+# Short decimals: their products' sums round differently in different orders (0.1 + 0.2 + 0.3),
+# some cancel exactly or nearly (0.3 - 0.1 - 0.2), some are near overflow or underflow.
+_DECIMALS = ["0.1", "0.2", "0.3", "-0.3", "0.7", "1.1", "-0.6", "3", "0", "1e-300", "1e300", "1e-160"]
+# Definitions that carry such sums on: numbers, elements, products of products, divisors.
+_FLOWING_LETS = ["c = p @ q", "c = p @ q - q @ p", "c = (p @ q) * (q @ p)", "c = 1 / (p @ q)", "c = p[0] * (p @ p)",
+                 "r = A @ p", "r = (A @ A) @ q", "r = A @ p - A @ q", "r = p / (A @ q)", "r = (A @ p) * c",
+                 "B = A @ A", "B = (A @ A) @ A - A", "B = A @ A * c", "B = [A @ p, A @ q, r]"]
+_FLOWING_USES = ["node y = c * x1 + x2", "node y = step(c * x1 > c)", "layer h = v / (A @ p)", "layer h = (A @ A) @ v",
+                 "node y = p @ (A @ v)", "node y = (p @ q) * x1 - x2 / c", "layer h = v * r + c", "layer h = B @ v + r",
+                 "node y = r @ v", "layer h = [c * x1, x2, r[1] * x1]", "layer h = sigmoid(B @ (A @ v) + r)",
+                 "node y = r[0] * x1 + r[2] * x2", "layer h = v / r", "node y = B[1] @ v * c"]
+
+
+@st.composite
+def flowing_programs(draw: st.DrawFn) -> str:
+    """A program whose constants are sums of decimals that orders of summation may round
+    differently (numbers, vectors, matrices, products of products), used as weights, divisors
+    and elements: ``netlang check`` carries bounds on them where a compile has numpy's floats."""
+    d = lambda: draw(st.sampled_from(_DECIMALS))  # noqa: E731
+    vector = lambda: "[" + ", ".join(d() for _ in range(3)) + "]"  # noqa: E731
+    statements = ["input x1, x2, v[3]", f"let p = {vector()}", f"let q = {vector()}", f"let A = [{vector()}, {vector()}, {vector()}]"]
+    lets = {"c": "c = p @ q", "r": "r = A @ q", "B": "B = A"}
+    for _ in range(draw(st.integers(1, 3))):
+        let = draw(st.sampled_from(_FLOWING_LETS))
+        lets[let.split(" = ")[0]] = let
+    order = ["c", "r", "B"]  # each reads only those before it
+    statements += [f"let {lets[name]}" for name in order]
+    statements += draw(st.lists(st.sampled_from(_FLOWING_USES), min_size=1, max_size=3, unique=True))
+    names = {use.split(" = ")[0].split()[-1] for use in statements[7:]}
+    if len(names) < len(statements) - 7:  # two uses define one name: keep the first
+        seen: set = set()
+        kept = []
+        for statement in statements:
+            name = statement.split(" = ")[0].split()[-1] if statement.startswith(("node", "layer")) else None
+            if name is None or name not in seen:
+                kept.append(statement)
+                seen.add(name)
+        statements = kept
+    return "\n".join(statements) + "\n"

@@ -22,14 +22,16 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import ROOT
-from generators import array_programs
+from generators import array_programs, flowing_programs
+from test_light_imports import _FLOWING
 from netlang import pipeline
 from netlang.checker import CheckedProgram
 from netlang.errors import NetlangError
 from netlang.expectations import expectations
 from netlang.files import read_npy_plainly
 from netlang.forms import Diag, ScalarForm, VectorForm
-from netlang.grids import GRIDS, NUMPY, Arrays, Grid, from_numpy
+from netlang.grids import GRIDS, NUMPY, Arrays, Grid, elements, from_numpy, has_inexact
+from netlang.rounding import Inexact
 from netlang.interpreter import FLOAT
 from netlang.lint import find_warnings
 
@@ -69,9 +71,27 @@ def diagnose(path: Path, arrays: Arrays) -> Tuple[List[Any], Optional[CheckedPro
     return [w.to_dict() for w in find_warnings(checked)] + values, checked
 
 
+def _numpys(value: Any) -> Any:
+    """An Inexact as numpy's float, and a Grid with Inexacts as numpy's values, each checked
+    to lie within the bounds carried for it and to be zero, negative or finite as they say."""
+    if isinstance(value, Inexact):
+        numpys = value.exact()
+        assert value.low <= Fraction(numpys) <= value.high, value
+        assert (numpys > 0) == (value > 0) and (numpys < 0) == (value < 0) and math.isfinite(numpys)
+        return numpys
+    if isinstance(value, Grid) and has_inexact(value):
+        known = list(elements(value) or ())
+        values = list(value.data)
+        for mine, theirs in zip(known, values):
+            assert _bits(_numpys(mine)) == _bits(theirs)
+    return value
+
+
 def _bits(value: Any) -> Any:
     """The exact bits (a NaN is any NaN: its sign and payload are the one thing Python's and
-    numpy's arithmetic may differ in, and no rule looks at them)."""
+    numpy's arithmetic may differ in, and no rule looks at them); an Inexact's and a Grid's:
+    numpy's, once checked against their bounds (_numpys)."""
+    value = _numpys(value)
     if isinstance(value, float):
         return struct.pack("<d", math.nan if value != value else value)
     array = np.array(value, dtype=np.float64)
@@ -262,7 +282,7 @@ def _product_case(draw: Any) -> Tuple[np.ndarray, np.ndarray]:
 @example(case=None)
 @example(case="overflow")
 def test_products_summed_in_python_are_numpys_and_their_decisions_are_right(case):
-    from netlang.grids import Enclosure
+    from netlang.rounding import Enclosure
 
     if case is None:  # three decimals that cancel in numpy's order but not exactly: an Enclosure
         a, b = np.array([0.1, 0.2, -0.30000000000000004]), np.ones(3)
@@ -312,7 +332,7 @@ def test_products_summed_in_python_are_numpys_and_their_decisions_are_right(case
     ],
 )
 def test_sums_that_an_order_could_change_are_not_claimed(left, right):
-    from netlang.grids import Enclosure, element_sum
+    from netlang.rounding import Enclosure, element_sum
 
     assert isinstance(element_sum(left, right), Enclosure)
     product = from_numpy(np.array([left])) @ from_numpy(np.array(right))
@@ -320,7 +340,7 @@ def test_sums_that_an_order_could_change_are_not_claimed(left, right):
 
 
 def test_exact_sums_are_claimed_without_numpy():
-    from netlang.grids import Enclosure, element_sum
+    from netlang.rounding import Enclosure, element_sum
 
     assert element_sum([1.0, 2.0], [3.0, 4.0]) == 11.0
     assert element_sum([0.5, -0.25, 3.0], [0.5, 2.0, 1.0]) == 2.75
@@ -536,3 +556,21 @@ def test_the_fuzzers_comparison_of_the_two_checks_can_fail(tmp_path, monkeypatch
     monkeypatch.setattr(type(GRIDS), "has_zero", lambda self, value: False)
     report = fuzzing.check_paths_disagree(path)
     assert report is not None and "division-by-zero" in report
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(text=flowing_programs())
+@example(text="input x1, x2, v[3]\nlet p = [0.1, 0.2, 0.3]\nlet q = [1.1, 0.7, -0.6]\nlet A = [[0.1, 0.2, 0.3], [0.3, 0.2, 0.1], [0.7, 1.1, 3]]\n"
+         "let c = p @ q - q @ p\nlet r = A @ q\nlet B = A\nnode y = c * x1 + x2\n")  # zero, or not, as BLAS sums it
+@example(text="input x1, x2, v[3]\nlet p = [1e300, 1e300, 3]\nlet q = [1e300, 0.7, -0.6]\nlet A = [[0.1, 0.2, 0.3], [0.3, 0.2, 0.1], [0.7, 1.1, 3]]\n"
+         "let c = p @ q\nlet r = A @ q\nlet B = A\nnode y = c * x1 + x2\n")  # overflows
+@example(text=_FLOWING)  # tests/test_light_imports.py checks it without importing numpy
+def test_numbers_that_flow_on_from_sums_are_checked_as_a_compile_checks_them(folder: Path, text: str) -> None:
+    path = folder / "flowing.net"
+    path.write_text(text)
+    light, light_checked = diagnose(path, GRIDS)
+    full, full_checked = diagnose(path, NUMPY)
+    assert light == full
+    assert (light_checked is None) == (full_checked is None)
+    if light_checked is not None and full_checked is not None:
+        assert_same(light_checked, full_checked)

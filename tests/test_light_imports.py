@@ -106,6 +106,33 @@ expect (0, 0, 0) -> (0, 0) within 10
 """
 
 
+# Numbers that flow on from sums whose orders of summation round differently (three or more
+# decimals): check carries bounds on numpy's float (netlang.grids.Inexact) through the rules
+# that read them, as a number, a weight, an element, a divisor, and products of products.
+_FLOWING = """
+input x[3], x1, x2
+let c = [0.1, 0.2, 0.3] @ [1, 1, 1]
+let u = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
+let A = [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6], [0.7, 0.8, 0.9]]
+let B = [[0.3, 0.7, 0.1], [0.2, 0.9, 0.4], [0.6, 0.1, 0.8]]
+let W = [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6], [0.7, 0.8, 0.9], [0.11, 0.13, 0.17], [0.19, 0.23, 0.29]]
+let AB = A @ B
+let r = AB[1]
+node y = step(c * x1 + x2 > c / 2)
+node s = (u @ u) * x1 - x2 / (u @ [1, 1, 1, 1, 1, 1, 1])
+layer h = sigmoid((A @ B @ A) @ x + r)
+layer d = x / (A @ [1, 2, 3])
+layer e = [c * x1, x2, r[2] * x1]
+node z = sigmoid([0.31, 0.37, 0.41, 0.43, 0.47] @ (W @ x))
+"""
+
+
+def test_check_of_numbers_from_sums_that_orders_round_differently_needs_no_numpy(tmp_path):
+    (tmp_path / "net.net").write_text(_FLOWING)
+    report = _check_in_a_fresh_interpreter(_PROBE.format(args=["check", str(tmp_path / "net.net")]))
+    assert "numpy imported: False" in report, report
+
+
 def test_check_of_weight_files_and_drawn_params_needs_no_numpy(tmp_path):
     import numpy as np
 

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+import numpy as np
 import pytest
 
 pytest.importorskip("pygls", reason="the lsp extra (pygls) is not installed: pip install 'netlang[lsp]'")
@@ -281,8 +282,11 @@ async def test_hover_shapes_constants_rows_and_weight_files(client: LanguageClie
     shutil.copytree(EXAMPLES / "mnist", tmp_path / "mnist")
     text = (
         (EXAMPLES / "mnist" / "mnist.net").read_text().replace("output digit", "output digit, z")
-        + "let k = 0.25\nlet v = [1, 2, 3]\nnode z = k*digit[2] + 1\n"
+        + "let k = 0.25\nlet v = [1, 2, 3]\nlet m = [0.1, 0.2, 0.3] @ [1, 1, 1]\nnode z = k*digit[2] + m\n"
     )
+    # m's last bit is BLAS's (orders of summation differ): the server's check knows it only
+    # within bounds, without numpy, and its hovers show numpy's own float.
+    m = repr(float(np.array([0.1, 0.2, 0.3]) @ np.ones(3)))
     path = tmp_path / "mnist" / "edited.net"
     document = Opened(client, path, text)
     await document.open()
@@ -291,6 +295,9 @@ async def test_hover_shapes_constants_rows_and_weight_files(client: LanguageClie
     row = await _hover(client, document, document.at("digit[2]"))
     assert "neuron 2 of layer digit" in row and "sigmoid(" in row
     assert "constant: 0.25" in await _hover(client, document, document.at("k ="))
+    assert f"constant: {m}\n" in await _hover(client, document, document.at("m =")) + "\n"
+    row = await _hover(client, document, document.at("node z", offset=5))
+    assert f"0.25*digit[2] + {m}" in row, row  # its compiled row, lowered with numpy's float
     assert "a vector of 3 values" in await _hover(client, document, document.at("v ="))
     assert "100x784 matrix" in await _hover(client, document, document.at("W1", nth=0))
     header = await _hover(client, document, document.at('load("weights.npz", "W1")', offset=2))

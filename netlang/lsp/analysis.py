@@ -25,6 +25,7 @@ from ..checker import CheckedProgram
 from ..errors import NetlangError
 from ..formatter import format_source
 from ..grids import Grid
+from ..rounding import exact
 from ..hints import TRANSPOSE
 from ..lexical import FUNCTIONS, scan
 from ..lint import diagnose
@@ -687,7 +688,7 @@ def _signals_read(columns: Sequence[str]) -> str:
 
 def _constant_text(value: Union[float, np.ndarray, Grid]) -> str:
     if isinstance(value, float):
-        return f"constant: {format_number(value)}"
+        return f"constant: {format_number(exact(value))}"  # numpy's float, for an Inexact
     import numpy as np
 
     from ..display import format_value
