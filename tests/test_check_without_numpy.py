@@ -156,7 +156,12 @@ def drawn_programs(draw: st.DrawFn) -> str:
 @example(text="input x1, x2, v[3]\nparam p = normal(0, 1e308)\nnode y = x1 * p + x2\ntrain seed = 0\n")
 @example(text="input x1, x2, v[3]\nparam p[2, 3] = uniform(-1, 1)\nlet r = p[1]\nnode y = r @ v\ntrain seed = 9223372036854775807\n")
 def test_check_without_numpy_finds_what_a_compile_finds(folder: Path, text: str) -> None:
-    path = folder / "program.net"
+    checked_alike(folder / "program.net", text)
+
+
+def checked_alike(path: Path, text: str) -> None:
+    """``text``, written at ``path``, checked with Grids and with numpy: the same diagnostics,
+    and on success the same program (assert_same)."""
     path.write_text(text)
     light, light_checked = diagnose(path, GRIDS)
     full, full_checked = diagnose(path, NUMPY)
@@ -566,11 +571,4 @@ def test_the_fuzzers_comparison_of_the_two_checks_can_fail(tmp_path, monkeypatch
          "let c = p @ q\nlet r = A @ q\nlet B = A\nnode y = c * x1 + x2\n")  # overflows
 @example(text=_FLOWING)  # tests/test_light_imports.py checks it without importing numpy
 def test_numbers_that_flow_on_from_sums_are_checked_as_a_compile_checks_them(folder: Path, text: str) -> None:
-    path = folder / "flowing.net"
-    path.write_text(text)
-    light, light_checked = diagnose(path, GRIDS)
-    full, full_checked = diagnose(path, NUMPY)
-    assert light == full
-    assert (light_checked is None) == (full_checked is None)
-    if light_checked is not None and full_checked is not None:
-        assert_same(light_checked, full_checked)
+    checked_alike(folder / "flowing.net", text)
