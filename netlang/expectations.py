@@ -311,10 +311,28 @@ class _Validator:
 
 
 class _AskNumpy(Exception):
-    """A value that numpy's arrays must compute: what they give (or raise) is not certain here."""
+    """A value that numpy's arrays must compute: what they give (or raise) is not certain here
+    (its argument, where given, names why: the tests check which cases are left to numpy)."""
 
 
 _TINIEST_NORMAL = 2.0**-1022
+# An inexact result is numpy's 'underflow' when it is tiny, which IEEE 754 lets the processor
+# detect before rounding (its exact value is below 2**-1022) or after (rounded to 53 bits with an
+# unbounded exponent, it is below 2**-1022). The two differ for exact values in
+# [2**-1022 - 2**-1076, 2**-1022), which round to 2**-1022: tiny before rounding, not after.
+_TINY_AFTER_ROUNDING = Fraction(2) ** -1022 - Fraction(2) ** -1076
+# The machines whose double arithmetic is known to detect tininess after rounding: x86-64, where
+# Python's floats and numpy's loops both compute with SSE/AVX (the ABI's), whose MXCSR detects
+# it after rounding (Berkeley SoftFloat models x86's SSE so; measured here, numpy 2.4.6 on an AMD
+# EPYC under errstate(all="raise"): (2**-1022 - 2**-1074) * (1 + 2**-52), exactly
+# 2**-1022 - 2**-1126, gives 2**-1022 and no underflow; (1 - 2**-53) * 2**-1022, exactly
+# 2**-1022 - 2**-1075, gives 2**-1022 and raises; tests/test_check_without_numpy.py compares
+# such products and quotients with numpy's). AArch64 detects it before rounding unless FPCR.AH
+# is set (Armv8.7's FEAT_AFP, x86's behaviour), which a process may set: there, and on every
+# other machine, numpy's own flags decide that window (numpy is imported for it).
+# platform.machine(): "x86_64" (Linux, macOS), "AMD64" (Windows), "amd64" (the BSDs); a 32-bit
+# Python there may compute with the x87 instead, so it must be a 64-bit one too.
+_AFTER_ROUNDING_MACHINES = {"x86_64", "amd64"}
 
 
 def _is_numpys(value: Any) -> bool:
@@ -326,9 +344,10 @@ def _grid_value(expr: Expr, env: Dict[str, Any]) -> Union[float, Grid]:
     arrays, so that ``netlang check`` validates expected values without numpy: numbers are Python
     floats either way; an operation on arrays raises FloatingPointError where numpy's would
     (overflow, division by zero, an invalid result, or underflow: a tiny result that is not
-    exact); :class:`_AskNumpy` where that is not certain (a product whose orders of summation
-    differ or may underflow, a tininess that depends on when it is detected, broadcasting) or
-    not a Grid's."""
+    exact), and shapes broadcast, stack or are refused (ValueError) as numpy's; :class:`_AskNumpy`
+    where that is not certain (a product whose orders of summation differ or may underflow, a
+    product of a stack of matrices, a tininess that depends on when this machine detects it, an
+    infinity met by an array) or not a Grid's."""
     if isinstance(expr, Number):
         return expr.value
     if isinstance(expr, (Name, Index)):
@@ -360,6 +379,8 @@ def _grid_value(expr: Expr, env: Dict[str, Any]) -> Union[float, Grid]:
             elif isinstance(result, float) or isinstance(right, float):
                 raise ValueError("matmul: a number has no dimensions")  # as numpy's matmul
             else:
+                if result.ndim > 2 or right.ndim > 2:
+                    raise _AskNumpy("stack")  # a stack of matrices ([M, M] @ v): numpy's products, one per matrix
                 if result.shape[-1] != right.shape[0]:
                     raise ValueError("matmul: shapes do not align")
                 product = quiet_product(result, right) if all_finite(result) and all_finite(right) else None
@@ -368,29 +389,37 @@ def _grid_value(expr: Expr, env: Dict[str, Any]) -> Union[float, Grid]:
                 result = product
         return result
     if isinstance(expr, Vector):
+        # numpy's asarray: items of one shape (a number's is ()) stacked along a new first
+        # dimension, a matrix's too ([M, M]: 3 dimensions, refused as an expected value, or
+        # combined elementwise first); items of different shapes are refused.
         items = [_grid_value(item, env) for item in expr.items]
-        if all(isinstance(item, float) for item in items):
-            return Grid((len(items),), array("d", items))  # type: ignore[arg-type]
-        first = items[0]
-        if isinstance(first, Grid) and first.ndim == 1 and all(isinstance(i, Grid) and i.shape == first.shape for i in items):
-            return Grid((len(items),) + first.shape, array("d", [v for item in items for v in item.data]))  # type: ignore[union-attr]
-        if any(isinstance(item, Grid) and item.ndim > 1 for item in items):
-            raise _AskNumpy()  # deeper than a matrix: numpy's to shape (or refuse)
-        raise ValueError("the rows do not have one shape")  # as numpy's asarray
+        shapes = {() if isinstance(item, float) else item.shape for item in items}
+        if len(shapes) != 1:
+            raise ValueError("the items do not have one shape")  # as numpy's asarray
+        data = array("d")
+        for item in items:
+            if isinstance(item, float):
+                data.append(item)
+            else:
+                data.extend(item.data)
+        return Grid((len(items),) + shapes.pop(), data)
     raise _AskNumpy()
 
 
 def _elementwise(op: str, left: Union[float, Grid], right: Union[float, Grid]) -> Union[float, Grid]:
-    """``left op right`` (op one of + - * /) as the interpreter computes it under errstate(all="raise")."""
+    """``left op right`` (op one of + - * /) as the interpreter computes it under errstate(all="raise"),
+    shapes broadcast as numpy's (:func:`_broadcast`)."""
     if isinstance(left, float) and isinstance(right, float):
         return left + right if op == "+" else left - right if op == "-" else left * right if op == "*" else left / right
-    shape = left.shape if isinstance(left, Grid) else right.shape  # type: ignore[union-attr]
-    if isinstance(left, Grid) and isinstance(right, Grid) and left.shape != right.shape:
-        raise _AskNumpy()  # numpy broadcasts some shapes, refuses others
-    xs = left.data if isinstance(left, Grid) else [left] * math.prod(shape)
-    ys = right.data if isinstance(right, Grid) else [right] * math.prod(shape)
+    left_shape = left.shape if isinstance(left, Grid) else ()
+    right_shape = right.shape if isinstance(right, Grid) else ()
+    shape = _broadcast(left_shape, right_shape)
+    if not shape:
+        raise _AskNumpy("0-d")  # two 0-d arrays give a numpy scalar, whose own arithmetic raises where a float's does not
+    xs = _stretched(left, shape)
+    ys = _stretched(right, shape)
     if not all(map(math.isfinite, xs)) or not all(map(math.isfinite, ys)):
-        raise _AskNumpy()  # an infinity from a number's overflow: numpy's flags
+        raise _AskNumpy("infinity")  # an infinity from a number's overflow: numpy's flags
     values = array("d")
     for x, y in zip(xs, ys):
         if op in "+-":
@@ -405,12 +434,61 @@ def _elementwise(op: str, left: Union[float, Grid], right: Union[float, Grid]) -
             raise FloatingPointError("overflow")
         if op in "*/" and abs(value) <= _TINIEST_NORMAL and x != 0.0:
             exact = Fraction(x) * Fraction(y) if op == "*" else Fraction(x) / Fraction(y)
-            if exact != value:
-                if abs(value) == _TINIEST_NORMAL:
-                    raise _AskNumpy()  # tiny before rounding, not after: the processor decides
+            if exact != value and _tiny(exact):
                 raise FloatingPointError("underflow")
         values.append(value)
     return Grid(shape, values)
+
+
+def _broadcast(left: Tuple[int, ...], right: Tuple[int, ...]) -> Tuple[int, ...]:
+    """The shape of an elementwise result, by numpy's broadcasting: the shapes aligned at their
+    last dimension, a missing dimension counted as 1; two lengths that differ, neither of them 1,
+    are refused (numpy's ValueError), and a length of 1 is stretched to the other."""
+    ndim = max(len(left), len(right))
+    result = []
+    for m, n in zip((1,) * (ndim - len(left)) + left, (1,) * (ndim - len(right)) + right):
+        if m != n and m != 1 and n != 1:
+            raise ValueError(f"operands could not be broadcast together with shapes {left} {right}")
+        result.append(n if m == 1 else m)
+    return tuple(result)
+
+
+def _stretched(value: Union[float, Grid], shape: Tuple[int, ...]) -> Sequence[float]:
+    """The elements of ``value`` broadcast to ``shape``, row-major (a number's repeated)."""
+    if isinstance(value, float):
+        return [value] * math.prod(shape)
+    if value.shape == shape:
+        return value.data
+    # Each dimension of the result steps through the value's elements by the value's stride
+    # there, or by 0 where the value's length is 1 (or the dimension is missing): repeated.
+    own = (1,) * (len(shape) - value.ndim) + value.shape
+    strides = [math.prod(own[k + 1 :]) if own[k] != 1 else 0 for k in range(len(shape))]
+    indices = [0]
+    for length, stride in zip(shape, strides):
+        indices = [i + j * stride for i in indices for j in range(length)]
+    data = value.data
+    return [data[i] for i in indices]
+
+
+def _tiny(exact: Fraction) -> bool:
+    """Whether an inexact product or quotient whose exact value is ``exact`` is tiny, so that
+    numpy's errstate raises 'underflow' (:class:`_AskNumpy` where the processor decides)."""
+    size = abs(exact)
+    if size >= _TINIEST_NORMAL:
+        return False  # rounded down to 2**-1022 from above: not tiny either way
+    if size < _TINY_AFTER_ROUNDING:
+        return True  # tiny after rounding, so before it too
+    if _detects_tininess_after_rounding():
+        return False
+    raise _AskNumpy("tininess")  # tiny before rounding, not after: the processor decides
+
+
+def _detects_tininess_after_rounding() -> bool:
+    """Whether this machine's double arithmetic is known to detect tininess after rounding
+    (asked only for a result in the window where that matters)."""
+    import platform
+
+    return platform.machine().lower() in _AFTER_ROUNDING_MACHINES and sys.maxsize > 2**32
 
 
 def _is_number(value: Any) -> bool:

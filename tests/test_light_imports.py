@@ -283,3 +283,44 @@ def test_check_of_a_csv_weight_file_with_a_typo_reports_it_without_numpy(tmp_pat
     assert "numpy imported: False" in report, report
     assert "w.csv:3:1: '0.5x' in column 1 is not a number" in report, report
     assert "net.net:2:" in report, report  # placed at the load(...) call, with its caret
+
+
+# Expected values whose shapes numpy broadcasts (a 2x3 matrix and a 3-vector, a 2x1 matrix and a
+# 3-vector, a vector and a 1-vector), stacks ([A, A]) or refuses, computed as numpy would without
+# it (netlang.expectations' Grids); and a product in the window where an underflow depends on
+# when the processor detects tininess (after rounding on x86-64, known without numpy there).
+_SHAPED = {
+    "broadcast": (
+        "input x1, v[3]\nlet A = [[1, 2, 3], [4, 5, 6]]\nlet B = [[0.5], [2]]\nnode y = x1\nlayer z = v * 2\n"
+        "expect (1, [1, 2, 3] * [2]) -> ((A + [1, 0, -1]) @ [1, 0, 0], (B * [1, 2, 3]) @ [0, 1, 0])\n"
+        "expect ([1, 2] / [[1, 2], [4, 8]] @ [1, 0], [1, 2] - [[0.5], [1]] @ [1]) -> (0, 0, 0, 0) within 100\n",
+        0,
+    ),
+    "refused": (
+        "input x1\nlet A = [[1, 2, 3], [4, 5, 6]]\nnode y = x1\n"
+        "expect (A + [1, 2]) -> 0\nexpect ([A, A] * [1, 2, 3]) -> 0\nexpect ([A, [1, 2, 3]]) -> 0\n",
+        1,
+    ),
+    "tininess": (
+        "input x1, x2\nlet t = [2.225073858507201e-308, 1]\nnode y = x1\nnode z = x2\n"
+        "expect (1, 1) -> (t * 1.0000000000000002) within 1\n",  # t[0]: exactly 2**-1022 - 2**-1126
+        0,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_SHAPED))
+def test_check_of_broadcast_and_stacked_expected_values_needs_no_numpy(tmp_path, case):
+    from netlang.expectations import _detects_tininess_after_rounding
+
+    if case == "tininess" and not _detects_tininess_after_rounding():
+        pytest.skip("this machine's tininess is numpy's to find (netlang.expectations._AFTER_ROUNDING_MACHINES)")
+    text, status = _SHAPED[case]
+    (tmp_path / "net.net").write_text(text)
+    code = _PROBE.format(args=["check", str(tmp_path / "net.net")])
+    if status:
+        code = code.replace("assert not exit.code, exit.code", f"assert exit.code == {status}, exit.code")
+    report = _check_in_a_fresh_interpreter(code)
+    assert "numpy imported: False" in report, report
+    if case == "refused":  # each line reported, as a compile reports it
+        assert report.count("cannot be computed") == 2 and "a matrix cannot be an expected value" in report, report
