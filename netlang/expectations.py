@@ -346,8 +346,9 @@ def _grid_value(expr: Expr, env: Dict[str, Any]) -> Union[float, Grid]:
     (overflow, division by zero, an invalid result, or underflow: a tiny result that is not
     exact), and shapes broadcast, stack or are refused (ValueError) as numpy's; :class:`_AskNumpy`
     where that is not certain (a product whose orders of summation differ or may underflow, a
-    product of a stack of matrices, a tininess that depends on when this machine detects it, an
-    infinity met by an array) or not a Grid's."""
+    product of a stack of matrices, a tininess that depends on when this machine detects it) or
+    not a Grid's. An infinity or a NaN (a number's overflow, silent in Python's floats) met by
+    an array raises what IEEE's flags do: nothing carried, 'invalid' made (inf - inf, inf * 0)."""
     if isinstance(expr, Number):
         return expr.value
     if isinstance(expr, (Name, Index)):
@@ -418,21 +419,27 @@ def _elementwise(op: str, left: Union[float, Grid], right: Union[float, Grid]) -
         raise _AskNumpy("0-d")  # two 0-d arrays give a numpy scalar, whose own arithmetic raises where a float's does not
     xs = _stretched(left, shape)
     ys = _stretched(right, shape)
-    if not all(map(math.isfinite, xs)) or not all(map(math.isfinite, ys)):
-        raise _AskNumpy("infinity")  # an infinity from a number's overflow: numpy's flags
     values = array("d")
     for x, y in zip(xs, ys):
         if op in "+-":
             value = x + y if op == "+" else x - y  # a tiny sum is exact: no underflow
         elif op == "*":
             value = x * y
-        elif y == 0.0:
-            raise FloatingPointError("divide by zero")  # numpy: 'divide', or 'invalid' for 0/0
-        else:
+        elif y != 0.0:
             value = x / y
+        elif x == 0.0 or math.isfinite(x):
+            raise FloatingPointError("divide by zero")  # numpy: 'divide', or 'invalid' for 0/0
+        else:  # an infinity or a NaN over zero: no flag (dividing by zero is a finite number's)
+            value = x if x != x else math.copysign(math.inf, x) * math.copysign(1.0, y)
         if not math.isfinite(value):
-            raise FloatingPointError("overflow")
-        if op in "*/" and abs(value) <= _TINIEST_NORMAL and x != 0.0:
+            # An infinity or a NaN (from a number's overflow: silent in Python's floats) carried
+            # raises nothing, as IEEE's; made from finite numbers, or a NaN made from infinities
+            # (inf - inf, inf * 0, inf / inf), it is numpy's 'overflow' or 'invalid'.
+            if math.isfinite(x) and math.isfinite(y):
+                raise FloatingPointError("overflow")
+            if value != value and x == x and y == y:
+                raise FloatingPointError("invalid value")
+        elif op in "*/" and abs(value) <= _TINIEST_NORMAL and x != 0.0 and math.isfinite(y):
             exact = Fraction(x) * Fraction(y) if op == "*" else Fraction(x) / Fraction(y)
             if exact != value and _tiny(exact):
                 raise FloatingPointError("underflow")

@@ -286,14 +286,15 @@ def test_check_of_a_csv_weight_file_with_a_typo_reports_it_without_numpy(tmp_pat
 
 
 # Expected values whose shapes numpy broadcasts (a 2x3 matrix and a 3-vector, a 2x1 matrix and a
-# 3-vector, a vector and a 1-vector), stacks ([A, A]) or refuses, computed as numpy would without
-# it (netlang.expectations' Grids); and a product in the window where an underflow depends on
-# when the processor detects tininess (after rounding on x86-64, known without numpy there).
+# 3-vector, a vector and a 1-vector), stacks ([A, A]) or refuses, or that divide by an infinity,
+# computed as numpy would without it (netlang.expectations' Grids); and a product in the window
+# where an underflow depends on when the processor detects tininess (after rounding on x86-64,
+# known without numpy there).
 _SHAPED = {
     "broadcast": (
         "input x1, v[3]\nlet A = [[1, 2, 3], [4, 5, 6]]\nlet B = [[0.5], [2]]\nnode y = x1\nlayer z = v * 2\n"
         "expect (1, [1, 2, 3] * [2]) -> ((A + [1, 0, -1]) @ [1, 0, 0], (B * [1, 2, 3]) @ [0, 1, 0])\n"
-        "expect ([1, 2] / [[1, 2], [4, 8]] @ [1, 0], [1, 2] - [[0.5], [1]] @ [1]) -> (0, 0, 0, 0) within 100\n",
+        "expect ([1, 2] / [[1, 2], [4, 8]] @ [1, 0], [1, 2] - [[0.5], [1]] @ [1]) -> ([1, 2] / (1e300 * 1e300), 0, 0) within 100\n",
         0,
     ),
     "refused": (
