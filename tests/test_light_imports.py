@@ -246,12 +246,17 @@ expect (c - 10, w * 2, [0.5, 0.25] / 2) -> ([1, 0], A @ [1, 1] / 10, [t, [0.1, 0
     ids=["sums", "overflow", "zero"],
 )
 def test_check_of_products_whose_values_decide_needs_no_numpy(tmp_path, text, status):
+    report = _check_text_in_a_fresh_interpreter(tmp_path, text, status)
+    assert "numpy imported: False" in report, report
+
+
+def _check_text_in_a_fresh_interpreter(tmp_path, text: str, status: int) -> str:
+    """What a fresh `netlang check` of ``text`` reports (its exit status asserted)."""
     (tmp_path / "net.net").write_text(text)
     code = _PROBE.format(args=["check", str(tmp_path / "net.net")])
     if status:
         code = code.replace("assert not exit.code, exit.code", f"assert exit.code == {status}, exit.code")
-    report = _check_in_a_fresh_interpreter(code)
-    assert "numpy imported: False" in report, report
+    return _check_in_a_fresh_interpreter(code)
 
 
 def test_check_of_weight_files_of_other_types_and_with_errors_needs_no_numpy(tmp_path):
@@ -316,12 +321,7 @@ def test_check_of_broadcast_and_stacked_expected_values_needs_no_numpy(tmp_path,
 
     if case == "tininess" and not _detects_tininess_after_rounding():
         pytest.skip("this machine's tininess is numpy's to find (netlang.expectations._AFTER_ROUNDING_MACHINES)")
-    text, status = _SHAPED[case]
-    (tmp_path / "net.net").write_text(text)
-    code = _PROBE.format(args=["check", str(tmp_path / "net.net")])
-    if status:
-        code = code.replace("assert not exit.code, exit.code", f"assert exit.code == {status}, exit.code")
-    report = _check_in_a_fresh_interpreter(code)
+    report = _check_text_in_a_fresh_interpreter(tmp_path, *_SHAPED[case])
     assert "numpy imported: False" in report, report
     if case == "refused":  # each line reported, as a compile reports it
         assert report.count("cannot be computed") == 2 and "a matrix cannot be an expected value" in report, report
