@@ -266,6 +266,15 @@ class _Validator:
                     hint=f"write {node.name} without [{node.index}]",
                 )
                 return None
+            if isinstance(node, Index) and node.index >= len(self.env[node.name]):  # in the words of a let's (values.py)
+                size = len(self.env[node.name])
+                self.error(
+                    f"index {node.index} is out of range: '{node.name}' has {size} elements",
+                    node.span,
+                    "index-out-of-range",
+                    hint=f"elements are numbered from 0 to {size - 1}",
+                )
+                return None
         value: Any = None
         try:
             if self.grids and self.arithmetic is FLOAT and not any(_is_numpys(self.env.get(name)) for name in names_read(expr)):
@@ -285,10 +294,21 @@ class _Validator:
                 finite = all_finite(value)
             else:
                 finite = math.isfinite(value) if _is_number(value) else bool(np.all(np.isfinite(np.asarray(value, dtype=float))))
-        except (ZeroDivisionError, FloatingPointError, OverflowError, ValueError, IndexError):
+        except ValueError:  # numpy's, and a Grid's as numpy's: shapes that neither broadcast, align nor stack
+            self.error(
+                "this value cannot be computed: the shapes of its vectors and matrices do not fit",
+                expr.span,
+                "expect-not-constant",
+                hint="elementwise (+ - * /), sizes aligned from the last must be equal or 1 (a 2x3 matrix and a "
+                "3-vector fit, a 2-vector does not); '@' needs the inner sizes equal; a list needs items of one shape",
+            )
+            return None
+        except (ZeroDivisionError, FloatingPointError, OverflowError):
             finite = False
         if not finite:
-            self.error("this value cannot be computed (it divides by zero or overflows)", expr.span, "expect-not-constant")
+            self.error(
+                "this value cannot be computed (it divides by zero, overflows or underflows)", expr.span, "expect-not-constant"
+            )
             return None
         return value
 
