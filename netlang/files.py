@@ -293,10 +293,7 @@ def read_npy_header(stream: Any, name: str, holds: str = "weights") -> Tuple[Tup
         # numpy's advice for long headers (allow_pickle=True) can never be passed on.
         shape, fortran, dtype = reader(io.BytesIO(raw_length + header), max_header_size=limits.MAX_NPY_HEADER_BYTES)
     except Exception as error:  # noqa: BLE001 - numpy's header parser raises many kinds on hostile input
-        # Without the addresses numpy's messages may name ("<ast.Name object at 0x7f...>"), so
-        # that one file always gives one message.
-        said = re.sub(r" at 0x[0-9a-fA-F]+", "", str(error))
-        raise FileError(f"'{name}' has a corrupt header ({type(error).__name__}: {said})") from None
+        raise FileError(corrupt_header(name, type(error).__name__, str(error))) from None
     if dtype.hasobject:
         raise FileError(f"'{name}' holds Python objects (a pickle); netlang never loads pickles", code="pickle-refused", hint=_PICKLE_HINT)
     if dtype.kind not in "biuf":
@@ -304,9 +301,20 @@ def read_npy_header(stream: Any, name: str, holds: str = "weights") -> Tuple[Tup
             f"'{name}' holds {_KINDS.get(dtype.kind, 'values')} ({dtype}); {holds} must be real numbers",
             hint="save real numbers: numpy.save(path, array.astype(float))",
         )
-    if any(n < 0 for n in shape):
-        raise FileError(f"'{name}' has a corrupt header: its shape {shape} has a negative size")
+    problem = _shape_problem(shape)
+    if problem:
+        raise FileError(f"'{name}' has a corrupt header: {problem}")
     return shape, fortran, dtype
+
+
+def _shape_problem(shape: Tuple[int, ...]) -> Optional[str]:
+    """What is wrong with a shape numpy's parser takes: True or False as a size (numpy's parser
+    takes them as integers, its reshape then raises TypeError), a negative size."""
+    if any(isinstance(n, bool) for n in shape):
+        return f"its shape {shape} has True or False for a size"
+    if any(n < 0 for n in shape):
+        return f"its shape {shape} has a negative size"
+    return None
 
 
 def read_npy(stream: Any, name: str, max_entries: int, holds: str = "weights") -> Any:
@@ -332,49 +340,66 @@ def read_npy(stream: Any, name: str, max_entries: int, holds: str = "weights") -
     return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
 
 
-# The .npy types read without numpy: descr -> (array typecode, item size; "e": half floats, read
-# by struct). Anything else (long doubles, other spellings of a type) is read by numpy (read_npy).
-_PLAIN_TYPES = {
-    "f8": ("d", 8), "f4": ("f", 4), "f2": ("e", 2), "i8": ("q", 8), "u8": ("Q", 8), "i4": ("i", 4), "u4": ("I", 4),
-    "i2": ("h", 2), "u2": ("H", 2), "i1": ("b", 1), "u1": ("B", 1), "b1": ("B", 1),
+# How a type numpy reads is read without it: (kind, size) -> array typecode ("e": half floats, by
+# struct; "g": long doubles, by npyformat.read_long_doubles).
+_TYPECODES = {
+    ("f", 8): "d", ("f", 4): "f", ("f", 2): "e", ("f", 16): "g", ("i", 8): "q", ("u", 8): "Q", ("i", 4): "i", ("u", 4): "I",
+    ("i", 2): "h", ("u", 2): "H", ("i", 1): "b", ("u", 1): "B", ("b", 1): "B",
 }
-# The types refused with their name in the message, as numpy writes a dtype (str(dtype)): the
-# name for a native byte order, else the descr itself.
-_REFUSED_TYPE = re.compile(r"([<>=|])(c(?:8|16)|U\d+|S\d+|V\d+|[Mm]8(?:\[\w+\])?)")
 
 
-def _dtype_text(order: str, code: str) -> str:
-    """numpy's ``str(numpy.dtype(order + code))`` for a refused type (``_REFUSED_TYPE``)."""
-    import sys
+def corrupt_header(name: Optional[str], kind: str, said: str) -> str:
+    """The message for a header numpy's parser refuses with an exception of class ``kind`` saying ``said``."""
+    # Without the addresses numpy's messages may name ("<ast.Name object at 0x7f...>"), so that
+    # one file always gives one message.
+    said = re.sub(r" at 0x[0-9a-fA-F]+", "", said)
+    return f"'{name}' has a corrupt header ({kind}: {said})"
 
-    native = order in "=|" or order == ("<" if sys.byteorder == "little" else ">")
-    kind = code[0]
-    if kind in "SV":
-        return "|" + code
-    if kind == "U":
-        return ("<" if sys.byteorder == "little" else ">") + code if native else order + code
-    if not native:
-        return order + code
-    if kind == "c":
-        return f"complex{int(code[1:]) * 8}"
-    return ("datetime64" if kind == "M" else "timedelta64") + code[2:]
+
+def _in_c_order(values: Any, shape: Tuple[int, ...]) -> Any:
+    """Values laid out in Fortran order (the first index varies fastest), in C order."""
+    import itertools
+    from array import array
+
+    if len(shape) == 2:
+        rows, columns = shape
+        return array("d", [values[c * rows + r] for r in range(rows) for c in range(columns)])
+    strides, step = [], 1
+    for n in shape:
+        strides.append(step)
+        step *= n
+    return array("d", [values[sum(i * s for i, s in zip(index, strides))] for index in itertools.product(*map(range, shape))])
+
+
+def _c_index(at: int, shape: Tuple[int, ...], fortran: bool) -> Tuple[int, ...]:
+    """The index (one number per dimension) of the ``at``-th value of the file."""
+    index = []
+    for n in shape if fortran else reversed(shape):
+        at, i = divmod(at, n)
+        index.append(i)
+    return tuple(index if fortran else reversed(index))
 
 
 def read_npy_plainly(
     stream: Any, max_entries: int, name: Optional[str] = None, holds: str = "weights"
 ) -> Optional[Tuple[Tuple[int, ...], "array[float]"]]:
-    """(shape, float64 values in C order) of a .npy file, read without numpy. With ``name``, a
-    file with an error that :func:`read_npy` words raises the very FileError it raises (a
-    pickle, not a .npy file, another version, a header cut short or too long, objects, a type
-    that is not real numbers, too many entries, data cut short). None for anything else (a
-    header numpy's parser reads its own way, long doubles, bytes other than 0 and 1 in a bool
-    array): a caller then reads it with :func:`read_npy`, which gives numpy's result or error.
-    So every file either way gives the same values or the same error."""
-    import ast
+    """(shape, float64 values in C order) of a .npy file, read without numpy, as :func:`read_npy`
+    then ``astype(float)`` give them (long doubles rounded to nearest, bytes other than 0 and 1
+    in a bool array read as True). With ``name``, a file with an error gives the very FileError
+    :func:`read_npy` raises (a pickle, not a .npy file, another version, a header cut short or
+    too long, a header numpy's parser refuses, with its words, objects, a type that is not real
+    numbers, with numpy's name for it, too many entries, data cut short); a long double too large
+    for float64 raises :class:`TooLarge`, as ``as_float`` does. None where only numpy can tell
+    (a header written by Python 2, type spellings outside ``npyformat``'s tables, structured
+    types with titles, a long double on a machine where it is not x86's 80-bit format): a
+    caller then reads it with :func:`read_npy`. So every file either way gives the same values
+    or the same error."""
     import math
     import struct
     import sys
     from array import array
+
+    from . import npyformat
 
     def refuse(message: str, **how: Any) -> Optional[Tuple[Tuple[int, ...], "array[float]"]]:
         if name is not None:
@@ -403,37 +428,27 @@ def read_npy_plainly(
     if len(header) != length:
         return refuse(f"'{name}' has a corrupt header (it ends inside the header)")
     try:
-        described = ast.literal_eval(header.decode("latin1"))
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        parsed = npyformat.parse_header(header.decode("latin1"))
+    except npyformat.Refused as refused:
+        return refuse(corrupt_header(name, refused.kind, refused.said))
+    if parsed is None:
         return None
-    if not isinstance(described, dict) or set(described) != {"descr", "fortran_order", "shape"}:
-        return None
-    descr, fortran, shape = described["descr"], described["fortran_order"], described["shape"]
-    if not isinstance(descr, str) or not isinstance(fortran, bool) or not isinstance(shape, tuple):
-        return None
-    if not all(type(n) is int for n in shape):
-        return None
-    plain = _PLAIN_TYPES.get(descr[1:]) if descr[:1] in "<>|" else None
-    if plain is None:
-        # Types numpy refuses as read_npy_header does, in its words; any other type is numpy's.
-        if descr in ("|O", "<O", ">O", "=O"):
-            return refuse(f"'{name}' holds Python objects (a pickle); netlang never loads pickles", code="pickle-refused", hint=_PICKLE_HINT)
-        refused = _REFUSED_TYPE.fullmatch(descr)
-        if refused is None:
-            return None
-        order, code = refused.groups()
-        words = {"c": "complex numbers", "U": "text", "S": "bytes", "V": "records", "M": "dates", "m": "time spans"}[code[0]]
+    kind, fortran, shape = parsed
+    if kind.hasobject:
+        return refuse(f"'{name}' holds Python objects (a pickle); netlang never loads pickles", code="pickle-refused", hint=_PICKLE_HINT)
+    if kind.kind not in "biuf":
         return refuse(
-            f"'{name}' holds {words} ({_dtype_text(order, code)}); {holds} must be real numbers",
+            f"'{name}' holds {_KINDS.get(kind.kind, 'values')} ({npyformat.type_text(kind)}); {holds} must be real numbers",
             hint="save real numbers: numpy.save(path, array.astype(float))",
         )
-    if any(n < 0 for n in shape):
-        return refuse(f"'{name}' has a corrupt header: its shape {shape} has a negative size")
+    problem = _shape_problem(shape)
+    if problem:
+        return refuse(f"'{name}' has a corrupt header: {problem}")
     count = math.prod(shape)
-    typecode, itemsize = plain
     if count > max_entries:
         return refuse(f"'{name}' has {count} entries (shape {shape}); the limit is {max_entries}", code="limit-exceeded")
-    if (itemsize > 1 and descr[0] == "|") or (typecode != "e" and array(typecode).itemsize != itemsize):
+    typecode, itemsize = _TYPECODES[(kind.kind, kind.itemsize)], kind.itemsize
+    if typecode not in "eg" and array(typecode).itemsize != itemsize:
         return None
     data = stream.read(count * itemsize)
     if len(data) != count * itemsize:
@@ -442,33 +457,42 @@ def read_npy_plainly(
             f"but only {len(data)} bytes follow",
             code="bad-weight-file",
         )
-    swapped = descr[0] == (">" if sys.byteorder == "little" else "<") and itemsize > 1
+    big = kind.order == ">"
+    too_large: Optional[TooLarge] = None
     if typecode == "e":  # half floats, each exactly a double
-        values = array("d", struct.unpack(f"{descr[0]}{count}e", data))
+        values = array("d", struct.unpack(f"{'>' if big else '<'}{count}e", data))
+    elif typecode == "g":
+        read = npyformat.read_long_doubles(data, count, big)
+        values = array("d", read.values)
+        if read.too_large:  # the first in C order, as numpy's argwhere finds it
+            where, at = min((_c_index(at, shape, fortran), at) for at in read.too_large)
+            too_large = TooLarge(where, npyformat.long_double_text(*read.too_large[at]))
     else:
         raw = array(typecode, data)
-        if swapped:
+        if big and itemsize > 1 and sys.byteorder == "little":
             raw.byteswap()
-        if descr[1:] == "b1" and raw.count(0) + raw.count(1) != count:
-            return None  # bytes other than 0 and 1 in a bool array: numpy's to say what they are
-        values = raw if typecode == "d" else array("d", raw)  # each as float(), in C
-    if fortran and len(shape) == 2:
-        rows, columns = shape
-        values = array("d", [values[c * rows + r] for r in range(rows) for c in range(columns)])
-    elif fortran and len(shape) > 2:
-        return None  # numpy's to lay out (its shape is refused anyway)
+        if kind.kind == "b" and raw.count(0) + raw.count(1) != count:
+            values = array("d", [1.0 if byte else 0.0 for byte in raw])  # numpy's bool is any byte but 0
+        else:
+            values = raw if typecode == "d" else array("d", raw)  # each as float(), in C
+    if fortran and len(shape) > 1:
+        values = _in_c_order(values, shape)
+    if too_large is not None:
+        if name is None:
+            return None
+        raise too_large
     return shape, values
 
 
 class TooLarge(ValueError):
     """A finite value that the number type cannot hold: ``where`` (its index) and ``value`` (as text)."""
 
-    def __init__(self, where: Tuple[int, ...], value: str, dtype: Any) -> None:
-        import numpy as np
+    def __init__(self, where: Tuple[int, ...], value: str, type_name: str = "float64", limit: str = "") -> None:
+        import sys
 
-        self.where, self.value, self.dtype = where, value, dtype
-        self.limit = f"±{float(np.finfo(dtype).max):.1e}"
-        super().__init__(f"{value} is too large for {dtype.name} (about {self.limit} at most)")
+        self.where, self.value = where, value
+        self.limit = limit or f"±{sys.float_info.max:.1e}"  # float64's, as numpy's finfo gives it: ±1.8e+308
+        super().__init__(f"{value} is too large for {type_name} (about {self.limit} at most)")
 
 
 def as_float(array: Any, dtype: Any) -> Any:
@@ -482,7 +506,7 @@ def as_float(array: Any, dtype: Any) -> Any:
         too_large = np.isinf(converted) & np.isfinite(array)
         if too_large.any():
             where = tuple(int(i) for i in np.argwhere(too_large)[0])
-            raise TooLarge(where, str(array[where]), dtype)
+            raise TooLarge(where, str(array[where]), dtype.name, f"±{float(np.finfo(dtype).max):.1e}")
     return converted
 
 

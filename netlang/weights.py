@@ -6,9 +6,9 @@ the limits before any data is read; NaN and infinity are refused.
 A compile reads numpy arrays; ``netlang check`` reads Grids (:mod:`netlang.grids`), without
 numpy: .npy data and the mistakes a compile words itself (``files.read_npy_plainly``), NaN and
 infinity, and CSV, mistakes included (``csvnumbers.PlainCsvSource``: a compile refuses what it
-refuses), each with a compile's message; the few .npy files it leaves (long doubles, structured
-types, headers numpy's parser words its own way) are read again by numpy's path, so that the
-result or error is a compile's.
+refuses), each with a compile's message; the few .npy headers it leaves (``npyformat``: written by
+Python 2, numpy's comma-separated and subarray types, fields with titles) are read again by
+numpy's path, so that the result or error is a compile's.
 """
 
 from __future__ import annotations
@@ -211,7 +211,10 @@ def _listing(archive: zipfile.ZipFile) -> str:
 
 
 def _read_npy_plainly(stream: Any, name: str) -> Grid:
-    read = read_npy_plainly(stream, limits.MAX_MATRIX_ENTRIES, name)
+    try:
+        read = read_npy_plainly(stream, limits.MAX_MATRIX_ENTRIES, name)
+    except TooLarge as large:
+        raise _too_large(name, large) from None
     if read is None:
         raise _NeedsNumpy()
     shape, values = read
@@ -226,11 +229,16 @@ def _read_npy(stream: Any, name: str) -> np.ndarray:
         converted = as_float(array, np.dtype(np.float64))
         return converted if converted.flags.c_contiguous else converted.copy(order="C")
     except TooLarge as large:
-        raise WeightFileError(
-            f"'{name}' holds {large.value} at {list(large.where)}, too large for float64; "
-            f"weights must lie within about {large.limit}",
-            code="number-out-of-range",
-        ) from None
+        raise _too_large(name, large) from None
+
+
+def _too_large(name: str, large: TooLarge) -> WeightFileError:
+    """The error for a value of a long-double file too large for float64 (it would be infinity)."""
+    return WeightFileError(
+        f"'{name}' holds {large.value} at {list(large.where)}, too large for float64; "
+        f"weights must lie within about {large.limit}",
+        code="number-out-of-range",
+    )
 
 
 def _read_npz_member(stream: IO[bytes], name: str, key: Optional[str], read_npy_: Callable[[Any, str], Array]) -> Tuple[Array, str]:

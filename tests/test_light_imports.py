@@ -146,6 +146,53 @@ def test_check_of_weight_files_and_drawn_params_needs_no_numpy(tmp_path):
     assert "numpy imported: False" in report, report
 
 
+# .npy files that numpy's parser reads its own way, all read without numpy by netlang.npyformat:
+# a type by name, a long double, bools stored as other bytes than 0 and 1, a letter code.
+_EXOTIC_WEIGHTS = """
+input x[2]
+let W = load("named.npy") + load("long.npy") + load("bools.npy") + load("letter.npy")
+layer y = sigmoid(W @ x)
+"""
+
+
+def _npy_file(path, descr: str, data: bytes) -> None:
+    text = f"{{'descr': {descr!r}, 'fortran_order': False, 'shape': (2, 2), }}".encode("latin1")
+    text += b" " * (-(10 + len(text) + 1) % 64) + b"\n"
+    path.write_bytes(b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text + data)
+
+
+def test_check_of_weight_files_numpy_reads_its_own_way_needs_no_numpy(tmp_path):
+    import struct
+
+    import numpy as np
+
+    _npy_file(tmp_path / "named.npy", "float64", struct.pack("<4d", 0.5, 1, 2, 3))
+    np.save(tmp_path / "long.npy", np.array([[0.1, 1e-4000], [2, 3]], dtype=np.longdouble))
+    _npy_file(tmp_path / "bools.npy", "|b1", b"\x00\x02\xff\x01")
+    _npy_file(tmp_path / "letter.npy", ">d", struct.pack(">4d", 1, 2, 3, 4))
+    (tmp_path / "net.net").write_text(_EXOTIC_WEIGHTS)
+    report = _check_in_a_fresh_interpreter(_PROBE.format(args=["check", str(tmp_path / "net.net")]))
+    assert "numpy imported: False" in report, report
+
+
+@pytest.mark.parametrize(
+    "descr, words",
+    [("[('a', '<f8'), ('b', '<i4', (2,))]", "holds records ([('a', '<f8'), ('b', '<i4', (2,))])"),
+     ("'float65'", "descr is not a valid dtype descriptor: 'float65'"),
+     ("{'descr': 1}", None)],
+)
+def test_check_of_a_weight_file_numpy_refuses_needs_no_numpy(tmp_path, descr, words):
+    header = f"{{'descr': {descr}, 'fortran_order': False, 'shape': (2, 2), }}" if words else descr
+    text = header.encode("latin1")
+    text += b" " * (-(10 + len(text) + 1) % 64) + b"\n"
+    (tmp_path / "w.npy").write_bytes(b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text)
+    (tmp_path / "net.net").write_text('input x[2]\nlet W = load("w.npy")\nlayer y = W @ x\n')
+    code = _PROBE.format(args=["check", str(tmp_path / "net.net")]).replace("assert not exit.code, exit.code", "assert exit.code == 1, exit.code")
+    report = _check_in_a_fresh_interpreter(code)
+    assert (words or "Header does not contain the correct keys: ['descr']") in report, report
+    assert "numpy imported: False" in report, report
+
+
 # Products whose sums numpy rounds its own way: numpy computes them only if a decision needs
 # their values, and none here does (their bounds certify the weights finite).
 _PRODUCTS = """
