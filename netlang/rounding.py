@@ -206,6 +206,18 @@ def combined(operation: Callable[[float, float], float], a: Any, b: Any) -> Any:
             # 0 * x, 0 / x, x / 0, inf + x, nan * x...: the result is decided by the operands' signs,
             # which an Inexact's own float has (its zeros and infinities are numpy's, sign and all).
             return operation(float(a), float(b))
+    # x + 0, x - 0, 0 + x, x * 1, x / 1 are x itself, 0 - x and x * -1 are -x (x is nonzero):
+    # the sums of forms (0.0 + c, sign * c) cost nothing then, not a rational interval each.
+    if type(b) is not Inexact:
+        if (b == 0.0 and operation in (float.__add__, float.__sub__)) or (b == 1.0 and operation in (float.__mul__, divide)):
+            return a
+        if b == -1.0 and operation in (float.__mul__, divide):
+            return -a
+    if type(a) is not Inexact:
+        if (a == 0.0 and operation is float.__add__) or (a == 1.0 and operation is float.__mul__):
+            return b
+        if (a == 0.0 and operation is float.__sub__) or (a == -1.0 and operation is float.__mul__):
+            return -b
     exact_result = lambda: operation(float(exact(a)), float(exact(b)))  # noqa: E731
     x, y = bounds(a), bounds(b)
     if x is None or y is None:
@@ -306,6 +318,38 @@ def _enclosed_sum(xs: Sequence[float], ys: Sequence[float]) -> Enclosure:
     gamma = n * U / (1 - n * U)
     error = (high - low) / 2 + gamma * magnitude + n * TINY
     return Enclosure((low + high) / 2, error, magnitude + error)
+
+
+# Any float, or an overflow: nothing is decided from it (neither nonzero, finite nor infinite).
+UNKNOWN = Enclosure(Fraction(0), OVERFLOW, 2 * OVERFLOW)
+
+
+def quick_sum(xs: Sequence[float], ys: Sequence[float], integers: bool) -> Union[float, Enclosure]:
+    """``sum(x * y)`` over finite factors (zeros included) at C speed, for products too large
+    for :func:`element_sum`: the float every order gives where the factors are ``integers``
+    whose products' magnitudes sum below 2**53 (every step exact), else an Enclosure centred
+    on Python's own sum of the rounded products, which is one order's float, so that BLAS's
+    is within twice any order's bound of it (2 gamma_n sum |p_i|, plus n 2**-1074 for products
+    that underflow). Where a product or a sum overflows, :data:`UNKNOWN` (numpy's, then).
+
+    About 85 ns a multiply-add here, against 0.8-4.2 us for element_sum's exact arithmetic:
+    map, sum and abs run in C; only the bound is Python's, once per element."""
+    products = list(map(float.__mul__, xs, ys))
+    total = sum(products)
+    magnitude = sum(map(abs, products))
+    if not math.isfinite(magnitude):
+        return UNKNOWN
+    if integers and magnitude < 2.0**53:
+        return total + 0.0  # BLAS starts at +0.0: an exact zero is +0.0
+    n = len(products)
+    gamma = n * 2.0**-53 / (1 - n * 2.0**-53)
+    # Rounded up by the margin: the few float operations here round by far less than 2**-40.
+    largest = (magnitude + n * 2.0**-1074) * (1 + gamma + 2.0**-52) * (1 + 2.0**-40)
+    error = (2 * gamma * largest + n * 2.0**-1074) * (1 + 2.0**-40)
+    if not math.isfinite(largest + error):
+        return UNKNOWN
+    error_fraction = Fraction(error)
+    return Enclosure(Fraction(total), error_fraction, Fraction(largest) + error_fraction)
 
 
 # Terms few enough for every order of their sum to be tried (every way to pair partial sums,

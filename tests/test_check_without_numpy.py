@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import struct
+from array import array
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, List, Optional, Tuple
@@ -492,6 +493,59 @@ def test_exact_sums_are_claimed_without_numpy():
     assert element_sum([0.1, 0.2, 1.1], [0.1, 0.2, 0.3]) == 0.38  # three decimals whose every order gives one float
     overflows = element_sum([1e308, 1e308], [10.0, 10.0])  # every order overflows: decided, not summed
     assert isinstance(overflows, Enclosure) and overflows.infinite and not overflows.finite
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    n=st.integers(1, 3000),
+    kind=st.sampled_from(["normal", "decimals", "integers", "cancelling", "huge", "tiny"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_quick_sums_hold_numpys_and_decide_as_it_does(n, kind, seed):
+    from netlang.rounding import Enclosure, quick_sum
+
+    rng = np.random.default_rng(seed)
+    if kind == "normal":
+        xs, ys = rng.normal(size=n), rng.normal(size=n)
+    elif kind == "decimals":
+        xs, ys = rng.integers(-9, 10, size=n) / 10, rng.integers(-99, 100, size=n) / 100
+    elif kind == "integers":
+        xs, ys = rng.integers(-1000, 1000, size=n).astype(float), rng.integers(-1000, 1000, size=n).astype(float)
+    elif kind == "cancelling":  # a sum near zero: no bound decides it
+        xs = rng.normal(size=n)
+        xs = np.concatenate([xs, -xs])
+        ys = np.ones(2 * n)
+    elif kind == "huge":  # products or partial sums beyond the largest float
+        xs, ys = rng.normal(size=n) * 1e300, rng.normal(size=n) * 1e10
+    else:  # products that underflow
+        xs, ys = rng.normal(size=n) * 1e-160, rng.normal(size=n) * 1e-160
+    with np.errstate(all="ignore"):
+        numpys = float(np.ascontiguousarray(xs) @ np.ascontiguousarray(ys))
+    element = quick_sum(array("d", xs), array("d", ys), integers=kind == "integers")
+    if not isinstance(element, Enclosure):
+        assert kind == "integers" and _bits(element) == _bits(numpys)  # exact in every order: numpy's
+        return
+    if element.finite:
+        assert math.isfinite(numpys) and abs(Fraction(numpys) - element.exact) <= element.error
+    if element.nonzero:
+        assert numpys != 0.0 and (numpys > 0) == (element.exact > 0)
+    assert not element.infinite or not math.isfinite(numpys)
+    if kind in ("normal", "decimals") and abs(element.exact) > 1e-6 * n:
+        assert element.nonzero and element.finite  # a sum that does not cancel is decided
+
+
+def test_a_large_product_whose_values_decide_is_checked_without_numpy(tmp_path):
+    # v @ (W @ x) with a 100x784 W: the node's 784 coefficients are sums of 100 products
+    # (78,400 multiply-adds, beyond element_sum's 20,000): bounded at C speed by quick_sum.
+    rng = np.random.default_rng(3)
+    np.save(tmp_path / "W.npy", rng.normal(size=(100, 784)) * 0.05)
+    v = ", ".join(repr(round(float(x), 2)) for x in rng.normal(size=100))
+    text = f"input x[784]\nlet W = load(\"W.npy\")\nnode y = sigmoid([{v}] @ (W @ x))\n"
+    checked_alike(tmp_path / "large.net", text)
+    from test_light_imports import _PROBE, _check_in_a_fresh_interpreter
+
+    report = _check_in_a_fresh_interpreter(_PROBE.format(args=["check", str(tmp_path / "large.net")]))
+    assert "numpy imported: False" in report, report
 
 
 @pytest.mark.parametrize(
