@@ -175,17 +175,23 @@ def test_check_of_weight_files_numpy_reads_its_own_way_needs_no_numpy(tmp_path):
     assert "numpy imported: False" in report, report
 
 
+# 2**1330 as a long double (x86's 80 bits: the mantissa with its integer bit, then sign and exponent), padded to
+# 16 bytes; numpy writes it 2.3436579776793988171e+400.
+_TOO_LARGE = (2**63).to_bytes(8, "little") + (16383 + 1330).to_bytes(2, "little") + bytes(6)
+
+
 @pytest.mark.parametrize(
-    "descr, words",
-    [("[('a', '<f8'), ('b', '<i4', (2,))]", "holds records ([('a', '<f8'), ('b', '<i4', (2,))])"),
-     ("'float65'", "descr is not a valid dtype descriptor: 'float65'"),
-     ("{'descr': 1}", None)],
+    "descr, words, data",
+    [("[('a', '<f8'), ('b', '<i4', (2,))]", "holds records ([('a', '<f8'), ('b', '<i4', (2,))])", b""),
+     ("'float65'", "descr is not a valid dtype descriptor: 'float65'", b""),
+     ("'<f16'", "holds 2.3436579776793988171e+400 at [1, 0], too large for float64", bytes(32) + _TOO_LARGE + bytes(16)),
+     ("{'descr': 1}", None, b"")],
 )
-def test_check_of_a_weight_file_numpy_refuses_needs_no_numpy(tmp_path, descr, words):
+def test_check_of_a_weight_file_numpy_refuses_needs_no_numpy(tmp_path, descr, words, data):
     header = f"{{'descr': {descr}, 'fortran_order': False, 'shape': (2, 2), }}" if words else descr
     text = header.encode("latin1")
     text += b" " * (-(10 + len(text) + 1) % 64) + b"\n"
-    (tmp_path / "w.npy").write_bytes(b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text)
+    (tmp_path / "w.npy").write_bytes(b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text + data)
     (tmp_path / "net.net").write_text('input x[2]\nlet W = load("w.npy")\nlayer y = W @ x\n')
     code = _PROBE.format(args=["check", str(tmp_path / "net.net")]).replace("assert not exit.code, exit.code", "assert exit.code == 1, exit.code")
     report = _check_in_a_fresh_interpreter(code)
