@@ -405,10 +405,10 @@ def read_npy_plainly(
     too long, a header numpy's parser refuses, with its words, objects, a type that is not real
     numbers, with numpy's name for it, too many entries, data cut short); a long double too large
     for float64 raises :class:`TooLarge`, as ``as_float`` does. None where only numpy can tell
-    (a header written by Python 2, type spellings outside ``npyformat``'s tables, structured
-    types with titles, a long double on a machine where it is not x86's 80-bit format, more
-    than ``_MOST_LONG_DOUBLES_PLAINLY`` long doubles): a caller then reads it with :func:`read_npy`. So every file either way gives the same values
-    or the same error."""
+    (a header written by Python 2, type spellings outside ``npyformat``'s tables, a field's
+    title that is not text, a long double on a machine where it is not x86's 80-bit format,
+    more than ``_MOST_LONG_DOUBLES_PLAINLY`` long doubles): a caller then reads it with
+    :func:`read_npy`. So every file either way gives the same values or the same error."""
     import math
     import struct
     import sys

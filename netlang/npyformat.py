@@ -39,7 +39,7 @@ class NpyType:
     """What ``numpy.dtype(descr)`` is, as far as a reader of weights needs it.
 
     ``kind`` and ``itemsize`` are numpy's; ``order`` is ``<``, ``>`` or ``|`` (no order);
-    ``fields`` (name, type, offset) for a structured type, ``shape`` and ``base`` for a
+    ``fields`` (name, type, offset, title) for a structured type, ``shape`` and ``base`` for a
     subarray; ``hasobject``: holds Python objects (also numpy's StringDType, kind ``T``).
     """
 
@@ -47,7 +47,7 @@ class NpyType:
     itemsize: int
     order: str = "|"
     unit: str = ""  # a date's or time span's unit, "" for generic
-    fields: Optional[Tuple[Tuple[str, "NpyType", int], ...]] = None
+    fields: Optional[Tuple[Tuple[str, "NpyType", int, Optional[str]], ...]] = None
     base: Optional["NpyType"] = None
     shape: Tuple[int, ...] = ()
     hasobject: bool = False
@@ -112,20 +112,23 @@ def _struct_text(t: NpyType) -> str:
     assert t.fields is not None
     end = 0
     packed = True
-    for _, f, offset in t.fields:
+    for _, f, offset, _ in t.fields:
         packed, end = packed and offset == end, offset + f.itemsize
     if packed and end == t.itemsize:
         items = []
-        for name, f, _ in t.fields:
+        for name, f, _, title in t.fields:
+            named = f"({title!r}, {name!r})" if title is not None else repr(name)
             if f.base is not None:
-                items.append(f"({name!r}, {_short(f.base)}, {f.shape})")
+                items.append(f"({named}, {_short(f.base)}, {f.shape})")
             else:
-                items.append(f"({name!r}, {_short(f)})")
+                items.append(f"({named}, {_short(f)})")
         return "[" + ", ".join(items) + "]"
-    names = ", ".join(repr(name) for name, _, _ in t.fields)
-    formats = ", ".join(_short(f) for _, f, _ in t.fields)
-    offsets = ", ".join(str(offset) for _, _, offset in t.fields)
-    return f"{{'names': [{names}], 'formats': [{formats}], 'offsets': [{offsets}], 'itemsize': {t.itemsize}}}"
+    names = ", ".join(repr(name) for name, _, _, _ in t.fields)
+    formats = ", ".join(_short(f) for _, f, _, _ in t.fields)
+    offsets = ", ".join(str(offset) for _, _, offset, _ in t.fields)
+    titles = [title for _, _, _, title in t.fields]
+    shown = f", 'titles': [{', '.join(repr(title) for title in titles)}]" if any(title is not None for title in titles) else ""
+    return f"{{'names': [{names}], 'formats': [{formats}], 'offsets': [{offsets}]{shown}, 'itemsize': {t.itemsize}}}"
 
 
 # -- the header dictionary ---------------------------------------------------------------
@@ -396,9 +399,10 @@ def _date_type(text: bytes, order: str) -> Optional[NpyType]:
 
 def _structured(descr: List[Any]) -> Optional[NpyType]:
     """The structured type of a list of fields, as numpy's parser builds it (padding fields,
-    named '' and of no type, dropped; fields placed one after another); None for titles,
-    repeated or empty names, and subarray shapes other than a tuple of sizes."""
-    fields: List[Tuple[str, NpyType, int]] = []
+    named '' and of no type, dropped; fields placed one after another; a name may be a (title,
+    name) pair); None for titles other than text, empty names, and subarray shapes other than a
+    tuple of sizes."""
+    fields: List[Tuple[str, NpyType, int, Optional[str]]] = []
     offset = 0
     for item in descr:
         if not isinstance(item, tuple):
@@ -419,14 +423,32 @@ def _structured(descr: List[Any]) -> Optional[NpyType]:
         if t is None:
             return None
         if not (name == "" and t.kind == "V" and t.fields is None):  # else padding
-            if not isinstance(name, str) or name == "" or t.kind == "T" or any(name == n for n, _, _ in fields):
+            title = None
+            if isinstance(name, tuple) and len(name) == 2:
+                title, name = name
+            if not (title is None or (isinstance(title, str) and title)) or not isinstance(name, str) or not name or t.kind == "T":
                 return None
-            fields.append((name, t, offset))
+            fields.append((name, t, offset, title))
         offset += t.itemsize
-    return NpyType("V", offset, "|", fields=tuple(fields), hasobject=any(t.hasobject for _, t, _ in fields))
+    # Every field's type is read before numpy builds the type, which then refuses a name or a
+    # title already used, field by field, name first.
+    used = set()
+    for name, _, _, title in fields:
+        if name in used:
+            raise Refused("ValueError", "name already used as a name or title")
+        used.add(name)
+        if title is not None:
+            if title in used:
+                raise Refused("ValueError", "title already used as a name or title.")
+            used.add(title)
+    return NpyType("V", offset, "|", fields=tuple(fields), hasobject=any(t.hasobject for _, t, _, _ in fields))
 
 
 def _subarray(t: NpyType, shape: Any) -> Optional[NpyType]:
+    """numpy.dtype((t, shape)): a subarray of a tuple of sizes or one size; None for the shapes
+    numpy refuses (its words are not written here) or reads otherwise (a list)."""
+    if type(shape) is int:
+        shape = (shape,)
     if not isinstance(shape, tuple) or not all(type(n) is int and 0 <= n <= _INT_MAX for n in shape) or len(shape) > 64:
         return None
     if shape == ():

@@ -7,7 +7,7 @@ A compile reads numpy arrays; ``netlang check`` reads Grids (:mod:`netlang.grids
 numpy: .npy data and the mistakes a compile words itself (``files.read_npy_plainly``), NaN and
 infinity, and CSV, mistakes included (``csvnumbers.PlainCsvSource``: a compile refuses what it
 refuses), each with a compile's message; the few .npy headers it leaves (``npyformat``: written by
-Python 2, numpy's comma-separated and subarray types, fields with titles) are read again by
+Python 2, numpy's comma-separated and subarray type strings, a field's title that is not text) are read again by
 numpy's path, so that the result or error is a compile's.
 """
 
