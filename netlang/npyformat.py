@@ -244,16 +244,16 @@ _LETTERS = {
     "?": ("b", 1), "b": ("i", 1), "B": ("u", 1), "h": ("i", 2), "H": ("u", 2), "i": ("i", 4), "I": ("u", 4),
     "l": ("i", 8), "L": ("u", 8), "q": ("i", 8), "Q": ("u", 8), "p": ("i", 8), "P": ("u", 8), "n": ("i", 8), "N": ("u", 8),
     "e": ("f", 2), "f": ("f", 4), "d": ("f", 8), "g": ("f", 16), "F": ("c", 8), "D": ("c", 16), "G": ("c", 32),
-    "O": ("O", 8), "S": ("S", 0), "a": ("S", 0), "U": ("U", 0), "V": ("V", 0), "c": ("S", 1), "M": ("M", 8), "m": ("m", 8),
+    "O": ("O", 8), "S": ("S", 0), "U": ("U", 0), "V": ("V", 0), "c": ("S", 1), "M": ("M", 8), "m": ("m", 8),
     "T": ("T", 16),
 }
 _NUMBERED = [("b", 1), ("i", 1), ("u", 1), ("i", 2), ("u", 2), ("i", 4), ("u", 4), ("i", 8), ("u", 8), ("i", 8), ("u", 8),
              ("f", 4), ("f", 8), ("f", 16), ("c", 8), ("c", 16), ("c", 32), ("O", 8), ("S", 0), ("U", 0), ("V", 0),
              ("M", 8), ("m", 8), ("f", 2)]
 _LETTERS.update({chr(number): kind_size for number, kind_size in enumerate(_NUMBERED)})
-# A kind and a size in bytes ('f8'); S, U and V take any size; 'a' (bytes) too.
+# A kind and a size in bytes ('f8'); S, U and V take any size, and 'a', numpy 2's deprecated S.
 _SIZED = {("b", 1), ("i", 1), ("i", 2), ("i", 4), ("i", 8), ("u", 1), ("u", 2), ("u", 4), ("u", 8), ("f", 2), ("f", 4), ("f", 8),
-          ("f", 16), ("c", 8), ("c", 16), ("c", 32), ("O", 4), ("O", 8)}
+          ("f", 16), ("c", 8), ("c", 16), ("c", 32), ("O", 4), ("O", 8), ("M", 8), ("m", 8)}  # 'M08', 'm 8': dates
 # numpy 2's type names (numpy.sctypeDict), each taken whole: a byte order before a name is not understood.
 _NAMES = {
     **dict.fromkeys(["bool", "bool_"], ("b", 1)), **dict.fromkeys(["byte", "int8"], ("i", 1)),
@@ -265,7 +265,7 @@ _NAMES = {
     **dict.fromkeys(["double", "float", "float64"], ("f", 8)), **dict.fromkeys(["longdouble", "float128"], ("f", 16)),
     **dict.fromkeys(["csingle", "complex64"], ("c", 8)), **dict.fromkeys(["cdouble", "complex", "complex128"], ("c", 16)),
     **dict.fromkeys(["clongdouble", "complex256"], ("c", 32)), **dict.fromkeys(["object", "object_"], ("O", 8)),
-    **dict.fromkeys(["bytes", "bytes_"], ("S", 0)), **dict.fromkeys(["str", "str_", "unicode"], ("U", 0)), "void": ("V", 0),
+    **dict.fromkeys(["bytes", "bytes_", "a"], ("S", 0)), **dict.fromkeys(["str", "str_", "unicode"], ("U", 0)), "void": ("V", 0),
 }
 _UNITS = {"Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as", "generic"}
 _INT_MAX = 2**31 - 1
@@ -324,12 +324,12 @@ def _string_type(descr: str) -> Optional[NpyType]:
             raise _NotAType()
         if end == len(text) and size is not None:
             kind = chr(text[0])
-            if kind in "SUV":
+            if kind in "SUVa":
                 if kind == "U" and size > _INT_MAX // 4:
                     raise _NotAType()
-                found = (kind, size * 4 if kind == "U" else size)
-            elif size != 0 and ((kind, size) in _SIZED or kind == "a"):
-                found = ("S", size) if kind == "a" else (kind, size)
+                found = ("S" if kind == "a" else kind, size * 4 if kind == "U" else size)
+            elif size != 0 and (kind, size) in _SIZED:
+                found = ("O", 8) if kind == "O" else (kind, size)  # 'O4' too is a pointer of 8 bytes
         elif size is not None and (end == len(text) or text[end] == 0):
             raise _NotAType()  # digits, then a NUL byte
     if found is None:

@@ -658,7 +658,8 @@ _WEIGHT_FILE_CASES = {
     **{f"descr {descr!r}": _npy(f"{{'descr': {descr!r}, 'fortran_order': False, 'shape': (2,), }}", struct.pack("<dd", 1.5, -2))
        for descr in ["f8", "d", "float", "double", "int32", "int", "uint8", "|f8", "=f8", ">d", "f 8", "f+8", "f08", "f-8", "f12", "!f8",
                      "<float64", "Float64", "float_", "int0", "bool8", "", ">", "i0", "g", "f16", "longdouble", "G", "T", "O4", "a5",
-                     "S", "U3", ">U3", "V16", "M8[D]", "datetime64", ">m8[s]", "\x0c", "\x00", "\ud800", "?", "c", "b1 ", "f8\x00"]},
+                     "S", "U3", ">U3", "V16", "M8[D]", "datetime64", ">m8[s]", "\x0c", "\x00", "\ud800", "?", "c", "b1 ", "f8\x00",
+                     "a", ">a", "a0", "m\t8", "M08"]},
     "bool of 255": _npy("{'descr': '|b1', 'fortran_order': False, 'shape': (2, 2), }", b"\x00\xff\x01\x80"),
     "header unsortable keys": _npy("{'descr': '<f8', 1: 2, 'shape': (1,), }", bytes(8)),
     "header a set": _npy("{1, 2}"),
@@ -763,7 +764,7 @@ def _npy_both_ways(tmp_path: Path, data: bytes) -> Tuple[Any, Any]:
 # Pieces of type strings: byte orders, numpy's letters and kinds, sizes as C's strtol reads them,
 # names (and names numpy 2 removed), date units, and the characters of its comma and subarray forms.
 _DESCR_PIECES = st.sampled_from(
-    list("<>|=!?bBhHiIlLqQpPnNefdgFDGOSaUVcMmTux") + ["1", "2", "4", "8", "16", "0", "3", "12", " ", "+", "-", "\x00", "\x0c", "\x17", "é"]
+    list("<>|=!?bBhHiIlLqQpPnNefdgFDGOSaUVcMmTux") + ["1", "2", "4", "8", "16", "0", "3", "12", " ", "\t", "+", "-", "\x00", "\x0c", "\x17", "é"]
     + ["float64", "float", "int", "int0", "longdouble", "bool", "str", "datetime64", "timedelta64", "[D]", "[s]", "[10s]", "[", "]", ",", "(2,)"]
 )
 
