@@ -378,8 +378,8 @@ def _comma_form(text: bytes) -> bool:
 
 
 def _date_type(text: bytes, order: str) -> Optional[NpyType]:
-    """A date or time-span type with no unit or one of numpy's units ('M8[D]', 'timedelta64[s]');
-    refused when what follows is not in brackets; None for any other unit."""
+    """A date or time-span type with no unit or a count of one of numpy's units ('M8[D]',
+    'timedelta64[10s]'); refused when what follows is not in brackets; None for any other unit."""
     for stem, kind in ((b"datetime64", "M"), (b"timedelta64", "m"), (b"M8", "M"), (b"m8", "m")):
         if text.startswith(stem):
             rest = text[len(stem):]
@@ -390,10 +390,17 @@ def _date_type(text: bytes, order: str) -> Optional[NpyType]:
     if rest:
         if not (len(rest) > 1 and rest.startswith(b"[") and rest.endswith(b"]")):
             raise _NotAType()  # numpy: TypeError, "Invalid datetime metadata string"
-        if rest[1:-1].decode("latin1") not in _UNITS:
-            return None  # numpy's reading of multiples and divisions of units ('[10s]', '[s/2]')
-        unit = rest[1:-1].decode("latin1")
-        unit = "" if unit == "generic" else unit
+        import re
+
+        # A unit, after a count of them ('[10s]'; numpy writes a count of 1 as no count).
+        # Other forms numpy reads its own way (a division '[s/2]', a space '[ 1D]', 'μs').
+        counted = re.fullmatch(rb"\[([0-9]*)([A-Za-z]+)\]", rest)
+        if counted is None or counted.group(2).decode() not in _UNITS:
+            return None
+        count = int(counted.group(1) or 1)
+        if count > _INT_MAX:
+            raise _NotAType()
+        unit = "" if counted.group(2) == b"generic" else f"{count if count != 1 else ''}{counted.group(2).decode()}"
     return NpyType(kind, 8, _NATIVE if order in ("=", _NATIVE) else order, unit=unit)
 
 

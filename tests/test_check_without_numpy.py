@@ -659,7 +659,7 @@ _WEIGHT_FILE_CASES = {
        for descr in ["f8", "d", "float", "double", "int32", "int", "uint8", "|f8", "=f8", ">d", "f 8", "f+8", "f08", "f-8", "f12", "!f8",
                      "<float64", "Float64", "float_", "int0", "bool8", "", ">", "i0", "g", "f16", "longdouble", "G", "T", "O4", "a5",
                      "S", "U3", ">U3", "V16", "M8[D]", "datetime64", ">m8[s]", "\x0c", "\x00", "\ud800", "?", "c", "b1 ", "f8\x00",
-                     "a", ">a", "a0", "m\t8", "M08"]},
+                     "a", ">a", "a0", "m\t8", "M08", "M8[10s]", ">m8[01D]", "M8[2147483648s]", "M8[s/2]"]},
     "bool of 255": _npy("{'descr': '|b1', 'fortran_order': False, 'shape': (2, 2), }", b"\x00\xff\x01\x80"),
     "header unsortable keys": _npy("{'descr': '<f8', 1: 2, 'shape': (1,), }", bytes(8)),
     "header a set": _npy("{1, 2}"),
@@ -700,8 +700,9 @@ _WEIGHT_FILE_CASES = {
 }
 # What the plain reader leaves to numpy's path (every other case above is read, or refused, in
 # Python): numpy's reading of headers written by Python 2 (with a warning), its mini-language of
-# comma-separated fields and subarrays in a string, and titles that are not text.
-_LEFT_TO_NUMPY = {"header by Python 2", "descr comma-separated", "structured with a title of a number"}
+# comma-separated fields and subarrays in a string, titles that are not text, and its arithmetic
+# of date units.
+_LEFT_TO_NUMPY = {"header by Python 2", "descr comma-separated", "structured with a title of a number", "descr 'M8[s/2]'"}
 
 
 def test_only_exotic_weight_files_are_left_to_numpy():
@@ -859,7 +860,7 @@ def test_large_long_doubles_are_written_as_numpy_writes_them(sign, exponent, man
     assert long_double_text(mantissa, exponent - 16383 - 63, sign) == str(value)
 
 
-_FIELD_TYPES = ["<f8", ">i2", "?", "u1", "S3", "<U2", ">U1", "V4", "<M8[s]", ">m8", "<c8", "<f16", "O", "<f2", "i1"]
+_FIELD_TYPES = ["<f8", ">i2", "?", "u1", "S3", "<U2", ">U1", "V4", "<M8[s]", ">m8", ">M8[25ms]", "<c8", "<f16", "O", "<f2", "i1"]
 
 
 @st.composite
