@@ -22,6 +22,7 @@ import hashlib
 import re
 import os
 import stat
+import warnings
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Iterator, Optional, Tuple, Union
 
@@ -290,8 +291,13 @@ def read_npy_header(stream: Any, name: str, holds: str = "weights") -> Tuple[Tup
         raise FileError(f"'{name}' has a corrupt header (it ends inside the header)")
     try:
         # numpy's parser, on the header alone: its length is known to be within the bound, so
-        # numpy's advice for long headers (allow_pickle=True) can never be passed on.
-        shape, fortran, dtype = reader(io.BytesIO(raw_length + header), max_header_size=limits.MAX_NPY_HEADER_BYTES)
+        # numpy's advice for long headers (allow_pickle=True) can never be passed on. Its
+        # warnings (a header written by Python 2, the deprecated type 'a') are numpy's advice
+        # to a numpy user: a check, which reads these headers without numpy, says nothing
+        # either, so one file gives one output both ways.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            shape, fortran, dtype = reader(io.BytesIO(raw_length + header), max_header_size=limits.MAX_NPY_HEADER_BYTES)
     except Exception as error:  # noqa: BLE001 - numpy's header parser raises many kinds on hostile input
         raise FileError(corrupt_header(name, type(error).__name__, str(error))) from None
     if dtype.hasobject:
