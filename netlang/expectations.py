@@ -407,6 +407,8 @@ def _grid_value(expr: Expr, env: Dict[str, Any]) -> Union[float, Grid]:
                 product = quiet_product(result, right) if all_finite(result) and all_finite(right) else None
                 if product is None:
                     raise _AskNumpy()  # orders of summation differ, or one may underflow: numpy's sum and flags
+                if not (math.isfinite(product) if isinstance(product, float) else all_finite(product)):
+                    raise FloatingPointError("overflow")  # of finite factors: numpy's 'overflow' in matmul
                 result = product
         return result
     if isinstance(expr, Vector):

@@ -272,6 +272,7 @@ def _tininess_known_here() -> bool:
 
 @settings(max_examples=600, deadline=None)
 @given(text=shaped_expressions())
+@example(text="((B) / (t[1])) @ (R)")  # one product per element, which overflows: numpy's 'overflow' in matmul
 @example(text="(A) + ([1, 2, 3])")  # 2x3 + 3: broadcast
 @example(text="(B) * ([1, 2, 3])")  # 2x1 * 3: 2x3
 @example(text="([1, 2, 3]) - (A)")
