@@ -72,7 +72,7 @@ class Grid:
     absolute value of every element (``inf``: nothing is known).
     """
 
-    __slots__ = ("shape", "_data", "_draw", "bound", "key", "_finite", "sums", "known")
+    __slots__ = ("shape", "_data", "_draw", "bound", "key", "_finite", "sums", "known", "_knowing")
 
     def __init__(
         self,
@@ -89,8 +89,11 @@ class Grid:
         self._finite: Optional[bool] = None  # known once asked (the values never change)
         self.sums: Optional[ProductSums] = None  # a lazy product's sums, which decide without numpy
         # A lazy grid's elements as far as decisions go: floats (numpy's) and Inexacts; set
-        # when made from such elements, or from `sums` on first use (elements()).
+        # when made from such elements, else on first use (elements()) from `sums` or from
+        # `_knowing`, which computes them from its operands' (so an operation on a lazy product
+        # sums nothing until a decision asks).
         self.known: Optional[List[float]] = None
+        self._knowing: Optional[Callable[[], Optional[List[float]]]] = None
         self.bound = bound if data is None and bound < _LARGEST else math.inf
 
     def __repr__(self) -> str:
@@ -164,9 +167,7 @@ class Grid:
         rows, columns = self.shape
         if self._data is None:
             transposed = _lazy((columns, rows), lambda: self.T_of(self.data, rows, columns), self.bound)
-            known = elements(self)
-            if known is not None:
-                transposed.known = [known[r * columns + c] for c in range(columns) for r in range(rows)]
+            transposed._knowing = lambda: _transposed_elements(elements(self), rows, columns)
             return transposed
         return Grid((columns, rows), self.T_of(self._data, rows, columns))
 
@@ -199,14 +200,17 @@ class Grid:
             raise ValueError(f"shapes {self.shape} and {other.shape} do not broadcast")
         shape = self.shape if self.ndim or not isinstance(other, Grid) else other.shape
         left, right = (other, self) if swapped else (self, other)
-        if _inexact_operand(self) or _inexact_operand(other):
-            xs, ys = _operand_elements(left, shape), _operand_elements(right, shape)
-            if xs is not None and ys is not None:
-                # Bounds carried through the operation, numpy's values computed only when asked.
-                return _from_elements(shape, list(map(partial(_operated, operation), xs, ys)), lambda: _apply(operation, left, right, shape))
-        if self._data is None or (isinstance(other, Grid) and other._data is None):
-            bound = _bound(operation, left, right)
-            return _lazy(shape, lambda: _apply(operation, left, right, shape), bound)
+        knowing = lambda: _elementwise_elements(operation, left, right, shape)  # noqa: E731
+        if not shape and (type(other) is Inexact or _may_know(self) or (isinstance(other, Grid) and _may_know(other))):
+            number = knowing()  # a number: now, if its bounds are known
+            if number is not None:
+                return number[0]
+        if self._data is None or (isinstance(other, Grid) and other._data is None) or type(other) is Inexact:
+            # Lazy: numpy's values computed only when asked; the bounds of the elements, when
+            # a decision asks (elements()).
+            grid = _lazy(shape, lambda: _apply(operation, left, right, shape), _bound(operation, left, right))
+            grid._knowing = knowing
+            return grid
         values = _apply(operation, left, right, shape)
         if not shape:
             return values[0]  # numpy gives a scalar for a 0-d result
@@ -247,7 +251,7 @@ class Grid:
         shape = left.shape[:-1] + right.shape[1:]
         left.settle()
         right.settle()
-        inexact_sides = has_inexact(left) or has_inexact(right)
+        inexact_sides = _may_know(left) or _may_know(right)
         if not inexact_sides and _one_term_each(left, right, rows, inner, columns):
             if left.is_lazy or right.is_lazy:
                 bound = left.bound_or_max() * right.bound_or_max() * _MARGIN
@@ -293,7 +297,7 @@ class Grid:
     def count_nonzero_by(self, axis: int, rows: int, columns: int) -> List[int]:
         """Elements that are not exactly zero, per row (axis 1) or per column (axis 0), the
         values read as a ``rows`` x ``columns`` matrix; a lazy grid counts every element."""
-        data = elements(self)
+        data = self._data if self._data is not None else self.known  # what is known now: nothing is summed
         if data is None:
             return [columns] * rows if axis == 1 else [rows] * columns
         if self._data is None:  # Inexacts: nonzero, each
@@ -354,8 +358,21 @@ def _least(value: float) -> float:
     return abs(value)
 
 
-def _inexact_operand(value: Any) -> bool:
-    return type(value) is Inexact or (isinstance(value, Grid) and has_inexact(value))
+def _may_know(grid: Grid) -> bool:
+    """Whether a lazy grid's elements may be known as floats and Inexacts (they are computed when
+    asked: elements()); a draw's are not, until it is drawn."""
+    return grid._data is None and (grid.known is not None or grid._knowing is not None or grid.sums is not None)
+
+
+def _elementwise_elements(operation: Callable[[float, float], float], left: Any, right: Any, shape: Shape) -> Optional[List[float]]:
+    xs, ys = _operand_elements(left, shape), _operand_elements(right, shape)
+    if xs is None or ys is None:
+        return None
+    return list(map(partial(_operated, operation), xs, ys))
+
+
+def _transposed_elements(known: Optional[Sequence[float]], rows: int, columns: int) -> Optional[List[float]]:
+    return None if known is None else [known[r * columns + c] for c in range(columns) for r in range(rows)]
 
 
 def _operand_elements(value: Any, shape: Shape) -> Optional[Sequence[float]]:
@@ -455,7 +472,10 @@ def elements(grid: Grid) -> Optional[Sequence[float]]:
     Inexacts known of it (None: nothing yet, until it is drawn or computed)."""
     if grid._data is not None:
         return grid._data
-    if grid.known is None and grid.sums is not None:
+    if grid.known is None and grid._knowing is not None:
+        knowing, grid._knowing = grid._knowing, None
+        grid.known = knowing()
+    elif grid.known is None and grid.sums is not None:
         grid.known = grid.sums.known(grid)
     return grid.known
 
@@ -540,7 +560,7 @@ class ProductSums:
         size = self.rows * self.inner * self.columns
         if size <= MAX_SUMMED_MULTIPLY_ADDS:
             return False
-        plain = not (has_inexact(self.left) or has_inexact(self.right))
+        plain = not (_may_know(self.left) or _may_know(self.right))
         return True if size <= MAX_QUICKLY_SUMMED_MULTIPLY_ADDS and plain else None
 
     def _each(self) -> Iterator[Union[float, Enclosure]]:
@@ -724,10 +744,12 @@ class _Grids(Arrays):
 
     def stack(self, items: Sequence[Any]) -> Grid:
         first = items[0]
-        rows = [elements(item) if isinstance(item, Grid) else [item] for item in items]
-        if any(_inexact_operand(item) for item in items) and all(row is not None for row in rows):
+        if any(type(item) is Inexact or (isinstance(item, Grid) and _may_know(item)) for item in items):
             draw = lambda: array("d", [v for item in items for v in (item.data if isinstance(item, Grid) else [exact(item)])])  # noqa: E731
-            return _lazy_of((len(items),) + (first.shape if isinstance(first, Grid) else ()), [v for row in rows for v in row or ()], draw)
+            bound = max(item.bound_or_max() if isinstance(item, Grid) else _magnitude(item) for item in items) * _MARGIN
+            grid = _lazy((len(items),) + (first.shape if isinstance(first, Grid) else ()), draw, bound)
+            grid._knowing = lambda: _stacked_elements(items)
+            return grid
         if isinstance(first, Grid) and first.ndim:
             data = array("d")
             for item in items:
@@ -773,14 +795,9 @@ class _Grids(Arrays):
         n = block.shape[1]
         if block.is_lazy or d.is_lazy:
             bound = (block.bound_or_max() + d.bound_or_max()) * _MARGIN
-            draw = lambda: self.plus_diagonal(_known(block), _known(d)).data  # noqa: E731
-            block_elements, d_elements = elements(block), elements(d)
-            if block_elements is not None and d_elements is not None and (has_inexact(block) or has_inexact(d)):
-                values = list(block_elements)
-                for i, value in enumerate(d_elements):
-                    values[i * n + i] = _operated(float.__add__, values[i * n + i], value)
-                return _lazy_of(block.shape, values, draw)
-            return _lazy(block.shape, draw, bound)
+            grid = _lazy(block.shape, lambda: self.plus_diagonal(_known(block), _known(d)).data, bound)
+            grid._knowing = lambda: _plus_diagonal_elements(elements(block), elements(d), n)
+            return grid
         data = array("d", block.data)
         for i, value in enumerate(d.data):
             data[i * n + i] += value
@@ -790,21 +807,28 @@ class _Grids(Arrays):
         return matrix.T
 
 
+def _plus_diagonal_elements(block: Optional[Sequence[float]], d: Optional[Sequence[float]], n: int) -> Optional[List[float]]:
+    if block is None or d is None:
+        return None
+    values = list(block)
+    for i, value in enumerate(d):
+        values[i * n + i] = _operated(float.__add__, values[i * n + i], value)
+    return values
+
+
+def _stacked_elements(items: Sequence[Any]) -> Optional[List[float]]:
+    rows = [elements(item) if isinstance(item, Grid) else [item] for item in items]
+    return None if any(row is None for row in rows) else [v for row in rows for v in row or ()]
+
+
 def _scaled(matrix: Grid, factor: Grid, by_rows: bool) -> Grid:
     """``matrix`` with each row (or column) times its element of ``factor`` (lazy if either is)."""
     rows, columns = matrix.shape
     if matrix.is_lazy or factor.is_lazy:
         bound = matrix.bound_or_max() * factor.bound_or_max() * _MARGIN
-        draw = lambda: _scaled(_known(matrix), _known(factor), by_rows).data  # noqa: E731
-        m_elements, f_elements = elements(matrix), elements(factor)
-        if m_elements is not None and f_elements is not None and (has_inexact(matrix) or has_inexact(factor)):
-            values = [
-                _operated(float.__mul__, m_elements[r * columns + c], f_elements[r] if by_rows else f_elements[c])
-                for r in range(rows)
-                for c in range(columns)
-            ]
-            return _lazy_of(matrix.shape, values, draw)
-        return _lazy(matrix.shape, draw, bound)
+        grid = _lazy(matrix.shape, lambda: _scaled(_known(matrix), _known(factor), by_rows).data, bound)
+        grid._knowing = lambda: _scaled_elements(elements(matrix), elements(factor), rows, columns, by_rows)
+        return grid
     f, m = factor.data, matrix.data
     if f.count(1.0) == len(f):
         # W @ x with x a signal: its block is diag(1), and w * 1.0 is w, bit for bit (a NaN's
@@ -815,6 +839,14 @@ def _scaled(matrix: Grid, factor: Grid, by_rows: bool) -> Grid:
         row = m[r * columns : (r + 1) * columns]
         out.extend(map(f[r].__mul__, row) if by_rows else map(float.__mul__, row, f))
     return Grid(matrix.shape, out)
+
+
+def _scaled_elements(
+    matrix: Optional[Sequence[float]], factor: Optional[Sequence[float]], rows: int, columns: int, by_rows: bool
+) -> Optional[List[float]]:
+    if matrix is None or factor is None:
+        return None
+    return [_operated(float.__mul__, matrix[r * columns + c], factor[r] if by_rows else factor[c]) for r in range(rows) for c in range(columns)]
 
 
 def _known(grid: Grid) -> Grid:

@@ -970,3 +970,19 @@ def test_the_fuzzers_comparison_of_the_two_checks_can_fail(tmp_path, monkeypatch
 @example(text=_FLOWING)  # tests/test_light_imports.py checks it without importing numpy
 def test_numbers_that_flow_on_from_sums_are_checked_as_a_compile_checks_them(folder: Path, text: str) -> None:
     checked_alike(folder / "flowing.net", text)
+
+
+def test_operations_on_a_lazy_product_sum_nothing_until_a_decision_asks():
+    # `let M = (A @ B) * 0.5 + A` then `M @ x` reads none of M's values: nothing is summed (a
+    # product of 20,000 to 1,000,000 multiply-adds would cost up to 85 ms); a zero test sums it
+    # then, and decides as numpy's values do.
+    a = np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6], [0.7, 0.8, 0.9]])
+    b = np.array([[0.3, 0.7, 0.1], [0.2, 0.9, 0.4], [0.6, 0.1, 0.8]])
+    product = from_numpy(a) @ from_numpy(b)
+    assert isinstance(product, Grid) and product.sums is not None
+    derived = GRIDS.scale_rows((product * 0.5 + from_numpy(a)).T, from_numpy(np.array([1.0, -2.0, 3.0])))
+    expected = np.array([1.0, -2.0, 3.0])[:, None] * ((a @ b) * 0.5 + a).T
+    assert product.sums._elements is None  # nothing summed yet
+    assert GRIDS.has_zero(derived) == NUMPY.has_zero(expected)
+    assert product.sums._elements is not None  # summed for the decision, without numpy's values
+    assert _bits(derived) == _bits(expected)
