@@ -300,17 +300,25 @@ def read_npy_header(stream: Any, name: str, holds: str = "weights") -> Tuple[Tup
             shape, fortran, dtype = reader(io.BytesIO(raw_length + header), max_header_size=limits.MAX_NPY_HEADER_BYTES)
     except Exception as error:  # noqa: BLE001 - numpy's header parser raises many kinds on hostile input
         raise FileError(corrupt_header(name, type(error).__name__, str(error))) from None
-    if dtype.hasobject:
-        raise FileError(f"'{name}' holds Python objects (a pickle); netlang never loads pickles", code="pickle-refused", hint=_PICKLE_HINT)
-    if dtype.kind not in "biuf":
-        raise FileError(
-            f"'{name}' holds {_KINDS.get(dtype.kind, 'values')} ({dtype}); {holds} must be real numbers",
+    problem = _header_problem(name, dtype.hasobject, dtype.kind, str(dtype), shape, holds)
+    if problem is not None:
+        raise problem
+    return shape, fortran, dtype
+
+
+def _header_problem(name: str, objects: bool, kind: str, shown: str, shape: Tuple[int, ...], holds: str) -> Optional[FileError]:
+    """What a .npy header's type or shape makes of the file, in one wording for both readers
+    (numpy's and read_npy_plainly): Python objects, values that are not real numbers (``shown``:
+    the type as numpy writes it), a shape with a negative size; None when it is readable."""
+    if objects:
+        return FileError(f"'{name}' holds Python objects (a pickle); netlang never loads pickles", code="pickle-refused", hint=_PICKLE_HINT)
+    if kind not in "biuf":
+        return FileError(
+            f"'{name}' holds {_KINDS.get(kind, 'values')} ({shown}); {holds} must be real numbers",
             hint="save real numbers: numpy.save(path, array.astype(float))",
         )
     problem = _shape_problem(shape)
-    if problem:
-        raise FileError(f"'{name}' has a corrupt header: {problem}")
-    return shape, fortran, dtype
+    return FileError(f"'{name}' has a corrupt header: {problem}") if problem else None
 
 
 def _shape_problem(shape: Tuple[int, ...]) -> Optional[str]:
@@ -455,16 +463,12 @@ def read_npy_plainly(
     if parsed is None:
         return None
     kind, fortran, shape = parsed
-    if kind.hasobject:
-        return refuse(f"'{name}' holds Python objects (a pickle); netlang never loads pickles", code="pickle-refused", hint=_PICKLE_HINT)
-    if kind.kind not in "biuf":
-        return refuse(
-            f"'{name}' holds {_KINDS.get(kind.kind, 'values')} ({npyformat.type_text(kind)}); {holds} must be real numbers",
-            hint="save real numbers: numpy.save(path, array.astype(float))",
-        )
-    problem = _shape_problem(shape)
-    if problem:
-        return refuse(f"'{name}' has a corrupt header: {problem}")
+    shown = "" if kind.hasobject or kind.kind in "biuf" else npyformat.type_text(kind)  # only a refusal shows it
+    problem = _header_problem(str(name), kind.hasobject, kind.kind, shown, shape, holds)
+    if problem is not None:
+        if name is not None:
+            raise problem
+        return None  # the caller's read_npy raises it
     count = math.prod(shape)
     if count > max_entries:
         return refuse(f"'{name}' has {count} entries (shape {shape}); the limit is {max_entries}", code="limit-exceeded")
