@@ -251,8 +251,7 @@ class Grid:
         shape = left.shape[:-1] + right.shape[1:]
         left.settle()
         right.settle()
-        inexact_sides = _may_know(left) or _may_know(right)
-        if not inexact_sides and _one_term_each(left, right, rows, inner, columns):
+        if not (_may_know(left) or _may_know(right)) and _one_term_each(left, right, rows, inner, columns):
             if left.is_lazy or right.is_lazy:
                 bound = left.bound_or_max() * right.bound_or_max() * _MARGIN
                 if not shape:  # a number (w @ W's constant, W a draw): its value is needed now
@@ -442,6 +441,8 @@ MAX_SUMMED_MULTIPLY_ADDS = 20_000
 # One of at most this many is bounded at C speed (quick_sum: about 85 ns a multiply-add, so 85 ms
 # at most, where importing numpy and multiplying takes 130 ms here); a larger one is numpy's.
 MAX_QUICKLY_SUMMED_MULTIPLY_ADDS = 1_000_000
+
+
 def _operated(operation: Callable[[float, float], float], a: float, b: float) -> float:
     """``operation(a, b)`` on two elements, either of which may be an Inexact."""
     if type(a) is Inexact or type(b) is Inexact:
@@ -497,7 +498,8 @@ def _from_elements(shape: Shape, values: List[float], draw: Callable[[], "array[
 
 def has_inexact(grid: Grid) -> bool:
     """Whether a grid's elements are known only up to the rounding of a sum (Inexacts)."""
-    return grid._data is None and elements(grid) is not None and any(type(v) is Inexact for v in grid.known or ())
+    known = elements(grid) if grid._data is None else None
+    return known is not None and any(type(v) is Inexact for v in known)
 
 
 def _element_terms(

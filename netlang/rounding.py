@@ -50,6 +50,7 @@ import sys
 from fractions import Fraction
 from typing import Any, Callable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
+
 def divide(a: float, b: float) -> float:
     # Python raises where numpy gives ±inf or nan; a divisor of 0 is refused before any division
     # (division-by-zero), but a form's weights may still be divided into infinity.
@@ -60,27 +61,20 @@ def divide(a: float, b: float) -> float:
     return a / b
 
 
-U = Fraction(1, 2**53)
-
-
-TINIEST_NORMAL = 2.0**-1022
-
-
-TINY = Fraction(1, 2**1074)
-
-
-LARGEST_FRACTION = Fraction(sys.float_info.max)
-
-
-OVERFLOW = Fraction(2**1024)
+_U = Fraction(1, 2**53)
+_TINIEST_NORMAL = 2.0**-1022
+_TINY = Fraction(1, 2**1074)
+_LARGEST_FRACTION = Fraction(sys.float_info.max)
+_OVERFLOW = Fraction(2**1024)
 
 
 class Enclosure(NamedTuple):
     """An element of a product that orders of summation may round differently: its exact sum
-    and the bound on how far any order's float is from it."""
+    (or, from :func:`quick_sum`, one order's float) and the bound on how far any order's float
+    is from it."""
 
     exact: Fraction
-    error: Fraction  # gamma_n * sum |p_i| + n * 2**-1074
+    error: Fraction  # gamma_n * sum |p_i| + n * 2**-1074 (twice that from quick_sum)
     magnitude: Fraction  # sum |p_i|, with the same bound: no partial sum exceeds it
 
     @property
@@ -89,11 +83,11 @@ class Enclosure(NamedTuple):
 
     @property
     def finite(self) -> bool:
-        return self.magnitude < LARGEST_FRACTION
+        return self.magnitude < _LARGEST_FRACTION
 
     @property
     def infinite(self) -> bool:
-        return abs(self.exact) - self.error >= OVERFLOW
+        return abs(self.exact) - self.error >= _OVERFLOW
 
     def number(self, exact: Callable[[], float]) -> float:
         """numpy's float for this sum: an :class:`Inexact` (``exact()`` computes the float), or
@@ -114,7 +108,7 @@ class Inexact(float):
     divisor, which signals a weight reads, an overflow), and decide alike from either.
     Arithmetic keeps the bounds, with each operation's rounding (:func:`combined`), and gives an
     Inexact again, or numpy's float where the result could be zero or overflow. What needs the
-    number itself takes :meth:`exact` (a hover), or a compile's check (``pipeline.lower``).
+    number itself takes :meth:`exact` (the compiler, a hover, a draw's arguments).
     """
 
     __slots__ = ("low", "high", "_exact")
@@ -175,7 +169,7 @@ def _made(low: Fraction, high: Fraction, exact: Callable[[], float]) -> Inexact:
 def inexact(low: Fraction, high: Fraction, exact: Callable[[], float]) -> float:
     """An :class:`Inexact` for a float of numpy's known to lie in [low, high], or ``exact()``
     (numpy's float, numpy imported) where that float could be zero or not finite."""
-    if (low > 0 or high < 0) and -LARGEST_FRACTION <= low and high <= LARGEST_FRACTION:
+    if (low > 0 or high < 0) and -_LARGEST_FRACTION <= low and high <= _LARGEST_FRACTION:
         return _made(low, high, exact)
     return exact()
 
@@ -185,7 +179,7 @@ def exact(value: float) -> float:
     return value.exact() if type(value) is Inexact else value
 
 
-def bounds(value: float) -> Optional[Tuple[Fraction, Fraction]]:
+def _bounds(value: float) -> Optional[Tuple[Fraction, Fraction]]:
     if type(value) is Inexact:
         return value.low, value.high
     if not math.isfinite(value):
@@ -219,7 +213,7 @@ def combined(operation: Callable[[float, float], float], a: Any, b: Any) -> Any:
         if (a == 0.0 and operation is float.__sub__) or (a == -1.0 and operation is float.__mul__):
             return -b
     exact_result = lambda: operation(float(exact(a)), float(exact(b)))  # noqa: E731
-    x, y = bounds(a), bounds(b)
+    x, y = _bounds(a), _bounds(b)
     if x is None or y is None:
         return exact_result()
     if operation is float.__add__:
@@ -234,7 +228,7 @@ def combined(operation: Callable[[float, float], float], a: Any, b: Any) -> Any:
         else:
             ends = [p * q for p in x for q in y]
         low, high = min(ends), max(ends)
-    return inexact(low - U * abs(low) - TINY, high + U * abs(high) + TINY, exact_result)
+    return inexact(low - _U * abs(low) - _TINY, high + _U * abs(high) + _TINY, exact_result)
 
 
 def _split(x: float) -> Tuple[int, int]:
@@ -270,7 +264,7 @@ def quietly_summed(xs: Sequence[float], ys: Sequence[float]) -> Optional[float]:
         return math.ldexp(float(exact), e)  # nothing rounds, in any order
     if len(xs) == 1:
         value = xs[0] * ys[0]
-        return None if abs(value) <= TINIEST_NORMAL else value
+        return None if abs(value) <= _TINIEST_NORMAL else value
     if len(xs) <= MAX_ORDERED_TERMS:
         return every_order(xs, ys, Fraction(exact) * Fraction(2) ** e, quiet=True)
     return None
@@ -297,8 +291,8 @@ def element_sum(xs: Sequence[float], ys: Sequence[float], orders: bool = True) -
         if value is not None:
             return value
     scale = Fraction(2) ** e
-    gamma = n * U / (1 - n * U)
-    error = gamma * total * scale + n * TINY
+    gamma = n * _U / (1 - n * _U)
+    error = gamma * total * scale + n * _TINY
     return Enclosure(exact * scale, error, total * scale + error)
 
 
@@ -309,19 +303,19 @@ def _enclosed_sum(xs: Sequence[float], ys: Sequence[float]) -> Enclosure:
     n = len(xs)
     low = high = magnitude = Fraction(0)
     for x, y in zip(xs, ys):
-        x_bounds, y_bounds = bounds(x), bounds(y)
+        x_bounds, y_bounds = _bounds(x), _bounds(y)
         assert x_bounds is not None and y_bounds is not None  # finite factors
         ends = [p * q for p in x_bounds for q in y_bounds]
         low += min(ends)
         high += max(ends)
         magnitude += max(map(abs, ends))
-    gamma = n * U / (1 - n * U)
-    error = (high - low) / 2 + gamma * magnitude + n * TINY
+    gamma = n * _U / (1 - n * _U)
+    error = (high - low) / 2 + gamma * magnitude + n * _TINY
     return Enclosure((low + high) / 2, error, magnitude + error)
 
 
 # Any float, or an overflow: nothing is decided from it (neither nonzero, finite nor infinite).
-UNKNOWN = Enclosure(Fraction(0), OVERFLOW, 2 * OVERFLOW)
+UNKNOWN = Enclosure(Fraction(0), _OVERFLOW, 2 * _OVERFLOW)
 
 
 def quick_sum(xs: Sequence[float], ys: Sequence[float], integers: bool) -> Union[float, Enclosure]:
@@ -377,7 +371,7 @@ def every_order(xs: Sequence[float], ys: Sequence[float], exact_sum: Fraction, q
     values: List[set] = [set() for _ in range(1 << n)]
     for i, (x, y) in enumerate(zip(xs, ys)):
         values[1 << i] = {x * y}
-        if quiet and abs(x * y) <= TINIEST_NORMAL and Fraction(x * y) != exact[i]:
+        if quiet and abs(x * y) <= _TINIEST_NORMAL and Fraction(x * y) != exact[i]:
             return None
     for mask in range(1, 1 << n):
         if mask & (mask - 1) == 0:
@@ -400,7 +394,7 @@ def every_order(xs: Sequence[float], ys: Sequence[float], exact_sum: Fraction, q
                         fused = float(exact[i] + Fraction(b))
                     except OverflowError:
                         return None
-                    if quiet and abs(fused) <= TINIEST_NORMAL and Fraction(fused) != exact[i] + Fraction(b):
+                    if quiet and abs(fused) <= _TINIEST_NORMAL and Fraction(fused) != exact[i] + Fraction(b):
                         return None
                     found.add(fused)
         if len(found) > 8 or not all(map(math.isfinite, found)):
